@@ -1,0 +1,160 @@
+# pinnerd — build, test, install.
+#
+#   sudo make run     install build deps, build, run pinnerd in the foreground on conf/pinnerd.conf
+#   sudo make check   install build deps, then every test (unit, sanitizers, fuzz, integration)
+#   make install      DESTDIR= and PREFIX= honoured
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DESTDIR    ?=
+
+VERSION    := 0.1.0
+CC         ?= cc
+BUILD      ?= build
+SANITIZE   ?=
+
+PKGS       := libsystemd inih
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS     ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DPINNERD_VERSION='"$(VERSION)"' \
+              -Idaemon $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS    += -fsanitize=address,undefined
+endif
+
+# Debian packages the build and the tests need. `make deps` installs the
+# missing ones as root and prints the apt-get line otherwise.
+DEPS := gcc make pkg-config libsystemd-dev libinih-dev check libsubunit-dev \
+        clang libclang-rt-14-dev mandoc man-db systemd procps jq util-linux iproute2
+
+PROGS      := $(BUILD)/pinnerd $(BUILD)/pinnerctl
+LIB_SRCS   := $(filter-out daemon/main.c daemon/pinnerctl.c,$(sort $(wildcard daemon/*.c)))
+LIB_OBJS   := $(LIB_SRCS:daemon/%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_OBJS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
+HELPER_SRCS:= $(sort $(wildcard tests/helpers/*.c))
+HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
+BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
+BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run check unit asan fuzz integration man-lint install uninstall clean bench \
+        check-vm format format-check
+.DELETE_ON_ERROR:
+
+all: $(PROGS)
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "deps: installing" $$missing; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: missing packages; run: sudo apt-get install" $$missing; exit 1; fi
+
+$(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libpinnerd.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/pinnerd: $(BUILD)/obj/main.o $(BUILD)/libpinnerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/pinnerctl: $(BUILD)/obj/pinnerctl.o $(BUILD)/libpinnerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/obj $(BUILD)/unit $(BUILD)/helpers $(BUILD)/bench $(BUILD)/fuzz:
+	mkdir -p $@
+
+# Unit tests: every tests/unit/test_*.c defines `Suite *NAME_suite(void)`; the
+# runner is generated from those declarations, so adding a file adds a suite.
+$(BUILD)/unit/suites.inc: $(UNIT_SRCS) | $(BUILD)/unit
+	grep -ho '^Suite \*[a-z0-9_]*_suite(void)' $(UNIT_SRCS) | sed 's/^Suite \*\(.*\)(void)/SUITE(\1)/' > $@
+
+$(BUILD)/unit/%.o: tests/unit/%.c $(wildcard daemon/*.h tests/unit/*.h) | $(BUILD)/unit
+	$(CC) $(ALL_CFLAGS) -Itests/unit -c $< -o $@
+
+$(BUILD)/unit/main.o: tests/unit/main.c $(BUILD)/unit/suites.inc
+	$(CC) $(ALL_CFLAGS) -Itests/unit -I$(BUILD)/unit -c $< -o $@
+
+$(BUILD)/unit-tests: $(BUILD)/unit/main.o $(filter-out $(BUILD)/unit/main.o,$(UNIT_OBJS)) $(BUILD)/libpinnerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+
+$(BUILD)/helpers/%: tests/helpers/%.c $(BUILD)/libpinnerd.a | $(BUILD)/helpers
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libpinnerd.a | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+
+unit: $(BUILD)/unit-tests
+	PINNERD_FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/unit-tests
+
+asan:
+	$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CC=$(CC) unit
+
+fuzz:
+	@sh tests/fuzz/run.sh $(BUILD)
+
+integration: $(PROGS) $(HELPERS)
+	@sh tests/integration/run.sh $(CURDIR)/$(BUILD)
+
+man-lint:
+	@for m in $(wildcard man/*.[0-9]); do mandoc -Tlint -W warning $$m || exit 1; done; echo "man-lint: clean"
+
+check: deps
+	$(MAKE) --no-print-directory all unit
+	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory man-lint
+	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory integration
+
+bench: $(PROGS) $(BENCHES) $(HELPERS)
+	@sh tests/bench/run.sh $(CURDIR)/$(BUILD)
+
+check-vm: deps all
+	@sh tests/system/run.sh $(CURDIR)
+
+# The shipped config must be root-owned and not group/other-writable to be
+# accepted (as sshd does); a checkout owned by an ordinary user gets a staged copy.
+run: deps all
+	@stage=$$(mktemp -d /tmp/pinnerd-run.XXXXXX) && \
+	install -m 0644 -o root -g root conf/pinnerd.conf $$stage/pinnerd.conf && \
+	mkdir -p $$stage/pinnerd.d && \
+	trap 'rm -rf $$stage' EXIT INT TERM && \
+	echo "pinnerd: running on conf/pinnerd.conf (staged in $$stage); Ctrl-C to stop" && \
+	$(BUILD)/pinnerd --config $$stage/pinnerd.conf --config-dir $$stage/pinnerd.d \
+		--socket $${PINNERD_SOCKET:-/run/pinnerd/control} --log-target $${PINNERD_LOG_TARGET:-auto} $(RUN_ARGS)
+
+install: all
+	install -D -m 0755 $(BUILD)/pinnerd $(DESTDIR)$(SBINDIR)/pinnerd
+	install -D -m 0755 $(BUILD)/pinnerctl $(DESTDIR)$(BINDIR)/pinnerctl
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/pinnerd.d
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' systemd/pinnerd.service.in > $(DESTDIR)$(UNITDIR)/pinnerd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pinnerd.service
+	install -m 0644 man/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/pinnerd.8 man/pinnerctl.8 $(DESTDIR)$(MANDIR)/man8/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf ]; then \
+		echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf"; \
+	else install -m 0644 conf/pinnerd.conf $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
+	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8
+
+format:
+	clang-format -i daemon/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/bench/*.c tests/fuzz/*.c
+
+format-check:
+	clang-format --dry-run -Werror daemon/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,1039 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "ctlserver.h"
+#include "manager-internal.h"
+#include "procfs.h"
+#include "util.h"
+
+/* 16 MiB of socket buffer holds ~250,000 connector messages: a fork storm
+ * becomes latency rather than loss. */
+#define CN_RCVBUF (16 * 1024 * 1024)
+#define CN_ACK_TIMEOUT_MS 1000
+#define BATCH_MAX 65536
+#define POLL_DEFAULT_SEC 2
+
+static void log_diags(Manager *m, const ConfDiags *d, StrVec *errors) {
+        for (size_t i = 0; i < d->n; i++) {
+                _cleanup_(freep) char *s = conf_diag_format(&d->v[i]);
+                if (!s)
+                        continue;
+                log_msg(m->log, d->v[i].warning ? LOG_WARNING : LOG_ERR, "%s", s);
+                if (errors && !d->v[i].warning)
+                        (void) strvec_push(errors, s);
+        }
+}
+
+static int load_config(Manager *m, Config **ret, StrVec *errors) {
+        ConfLoadOptions o = {
+                .main_path = m->opt.config_path,
+                .dir = m->opt.config_dir,
+                .possible = m->host->possible,
+                .check_owner = m->opt.check_owner,
+        };
+        ConfDiags d = {0};
+        int r = conf_load(&o, ret, &d);
+        log_diags(m, &d, errors);
+        conf_diags_done(&d);
+        return r;
+}
+
+/* ---- facts ---------------------------------------------------------------- */
+
+/* Can any rule match a task with this comm? Lets a storm of unrelated execs
+ * cost one stat read each instead of every fact some rule needs. */
+static bool config_comm_candidate(const Config *c, const char *comm, bool kthread) {
+        for (size_t i = 0; i < c->n_rules; i++) {
+                const Rule *r = &c->rules[i];
+                if (r->kthreads != kthread)
+                        continue;
+                if (r->comm.n == 0)
+                        return true;
+                for (size_t j = 0; j < r->comm.n; j++)
+                        if (fnmatch(r->comm.v[j], comm, 0) == 0)
+                                return true;
+        }
+        return false;
+}
+
+void proc_facts_done(ProcFacts *p) {
+        free(p->exe);
+        free(p->cmdline);
+        free(p->cgroup_raw);
+        task_cgroups_done(&p->cgroups);
+        *p = (ProcFacts) {0};
+}
+
+int manager_read_proc_facts(Manager *m, pid_t pid, bool force, ProcFacts *ret) {
+        ProcFacts p = {0};
+        unsigned need = m->config->facts;
+        int r;
+
+        r = procfs_read_stat(m->procfd, pid, pid, &p.stat);
+        if (r < 0)
+                return r;
+        p.candidate = config_comm_candidate(m->config, p.stat.comm, p.stat.flags & PROC_PF_KTHREAD);
+        if (p.candidate || force) {
+                /* A fact that cannot be read stays NULL and matches nothing. */
+                if (need & FACT_EXE)
+                        (void) procfs_read_exe(m->procfd, pid, &p.exe);
+                if (need & FACT_CMDLINE)
+                        (void) procfs_read_cmdline(m->procfd, pid, &p.cmdline);
+                if (need & FACT_UID)
+                        p.has_uid = procfs_read_uid(m->procfd, pid, &p.uid) >= 0;
+                if ((need & FACT_CGROUP) && procfs_read_cgroup(m->procfd, pid, pid, &p.cgroup_raw) >= 0)
+                        (void) task_cgroups_parse_buf(p.cgroup_raw, &p.cgroups);
+                if (need & FACT_PARENT) {
+                        TaskStat ps;
+                        if (p.stat.ppid > 0 && procfs_read_stat(m->procfd, p.stat.ppid, p.stat.ppid, &ps) >= 0) {
+                                memcpy(p.parent_comm, ps.comm, sizeof p.parent_comm);
+                                p.has_parent = true;
+                        }
+                }
+        }
+        *ret = p;
+        return 0;
+}
+
+void manager_task_facts(const ProcFacts *p, pid_t tid, const char *thread_name, TaskFacts *ret) {
+        *ret = (TaskFacts) {
+                .pid = p->stat.pid,
+                .tid = tid,
+                .comm = p->stat.comm,
+                .thread = thread_name,
+                .exe = p->exe,
+                .cmdline = p->cmdline,
+                .uid = p->uid,
+                .has_uid = p->has_uid,
+                .cgroup = task_cgroups_match_path(&p->cgroups),
+                .parent_comm = p->has_parent ? p->parent_comm : NULL,
+                .kthread = p->stat.flags & PROC_PF_KTHREAD,
+        };
+}
+
+static void cpuset_cache_clear(Manager *m) {
+        for (size_t i = 0; i < m->n_cpuset_cache; i++) {
+                free(m->cpuset_cache[i].key);
+                cpuset_free(m->cpuset_cache[i].set);
+        }
+        m->n_cpuset_cache = 0;
+}
+
+int manager_thread_cpuset(Manager *m, pid_t pid, pid_t tid, const CpuSet **ret) {
+        _cleanup_(freep) char *raw = NULL;
+        _cleanup_(task_cgroups_done) TaskCgroups cg = {0};
+        CpuSet *set = NULL;
+        int r;
+
+        /* Threads can sit in different v1 cpusets (or v2 threaded cgroups), so
+         * the thread's own file decides. */
+        r = procfs_read_cgroup(m->procfd, pid, tid, &raw);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_cpuset_cache; i++)
+                if (strcmp(m->cpuset_cache[i].key, raw) == 0) {
+                        *ret = m->cpuset_cache[i].set;
+                        return 0;
+                }
+        r = task_cgroups_parse_buf(raw, &cg);
+        if (r < 0)
+                return r;
+        r = host_task_cpuset(m->host, &cg, &set);
+        if (r < 0)
+                return r;
+        if (m->n_cpuset_cache == CPUSET_CACHE_SIZE)
+                cpuset_cache_clear(m);
+        m->cpuset_cache[m->n_cpuset_cache++] = (CpusetCacheEntry) {.key = TAKE_PTR(raw), .set = set};
+        *ret = set;
+        return 0;
+}
+
+/* ---- deciding and applying -------------------------------------------------- */
+
+static char *fmt_set(const CpuSet *s) {
+        return s ? cpuset_format_list(s) : strdup("-");
+}
+
+static void thread_fields(const Thread *th, LogFields *f) {
+        *f = (LogFields) {.rule = th->rule, .pid = th->pid, .tid = th->tid, .comm = th->comm, .thread = th->name};
+}
+
+/* Report a problem once per (tid, start time, reason). */
+static bool report_once(Thread *th, unsigned bit) {
+        if (th->reported & bit)
+                return false;
+        th->reported |= bit;
+        return true;
+}
+
+static bool restore_thread(Manager *m, Thread *th, const char *why) {
+        _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
+        _cleanup_(freep) char *orig_s = NULL, *prev_s = NULL;
+        AffinityResult res;
+        LogFields f;
+        int err;
+
+        if (!th->original)
+                return false;
+        res = affinity_apply(&m->aff, th->pid, th->tid, th->start, th->original, &prev, &now, &err);
+        thread_fields(th, &f);
+        orig_s = fmt_set(th->original);
+        prev_s = fmt_set(prev);
+        f.cpus = orig_s;
+        f.previous = prev_s;
+        f.reason = why;
+        switch (res) {
+        case AFF_SET:
+        case AFF_DRY_RUN:
+                m->counters.restored++;
+                log_event(m->log, EV_RESTORED, LOG_INFO, &f,
+                          "restored %s/%s (pid %d, tid %d) to CPUs %s (was %s): %s%s", th->comm, th->name,
+                          (int) th->pid, (int) th->tid, orig_s, prev_s, why, res == AFF_DRY_RUN ? " (dry run)" : "");
+                return true;
+        case AFF_UNCHANGED:
+        case AFF_GONE:
+        case AFF_RECYCLED:
+                return false;
+        default:
+                f.reason = affinity_result_reason(res);
+                m->counters.failed++;
+                log_event(m->log, EV_FAILED, LOG_WARNING, &f, "could not restore %s/%s (pid %d, tid %d): %s",
+                          th->comm, th->name, (int) th->pid, (int) th->tid, strerror(err ? err : EINVAL));
+                return false;
+        }
+}
+
+/* A thread no rule applies to any more: put its mask back and forget it. */
+static void release_thread(Manager *m, Thread *th, const char *why) {
+        if (m->config->settings.restore)
+                restore_thread(m, th, why);
+        thread_table_remove(m->threads, th->tid);
+}
+
+static void set_skip(Thread *th, const char *reason) {
+        free(th->skip_reason);
+        th->skip_reason = reason ? strdup(reason) : NULL;
+}
+
+static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *plan, AffinityResult res,
+                         const CpuSet *prev, int err) {
+        _cleanup_(freep) char *eff_s = fmt_set(plan->effective), *req_s = fmt_set(plan->requested),
+                             *prev_s = fmt_set(prev);
+        bool kthread_quiet;
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.cpus = eff_s;
+        f.requested = req_s;
+        f.previous = prev_s;
+
+        switch (res) {
+        case AFF_SET:
+        case AFF_DRY_RUN:
+                if (!th->original && prev)
+                        th->original = cpuset_dup(prev);
+                m->counters.applied++;
+                th->reported &= ~(unsigned) REPORTED_DRIFT;
+                log_event(m->log, EV_APPLIED, LOG_INFO, &f, "%s %s/%s (pid %d, tid %d) to CPU%s %s by rule %s (was %s)",
+                          res == AFF_DRY_RUN ? "would pin" : "pinned", th->comm, th->name, (int) th->pid,
+                          (int) th->tid, cpuset_count(plan->effective) == 1 ? "" : "s", eff_s, rule->name, prev_s);
+                break;
+        case AFF_UNCHANGED:
+                break;
+        case AFF_GONE:
+        case AFF_RECYCLED:
+                log_msg(m->log, LOG_DEBUG, "tid %d: %s", (int) th->tid, affinity_result_reason(res));
+                thread_table_remove(m->threads, th->tid);
+                return;
+        case AFF_EINVAL:
+        case AFF_EBUSY:
+                f.reason = affinity_result_reason(res);
+                set_skip(th, f.reason);
+                kthread_quiet = rule->kthreads && res == AFF_EINVAL;
+                if (report_once(th, res == AFF_EINVAL ? REPORTED_EINVAL : REPORTED_EBUSY)) {
+                        m->counters.skipped++;
+                        log_event(m->log, EV_SKIPPED, kthread_quiet ? LOG_DEBUG : LOG_NOTICE, &f,
+                                  "skipped %s/%s (pid %d, tid %d) for rule %s: %s", th->comm, th->name,
+                                  (int) th->pid, (int) th->tid, rule->name, f.reason);
+                }
+                return;
+        case AFF_EPERM:
+        case AFF_ERROR:
+        default:
+                f.reason = affinity_result_reason(res);
+                set_skip(th, f.reason);
+                if (report_once(th, res == AFF_EPERM ? REPORTED_EPERM : REPORTED_ERROR)) {
+                        m->counters.failed++;
+                        log_event(m->log, EV_FAILED, LOG_ERR, &f,
+                                  "failed to pin %s/%s (pid %d, tid %d) to CPUs %s by rule %s: %s", th->comm,
+                                  th->name, (int) th->pid, (int) th->tid, eff_s, rule->name,
+                                  strerror(err ? err : EINVAL));
+                }
+                return;
+        }
+        set_skip(th, NULL);
+        cpuset_free(th->applied);
+        th->applied = cpuset_dup(plan->effective);
+        cpuset_free(th->requested);
+        th->requested = cpuset_dup(plan->requested);
+}
+
+/* CPUs a rule asked for but the thread may not use: said once per rule and
+ * process, on the process leader's entry. */
+static void report_dropped(Manager *m, const ProcFacts *p, const Rule *rule, const Plan *plan, Thread *th) {
+        if (!plan->dropped || cpuset_empty(plan->dropped) || rule->spread)
+                return;
+        if (!report_once(th, REPORTED_DROPPED))
+                return;
+        _cleanup_(freep) char *d = fmt_set(plan->dropped), *req = fmt_set(plan->requested),
+                             *eff = fmt_set(plan->effective);
+        LogFields f;
+        thread_fields(th, &f);
+        f.requested = req;
+        f.cpus = eff;
+        f.reason = "requested CPUs outside what the thread may use";
+        log_event(m->log, EV_APPLIED, LOG_NOTICE, &f,
+                  "rule %s: CPUs %s of %s left out for %s (pid %d): not online, outside its cpuset, or isolated",
+                  rule->name, d, req, p->stat.comm, (int) p->stat.pid);
+}
+
+static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid) {
+        _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
+        _cleanup_(freep) unsigned *load = NULL;
+        unsigned n_load = 0;
+        const CpuSet *task_cpuset = NULL;
+        const Rule *rule = NULL;
+        TaskStat ts;
+        TaskFacts facts;
+        Thread *th;
+        Plan plan = {0};
+        int r, err = 0;
+
+        r = procfs_read_stat(m->procfd, p->stat.pid, tid, &ts);
+        th = thread_table_get(m->threads, tid);
+        if (r < 0) {
+                if (th)
+                        thread_table_remove(m->threads, tid);
+                return;
+        }
+        if (th && (th->start != ts.starttime || th->pid != p->stat.pid)) {
+                /* The tid was recycled: the old entry is about a dead thread. */
+                thread_table_remove(m->threads, tid);
+                th = NULL;
+        }
+
+        if (p->candidate) {
+                manager_task_facts(p, tid, ts.comm, &facts);
+                rule = match_thread(m->config, &facts);
+        }
+        if (!rule) {
+                if (th) {
+                        th->generation = m->generation;
+                        release_thread(m, th, "no rule applies any more");
+                }
+                return;
+        }
+
+        if (!th) {
+                th = thread_table_put(m->threads, p->stat.pid, tid, ts.starttime);
+                if (!th) {
+                        log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+                        return;
+                }
+        }
+        th->generation = m->generation;
+        memcpy(th->comm, p->stat.comm, sizeof th->comm);
+        memcpy(th->name, ts.comm, sizeof th->name);
+        if (!th->rule || strcmp(th->rule, rule->name) != 0) {
+                free(th->rule);
+                th->rule = strdup(rule->name);
+                th->spread_cpu = -1;
+                th->reported = 0;
+        }
+
+        r = manager_thread_cpuset(m, p->stat.pid, tid, &task_cpuset);
+        if (r == -ESRCH || r == -ENOENT) {
+                thread_table_remove(m->threads, tid);
+                return;
+        }
+        if (r < 0)
+                task_cpuset = NULL; /* unreadable: the kernel still enforces it */
+
+        if (rule->spread) {
+                r = thread_table_spread_load(m->threads, p->stat.pid, rule->name, tid, &load, &n_load);
+                if (r < 0)
+                        return;
+                /* A placed thread keeps its CPU while that CPU stays allowed:
+                 * weigh every other CPU one thread heavier. */
+                if (th->spread_cpu >= 0) {
+                        unsigned n = m->host->nr_cpu_ids;
+                        if (n < n_load)
+                                n = n_load;
+                        if ((unsigned) th->spread_cpu >= n)
+                                n = (unsigned) th->spread_cpu + 1;
+                        unsigned *biased = calloc(n, sizeof(unsigned));
+                        if (!biased)
+                                return;
+                        for (unsigned c = 0; c < n; c++)
+                                biased[c] = (int) c == th->spread_cpu ? 0 : (c < n_load ? load[c] : 0) + 1;
+                        free(load);
+                        load = biased;
+                        n_load = n;
+                }
+        }
+        r = plan_thread(m->host, rule, task_cpuset, load, n_load, &plan);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name, strerror(-r));
+                return;
+        }
+
+        if (!plan.effective || cpuset_empty(plan.effective)) {
+                const char *why = plan.skip_reason ? plan.skip_reason : "no CPU left";
+                set_skip(th, why);
+                if (report_once(th, REPORTED_SKIPPED)) {
+                        _cleanup_(freep) char *req_s = fmt_set(plan.requested);
+                        LogFields f;
+                        thread_fields(th, &f);
+                        f.requested = req_s;
+                        f.reason = why;
+                        m->counters.skipped++;
+                        log_event(m->log, EV_SKIPPED, LOG_NOTICE, &f,
+                                  "left %s/%s (pid %d, tid %d) as it is: rule %s asks for CPUs %s but %s", th->comm,
+                                  th->name, (int) th->pid, (int) tid, rule->name, req_s, why);
+                }
+                plan_done(&plan);
+                return;
+        }
+        th->reported &= ~(unsigned) REPORTED_SKIPPED;
+        if (tid == p->stat.pid)
+                report_dropped(m, p, rule, &plan, th);
+        if (rule->spread)
+                th->spread_cpu = cpuset_next(plan.effective, -1);
+
+        AffinityResult res = affinity_apply(&m->aff, p->stat.pid, tid, ts.starttime, plan.effective, &prev, &now, &err);
+        apply_result(m, th, rule, &plan, res, prev, err);
+        plan_done(&plan);
+}
+
+/* Every thread of pid. The comm pre-check keeps unrelated processes cheap, but
+ * threads we placed earlier are still looked at so they can be released. */
+static void evaluate_process(Manager *m, pid_t pid) {
+        _cleanup_(proc_facts_done) ProcFacts p = {0};
+        _cleanup_(freep) pid_t *tids = NULL;
+        size_t n = 0;
+        int r;
+
+        r = manager_read_proc_facts(m, pid, false, &p);
+        if (r < 0)
+                return;
+        r = procfs_list_tids(m->procfd, pid, &tids, &n);
+        if (r < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (p.candidate || thread_table_get(m->threads, tids[i]))
+                        evaluate_thread(m, &p, tids[i]);
+}
+
+static void evaluate_one_thread(Manager *m, pid_t pid, pid_t tid) {
+        _cleanup_(proc_facts_done) ProcFacts p = {0};
+
+        if (manager_read_proc_facts(m, pid, false, &p) < 0)
+                return;
+        if (p.candidate || thread_table_get(m->threads, tid))
+                evaluate_thread(m, &p, tid);
+}
+
+/* ---- scans ------------------------------------------------------------------ */
+
+static void scan_all(Manager *m) {
+        _cleanup_(freep) pid_t *pids = NULL;
+        size_t n = 0, i = 0;
+        Thread *th;
+        int r;
+
+        m->generation++;
+        cpuset_cache_clear(m);
+        r = procfs_list_pids(m->procfd, &pids, &n);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "cannot list processes: %s", strerror(-r));
+                return;
+        }
+        for (size_t k = 0; k < n; k++)
+                evaluate_process(m, pids[k]);
+
+        /* Entries the scan did not reach are gone, or no longer candidates. */
+        _cleanup_(freep) pid_t *stale = calloc(thread_table_size(m->threads) + 1, sizeof(pid_t));
+        size_t n_stale = 0;
+        if (!stale)
+                return;
+        while ((th = thread_table_next(m->threads, &i)))
+                if (th->generation != m->generation)
+                        stale[n_stale++] = th->tid;
+        for (size_t k = 0; k < n_stale; k++) {
+                th = thread_table_get(m->threads, stale[k]);
+                TaskStat ts;
+                if (th && procfs_read_stat(m->procfd, th->pid, th->tid, &ts) >= 0 && ts.starttime == th->start)
+                        release_thread(m, th, "no rule applies any more");
+                else if (th)
+                        thread_table_remove(m->threads, stale[k]);
+        }
+        cpuset_cache_clear(m);
+}
+
+void manager_rescan(Manager *m, const char *why) {
+        uint64_t t0 = now_usec();
+        Counters before = m->counters;
+
+        m->counters.rescans++;
+        scan_all(m);
+        log_event(m->log, EV_RESCAN, LOG_DEBUG, NULL,
+                  "rescan (%s) took %.1f ms: %" PRIu64 " applied, %" PRIu64 " restored, %zu threads managed", why,
+                  (double) (now_usec() - t0) / 1000.0, m->counters.applied - before.applied,
+                  m->counters.restored - before.restored, thread_table_size(m->threads));
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+/* What a batch asks for each task; an exit wins, a whole-process pass covers
+ * its threads. */
+enum { WANT_THREAD = 1, WANT_PROCESS = 2, WANT_GONE = 4 };
+
+typedef struct Pending {
+        pid_t tid, pid;
+        unsigned want;
+        size_t seq; /* arrival order */
+} Pending;
+
+static int pending_cmp(const void *a, const void *b) {
+        const Pending *x = a, *y = b;
+        if (x->tid != y->tid)
+                return (x->tid > y->tid) - (x->tid < y->tid);
+        return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void process_batch(Manager *m, size_t n) {
+        _cleanup_(freep) Pending *pend = malloc((n ? n : 1) * sizeof(Pending));
+        size_t np = 0;
+
+        if (!pend) {
+                manager_rescan(m, "out of memory for events");
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const CnEvent *e = &m->batch[i];
+                switch (e->type) {
+                case CN_EV_FORK:
+                        pend[np++] = (Pending) {e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i};
+                        break;
+                case CN_EV_EXEC:
+                        pend[np++] = (Pending) {e->tgid, e->tgid, WANT_PROCESS, i};
+                        break;
+                case CN_EV_COMM:
+                        /* The leader's name is the process name every thread matches on. */
+                        pend[np++] = (Pending) {e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i};
+                        break;
+                case CN_EV_EXIT:
+                        pend[np++] = (Pending) {e->pid, e->tgid, WANT_GONE, i};
+                        break;
+                default:
+                        break;
+                }
+        }
+        /* Merge per tid, keeping the arrival order of the last event: an exit
+         * followed by a new fork of a recycled tid must still be evaluated. */
+        qsort(pend, np, sizeof *pend, pending_cmp);
+        for (size_t i = 0; i < np;) {
+                size_t j = i;
+                unsigned want = 0;
+                pid_t pid = pend[i].pid;
+                for (; j < np && pend[j].tid == pend[i].tid; j++) {
+                        if (pend[j].want == WANT_GONE)
+                                want = WANT_GONE;
+                        else
+                                want = (want & ~(unsigned) WANT_GONE) | pend[j].want;
+                        pid = pend[j].pid;
+                }
+                pid_t tid = pend[i].tid;
+                i = j;
+                if (want & WANT_GONE) {
+                        /* Also catches a tid exiting after a newer fork reused it:
+                         * evaluate checks identity, a dead one is dropped. */
+                        Thread *th = thread_table_get(m->threads, tid);
+                        if (th) {
+                                TaskStat ts;
+                                if (procfs_read_stat(m->procfd, th->pid, tid, &ts) < 0 || ts.starttime != th->start)
+                                        thread_table_remove(m->threads, tid);
+                        }
+                        continue;
+                }
+                if (want & WANT_PROCESS)
+                        evaluate_process(m, pid);
+                else
+                        evaluate_one_thread(m, pid, tid);
+        }
+}
+
+static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        char buf[8192] __attribute__((aligned(8)));
+        size_t n = 0;
+        bool lost = false;
+
+        /* Drain everything queued before any slow work, so the kernel buffer
+         * empties as fast as we can read. */
+        for (;;) {
+                ssize_t len = cnproc_receive(fd, buf, sizeof buf);
+                if (len == -EAGAIN || len == -EWOULDBLOCK)
+                        break;
+                if (len == -ENOBUFS) {
+                        lost = true;
+                        continue;
+                }
+                if (len == -EINTR || len == -EPERM || len == -EBADMSG)
+                        continue;
+                if (len < 0) {
+                        log_msg(m->log, LOG_ERR, "proc connector: %s; rescanning", strerror((int) -len));
+                        lost = true;
+                        break;
+                }
+                if (n == BATCH_MAX) {
+                        lost = true; /* more than we keep: a rescan covers it */
+                        continue;
+                }
+                int k = cnproc_parse(buf, (size_t) len, m->batch + n, BATCH_MAX - n);
+                if (k > 0) {
+                        n += (size_t) k;
+                        m->counters.events += (uint64_t) k;
+                }
+        }
+        cpuset_cache_clear(m);
+        if (lost) {
+                m->counters.lost_rescans++;
+                if (!m->in_lost_burst) {
+                        m->in_lost_burst = true;
+                        log_event(m->log, EV_EVENTS_LOST, LOG_WARNING, NULL,
+                                  "kernel dropped process events (receive buffer full); rescanning /proc");
+                }
+                manager_rescan(m, "events lost");
+        } else {
+                m->in_lost_burst = false;
+                process_batch(m, n);
+        }
+        cpuset_cache_clear(m);
+        return 0;
+}
+
+/* Subscribe and wait for the kernel's answer: none within the timeout means
+ * we are not in the initial namespaces or the kernel lacks the connector. */
+static int connector_start(Manager *m) {
+        _cleanup_(closep) int fd = -1;
+        int r;
+
+        r = cnproc_open(CN_RCVBUF, &fd);
+        if (r < 0) {
+                m->connector_error = xasprintf("cannot open the proc connector: %s", strerror(-r));
+                return r;
+        }
+        r = cnproc_subscribe(fd, true);
+        if (r < 0) {
+                m->connector_error = xasprintf("cannot subscribe to the proc connector: %s", strerror(-r));
+                return r;
+        }
+        uint64_t deadline = now_usec() + CN_ACK_TIMEOUT_MS * 1000u;
+        for (;;) {
+                uint64_t now = now_usec();
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                if (now >= deadline) {
+                        m->connector_error = strdup("the proc connector did not answer (not the initial namespaces?)");
+                        return -ETIMEDOUT;
+                }
+                r = poll(&pfd, 1, (int) ((deadline - now) / 1000u) + 1);
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r <= 0)
+                        continue;
+                char buf[4096] __attribute__((aligned(8)));
+                CnEvent ev[64];
+                ssize_t len = cnproc_receive(fd, buf, sizeof buf);
+                if (len < 0)
+                        continue;
+                int k = cnproc_parse(buf, (size_t) len, ev, ELEMENTSOF(ev));
+                for (int i = 0; i < k; i++)
+                        if (ev[i].type == CN_EV_ACK) {
+                                if (ev[i].err != 0) {
+                                        m->connector_error = xasprintf("the proc connector refused us: %s",
+                                                                       strerror(ev[i].err));
+                                        return -ev[i].err;
+                                }
+                                m->cn_fd = TAKE_FD(fd);
+                                return 0;
+                        }
+        }
+}
+
+/* ---- timers, signals, hotplug ----------------------------------------------- */
+
+static uint64_t rescan_interval(const Manager *m) {
+        unsigned s = m->config->settings.rescan;
+        if (s == 0 && !m->connector)
+                s = POLL_DEFAULT_SEC;
+        return (uint64_t) s * 1000000u;
+}
+
+static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        manager_rescan(m, m->connector ? "periodic" : "polling");
+        (void) sd_event_source_set_time_relative(s, rescan_interval(m));
+        return 0;
+}
+
+static void check_drift(Manager *m) {
+        size_t i = 0;
+        Thread *th;
+        _cleanup_(freep) pid_t *reapply = calloc(thread_table_size(m->threads) + 1, sizeof(pid_t));
+        size_t n_reapply = 0;
+
+        if (!reapply)
+                return;
+        while ((th = thread_table_next(m->threads, &i))) {
+                _cleanup_(cpuset_freep) CpuSet *cur = NULL;
+                if (!th->applied)
+                        continue;
+                if (affinity_get(&m->aff, th->pid, th->tid, &cur) < 0)
+                        continue; /* gone: the exit event or the next scan forgets it */
+                if (cpuset_equal(cur, th->applied))
+                        continue;
+                /* Someone else changed a mask we set. */
+                if (m->config->settings.drift == DRIFT_IGNORE)
+                        continue;
+                if (report_once(th, REPORTED_DRIFT)) {
+                        _cleanup_(freep) char *cur_s = fmt_set(cur), *app_s = fmt_set(th->applied);
+                        LogFields f;
+                        thread_fields(th, &f);
+                        f.cpus = app_s;
+                        f.previous = cur_s;
+                        f.reason = "mask changed by someone else";
+                        m->counters.drift++;
+                        log_event(m->log, EV_DRIFT, LOG_WARNING, &f,
+                                  "%s/%s (pid %d, tid %d) was moved to CPUs %s outside pinnerd (rule %s wants %s)%s",
+                                  th->comm, th->name, (int) th->pid, (int) th->tid, cur_s, th->rule ? th->rule : "-",
+                                  app_s, m->config->settings.drift == DRIFT_REAPPLY ? "; re-applying" : "");
+                }
+                if (m->config->settings.drift == DRIFT_REAPPLY)
+                        reapply[n_reapply++] = th->tid;
+        }
+        for (size_t k = 0; k < n_reapply; k++) {
+                th = thread_table_get(m->threads, reapply[k]);
+                if (th)
+                        evaluate_one_thread(m, th->pid, th->tid);
+        }
+        cpuset_cache_clear(m);
+}
+
+static int on_verify_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        check_drift(m);
+        (void) sd_event_source_set_time_relative(s, (uint64_t) m->config->settings.verify * 1000000u);
+        return 0;
+}
+
+static int on_storm_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        (void) log_storm_flush(m->log, now_usec());
+        (void) sd_event_source_set_time_relative(s, LOG_STORM_WINDOW_USEC);
+        return 0;
+}
+
+/* (Re)arm the periodic timers for the current settings. */
+static int arm_timer(Manager *m, sd_event_source **src, uint64_t interval, sd_event_time_handler_t cb) {
+        int r;
+
+        if (interval == 0) {
+                if (*src)
+                        (void) sd_event_source_set_enabled(*src, SD_EVENT_OFF);
+                return 0;
+        }
+        if (!*src) {
+                r = sd_event_add_time_relative(m->event, src, CLOCK_MONOTONIC, interval, 100 * 1000, cb, m);
+                if (r < 0)
+                        return r;
+        } else
+                (void) sd_event_source_set_time_relative(*src, interval);
+        return sd_event_source_set_enabled(*src, SD_EVENT_ON);
+}
+
+static int arm_timers(Manager *m) {
+        int r = arm_timer(m, &m->rescan_timer, rescan_interval(m), on_rescan_timer);
+        if (r < 0)
+                return r;
+        return arm_timer(m, &m->verify_timer, (uint64_t) m->config->settings.verify * 1000000u, on_verify_timer);
+}
+
+static void notify_status(Manager *m, const char *prefix) {
+        (void) sd_notifyf(false, "%sSTATUS=%zu rules, %zu threads pinned, events from %s", prefix,
+                          m->config->n_rules, thread_table_size(m->threads),
+                          m->connector ? "proc-connector" : "polling");
+}
+
+int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
+        _cleanup_(config_freep) Config *c = NULL;
+        Counters before = m->counters;
+        size_t before_managed = thread_table_size(m->threads);
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading", now_usec());
+        r = load_config(m, &c, ret_errors);
+        if (r < 0) {
+                LogFields f = {.reason = ret_errors && ret_errors->n ? ret_errors->v[0] : "configuration invalid"};
+                log_event(m->log, EV_RELOAD_FAILED, LOG_ERR, &f,
+                          "reload rejected (%zu errors); kept previous configuration",
+                          ret_errors ? ret_errors->n : (size_t) 1);
+                notify_status(m, "READY=1\n");
+                return -EINVAL;
+        }
+        /* Swap, then reconcile: rules that changed are re-applied, threads no
+         * rule wants any more are restored. Thread entries refer to rules by
+         * name, so they survive the swap. */
+        config_free(m->config);
+        m->config = TAKE_PTR(c);
+        manager_rescan(m, "reload");
+        (void) arm_timers(m);
+
+        uint64_t changed = m->counters.applied - before.applied;
+        uint64_t restored = m->counters.restored - before.restored;
+        _cleanup_(freep) char *summary = xasprintf("reloaded: %zu rules, %" PRIu64 " threads changed, %" PRIu64 " restored",
+                                                   m->config->n_rules, changed, restored);
+        log_event(m->log, EV_RELOADED, LOG_INFO, NULL, "%s (%zu threads managed before, %zu now)",
+                  summary ? summary : "reloaded", before_managed, thread_table_size(m->threads));
+        notify_status(m, "READY=1\n");
+        if (ret_summary)
+                *ret_summary = TAKE_PTR(summary);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                (void) manager_reload(m, NULL, NULL);
+                return 0;
+        }
+        log_msg(m->log, LOG_INFO, "received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(freep) char *before = fmt_set(m->host->online), *after = NULL;
+        int r = host_refresh_cpus(m->host);
+
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "CPU hotplug: cannot re-read CPUs: %s", strerror(-r));
+                return 0;
+        }
+        after = fmt_set(m->host->online);
+        if (before && after && strcmp(before, after) == 0)
+                return 0;
+        log_msg(m->log, LOG_NOTICE, "online CPUs changed from %s to %s; re-planning", before, after);
+        manager_rescan(m, "CPU hotplug");
+        return 0;
+}
+
+/* ---- life cycle --------------------------------------------------------------- */
+
+int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
+        Manager *m = calloc(1, sizeof *m);
+        _cleanup_(freep) char *err = NULL;
+        int r;
+
+        if (!m)
+                return EXIT_RUNTIME;
+        m->opt = *opt;
+        m->log = log;
+        m->cn_fd = -1;
+        m->procfd = -1;
+        m->start_usec = now_usec();
+
+        r = host_load(opt->root, &m->host, &err);
+        if (r < 0) {
+                log_msg(log, LOG_ERR, "cannot read the host's CPUs below %s: %s", opt->root, err ? err : strerror(-r));
+                manager_free(m);
+                return EXIT_RUNTIME;
+        }
+        m->procfd = openat(m->host->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->procfd < 0) {
+                log_msg(log, LOG_ERR, "cannot open %s/proc: %m", strcmp(opt->root, "/") == 0 ? "" : opt->root);
+                manager_free(m);
+                return EXIT_RUNTIME;
+        }
+        m->aff = (Affinity) {
+                .procfd = m->procfd,
+                .bytes = m->host->affinity_bytes,
+                .dry_run = opt->dry_run,
+                .from_status = strcmp(opt->root, "/") != 0,
+        };
+        r = load_config(m, &m->config, NULL);
+        if (r < 0) {
+                log_msg(log, LOG_ERR, "configuration rejected; not starting");
+                manager_free(m);
+                return EXIT_CONFIG;
+        }
+        m->threads = thread_table_new();
+        m->batch = calloc(BATCH_MAX, sizeof(CnEvent));
+        if (!m->threads || !m->batch) {
+                manager_free(m);
+                return EXIT_RUNTIME;
+        }
+        *ret = m;
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        _cleanup_(freep) char *online = NULL, *isolated = NULL;
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "cannot create the event loop: %s", strerror(-r));
+                return EXIT_RUNTIME;
+        }
+
+        /* Subscribe before the scan, so nothing started in between is missed. */
+        if (!m->opt.once && strcmp(m->opt.root, "/") == 0) {
+                r = connector_start(m);
+                m->connector = r >= 0;
+                if (!m->connector)
+                        log_msg(m->log, LOG_WARNING, "%s; polling /proc every %u s instead",
+                                m->connector_error ? m->connector_error : "no proc connector",
+                                m->config->settings.rescan ? m->config->settings.rescan : POLL_DEFAULT_SEC);
+        }
+
+        manager_rescan(m, "start");
+        online = fmt_set(m->host->online);
+        isolated = fmt_set(m->host->isolated);
+        log_event(m->log, EV_STARTED, LOG_INFO, NULL,
+                  "pinnerd %s started: %zu rules, %zu threads managed, online CPUs %s, isolated %s, events from %s%s",
+                  PINNERD_VERSION, m->config->n_rules, thread_table_size(m->threads), online,
+                  isolated && *isolated ? isolated : "none", m->connector ? "proc-connector" : "polling",
+                  m->opt.dry_run ? " (dry run)" : "");
+        if (m->opt.once)
+                return 0;
+
+        sigset_t ss;
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        if ((r = sd_event_add_signal(m->event, &m->sig_term, SIGTERM, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, &m->sig_int, SIGINT, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, &m->sig_hup, SIGHUP, on_signal, m)) < 0) {
+                log_msg(m->log, LOG_ERR, "cannot watch signals: %s", strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        if (m->connector) {
+                r = sd_event_add_io(m->event, &m->cn_source, m->cn_fd, EPOLLIN, on_connector, m);
+                if (r < 0) {
+                        log_msg(m->log, LOG_ERR, "cannot watch the proc connector: %s", strerror(-r));
+                        return EXIT_RUNTIME;
+                }
+                /* Events outrank the control socket and timers. */
+                (void) sd_event_source_set_priority(m->cn_source, SD_EVENT_PRIORITY_IMPORTANT);
+        }
+        r = arm_timers(m);
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &m->storm_timer, CLOCK_MONOTONIC, LOG_STORM_WINDOW_USEC,
+                                               1000000, on_storm_timer, m);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "cannot arm timers: %s", strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        (void) sd_event_source_set_enabled(m->storm_timer, SD_EVENT_ON);
+
+        if (strcmp(m->opt.root, "/") == 0) {
+                r = sd_device_monitor_new(&m->hotplug);
+                if (r >= 0)
+                        r = sd_device_monitor_filter_add_match_subsystem_devtype(m->hotplug, "cpu", NULL);
+                if (r >= 0)
+                        r = sd_device_monitor_attach_event(m->hotplug, m->event);
+                if (r >= 0)
+                        r = sd_device_monitor_start(m->hotplug, on_hotplug, m);
+                if (r < 0) {
+                        log_msg(m->log, LOG_WARNING, "no CPU hotplug events (%s); a rescan picks changes up",
+                                strerror(-r));
+                        m->hotplug = sd_device_monitor_unref(m->hotplug);
+                }
+        }
+
+        if (m->opt.socket_path) {
+                _cleanup_(freep) char *err = NULL;
+                r = ctl_server_new(m->event, m->opt.socket_path, manager_ctl_handler, m, &m->ctl, &err);
+                if (r < 0) {
+                        log_msg(m->log, LOG_ERR, "control socket %s: %s", m->opt.socket_path, err ? err : strerror(-r));
+                        return EXIT_RUNTIME;
+                }
+        }
+
+        /* Keeps systemd's watchdog fed when WATCHDOG_USEC is set. */
+        (void) sd_event_set_watchdog(m->event, true);
+        notify_status(m, "READY=1\n");
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r = sd_event_loop(m->event);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "event loop failed: %s", strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        return m->exit_code;
+}
+
+void manager_stop(Manager *m) {
+        size_t i = 0, n = 0;
+        Thread *th;
+
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping: restoring masks");
+        if (m->config && m->config->settings.restore && m->threads) {
+                while ((th = thread_table_next(m->threads, &i)))
+                        if (restore_thread(m, th, "pinnerd stopping"))
+                                n++;
+        }
+        log_event(m->log, EV_STOPPING, LOG_INFO, NULL, "pinnerd stopping: %zu threads managed, %zu restored",
+                  m->threads ? thread_table_size(m->threads) : 0, n);
+}
+
+void manager_free(Manager *m) {
+        if (!m)
+                return;
+        ctl_server_free(m->ctl);
+        sd_device_monitor_unref(m->hotplug);
+        sd_event_source_unref(m->cn_source);
+        sd_event_source_unref(m->rescan_timer);
+        sd_event_source_unref(m->verify_timer);
+        sd_event_source_unref(m->storm_timer);
+        sd_event_source_unref(m->sig_term);
+        sd_event_source_unref(m->sig_int);
+        sd_event_source_unref(m->sig_hup);
+        sd_event_unref(m->event);
+        if (m->cn_fd >= 0)
+                close(m->cn_fd);
+        cpuset_cache_clear(m);
+        free(m->batch);
+        free(m->connector_error);
+        thread_table_free(m->threads);
+        config_free(m->config);
+        if (m->procfd >= 0)
+                close(m->procfd);
+        host_free(m->host);
+        free(m);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* What pinnerd remembers about threads it has decided about: the mask it
+ * found (to restore), the mask it set (to detect drift), and which problems it
+ * already reported (to report each once). Keyed by tid; an entry is valid only
+ * for its start time. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cpuset.h"
+#include "procfs.h"
+
+/* Problems reported at most once per (tid, start time). */
+enum {
+        REPORTED_SKIPPED = 1u << 0,
+        REPORTED_EINVAL = 1u << 1,
+        REPORTED_EPERM = 1u << 2,
+        REPORTED_EBUSY = 1u << 3,
+        REPORTED_ERROR = 1u << 4,
+        REPORTED_DRIFT = 1u << 5,
+        REPORTED_DROPPED = 1u << 6, /* dropped CPUs: once per rule and process, on the leader's entry */
+};
+
+typedef struct Thread {
+        pid_t pid, tid;
+        uint64_t start;
+        char comm[COMM_MAX + 1];   /* process name */
+        char name[COMM_MAX + 1];   /* thread name */
+        char *rule;                /* name of the rule that placed it, NULL if none */
+        CpuSet *original;          /* first mask we replaced; NULL until we change it */
+        CpuSet *applied;           /* what we set (effective), NULL if nothing */
+        CpuSet *requested;
+        int spread_cpu;            /* -1 unless a spread rule placed it */
+        unsigned reported;         /* REPORTED_* */
+        char *skip_reason;         /* last skip, for list/explain */
+        uint64_t generation;       /* scan generation that last saw it */
+} Thread;
+
+typedef struct ThreadTable ThreadTable;
+
+ThreadTable *thread_table_new(void);
+void thread_table_free(ThreadTable *t);
+size_t thread_table_size(const ThreadTable *t);
+
+Thread *thread_table_get(ThreadTable *t, pid_t tid);
+/* Insert a fresh entry for tid (replacing any stale one). */
+Thread *thread_table_put(ThreadTable *t, pid_t pid, pid_t tid, uint64_t start);
+void thread_table_remove(ThreadTable *t, pid_t tid);
+
+/* Iterate: size_t i = 0; Thread *th; while ((th = thread_table_next(t, &i))) ...
+ * Removing the current entry while iterating is not allowed; collect first. */
+Thread *thread_table_next(const ThreadTable *t, size_t *iter);
+
+/* For spread rules: how many of pid's threads placed by `rule` sit on each
+ * CPU (excluding `except_tid`). *ret is calloc'd with *ret_n entries. */
+int thread_table_spread_load(const ThreadTable *t, pid_t pid, const char *rule, pid_t except_tid,
+                             unsigned **ret, unsigned *ret_n);
