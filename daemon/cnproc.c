@@ -21,7 +21,7 @@ int cnproc_parse(const void *buf, size_t len, CnEvent *out, size_t max) {
                 return -EBADMSG;
         for (int l = (int) left; NLMSG_OK(nlh, (unsigned) l); nlh = NLMSG_NEXT(nlh, l)) {
                 const struct cn_msg *cn;
-                const struct proc_event *ev;
+                struct proc_event evbuf = {0}, *ev = &evbuf;
                 CnEvent e = {0};
 
                 if (nlh->nlmsg_type == NLMSG_NOOP)
@@ -36,7 +36,9 @@ int cnproc_parse(const void *buf, size_t len, CnEvent *out, size_t max) {
                 if (cn->len < sizeof(struct proc_event) - sizeof(ev->event_data) ||
                     NLMSG_LENGTH(sizeof(struct cn_msg) + cn->len) > nlh->nlmsg_len)
                         return -EBADMSG;
-                ev = (const struct proc_event *) cn->data;
+                /* The event sits at offset 36 of the datagram: not 8-byte
+                 * aligned, so copy it out rather than cast. */
+                memcpy(&evbuf, cn->data, cn->len < sizeof evbuf ? cn->len : sizeof evbuf);
                 e.timestamp_ns = ev->timestamp_ns;
                 switch (ev->what) {
                 case PROC_EVENT_NONE:

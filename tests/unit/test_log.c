@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* The stderr form of log records and the storm limiter. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+typedef struct {
+        Logger l;
+        char *buf;
+        size_t len;
+        FILE *f;
+} Capture;
+
+static void capture_start(Capture *c, int level) {
+        log_setup(&c->l, LOG_TARGET_STDERR, level);
+        c->buf = NULL;
+        c->len = 0;
+        c->f = open_memstream(&c->buf, &c->len);
+        ck_assert_ptr_nonnull(c->f);
+        c->l.err = c->f;
+}
+
+static const char *capture_text(Capture *c) {
+        fflush(c->f);
+        return c->buf ? c->buf : "";
+}
+
+static void capture_done(Capture *c) {
+        fclose(c->f);
+        free(c->buf);
+}
+
+START_TEST(test_fields_on_one_line) {
+        Capture c;
+        capture_start(&c, LOG_DEBUG);
+        LogFields f = {.rule = "qemu vcpus", .pid = 812, .tid = 830, .comm = "qemu\nx", .thread = "CPU 1/KVM",
+                       .cpus = "3", .requested = "2-5", .previous = "0-7"};
+        log_event(&c.l, EV_APPLIED, LOG_INFO, &f, "pinned %s", "it");
+        const char *t = capture_text(&c);
+        ck_assert_str_eq(t, "pinnerd: info: pinned it [event=applied rule=\"qemu vcpus\" pid=812 tid=830 "
+                            "comm=qemu\\nx thread=\"CPU 1/KVM\" cpus=3 requested=2-5 previous=0-7]\n");
+        capture_done(&c);
+}
+END_TEST
+
+START_TEST(test_level_filter) {
+        Capture c;
+        capture_start(&c, LOG_NOTICE);
+        log_msg(&c.l, LOG_INFO, "hidden");
+        log_msg(&c.l, LOG_WARNING, "shown %d", 1);
+        ck_assert_str_eq(capture_text(&c), "pinnerd: warning: shown 1\n");
+        capture_done(&c);
+}
+END_TEST
+
+START_TEST(test_message_escaped) {
+        Capture c;
+        capture_start(&c, LOG_DEBUG);
+        log_msg(&c.l, LOG_ERR, "a\nb\x01");
+        ck_assert_str_eq(capture_text(&c), "pinnerd: err: a\\nb\\x01\n");
+        capture_done(&c);
+}
+END_TEST
+
+START_TEST(test_storm_summary) {
+        Capture c;
+        capture_start(&c, LOG_DEBUG);
+        LogFields f = {.rule = "r", .pid = 1, .tid = 2};
+        for (unsigned i = 0; i < LOG_STORM_BURST + 250; i++)
+                log_event(&c.l, i % 2 ? EV_APPLIED : EV_SKIPPED, LOG_INFO, &f, "record %u", i);
+        /* Records without a thread are never held back. */
+        log_event(&c.l, EV_RELOADED, LOG_INFO, NULL, "reloaded");
+        const char *t = capture_text(&c);
+        size_t lines = 0;
+        for (const char *p = t; *p; p++)
+                lines += *p == '\n';
+        ck_assert_uint_eq(lines, LOG_STORM_BURST + 1);
+        ck_assert_ptr_null(strstr(t, "record 1000 "));
+        ck_assert(log_storm_flush(&c.l, now_usec()));
+        ck_assert(!log_storm_flush(&c.l, now_usec() + LOG_STORM_WINDOW_USEC + 1));
+        ck_assert_ptr_nonnull(strstr(capture_text(&c), "suppressed 250 thread records in 10 s (applied 125, skipped 125)"));
+        capture_done(&c);
+}
+END_TEST
+
+START_TEST(test_names_and_ids) {
+        static const char *const names[] = {"started", "reloaded", "reload-failed", "applied", "restored", "skipped",
+                                            "failed", "drift", "events-lost", "rescan", "stopping"};
+        ck_assert_int_eq(sizeof names / sizeof names[0], _EV_MAX);
+        for (int k = 0; k < _EV_MAX; k++) {
+                ck_assert_str_eq(event_kind_name((EventKind) k), names[k]);
+                const char *id = event_message_id((EventKind) k);
+                ck_assert_uint_eq(strlen(id), 32);
+                for (int j = 0; j < k; j++)
+                        ck_assert_str_ne(id, event_message_id((EventKind) j));
+        }
+        int level;
+        LogTarget target;
+        ck_assert_int_eq(log_parse_level("warning", &level), 0);
+        ck_assert_int_eq(level, LOG_WARNING);
+        ck_assert_int_lt(log_parse_level("loud", &level), 0);
+        ck_assert_int_eq(log_parse_target("journal", &target), 0);
+        ck_assert_int_eq(target, LOG_TARGET_JOURNAL);
+        ck_assert_int_lt(log_parse_target("syslog", &target), 0);
+}
+END_TEST
+
+Suite *log_suite(void) {
+        Suite *s = suite_create("log");
+        TCase *tc = tcase_create("stderr");
+        tcase_add_test(tc, test_fields_on_one_line);
+        tcase_add_test(tc, test_level_filter);
+        tcase_add_test(tc, test_message_escaped);
+        tcase_add_test(tc, test_storm_summary);
+        tcase_add_test(tc, test_names_and_ids);
+        suite_add_tcase(s, tc);
+        return s;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* The thread table: growth, backward-shift deletion, iteration, spread load. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "affinity.h"
+#include "threads.h"
+
+START_TEST(test_put_get_remove_many) {
+        ThreadTable *t = thread_table_new();
+        ck_assert_ptr_nonnull(t);
+        /* Enough entries to grow several times and collide a lot. */
+        for (pid_t tid = 1; tid <= 20000; tid++) {
+                Thread *th = thread_table_put(t, tid / 10 + 1, tid, (uint64_t) tid * 3);
+                ck_assert_ptr_nonnull(th);
+        }
+        ck_assert_uint_eq(thread_table_size(t), 20000);
+        /* Remove every third, then every entry must still be found or gone. */
+        for (pid_t tid = 1; tid <= 20000; tid += 3)
+                thread_table_remove(t, tid);
+        for (pid_t tid = 1; tid <= 20000; tid++) {
+                Thread *th = thread_table_get(t, tid);
+                if ((tid - 1) % 3 == 0)
+                        ck_assert_ptr_null(th);
+                else {
+                        ck_assert_ptr_nonnull(th);
+                        ck_assert_int_eq(th->tid, tid);
+                        ck_assert_uint_eq(th->start, (uint64_t) tid * 3);
+                }
+        }
+        size_t i = 0, n = 0;
+        while (thread_table_next(t, &i))
+                n++;
+        ck_assert_uint_eq(n, thread_table_size(t));
+        ck_assert_uint_eq(n, 20000 - 6667);
+        thread_table_remove(t, 999999); /* absent: no-op */
+        ck_assert_uint_eq(thread_table_size(t), n);
+        thread_table_free(t);
+}
+END_TEST
+
+START_TEST(test_put_replaces_stale) {
+        ThreadTable *t = thread_table_new();
+        Thread *th = thread_table_put(t, 10, 10, 100);
+        th->rule = strdup("old");
+        th = thread_table_put(t, 10, 10, 200);
+        ck_assert_uint_eq(thread_table_size(t), 1);
+        ck_assert_uint_eq(thread_table_get(t, 10)->start, 200);
+        ck_assert_ptr_null(thread_table_get(t, 10)->rule);
+        ck_assert_int_eq(th->spread_cpu, -1);
+        thread_table_free(t);
+}
+END_TEST
+
+START_TEST(test_spread_load) {
+        ThreadTable *t = thread_table_new();
+        static const struct {
+                pid_t pid, tid;
+                const char *rule;
+                int cpu;
+        } rows[] = {
+                {100, 101, "vcpu", 2}, {100, 102, "vcpu", 3}, {100, 103, "vcpu", 2},
+                {100, 104, "other", 2}, {200, 201, "vcpu", 5}, {100, 105, "vcpu", -1},
+        };
+        for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+                Thread *th = thread_table_put(t, rows[k].pid, rows[k].tid, 1);
+                th->rule = strdup(rows[k].rule);
+                th->spread_cpu = rows[k].cpu;
+        }
+        unsigned *load = NULL, n = 0;
+        ck_assert_int_eq(thread_table_spread_load(t, 100, "vcpu", 0, &load, &n), 0);
+        ck_assert_uint_eq(n, 4);
+        ck_assert_uint_eq(load[0], 0);
+        ck_assert_uint_eq(load[2], 2);
+        ck_assert_uint_eq(load[3], 1);
+        free(load);
+        /* The thread being placed does not count against itself. */
+        ck_assert_int_eq(thread_table_spread_load(t, 100, "vcpu", 103, &load, &n), 0);
+        ck_assert_uint_eq(load[2], 1);
+        free(load);
+        ck_assert_int_eq(thread_table_spread_load(t, 300, "vcpu", 0, &load, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        free(load);
+        thread_table_free(t);
+}
+END_TEST
+
+START_TEST(test_status_mask) {
+        CpuSet *s = NULL;
+        const char *status = "Name:\tx\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1,4\nMems_allowed:\t1\n";
+        ck_assert_int_eq(affinity_parse_status_buf(status, &s), 0);
+        char *f = cpuset_format_list(s);
+        ck_assert_str_eq(f, "0-1,4");
+        free(f);
+        cpuset_free(s);
+        ck_assert_int_eq(affinity_parse_status_buf("Name:\tx\n", &s), -EBADMSG);
+        ck_assert_int_eq(affinity_parse_status_buf("Name:\tx\nCpus_allowed_list:\tjunk\n", &s), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_result_reasons) {
+        for (int r = AFF_SET; r <= AFF_ERROR; r++) {
+                const char *s = affinity_result_reason((AffinityResult) r);
+                ck_assert_ptr_nonnull(s);
+                ck_assert_uint_gt(strlen(s), 2);
+        }
+}
+END_TEST
+
+Suite *threads_suite(void) {
+        Suite *s = suite_create("threads");
+        TCase *tc = tcase_create("table");
+        tcase_add_test(tc, test_put_get_remove_many);
+        tcase_add_test(tc, test_put_replaces_stale);
+        tcase_add_test(tc, test_spread_load);
+        tcase_add_test(tc, test_status_mask);
+        tcase_add_test(tc, test_result_reasons);
+        suite_add_tcase(s, tc);
+        return s;
+}
