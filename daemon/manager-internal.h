@@ -54,10 +54,11 @@ struct Manager {
         bool connector; /* events come from the proc connector, else polling */
         char *connector_error;
         bool in_lost_burst;
+        uint64_t last_lost_rescan;
         CnEvent *batch;
         size_t batch_cap;
 
-        sd_event_source *cn_source, *rescan_timer, *verify_timer, *storm_timer;
+        sd_event_source *cn_source, *rescan_timer, *verify_timer, *storm_timer, *lost_timer;
         sd_event_source *sig_term, *sig_int, *sig_hup;
         sd_device_monitor *hotplug;
         struct CtlServer *ctl;

@@ -20,6 +20,12 @@
 #define CN_RCVBUF (16 * 1024 * 1024)
 #define CN_ACK_TIMEOUT_MS 1000
 #define BATCH_MAX 65536
+/* One callback reads at most this many datagrams, so a storm that never
+ * ends cannot keep the loop from timers and the control socket. */
+#define DRAIN_MAX (4 * BATCH_MAX)
+/* Rescans after lost events are at least this far apart: a sustained
+ * overflow costs one rescan per interval, not one per callback. */
+#define LOST_RESCAN_INTERVAL_USEC (100 * 1000)
 #define POLL_DEFAULT_SEC 2
 
 static void log_diags(Manager *m, const ConfDiags *d, StrVec *errors) {
@@ -582,15 +588,43 @@ static void process_batch(Manager *m, size_t n) {
         }
 }
 
+static int on_lost_rescan(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        m->last_lost_rescan = now_usec();
+        manager_rescan(m, "events lost");
+        return 0;
+}
+
+/* Events were lost: rescan now, or soon if we just did. */
+static void rescan_after_loss(Manager *m) {
+        uint64_t now = now_usec();
+
+        m->counters.lost_rescans++;
+        if (now - m->last_lost_rescan >= LOST_RESCAN_INTERVAL_USEC) {
+                m->last_lost_rescan = now;
+                manager_rescan(m, "events lost");
+                return;
+        }
+        uint64_t due = m->last_lost_rescan + LOST_RESCAN_INTERVAL_USEC;
+        if (!m->lost_timer) {
+                if (sd_event_add_time(m->event, &m->lost_timer, CLOCK_MONOTONIC, due, 1000, on_lost_rescan, m) < 0) {
+                        manager_rescan(m, "events lost");
+                        return;
+                }
+        } else
+                (void) sd_event_source_set_time(m->lost_timer, due);
+        (void) sd_event_source_set_enabled(m->lost_timer, SD_EVENT_ONESHOT);
+}
+
 static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
         char buf[8192] __attribute__((aligned(8)));
         size_t n = 0;
         bool lost = false;
 
-        /* Drain everything queued before any slow work, so the kernel buffer
+        /* Drain what is queued before any slow work, so the kernel buffer
          * empties as fast as we can read. */
-        for (;;) {
+        for (unsigned reads = 0; reads < DRAIN_MAX; reads++) {
                 ssize_t len = cnproc_receive(fd, buf, sizeof buf);
                 if (len == -EAGAIN || len == -EWOULDBLOCK)
                         break;
@@ -617,13 +651,12 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
         }
         cpuset_cache_clear(m);
         if (lost) {
-                m->counters.lost_rescans++;
                 if (!m->in_lost_burst) {
                         m->in_lost_burst = true;
                         log_event(m->log, EV_EVENTS_LOST, LOG_WARNING, NULL,
                                   "kernel dropped process events (receive buffer full); rescanning /proc");
                 }
-                manager_rescan(m, "events lost");
+                rescan_after_loss(m);
         } else {
                 m->in_lost_burst = false;
                 process_batch(m, n);
@@ -1021,6 +1054,7 @@ void manager_free(Manager *m) {
         sd_event_source_unref(m->rescan_timer);
         sd_event_source_unref(m->verify_timer);
         sd_event_source_unref(m->storm_timer);
+        sd_event_source_unref(m->lost_timer);
         sd_event_source_unref(m->sig_term);
         sd_event_source_unref(m->sig_int);
         sd_event_source_unref(m->sig_hup);
