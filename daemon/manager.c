@@ -819,17 +819,19 @@ static void notify_status(Manager *m, const char *prefix) {
 
 int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
         _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(strvec_done) StrVec local_errors = {0};
+        StrVec *errors = ret_errors ? ret_errors : &local_errors;
         Counters before = m->counters;
         size_t before_managed = thread_table_size(m->threads);
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading", now_usec());
-        r = load_config(m, &c, ret_errors);
+        r = load_config(m, &c, errors);
         if (r < 0) {
-                LogFields f = {.reason = ret_errors && ret_errors->n ? ret_errors->v[0] : "configuration invalid"};
+                LogFields f = {.reason = errors->n ? errors->v[0] : "configuration invalid"};
                 log_event(m->log, EV_RELOAD_FAILED, LOG_ERR, &f,
-                          "reload rejected (%zu errors); kept previous configuration",
-                          ret_errors ? ret_errors->n : (size_t) 1);
+                          "reload rejected (%zu error%s); kept previous configuration", errors->n,
+                          errors->n == 1 ? "" : "s");
                 notify_status(m, "READY=1\n");
                 return -EINVAL;
         }

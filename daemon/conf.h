@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* pinnerd.conf: parsed with libinih into a fresh Config, validated whole.
+ * A Config is immutable once loaded; reload builds a new one and swaps. */
+#pragma once
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cpuset.h"
+#include "util.h"
+
+#define CONF_MAX_RULES 4096
+#define CONF_MAX_VALUE 4096 /* bytes in one value */
+#define CONF_MAX_NAME 64    /* bytes in a rule name */
+
+typedef enum DriftAction { DRIFT_REAPPLY, DRIFT_LOG, DRIFT_IGNORE } DriftAction;
+
+typedef enum CpuSpecKind {
+        CPUS_LIST,         /* explicit cpulist or hex mask: `set` */
+        CPUS_ALL,          /* every online CPU */
+        CPUS_HOUSEKEEPING, /* online - isolated */
+        CPUS_ISOLATED,     /* the isolated CPUs */
+        CPUS_NODE,         /* node:N */
+} CpuSpecKind;
+
+typedef struct CpuSpec {
+        CpuSpecKind kind;
+        CpuSet *set;   /* CPUS_LIST */
+        unsigned node; /* CPUS_NODE */
+        char *text;    /* as written, for messages */
+} CpuSpec;
+
+/* Facts about a task that some rule needs; the scanner reads only these. */
+enum {
+        FACT_EXE = 1u << 0,
+        FACT_CMDLINE = 1u << 1,
+        FACT_UID = 1u << 2,
+        FACT_CGROUP = 1u << 3, /* cgroup or unit */
+        FACT_PARENT = 1u << 4,
+};
+
+typedef struct Rule {
+        char *name;
+        unsigned index; /* definition order, 0-based */
+        char *file;
+        unsigned line; /* line of the [rule:NAME] header */
+        /* Match keys: each list is OR; lists present are ANDed. */
+        StrVec comm, exe, cgroup, unit, parent;
+        StrVec cmdline_src;
+        regex_t *cmdline; /* cmdline_src.n compiled REG_EXTENDED|REG_NOSUB */
+        uid_t *users;
+        size_t n_users;
+        StrVec user_src; /* as written, for explain */
+        bool kthreads;
+        StrVec threads; /* thread-name filter; empty = every thread */
+        /* Actions. */
+        CpuSpec cpus;
+        bool spread;
+        bool isolated_allow; /* resolved: rule's value, else [pinnerd] isolated */
+        int priority;
+} Rule;
+
+typedef struct Settings {
+        bool isolated_allow; /* [pinnerd] isolated = allow */
+        bool restore;        /* default yes */
+        unsigned rescan;     /* seconds, 0 = only after lost events */
+        unsigned verify;     /* seconds, 0 = off; default 60 */
+        DriftAction drift;   /* default reapply */
+} Settings;
+
+typedef struct Config {
+        Settings settings;
+        Rule *rules; /* definition order */
+        size_t n_rules;
+        const Rule **by_priority; /* priority desc, then index asc */
+        StrVec files;             /* files read, in order */
+        unsigned facts;           /* FACT_* some rule needs */
+} Config;
+
+typedef struct ConfDiag {
+        char *file;
+        unsigned line; /* 0 when the problem is the file itself */
+        bool warning;
+        char *message; /* includes the offending text */
+} ConfDiag;
+
+typedef struct ConfDiags {
+        ConfDiag *v;
+        size_t n, cap;
+        size_t n_errors;
+} ConfDiags;
+
+typedef struct ConfLoadOptions {
+        const char *main_path;  /* e.g. /etc/pinnerd.conf */
+        const char *dir;        /* e.g. /etc/pinnerd.d, NULL = none */
+        const CpuSet *possible; /* CPUs past these warn; NULL = no check */
+        bool check_owner;       /* refuse files not root-owned or g/o-writable */
+        bool owner_warn;        /* with !check_owner: report those as warnings
+                                 * (`check` run by an ordinary user on a draft) */
+} ConfLoadOptions;
+
+/* Parse and validate. Returns 0 with *ret set when there were no errors
+ * (warnings may be in diags); -EINVAL when diags holds at least one error,
+ * *ret untouched; other -errno on allocation failure. */
+int conf_load(const ConfLoadOptions *opts, Config **ret, ConfDiags *diags);
+/* Same, for one in-memory text (fuzzing, unit tests); `name` is the file name
+ * used in messages. */
+int conf_load_string(const char *text, const char *name, const CpuSet *possible, Config **ret,
+                     ConfDiags *diags);
+void config_free(Config *c);
+static inline void config_freep(Config **c) {
+        config_free(*c);
+}
+void conf_diags_done(ConfDiags *d);
+/* "file:line: message" ("file: message" when line is 0); warnings read
+ * "file:line: warning: message", as compilers print them. malloc'd. */
+char *conf_diag_format(const ConfDiag *d);
+
+const Rule *config_find_rule(const Config *c, const char *name);
+/* Two rules with the same name ask for the same thing (keys and actions). */
+bool rule_equal(const Rule *a, const Rule *b);
+
+/* Validate a configuration without a daemon, for `pinnerd --check` and
+ * `pinnerctl check`: prints "configuration OK: N rules" to out (warnings to
+ * err), or every diagnostic to err. File ownership is enforced when run as
+ * root (what the daemon would see) and only warned about otherwise. Returns
+ * the exit code, 0 or 1. */
+int conf_check_main(const char *main_path, const char *dir, const CpuSet *possible, FILE *out, FILE *err);
+
+/* Escape a string from a config file or /proc for a message: backslash,
+ * single quote and bytes outside printable ASCII become \\, \', \n, \t or
+ * \xNN; at most max input bytes are shown, then "...". malloc'd, NULL on
+ * ENOMEM. */
+char *conf_escape(const char *s, size_t max);

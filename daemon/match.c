@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* Rule matching. Globs use fnmatch(3) with no flags: '*' also matches '/',
+ * so one cgroup pattern covers a whole subtree and one exe pattern any
+ * directory, and a leading '.' is not special. Names from /proc may hold any
+ * byte but NUL; fnmatch compares them as bytes. */
+#include "match.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <string.h>
+
+/* Task names shown in explanations: comm is at most 15 bytes, but paths and
+ * command lines are long; a sentence stays readable. */
+#define WHY_MAX 200
+
+/* The unit types systemd places in their own cgroup (slices only nest). */
+static const char *const unit_suffixes[] = {
+        ".service", ".scope", ".socket", ".mount", ".swap",
+        ".target",  ".timer", ".device", ".path",  ".automount",
+};
+
+static bool has_suffix(const char *s, size_t len, const char *suffix) {
+        size_t n = strlen(suffix);
+        return len > n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+const char *cgroup_path_unit(const char *path, char *buf, size_t size) {
+        const char *p = path;
+
+        if (!path)
+                return NULL;
+        for (;;) {
+                size_t len;
+                while (*p == '/')
+                        p++;
+                if (*p == '\0')
+                        return NULL;
+                len = strcspn(p, "/");
+                if (!has_suffix(p, len, ".slice")) {
+                        for (size_t i = 0; i < ELEMENTSOF(unit_suffixes); i++)
+                                if (has_suffix(p, len, unit_suffixes[i])) {
+                                        if (len >= size)
+                                                return NULL;
+                                        memcpy(buf, p, len);
+                                        buf[len] = '\0';
+                                        return buf;
+                                }
+                        /* A non-slice that is no unit: systemd does not manage it. */
+                        return NULL;
+                }
+                p += len;
+        }
+}
+
+static bool glob_any(const StrVec *v, const char *s) {
+        for (size_t i = 0; i < v->n; i++)
+                if (fnmatch(v->v[i], s, 0) == 0)
+                        return true;
+        return false;
+}
+
+/* "'a', 'b' or 'c'" from a list of patterns, escaped. */
+static char *join_quoted(char *const *v, size_t n) {
+        size_t cap = 1, len = 0;
+        char *out;
+
+        for (size_t i = 0; i < n; i++)
+                cap += strlen(v[i]) * 4 + 16;
+        out = malloc(cap);
+        if (!out)
+                return NULL;
+        out[0] = '\0';
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) char *e = conf_escape(v[i], WHY_MAX);
+                if (!e) {
+                        free(out);
+                        return NULL;
+                }
+                len += (size_t) snprintf(out + len, cap - len, "%s'%s'",
+                                         i == 0       ? ""
+                                         : i + 1 == n ? " or "
+                                                      : ", ",
+                                         e);
+        }
+        return out;
+}
+
+/* Set *why (when wanted) to "KEY 'VALUE' does not match 'P'" or "... any of
+ * 'P1', 'P2'". Always returns false, for `return mismatch(...)`. */
+static bool mismatch(char **why, const char *key, const char *value, char *const *patterns, size_t n) {
+        _cleanup_(freep) char *v = NULL, *p = NULL;
+
+        if (!why)
+                return false;
+        if (!value) {
+                *why = xasprintf("%s is unknown (the task is gone or the file was unreadable)", key);
+                return false;
+        }
+        v = conf_escape(value, WHY_MAX);
+        p = join_quoted(patterns, n);
+        if (v && p)
+                *why = xasprintf("%s '%s' does not match %s%s", key, v, n > 1 ? "any of " : "", p);
+        return false;
+}
+
+static bool match_globs(const StrVec *v, const char *key, const char *value, char **why) {
+        if (v->n == 0)
+                return true;
+        if (value && glob_any(v, value))
+                return true;
+        return mismatch(why, key, value, v->v, v->n);
+}
+
+static bool match_cmdline(const Rule *r, const TaskFacts *f, char **why) {
+        if (r->cmdline_src.n == 0)
+                return true;
+        if (f->cmdline)
+                for (size_t i = 0; i < r->cmdline_src.n; i++)
+                        if (regexec(&r->cmdline[i], f->cmdline, 0, NULL, 0) == 0)
+                                return true;
+        return mismatch(why, "cmdline", f->cmdline, r->cmdline_src.v, r->cmdline_src.n);
+}
+
+static bool match_user(const Rule *r, const TaskFacts *f, char **why) {
+        char uid[32];
+
+        if (r->n_users == 0)
+                return true;
+        if (f->has_uid)
+                for (size_t i = 0; i < r->n_users; i++)
+                        if (r->users[i] == f->uid)
+                                return true;
+        if (!f->has_uid || !why)
+                return mismatch(why, "uid", NULL, NULL, 0);
+        snprintf(uid, sizeof uid, "%u", (unsigned) f->uid);
+        _cleanup_(freep) char *p = join_quoted(r->user_src.v, r->user_src.n);
+        if (p)
+                *why = xasprintf("uid %s is not %s%s", uid, r->n_users > 1 ? "any of " : "user ", p);
+        return false;
+}
+
+static bool match_unit(const Rule *r, const TaskFacts *f, char **why) {
+        char buf[256];
+        const char *unit;
+
+        if (r->unit.n == 0)
+                return true;
+        if (!f->cgroup)
+                return mismatch(why, "unit", NULL, r->unit.v, r->unit.n);
+        unit = cgroup_path_unit(f->cgroup, buf, sizeof buf);
+        if (unit && glob_any(&r->unit, unit))
+                return true;
+        if (!unit) {
+                if (why) {
+                        _cleanup_(freep) char *c = conf_escape(f->cgroup, WHY_MAX);
+                        if (c)
+                                *why = xasprintf("cgroup '%s' belongs to no systemd unit", c);
+                }
+                return false;
+        }
+        return mismatch(why, "unit", unit, r->unit.v, r->unit.n);
+}
+
+bool rule_match_process(const Rule *r, const TaskFacts *f, char **why) {
+        /* Kernel threads are never touched unless a rule asks for them, and
+         * such a rule is about kernel threads only. */
+        if (f->kthread != r->kthreads) {
+                if (why)
+                        *why = strdup(f->kthread ? "a kernel thread, and the rule does not set kthreads = yes"
+                                                 : "not a kernel thread, and the rule sets kthreads = yes");
+                return false;
+        }
+        return match_globs(&r->comm, "comm", f->comm, why) && match_globs(&r->exe, "exe", f->exe, why) &&
+               match_cmdline(r, f, why) && match_user(r, f, why) &&
+               match_globs(&r->cgroup, "cgroup", f->cgroup, why) && match_unit(r, f, why) &&
+               match_globs(&r->parent, "parent", f->parent_comm, why);
+}
+
+bool rule_match_thread(const Rule *r, const TaskFacts *f, char **why) {
+        return match_globs(&r->threads, "thread name", f->thread, why);
+}
+
+const Rule *match_thread(const Config *c, const TaskFacts *f) {
+        for (size_t i = 0; i < c->n_rules; i++) {
+                const Rule *r = c->by_priority[i];
+                if (rule_match_process(r, f, NULL) && rule_match_thread(r, f, NULL))
+                        return r;
+        }
+        return NULL;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* Planning: requested → ∩ cpuset → ∩ online → − isolated = effective. Every
+ * intermediate set is kept, so `explain` shows where CPUs went, and an empty
+ * result carries the first step that emptied it. */
+#include "plan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static CpuSet *dup_or_empty(const CpuSet *s) {
+        return s ? cpuset_dup(s) : cpuset_new();
+}
+
+int plan_resolve_cpus(const Host *h, const CpuSpec *spec, CpuSet **ret) {
+        CpuSet *s = NULL;
+
+        switch (spec->kind) {
+        case CPUS_LIST:
+                s = dup_or_empty(spec->set);
+                break;
+        case CPUS_ALL:
+                s = dup_or_empty(h->online);
+                break;
+        case CPUS_HOUSEKEEPING:
+                if (h->housekeeping)
+                        s = cpuset_dup(h->housekeeping);
+                else {
+                        /* Defined as online − isolated when the host did not say. */
+                        s = dup_or_empty(h->online);
+                        if (s && h->isolated)
+                                cpuset_andnot(s, h->isolated);
+                }
+                break;
+        case CPUS_ISOLATED:
+                s = dup_or_empty(h->isolated);
+                break;
+        case CPUS_NODE:
+                s = dup_or_empty(host_node_cpus(h, spec->node));
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+/* The least loaded CPU of the set; CPUs past the load table carry none; ties
+ * go to the lowest number. */
+static int spread_pick(const CpuSet *s, const unsigned *load, unsigned n_load) {
+        int best = -1;
+        unsigned best_load = 0;
+
+        for (int c = cpuset_next(s, -1); c >= 0; c = cpuset_next(s, c)) {
+                unsigned l = load && (unsigned) c < n_load ? load[c] : 0;
+                if (best < 0 || l < best_load) {
+                        best = c;
+                        best_load = l;
+                        if (l == 0)
+                                break;
+                }
+        }
+        return best;
+}
+
+/* Why nothing is left, naming the step that emptied the set. */
+static int explain_empty(const Host *h, const Rule *r, const CpuSet *task_cpuset, Plan *p) {
+        if (cpuset_empty(p->requested)) {
+                if (r->cpus.kind == CPUS_NODE) {
+                        p->skip_reason_buf = xasprintf("node:%u does not exist on this host", r->cpus.node);
+                        if (!p->skip_reason_buf)
+                                return -ENOMEM;
+                        p->skip_reason = p->skip_reason_buf;
+                } else if (r->cpus.kind == CPUS_ISOLATED)
+                        p->skip_reason = "no CPU is isolated on this host";
+                else
+                        p->skip_reason = "the rule's CPUs resolve to none on this host";
+        } else if (cpuset_empty(p->in_cpuset)) {
+                _cleanup_(freep) char *cs = cpuset_format_list(task_cpuset);
+                if (!cs)
+                        return -ENOMEM;
+                p->skip_reason_buf = xasprintf("no requested CPU is in the thread's cpuset (%s)", cs);
+                if (!p->skip_reason_buf)
+                        return -ENOMEM;
+                p->skip_reason = p->skip_reason_buf;
+        } else if (cpuset_empty(p->in_online))
+                p->skip_reason = "no requested CPU is online";
+        else if (r->cpus.kind == CPUS_ISOLATED)
+                p->skip_reason =
+                        "cpus = isolated, but the rule does not allow isolated CPUs (set isolated = allow)";
+        else
+                p->skip_reason = "every remaining CPU is isolated (set isolated = allow)";
+        return 0;
+}
+
+int plan_thread(const Host *h, const Rule *r, const CpuSet *task_cpuset, const unsigned *spread_load,
+                unsigned n_load, Plan *ret) {
+        _cleanup_(plan_done) Plan p = {0};
+        int k;
+
+        k = plan_resolve_cpus(h, &r->cpus, &p.requested);
+        if (k < 0)
+                return k;
+        p.in_cpuset = cpuset_dup(p.requested);
+        if (!p.in_cpuset)
+                return -ENOMEM;
+        if (task_cpuset)
+                cpuset_and(p.in_cpuset, task_cpuset);
+        p.in_online = cpuset_dup(p.in_cpuset);
+        if (!p.in_online)
+                return -ENOMEM;
+        if (h->online)
+                cpuset_and(p.in_online, h->online);
+        p.effective = cpuset_dup(p.in_online);
+        if (!p.effective)
+                return -ENOMEM;
+        if (!r->isolated_allow && h->isolated)
+                cpuset_andnot(p.effective, h->isolated);
+        p.dropped = cpuset_dup(p.requested);
+        if (!p.dropped)
+                return -ENOMEM;
+        cpuset_andnot(p.dropped, p.effective);
+
+        if (cpuset_empty(p.effective)) {
+                k = explain_empty(h, r, task_cpuset, &p);
+                if (k < 0)
+                        return k;
+        } else if (r->spread) {
+                int c = spread_pick(p.effective, spread_load, n_load);
+                cpuset_clear(p.effective);
+                k = cpuset_add(p.effective, (unsigned) c);
+                if (k < 0)
+                        return k;
+        }
+        *ret = p;
+        p = (Plan){0};
+        return 0;
+}
+
+void plan_done(Plan *p) {
+        cpuset_free(p->requested);
+        cpuset_free(p->in_cpuset);
+        cpuset_free(p->in_online);
+        cpuset_free(p->effective);
+        cpuset_free(p->dropped);
+        free(p->skip_reason_buf);
+        *p = (Plan){0};
+}

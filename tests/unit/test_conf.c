@@ -1,0 +1,859 @@
+/* SPDX-License-Identifier: MIT */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "testutil.h"
+
+/* A host with CPUs 0-7, for the "beyond possible" warning. */
+static CpuSet *possible8(void) {
+        CpuSet *s = cpuset_new();
+        ck_assert_ptr_nonnull(s);
+        ck_assert_int_eq(cpuset_add_range(s, 0, 7), 0);
+        return s;
+}
+
+/* Every diagnostic formatted, one per line. */
+static char *diags_text(const ConfDiags *d) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        ck_assert_ptr_nonnull(f);
+        for (size_t i = 0; i < d->n; i++) {
+                char *s = conf_diag_format(&d->v[i]);
+                ck_assert_ptr_nonnull(s);
+                fprintf(f, "%s\n", s);
+                free(s);
+        }
+        fclose(f);
+        return buf;
+}
+
+static char *repeat(char c, size_t n) {
+        char *s = malloc(n + 1);
+        ck_assert_ptr_nonnull(s);
+        memset(s, c, n);
+        s[n] = '\0';
+        return s;
+}
+
+/* ---- bad configurations: each names file:line and the offending text ---- */
+
+#define R "[rule:a]\ncomm = x\n"            /* lines 1-2: a valid rule start */
+#define RC "[rule:a]\ncomm = x\ncpus = 1\n" /* lines 1-3: a complete rule */
+
+static const struct {
+        const char *text;
+        const char *expect[3]; /* substrings of the formatted diagnostics */
+} bad[] = {
+        {"[foo]\n", {"t.conf:1: unknown section '[foo]'"}},
+        {"[Pinnerd]\n", {"t.conf:1: unknown section '[Pinnerd]'"}},
+        {"[pinnerd]\nfoo = 1\n", {"t.conf:2: unknown key 'foo' in [pinnerd]"}},
+        {RC "cpu = 1\n", {"t.conf:4: unknown key 'cpu' in [rule:a]"}},
+        {R "cpus = 0-3,x\n", {"t.conf:3: cpus '0-3,x': not a CPU number: 'x'"}},
+        {R "cpus = 3-1\n", {"t.conf:3: cpus '3-1': range end before its start: '3-1'"}},
+        {R "cpus = 0-7:0\n", {"t.conf:3: cpus '0-7:0': bad stride: '0-7:0'"}},
+        {R "cpus = 0,,1\n", {"t.conf:3: cpus '0,,1': empty entry"}},
+        {R "cpus = 1,\n", {"t.conf:3: cpus '1,': trailing comma"}},
+        {R "cpus = 70000\n", {"t.conf:3: cpus '70000': CPU number too large: '70000'"}},
+        {R "cpus = 0-\n", {"t.conf:3: cpus '0-': bad range: '0-'"}},
+        {R "cpus = 0xZZ\n", {"t.conf:3: cpus '0xZZ': not a hex digit"}},
+        {R "cpus = 0x1,2\n", {"t.conf:3: cpus '0x1,2': bad mask grouping"}},
+        {R "cpus = 0x0\n", {"t.conf:3: cpus '0x0' selects no CPU"}},
+        {R "cpus =\n", {"t.conf:3: 'cpus' has an empty value"}},
+        {R "cpus = node:x\n", {"t.conf:3: cpus 'node:x': not a NUMA node number"}},
+        {R "cpus = node:1024\n", {"t.conf:3: cpus 'node:1024': node number too large (at most 1023)"}},
+        {R "cpus = everything\n", {"t.conf:3: cpus 'everything': not a CPU number: 'everything'"}},
+        {"[rule:a]\ncmdline = a(\ncpus = 1\n",
+         {"t.conf:2: cmdline 'a(' is not a valid regular expression: Unmatched ( or \\("}},
+        {"[rule:a]\ncmdline = [z-a]\ncpus = 1\n",
+         {"t.conf:2: cmdline '[z-a]' is not a valid regular expression: Invalid range end"}},
+        {"[rule:a]\nuser = no_such_user_pinnerd\ncpus = 1\n",
+         {"t.conf:2: unknown user 'no_such_user_pinnerd'"}},
+        {"[rule:a]\nuser = 4294967295\ncpus = 1\n", {"t.conf:2: user '4294967295' is not a valid uid"}},
+        {"[rule:a]\ncpus = 1\n", {"t.conf:1: [rule:a] has no match key"}},
+        {"[rule:a]\nthreads = x\ncpus = 1\n", {"t.conf:1: [rule:a] has no match key"}},
+        {"[rule:a]\nkthreads = no\ncpus = 1\n", {"t.conf:1: [rule:a] has no match key"}},
+        {"[rule:a]\ncomm = x\n", {"t.conf:1: [rule:a] has no 'cpus'"}},
+        {"\n[rule:e]\n", {"t.conf:2: [rule:e] has no match key", "t.conf:2: [rule:e] has no 'cpus'"}},
+        {RC "[rule:a]\ncomm = y\ncpus = 2\n", {"t.conf:4: duplicate rule 'a' (first defined at t.conf:1)"}},
+        {RC "spread = maybe\n", {"t.conf:4: spread 'maybe' is not a boolean (yes or no)"}},
+        {RC "kthreads = 2\n", {"t.conf:4: kthreads '2' is not a boolean (yes or no)"}},
+        {"[pinnerd]\nrestore = sometimes\n", {"t.conf:2: restore 'sometimes' is not a boolean (yes or no)"}},
+        {RC "priority = high\n", {"t.conf:4: priority 'high' is not an integer"}},
+        {RC "priority = 1.5\n", {"t.conf:4: priority '1.5' is not an integer"}},
+        {RC "priority = 99999999999\n", {"t.conf:4: priority '99999999999' is out of range"}},
+        {"[pinnerd]\nrescan = -1\n", {"t.conf:2: rescan '-1' is not a number of seconds"}},
+        {"[pinnerd]\nrescan = 2s\n", {"t.conf:2: rescan '2s' is not a number of seconds"}},
+        {"[pinnerd]\nverify = 100000\n", {"t.conf:2: verify '100000' is out of range (0-86400 seconds)"}},
+        {"[pinnerd]\ndrift = panic\n", {"t.conf:2: drift 'panic' must be reapply, log or ignore"}},
+        {"[pinnerd]\nisolated = maybe\n", {"t.conf:2: isolated 'maybe' must be exclude or allow"}},
+        {RC "isolated = yes\n", {"t.conf:4: isolated 'yes' must be exclude or allow"}},
+        {"[rule:]\ncomm = x\ncpus = 1\n", {"t.conf:1: rule name is empty: '[rule:]'"}},
+        {"[rule:a b]\ncomm = x\ncpus = 1\n", {"t.conf:1: rule name 'a b' may only hold letters, digits and"}},
+        {"[rule:a/b]\ncomm = x\ncpus = 1\n", {"t.conf:1: rule name 'a/b' may only hold"}},
+        {"[rule:a'b]\ncomm = x\ncpus = 1\n", {"t.conf:1: rule name 'a\\'b' may only hold"}},
+        {"[rule:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\ncomm = x\ncpus = 1\n",
+         {"t.conf:1: rule name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' too long "
+          "(65 bytes; "
+          "at most 64)"}},
+        {RC "cpus = 2\n", {"t.conf:4: 'cpus' given twice in [rule:a] (first on line 3): '2'"}},
+        {RC "spread = yes\nspread = no\n", {"t.conf:5: 'spread' given twice in [rule:a] (first on line 4)"}},
+        {RC "priority = 1\npriority = 1\n",
+         {"t.conf:5: 'priority' given twice in [rule:a] (first on line 4)"}},
+        {RC "isolated = allow\nisolated = allow\n", {"t.conf:5: 'isolated' given twice in [rule:a]"}},
+        {RC "kthreads = no\nkthreads = no\n", {"t.conf:5: 'kthreads' given twice in [rule:a]"}},
+        {"[pinnerd]\nverify = 1\n\n[pinnerd]\nverify = 2\n",
+         {"t.conf:5: 'verify' given twice in [pinnerd] (first on line 2): '2'"}},
+        {"comm = x\n", {"t.conf:1: key 'comm' outside of any section"}},
+        {RC "garbage\n", {"t.conf:4: expected 'key = value': 'garbage'"}},
+        {RC "  garbage ; comment = no\n", {"t.conf:4: expected 'key = value': 'garbage ; comment = no'"}},
+        {"[rule:a\ncomm = x\n", {"t.conf:1: bad section header '[rule:a': missing ']'"}},
+        {"[pinnerd] restore = no\n",
+         {"t.conf:1: unexpected text after section header: '[pinnerd] restore = no'"}},
+        {R "cpus = 1\ncomm =\n", {"t.conf:4: 'comm' has an empty value"}},
+        {R "cpus = 1\ncmdline =   ; nothing\n", {"t.conf:4: 'cmdline' has an empty value"}},
+        {RC "= 5\n", {"t.conf:4: missing key name before '= 5'"}},
+        {RC "\x01key = 1\n", {"t.conf:4: unknown key '\\x01key' in [rule:a]"}},
+        {"[rule:a\x01"
+         "b]\nbogus = 1\n",
+         {"t.conf:1: rule name 'a\\x01b' may only hold", "t.conf:2: unknown key 'bogus' in [rule:a\\x01b]",
+          "t.conf:1: [rule:a\\x01b] has no 'cpus'"}},
+        {RC "k\xffy = 1\n", {"t.conf:4: unknown key 'k\\xffy' in [rule:a]"}},
+        /* Several errors in one file: every one is reported. */
+        {"[rule:a]\ncomm = x\ncpus = 0-3,x\nspread = perhaps\n[bogus]\n",
+         {"t.conf:3: cpus '0-3,x'", "t.conf:4: spread 'perhaps'", "t.conf:5: unknown section '[bogus]'"}},
+        {"[pinnerd]\nrestore = 2\nverify = x\n[rule:b]\npriority = z\n",
+         {"t.conf:2: restore '2'", "t.conf:3: verify 'x'", "t.conf:5: priority 'z'"}},
+};
+
+START_TEST(test_bad_configs) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        int r = conf_load_string(bad[_i].text, "t.conf", NULL, &c, &d);
+        char *all = diags_text(&d);
+
+        ck_assert_msg(r == -EINVAL, "config %d accepted (r=%d):\n%s", _i, r, bad[_i].text);
+        ck_assert_ptr_null(c);
+        ck_assert_uint_ge(d.n_errors, 1);
+        for (size_t k = 0; k < ELEMENTSOF(bad[_i].expect) && bad[_i].expect[k]; k++)
+                ck_assert_msg(strstr(all, bad[_i].expect[k]), "config %d: expected\n  %s\ngot\n%s", _i,
+                              bad[_i].expect[k], all);
+        free(all);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* ---- over-long input ---- */
+
+START_TEST(test_value_too_long) {
+        char *v = repeat('a', CONF_MAX_VALUE + 1);
+        char *text = xasprintf("[rule:a]\ncomm = %s\ncpus = 1\n[foo]\n", v);
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all;
+
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        ck_assert_msg(strstr(all, "t.conf:2: value of 'comm' too long (4097 bytes; at most 4096)"), "%s",
+                      all);
+        /* Line numbers stay right after a long line. */
+        ck_assert_msg(strstr(all, "t.conf:4: unknown section '[foo]'"), "%s", all);
+        ck_assert_msg(d.n_errors == 2, "%s", all);
+        free(all);
+        free(text);
+        free(v);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_line_too_long) {
+        char *v = repeat('b', 20000);
+        char *text = xasprintf("[rule:a]\ncomm = x\ncpus = 1\nexe = %s\nbogus = 1\n", v);
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all;
+
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        ck_assert_msg(strstr(all, "t.conf:4: line too long (20006 bytes; at most 16384): 'exe = bbb"), "%s",
+                      all);
+        ck_assert_msg(strstr(all, "t.conf:5: unknown key 'bogus'"), "%s", all);
+        free(all);
+        free(text);
+        free(v);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* Lines longer than inih's 200-byte buffer are neither truncated nor split. */
+START_TEST(test_long_lines_parsed_whole) {
+        char *mask = repeat('f', 1024); /* 4096 CPUs */
+        char *glob = repeat('g', 300);
+        char *text = xasprintf("[rule:a]\ncomm = %s*  ; a comment\ncpus = 0x%s\nthreads = x\n"
+                               "bogus%s = 1\n",
+                               glob, mask, glob);
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all;
+
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        ck_assert_msg(strstr(all, "t.conf:5: unknown key 'bogusggg"), "%s", all);
+        ck_assert_uint_eq(d.n_errors, 1);
+        free(all);
+        conf_diags_done(&d);
+        free(text);
+
+        text = xasprintf("[rule:a]\ncomm = %s*  ; a comment\ncpus = 0x%s\nthreads = x\n", glob, mask);
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), 0);
+        ck_assert_uint_eq(strlen(c->rules[0].comm.v[0]), 301);
+        ck_assert_int_eq(c->rules[0].comm.v[0][300], '*');
+        ck_assert_int_eq(c->rules[0].cpus.kind, CPUS_LIST);
+        ck_assert_uint_eq(cpuset_count(c->rules[0].cpus.set), 4096);
+        ck_assert_str_eq(c->rules[0].threads.v[0], "x");
+        config_free(c);
+        conf_diags_done(&d);
+        free(text);
+        free(glob);
+        free(mask);
+}
+END_TEST
+
+/* ---- good configurations ---- */
+
+START_TEST(test_defaults) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+
+        ck_assert_int_eq(conf_load_string("; nothing yet\n", "t.conf", NULL, &c, &d), 0);
+        ck_assert_uint_eq(d.n, 0);
+        ck_assert(!c->settings.isolated_allow);
+        ck_assert(c->settings.restore);
+        ck_assert_uint_eq(c->settings.rescan, 0);
+        ck_assert_uint_eq(c->settings.verify, 60);
+        ck_assert_int_eq(c->settings.drift, DRIFT_REAPPLY);
+        ck_assert_uint_eq(c->n_rules, 0);
+        ck_assert_uint_eq(c->facts, 0);
+        ck_assert_uint_eq(c->files.n, 1);
+        ck_assert_str_eq(c->files.v[0], "t.conf");
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_good_config) {
+        static const char text[] = "\xef\xbb\xbf; pinnerd test\r\n"
+                                   "# hash comment\n"
+                                   "[pinnerd]\n"
+                                   "isolated = allow\n"
+                                   "restore = no\n"
+                                   "rescan = 30\n"
+                                   "verify = 0\n"
+                                   "drift = log\n"
+                                   "\n"
+                                   "[rule:qemu-vcpus]\n"
+                                   "comm     = qemu-system-*   ; glob\n"
+                                   "threads  = CPU */KVM\n"
+                                   "threads  = vhost-*\n"
+                                   "cpus     = 2-5,8-15:2\n"
+                                   "spread   = yes\n"
+                                   "isolated = exclude\n"
+                                   "priority = 10\n"
+                                   "\n"
+                                   "[ rule:db@main ]\r\n"
+                                   "  unit = postgresql@*.service\n"
+                                   "\tuser = root\n"
+                                   "user = 1234\n"
+                                   "cmdline = ^postgres: (a|b);x\n"
+                                   "cpus = node:1\n"
+                                   "[rule:kw]\n"
+                                   "kthreads = yes\n"
+                                   "comm = kworker/*\n"
+                                   "cpus = housekeeping\n"
+                                   "[rule:misc.1_x:y]\n"
+                                   "exe = /usr/bin/*\n"
+                                   "parent: sshd\n"
+                                   "cgroup = /system.slice/*\n"
+                                   "cpus = 0xf0\n"
+                                   "priority = -5\n"
+                                   "[rule:iso]\n"
+                                   "comm = rt-*\n"
+                                   "cpus = isolated\n"
+                                   "[rule:every]\n"
+                                   "comm = *\n"
+                                   "cpus = all\n"
+                                   "priority = 10\n";
+        Config *c = NULL;
+        ConfDiags d = {0};
+        const Rule *r;
+
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), 0);
+        ck_assert_uint_eq(d.n, 0);
+        ck_assert(c->settings.isolated_allow);
+        ck_assert(!c->settings.restore);
+        ck_assert_uint_eq(c->settings.rescan, 30);
+        ck_assert_uint_eq(c->settings.verify, 0);
+        ck_assert_int_eq(c->settings.drift, DRIFT_LOG);
+        ck_assert_uint_eq(c->n_rules, 6);
+
+        r = config_find_rule(c, "qemu-vcpus");
+        ck_assert_ptr_nonnull(r);
+        ck_assert_uint_eq(r->index, 0);
+        ck_assert_uint_eq(r->line, 10);
+        ck_assert_str_eq(r->file, "t.conf");
+        ck_assert_uint_eq(r->comm.n, 1);
+        ck_assert_str_eq(r->comm.v[0], "qemu-system-*");
+        ck_assert_uint_eq(r->threads.n, 2);
+        ck_assert_str_eq(r->threads.v[0], "CPU */KVM");
+        ck_assert_str_eq(r->threads.v[1], "vhost-*");
+        ck_assert_int_eq(r->cpus.kind, CPUS_LIST);
+        char *l = cpuset_format_list(r->cpus.set);
+        ck_assert_str_eq(l, "2-5,8,10,12,14");
+        free(l);
+        ck_assert_str_eq(r->cpus.text, "2-5,8-15:2");
+        ck_assert(r->spread);
+        ck_assert(!r->isolated_allow); /* the rule overrides [pinnerd] */
+        ck_assert_int_eq(r->priority, 10);
+        ck_assert(!r->kthreads);
+
+        r = config_find_rule(c, "db@main");
+        ck_assert_ptr_nonnull(r);
+        ck_assert_str_eq(r->unit.v[0], "postgresql@*.service");
+        ck_assert_uint_eq(r->n_users, 2);
+        ck_assert_uint_eq(r->users[0], 0);
+        ck_assert_uint_eq(r->users[1], 1234);
+        ck_assert_str_eq(r->user_src.v[0], "root");
+        ck_assert_str_eq(r->cmdline_src.v[0], "^postgres: (a|b);x");
+        ck_assert_int_eq(regexec(&r->cmdline[0], "postgres: b;x y", 0, NULL, 0), 0);
+        ck_assert_int_ne(regexec(&r->cmdline[0], "xpostgres: b;x", 0, NULL, 0), 0);
+        ck_assert_int_eq(r->cpus.kind, CPUS_NODE);
+        ck_assert_uint_eq(r->cpus.node, 1);
+        ck_assert(r->isolated_allow); /* inherited from [pinnerd] */
+        ck_assert_int_eq(r->priority, 0);
+
+        r = config_find_rule(c, "kw");
+        ck_assert(r->kthreads);
+        ck_assert_int_eq(r->cpus.kind, CPUS_HOUSEKEEPING);
+
+        r = config_find_rule(c, "misc.1_x:y");
+        ck_assert_ptr_nonnull(r);
+        ck_assert_str_eq(r->parent.v[0], "sshd");
+        ck_assert_str_eq(r->exe.v[0], "/usr/bin/*");
+        ck_assert_str_eq(r->cgroup.v[0], "/system.slice/*");
+        l = cpuset_format_list(r->cpus.set);
+        ck_assert_str_eq(l, "4-7");
+        free(l);
+        ck_assert_int_eq(r->priority, -5);
+
+        ck_assert_int_eq(config_find_rule(c, "iso")->cpus.kind, CPUS_ISOLATED);
+        ck_assert_int_eq(config_find_rule(c, "every")->cpus.kind, CPUS_ALL);
+        ck_assert_ptr_null(config_find_rule(c, "nope"));
+
+        /* priority desc, then definition order */
+        static const char *const order[] = {"qemu-vcpus", "every", "db@main", "kw", "iso", "misc.1_x:y"};
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                ck_assert_str_eq(c->by_priority[i]->name, order[i]);
+        ck_assert_uint_eq(c->facts, FACT_EXE | FACT_CMDLINE | FACT_UID | FACT_CGROUP | FACT_PARENT);
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_inline_comments) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+
+        ck_assert_int_eq(conf_load_string("[rule:a]\ncomm = a;b\ncomm = c ;d\ncomm = e#f\ncomm = ;g\n"
+                                          "cpus = 1 ; one\n",
+                                          "t.conf", NULL, &c, &d),
+                         -EINVAL); /* "comm = ;g" is empty */
+        conf_diags_done(&d);
+        ck_assert_int_eq(conf_load_string("[rule:a]\ncomm = a;b\ncomm = c ;d\ncomm = e#f\ncpus = 1 ; one\n",
+                                          "t.conf", NULL, &c, &d),
+                         0);
+        ck_assert_str_eq(c->rules[0].comm.v[0], "a;b");
+        ck_assert_str_eq(c->rules[0].comm.v[1], "c");
+        ck_assert_str_eq(c->rules[0].comm.v[2], "e#f");
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_kthreads_alone) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+
+        ck_assert_int_eq(conf_load_string("[rule:k]\nkthreads = yes\ncpus = 0\n", "t.conf", NULL, &c, &d), 0);
+        ck_assert(c->rules[0].kthreads);
+        ck_assert_uint_eq(c->facts, 0);
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* ---- warnings ---- */
+
+START_TEST(test_warnings) {
+        _cleanup_(cpuset_freep) CpuSet *p = possible8();
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all;
+
+        ck_assert_int_eq(conf_load_string("[rule:a]\ncomm = x\ncpus = 0-3,64-127\n"
+                                          "[rule:b]\ncomm = qemu-system-x86_64\nexe = qemu\ncpus = 0xff00\n"
+                                          "[rule:c]\ncomm = c\ncpus = node:7\n",
+                                          "t.conf", p, &c, &d),
+                         0);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_uint_eq(d.n_errors, 0);
+        all = diags_text(&d);
+        ck_assert_msg(strstr(all, "t.conf:3: warning: cpus '0-3,64-127': CPUs 64-127 beyond this host's "
+                                  "possible CPUs 0-7\n"),
+                      "%s", all);
+        ck_assert_msg(strstr(all, "t.conf:5: warning: comm 'qemu-system-x86_64' can never match"), "%s", all);
+        ck_assert_msg(strstr(all, "t.conf:6: warning: exe 'qemu' can never match: it is an absolute path"),
+                      "%s", all);
+        ck_assert_msg(strstr(all, "t.conf:7: warning: cpus '0xff00': CPUs 8-15 beyond"), "%s", all);
+        ck_assert_uint_eq(d.n, 4); /* node:7 is resolved at plan time, silently */
+        free(all);
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_too_many_rules) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all;
+
+        ck_assert_ptr_nonnull(f);
+        for (int i = 0; i < CONF_MAX_RULES; i++)
+                fprintf(f, "[rule:r%d]\ncomm = p%d\ncpus = 0\n", i, i);
+        fflush(f);
+        ck_assert_int_eq(conf_load_string(buf, "t.conf", NULL, &c, &d), 0);
+        ck_assert_uint_eq(c->n_rules, CONF_MAX_RULES);
+        config_free(c);
+        c = NULL;
+        conf_diags_done(&d);
+
+        fprintf(f, "[rule:extra]\ncomm = e\ncpus = 0\n[rule:extra2]\ncomm = e\ncpus = 0\n");
+        fclose(f);
+        ck_assert_int_eq(conf_load_string(buf, "t.conf", NULL, &c, &d), -EINVAL);
+        ck_assert_ptr_null(c);
+        all = diags_text(&d);
+        ck_assert_msg(strstr(all, "t.conf:12289: too many rules: at most 4096 ('[rule:extra]'"), "%s", all);
+        ck_assert_uint_eq(d.n, 1); /* said once */
+        free(all);
+        free(buf);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_too_many_errors_bounded) {
+        char *text = malloc(200000);
+        Config *c = NULL;
+        ConfDiags d = {0};
+
+        ck_assert_ptr_nonnull(text);
+        text[0] = '\0';
+        for (int i = 0; i < 20000; i++)
+                strcat(text + (size_t) i * 8, "garbage\n");
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), -EINVAL);
+        ck_assert_uint_le(d.n, 1001);
+        ck_assert_str_eq(d.v[d.n - 1].message, "too many problems; giving up on the rest");
+        free(text);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* ---- rule_equal ---- */
+
+START_TEST(test_rule_equal) {
+        static const char base[] = "[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\n";
+        static const struct {
+                const char *text;
+                bool equal;
+        } t[] = {
+                {"[rule:a]\ncomm = x\nuser = root\ncpus = 0,1,2,3 ; same set\nspread = yes\n", true},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0xf\nspread = yes\npriority = 0\n", true},
+                {"[rule:a]\ncomm = y\nuser = 0\ncpus = 0-3\nspread = yes\n", false},
+                {"[rule:a]\ncomm = x\nuser = 1\ncpus = 0-3\nspread = yes\n", false},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-4\nspread = yes\n", false},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\n", false},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\nthreads = t\n", false},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\nisolated = allow\n", false},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\npriority = 1\n", false},
+                {"[rule:a]\ncomm = x\ncomm = z\nuser = 0\ncpus = 0-3\nspread = yes\n", false},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = all\nspread = yes\n", false},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\ncmdline = q\n", false},
+        };
+        Config *a = NULL;
+        ConfDiags d = {0};
+
+        ck_assert_int_eq(conf_load_string(base, "a.conf", NULL, &a, &d), 0);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                Config *b = NULL;
+                ck_assert_int_eq(conf_load_string(t[i].text, "b.conf", NULL, &b, &d), 0);
+                ck_assert_msg(rule_equal(&a->rules[0], &b->rules[0]) == t[i].equal, "case %zu", i);
+                ck_assert_msg(rule_equal(&b->rules[0], &a->rules[0]) == t[i].equal, "case %zu", i);
+                config_free(b);
+        }
+        config_free(a);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* ---- files ---- */
+
+typedef struct TmpTree {
+        char dir[64];
+        char main[96];
+        char dropin[96];
+} TmpTree;
+
+static void write_file(const char *path, const char *text, mode_t mode) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        ck_assert_int_eq(fchmod(fd, mode), 0);
+        close(fd);
+}
+
+static void tree_make(TmpTree *t) {
+        strcpy(t->dir, "/tmp/pinnerd-conf-test.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(t->dir));
+        snprintf(t->main, sizeof t->main, "%s/pinnerd.conf", t->dir);
+        snprintf(t->dropin, sizeof t->dropin, "%s/pinnerd.d", t->dir);
+}
+
+static void tree_remove(TmpTree *t) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+static void write_dropin(TmpTree *t, const char *name, const char *text) {
+        char path[160];
+        snprintf(path, sizeof path, "%s/%s", t->dropin, name);
+        write_file(path, text, 0644);
+}
+
+START_TEST(test_dropin_order) {
+        TmpTree t;
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char path[160];
+
+        tree_make(&t);
+        write_file(t.main, "[pinnerd]\nverify = 10\n[rule:main]\ncomm = m\ncpus = 0\n", 0644);
+        ck_assert_int_eq(mkdir(t.dropin, 0755), 0);
+        write_dropin(&t, "20-b.conf", "[rule:b]\ncomm = b\ncpus = 0\n");
+        write_dropin(&t, "10-a.conf", "[pinnerd]\nverify = 20\n[rule:a]\ncomm = a\ncpus = 0\n");
+        write_dropin(&t, "5.conf", "[rule:five]\ncomm = f\ncpus = 0\n");
+        write_dropin(&t, "a.conf.disabled", "[junk\n");
+        write_dropin(&t, ".hidden.conf", "[junk\n");
+        write_dropin(&t, "README", "[junk\n");
+        snprintf(path, sizeof path, "%s/dir.conf", t.dropin);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+        ck_assert_int_eq(rmdir(path), 0);
+
+        ConfLoadOptions o = {.main_path = t.main, .dir = t.dropin, .check_owner = geteuid() == 0};
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        ck_assert_uint_eq(c->files.n, 4);
+        ck_assert_str_eq(c->files.v[0], t.main);
+        ck_assert(strstr(c->files.v[1], "/10-a.conf"));
+        ck_assert(strstr(c->files.v[2], "/20-b.conf"));
+        ck_assert(strstr(c->files.v[3], "/5.conf"));
+        ck_assert_uint_eq(c->n_rules, 4);
+        ck_assert_str_eq(c->rules[0].name, "main");
+        ck_assert_str_eq(c->rules[1].name, "a");
+        ck_assert_str_eq(c->rules[2].name, "b");
+        ck_assert_str_eq(c->rules[3].name, "five");
+        ck_assert_uint_eq(c->rules[3].index, 3);
+        ck_assert_str_eq(c->rules[1].file, c->files.v[1]);
+        /* A later file overrides a setting. */
+        ck_assert_uint_eq(c->settings.verify, 20);
+        config_free(c);
+        c = NULL;
+
+        /* Errors in several files are all reported, and a duplicate names
+         * the first definition. */
+        write_dropin(&t, "30-c.conf", "[rule:main]\ncomm = m\ncpus = 0\n");
+        write_dropin(&t, "40-d.conf", "[rule:d]\ncpus = z\ncomm = d\n");
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        char *all = diags_text(&d);
+        char expect[256];
+        snprintf(expect, sizeof expect, "%s/30-c.conf:1: duplicate rule 'main' (first defined at %s:3)",
+                 t.dropin, t.main);
+        ck_assert_msg(strstr(all, expect), "%s", all);
+        snprintf(expect, sizeof expect, "%s/40-d.conf:2: cpus 'z'", t.dropin);
+        ck_assert_msg(strstr(all, expect), "%s", all);
+        free(all);
+        conf_diags_done(&d);
+
+        /* A missing directory is fine; a missing main file is not. */
+        tree_remove(&t);
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect, "%s: cannot open: No such file or directory\n", t.main);
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+
+        tree_make(&t);
+        write_file(t.main, "[rule:main]\ncomm = m\ncpus = 0\n", 0644);
+        ConfLoadOptions o2 = {.main_path = t.main, .dir = t.dropin};
+        ck_assert_int_eq(conf_load(&o2, &c, &d), 0);
+        ck_assert_uint_eq(c->files.n, 1);
+        config_free(c);
+        conf_diags_done(&d);
+        tree_remove(&t);
+}
+END_TEST
+
+START_TEST(test_owner_and_mode) {
+        TmpTree t;
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char expect[256], *all;
+
+        if (geteuid() != 0) {
+                /* chown to root needs root; the mode check runs anyway. */
+                fprintf(stderr, "test_owner_and_mode: not root, ownership part skipped\n");
+        }
+        tree_make(&t);
+        write_file(t.main, "[rule:a]\ncomm = a\ncpus = 0\n", 0666);
+        ConfLoadOptions o = {.main_path = t.main, .dir = t.dropin, .check_owner = true};
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        if (geteuid() == 0)
+                snprintf(expect, sizeof expect, "%s: refusing: writable by group or others (mode 0666)\n",
+                         t.main);
+        else
+                snprintf(expect, sizeof expect, "%s: refusing: owned by uid %u, not root\n", t.main,
+                         (unsigned) geteuid());
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+
+        ck_assert_int_eq(chmod(t.main, 0620), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        conf_diags_done(&d);
+
+        /* Without the check (tests, --root) the same file loads. */
+        o.check_owner = false;
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* As `check` by an ordinary user: a warning only. */
+        o.owner_warn = true;
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        ck_assert_uint_eq(d.n, 1);
+        ck_assert(d.v[0].warning);
+        ck_assert(strstr(d.v[0].message, "pinnerd would refuse it: "));
+        config_free(c);
+        conf_diags_done(&d);
+        o.owner_warn = false;
+        o.check_owner = true;
+
+        if (geteuid() == 0) {
+                ck_assert_int_eq(chmod(t.main, 0644), 0);
+                ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+                config_free(c);
+                conf_diags_done(&d);
+
+                ck_assert_int_eq(chown(t.main, 65534, 65534), 0);
+                ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+                all = diags_text(&d);
+                snprintf(expect, sizeof expect, "%s: refusing: owned by uid 65534, not root\n", t.main);
+                ck_assert_str_eq(all, expect);
+                free(all);
+                conf_diags_done(&d);
+                ck_assert_int_eq(chown(t.main, 0, 0), 0);
+
+                /* A drop-in directory others can write is refused, and so is a drop-in. */
+                ck_assert_int_eq(mkdir(t.dropin, 0777), 0);
+                ck_assert_int_eq(chmod(t.dropin, 0777), 0);
+                ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+                all = diags_text(&d);
+                snprintf(expect, sizeof expect, "%s: refusing: writable by group or others (mode 0777)\n",
+                         t.dropin);
+                ck_assert_str_eq(all, expect);
+                free(all);
+                conf_diags_done(&d);
+                ck_assert_int_eq(chmod(t.dropin, 0755), 0);
+                write_dropin(&t, "x.conf", "[rule:x]\ncomm = x\ncpus = 0\n");
+                char path[160];
+                snprintf(path, sizeof path, "%s/x.conf", t.dropin);
+                ck_assert_int_eq(chmod(path, 0646), 0);
+                ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+                all = diags_text(&d);
+                snprintf(expect, sizeof expect, "%s: refusing: writable by group or others (mode 0646)\n",
+                         path);
+                ck_assert_str_eq(all, expect);
+                free(all);
+                conf_diags_done(&d);
+        }
+        tree_remove(&t);
+}
+END_TEST
+
+START_TEST(test_not_regular_file) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        ConfLoadOptions o = {.main_path = "/tmp"};
+
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        ck_assert_str_eq(d.v[0].message, "not a regular file");
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_nul_byte) {
+        TmpTree t;
+        Config *c = NULL;
+        ConfDiags d = {0};
+        int fd;
+
+        tree_make(&t);
+        fd = open(t.main, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "[pinnerd]\n\nverify = 1\0\n", 23), 23);
+        close(fd);
+        ConfLoadOptions o = {.main_path = t.main};
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        ck_assert_uint_eq(d.v[0].line, 3);
+        ck_assert_str_eq(d.v[0].message, "contains a NUL byte");
+        conf_diags_done(&d);
+        tree_remove(&t);
+}
+END_TEST
+
+/* ---- conf_check_main ---- */
+
+static int run_check(const char *main_path, const char *dir, const CpuSet *possible, char **out, char **err) {
+        size_t ol = 0, el = 0;
+        FILE *fo = open_memstream(out, &ol), *fe = open_memstream(err, &el);
+        int r;
+
+        ck_assert_ptr_nonnull(fo);
+        ck_assert_ptr_nonnull(fe);
+        r = conf_check_main(main_path, dir, possible, fo, fe);
+        fclose(fo);
+        fclose(fe);
+        return r;
+}
+
+START_TEST(test_check_main) {
+        _cleanup_(cpuset_freep) CpuSet *p = possible8();
+        TmpTree t;
+        char *out, *err, expect[1024];
+
+        tree_make(&t);
+        write_file(t.main, "[rule:a]\ncomm = a\ncpus = 0-15\n[rule:b]\ncomm = b\ncpus = 1\n", 0644);
+        ck_assert_int_eq(run_check(t.main, t.dropin, p, &out, &err), 0);
+        ck_assert_str_eq(out, "configuration OK: 2 rules\n");
+        snprintf(expect, sizeof expect,
+                 "%s:3: warning: cpus '0-15': CPUs 8-15 beyond this host's possible CPUs 0-7\n", t.main);
+        ck_assert_str_eq(err, expect);
+        free(out);
+        free(err);
+
+        write_file(t.main, "[rule:a]\ncomm = a\ncpus = 0-15\n[rule:b]\ncpus = x\n", 0644);
+        ck_assert_int_eq(run_check(t.main, t.dropin, p, &out, &err), 1);
+        ck_assert_str_eq(out, "");
+        snprintf(expect, sizeof expect,
+                 "%s:3: warning: cpus '0-15': CPUs 8-15 beyond this host's possible CPUs 0-7\n"
+                 "%s:5: cpus 'x': not a CPU number: 'x'\n"
+                 "%s:4: [rule:b] has no match key (comm, exe, cmdline, user, cgroup, unit, parent or "
+                 "kthreads = yes)\n"
+                 "configuration invalid: 2 errors\n",
+                 t.main, t.main, t.main);
+        ck_assert_str_eq(err, expect);
+        free(out);
+        free(err);
+        tree_remove(&t);
+}
+END_TEST
+
+/* The shipped configuration parses cleanly. */
+START_TEST(test_shipped_config) {
+        const char *src = getenv("PINNERD_SRCDIR");
+        char path[4096];
+        Config *c = NULL;
+        ConfDiags d = {0};
+        _cleanup_(cpuset_freep) CpuSet *p = possible8();
+
+        snprintf(path, sizeof path, "%s/conf/pinnerd.conf", src ? src : ".");
+        ConfLoadOptions o = {.main_path = path, .possible = p};
+        int r = conf_load(&o, &c, &d);
+        char *all = diags_text(&d);
+        ck_assert_msg(r == 0 && d.n == 0, "%s", all);
+        ck_assert_uint_ge(c->n_rules, 1);
+        free(all);
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_escape) {
+        static const struct {
+                const char *in;
+                size_t max;
+                const char *out;
+        } t[] = {
+                {"plain", 80, "plain"},         {"a\nb\tc", 80, "a\\nb\\tc"},
+                {"it's \\", 80, "it\\'s \\\\"}, {"\x01\x7f\xff)", 80, "\\x01\\x7f\\xff)"},
+                {"abcdef", 3, "abc..."},        {"", 3, ""},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                char *e = conf_escape(t[i].in, t[i].max);
+                ck_assert_str_eq(e, t[i].out);
+                free(e);
+        }
+}
+END_TEST
+
+extern Suite *conf_suite(void); /* for -Wmissing-prototypes; the runner declares it too */
+Suite *conf_suite(void) {
+        Suite *s = suite_create("conf");
+        TCase *tc = tcase_create("parse");
+
+        tcase_set_timeout(tc, 60);
+        tcase_add_loop_test(tc, test_bad_configs, 0, (int) ELEMENTSOF(bad));
+        tcase_add_test(tc, test_value_too_long);
+        tcase_add_test(tc, test_line_too_long);
+        tcase_add_test(tc, test_long_lines_parsed_whole);
+        tcase_add_test(tc, test_defaults);
+        tcase_add_test(tc, test_good_config);
+        tcase_add_test(tc, test_inline_comments);
+        tcase_add_test(tc, test_kthreads_alone);
+        tcase_add_test(tc, test_warnings);
+        tcase_add_test(tc, test_too_many_rules);
+        tcase_add_test(tc, test_too_many_errors_bounded);
+        tcase_add_test(tc, test_rule_equal);
+        tcase_add_test(tc, test_escape);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("files");
+        tcase_add_test(tc, test_dropin_order);
+        tcase_add_test(tc, test_owner_and_mode);
+        tcase_add_test(tc, test_not_regular_file);
+        tcase_add_test(tc, test_nul_byte);
+        tcase_add_test(tc, test_check_main);
+        tcase_add_test(tc, test_shipped_config);
+        suite_add_tcase(s, tc);
+        return s;
+}

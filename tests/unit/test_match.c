@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "match.h"
+#include "testutil.h"
+
+static Config *load(const char *text) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        int r = conf_load_string(text, "m.conf", NULL, &c, &d);
+
+        for (size_t i = 0; i < d.n; i++)
+                fprintf(stderr, "%s:%u: %s\n", d.v[i].file, d.v[i].line, d.v[i].message);
+        ck_assert_int_eq(r, 0);
+        conf_diags_done(&d);
+        return c;
+}
+
+/* ---- cgroup path → unit ---- */
+
+START_TEST(test_cgroup_path_unit) {
+        static const struct {
+                const char *path, *unit;
+        } t[] = {
+                {"/system.slice/nginx.service", "nginx.service"},
+                {"/system.slice/nginx.service/worker", "nginx.service"},
+                {"/user.slice/user-1000.slice/user@1000.service/app.slice/x.service", "user@1000.service"},
+                {"/user.slice/user-1000.slice/session-3.scope", "session-3.scope"},
+                {"/machine.slice/machine-qemu\\x2d1\\x2dvm.scope/libvirt/vcpu0",
+                 "machine-qemu\\x2d1\\x2dvm.scope"},
+                {"/init.scope", "init.scope"},
+                {"/system.slice/systemd-journald.socket", "systemd-journald.socket"},
+                {"/system.slice/-.mount", "-.mount"},
+                {"/system.slice/dev-sda2.swap", "dev-sda2.swap"},
+                {"/x.target", "x.target"},
+                {"/x.timer", "x.timer"},
+                {"/x.device", "x.device"},
+                {"/x.path", "x.path"},
+                {"/proc-sys-fs-binfmt_misc.automount", "proc-sys-fs-binfmt_misc.automount"},
+                {"//system.slice//a.service//", "a.service"},
+                {"system.slice/a.service", "a.service"},
+                {"/", NULL},
+                {"", NULL},
+                {"/system.slice", NULL},
+                {"/system.slice/", NULL},
+                {"/docker/0123abcd", NULL},
+                {"/system.slice/docker/x.service", NULL}, /* first non-slice is no unit */
+                {"/.service", NULL},
+                {"/a.services", NULL},
+                {"/a.slice.service", "a.slice.service"},
+        };
+        char buf[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                const char *u = cgroup_path_unit(t[i].path, buf, sizeof buf);
+                if (!t[i].unit)
+                        ck_assert_msg(u == NULL, "%s → %s", t[i].path, u);
+                else {
+                        ck_assert_msg(u != NULL, "%s → NULL", t[i].path);
+                        ck_assert_str_eq(u, t[i].unit);
+                }
+        }
+        /* A unit name that does not fit the buffer is no unit, never a prefix. */
+        ck_assert_ptr_null(cgroup_path_unit("/system.slice/nginx.service", buf, 13));
+        ck_assert_ptr_nonnull(cgroup_path_unit("/system.slice/nginx.service", buf, 14));
+        ck_assert_ptr_null(cgroup_path_unit(NULL, buf, sizeof buf));
+}
+END_TEST
+
+/* ---- which rule wins ---- */
+
+static const char rules_text[] = "[rule:qemu-vcpu]\n"
+                                 "comm = qemu-system-*\n"
+                                 "comm = kvm\n"
+                                 "threads = CPU */KVM\n"
+                                 "cpus = 1\n"
+                                 "priority = 10\n"
+                                 "[rule:qemu-rest]\n"
+                                 "comm = qemu-system-*\n"
+                                 "comm = kvm\n"
+                                 "cpus = 0\n"
+                                 "[rule:paren]\n"
+                                 "comm = )\n"
+                                 "cpus = 0\n"
+                                 "[rule:space]\n"
+                                 "comm = a b*\n"
+                                 "cpus = 0\n"
+                                 "[rule:newline]\n"
+                                 "comm = new?line\n"
+                                 "cpus = 0\n"
+                                 "[rule:fifteen]\n"
+                                 "comm = 12345678901234?\n"
+                                 "cpus = 0\n"
+                                 "[rule:and]\n"
+                                 "comm = worker\n"
+                                 "user = 1000\n"
+                                 "user = 1001\n"
+                                 "parent = sshd\n"
+                                 "cpus = 0\n"
+                                 "[rule:exe]\n"
+                                 "exe = /usr/bin/*\n"
+                                 "cmdline = ^python3 .*server\n"
+                                 "cmdline = ^ruby\n"
+                                 "cpus = 0\n"
+                                 "[rule:unit]\n"
+                                 "unit = nginx.service\n"
+                                 "cgroup = /system.slice/*\n"
+                                 "cpus = 0\n"
+                                 "[rule:kworkers]\n"
+                                 "kthreads = yes\n"
+                                 "comm = kworker/*\n"
+                                 "cpus = 0\n"
+                                 "[rule:tie-a]\n"
+                                 "comm = tie\n"
+                                 "cpus = 0\n"
+                                 "priority = 5\n"
+                                 "[rule:tie-b]\n"
+                                 "comm = ti*\n"
+                                 "cpus = 0\n"
+                                 "priority = 5\n"
+                                 "[rule:tie-high]\n"
+                                 "comm = tie\n"
+                                 "threads = hot\n"
+                                 "cpus = 0\n"
+                                 "priority = 7\n"
+                                 "[rule:low]\n"
+                                 "comm = *\n"
+                                 "cpus = 0\n"
+                                 "priority = -1\n";
+
+#define F(...) ((TaskFacts){.pid = 10, .tid = 11, __VA_ARGS__})
+
+START_TEST(test_match_table) {
+        const struct {
+                TaskFacts f;
+                const char *rule;
+        } t[] = {
+                {F(.comm = "qemu-system-x86", .thread = "CPU 0/KVM"), "qemu-vcpu"},
+                {F(.comm = "kvm", .thread = "CPU 12/KVM"), "qemu-vcpu"},
+                {F(.comm = "qemu-system-x86", .thread = "qemu-system-x86"), "qemu-rest"},
+                {F(.comm = "qemu-system-x86", .thread = "IO mon_iothread"), "qemu-rest"},
+                {F(.comm = "qemu-system-x86", .thread = NULL), "qemu-rest"},
+                {F(.comm = ")", .thread = ")"), "paren"},
+                {F(.comm = ") (", .thread = "x"), "low"},
+                {F(.comm = "a b", .thread = "x"), "space"},
+                {F(.comm = "a bc d", .thread = "x"), "space"},
+                {F(.comm = "ab", .thread = "x"), "low"},
+                {F(.comm = "new\nline", .thread = "x"), "newline"},
+                {F(.comm = "123456789012345", .thread = "x"), "fifteen"},
+                {F(.comm = "12345678901234", .thread = "x"), "low"},
+                /* AND across keys, OR within a key */
+                {F(.comm = "worker", .uid = 1000, .has_uid = true, .parent_comm = "sshd"), "and"},
+                {F(.comm = "worker", .uid = 1001, .has_uid = true, .parent_comm = "sshd"), "and"},
+                {F(.comm = "worker", .uid = 1002, .has_uid = true, .parent_comm = "sshd"), "low"},
+                {F(.comm = "worker", .uid = 1000, .has_uid = true, .parent_comm = "bash"), "low"},
+                {F(.comm = "worker", .uid = 1000, .has_uid = true, .parent_comm = NULL), "low"},
+                {F(.comm = "worker", .uid = 1000, .parent_comm = "sshd"), "low"},
+                {F(.comm = "python3", .exe = "/usr/bin/python3.11", .cmdline = "python3 -m http.server"),
+                 "exe"},
+                {F(.comm = "ruby", .exe = "/usr/bin/ruby", .cmdline = "ruby app.rb"), "exe"},
+                {F(.comm = "python3", .exe = "/usr/local/bin/python3", .cmdline = "python3 -m http.server"),
+                 "low"},
+                {F(.comm = "python3", .exe = "/usr/bin/python3", .cmdline = "/usr/bin/python3 server"),
+                 "low"},
+                {F(.comm = "python3", .exe = "/usr/bin/python3", .cmdline = NULL), "low"},
+                {F(.comm = "nginx", .cgroup = "/system.slice/nginx.service"), "unit"},
+                {F(.comm = "nginx", .cgroup = "/system.slice/nginx.service/worker"), "unit"},
+                {F(.comm = "nginx", .cgroup = "/user.slice/nginx.service"), "low"},
+                {F(.comm = "nginx", .cgroup = "/system.slice/apache2.service"), "low"},
+                {F(.comm = "nginx", .cgroup = NULL), "low"},
+                /* kernel threads: only kthreads rules, and those only kernel threads */
+                {F(.comm = "kworker/0:1", .thread = "kworker/0:1", .kthread = true), "kworkers"},
+                {F(.comm = "ksoftirqd/0", .thread = "ksoftirqd/0", .kthread = true), NULL},
+                {F(.comm = "kworker/0:1", .thread = "kworker/0:1", .kthread = false), "low"},
+                {F(.comm = "qemu-system-x86", .thread = "CPU 0/KVM", .kthread = true), NULL},
+                /* priority, then definition order */
+                {F(.comm = "tie", .thread = "cold"), "tie-a"},
+                {F(.comm = "tie", .thread = "hot"), "tie-high"},
+                {F(.comm = "tiz", .thread = "hot"), "tie-b"},
+                {F(.comm = NULL), NULL},
+        };
+        Config *c = load(rules_text);
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                const Rule *r = match_thread(c, &t[i].f);
+                if (!t[i].rule)
+                        ck_assert_msg(r == NULL, "case %zu matched %s", i, r ? r->name : "");
+                else {
+                        ck_assert_msg(r != NULL, "case %zu: no rule, expected %s", i, t[i].rule);
+                        ck_assert_msg(strcmp(r->name, t[i].rule) == 0, "case %zu: %s, expected %s", i,
+                                      r->name, t[i].rule);
+                }
+        }
+        config_free(c);
+}
+END_TEST
+
+/* kthreads = yes alone: every kernel thread, no user thread. */
+START_TEST(test_kthreads_only_rule) {
+        Config *c = load("[rule:k]\nkthreads = yes\ncpus = 0\n");
+        TaskFacts k = F(.comm = "rcu_sched", .kthread = true), u = F(.comm = "bash");
+
+        ck_assert_ptr_eq(match_thread(c, &k), &c->rules[0]);
+        ck_assert_ptr_null(match_thread(c, &u));
+        config_free(c);
+}
+END_TEST
+
+/* ---- why ---- */
+
+START_TEST(test_why) {
+        const struct {
+                const char *rule;
+                TaskFacts f;
+                bool thread; /* ask rule_match_thread instead */
+                const char *why;
+        } t[] = {
+                {"qemu-vcpu", F(.comm = "bash"), false,
+                 "comm 'bash' does not match any of 'qemu-system-*' or 'kvm'"},
+                {"paren", F(.comm = "bash"), false, "comm 'bash' does not match ')'"},
+                {"paren", F(.comm = "new\nline\t'x'\\"), false,
+                 "comm 'new\\nline\\t\\'x\\'\\\\' does not match ')'"},
+                {"paren", F(.comm = "\x1b[2J\xff"), false, "comm '\\x1b[2J\\xff' does not match ')'"},
+                {"paren", F(.comm = NULL), false,
+                 "comm is unknown (the task is gone or the file was unreadable)"},
+                {"qemu-vcpu", F(.comm = "kvm", .thread = "kvm-nx-lpage-re"), true,
+                 "thread name 'kvm-nx-lpage-re' does not match 'CPU */KVM'"},
+                {"qemu-vcpu", F(.comm = "kvm", .thread = NULL), true,
+                 "thread name is unknown (the task is gone or the file was unreadable)"},
+                {"and", F(.comm = "worker", .uid = 7, .has_uid = true, .parent_comm = "sshd"), false,
+                 "uid 7 is not any of '1000' or '1001'"},
+                {"and", F(.comm = "worker", .has_uid = false, .parent_comm = "sshd"), false,
+                 "uid is unknown (the task is gone or the file was unreadable)"},
+                {"and", F(.comm = "worker", .uid = 1000, .has_uid = true, .parent_comm = "bash"), false,
+                 "parent 'bash' does not match 'sshd'"},
+                {"exe", F(.comm = "x", .exe = "/bin/x"), false, "exe '/bin/x' does not match '/usr/bin/*'"},
+                {"exe", F(.comm = "x", .exe = "/usr/bin/x", .cmdline = "x y"), false,
+                 "cmdline 'x y' does not match any of '^python3 .*server' or '^ruby'"},
+                {"unit", F(.comm = "x", .cgroup = "/"), false, "cgroup '/' does not match '/system.slice/*'"},
+                {"unit", F(.comm = "x", .cgroup = "/system.slice/docker/x"), false,
+                 "cgroup '/system.slice/docker/x' belongs to no systemd unit"},
+                {"unit", F(.comm = "x", .cgroup = "/system.slice/a.service"), false,
+                 "unit 'a.service' does not match 'nginx.service'"},
+                {"kworkers", F(.comm = "kworker/0:1"), false,
+                 "not a kernel thread, and the rule sets kthreads = yes"},
+                {"low", F(.comm = "kworker/0:1", .kthread = true), false,
+                 "a kernel thread, and the rule does not set kthreads = yes"},
+        };
+        Config *c = load(rules_text);
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                const Rule *r = config_find_rule(c, t[i].rule);
+                char *why = NULL;
+                bool m;
+
+                ck_assert_ptr_nonnull(r);
+                m = t[i].thread ? rule_match_thread(r, &t[i].f, &why) : rule_match_process(r, &t[i].f, &why);
+                ck_assert_msg(!m, "case %zu matched", i);
+                ck_assert_msg(why != NULL, "case %zu: no why", i);
+                ck_assert_msg(strcmp(why, t[i].why) == 0, "case %zu:\n  got  %s\n  want %s", i, why,
+                              t[i].why);
+                free(why);
+                /* A match leaves why alone. */
+        }
+        const Rule *r = config_find_rule(c, "paren");
+        TaskFacts f = F(.comm = ")");
+        char *why = NULL;
+        ck_assert(rule_match_process(r, &f, &why));
+        ck_assert_ptr_null(why);
+        ck_assert(rule_match_thread(r, &f, &why)); /* no thread filter: every thread */
+        ck_assert_ptr_null(why);
+        config_free(c);
+}
+END_TEST
+
+extern Suite *match_suite(void);
+Suite *match_suite(void) {
+        Suite *s = suite_create("match");
+        TCase *tc = tcase_create("match");
+
+        tcase_add_test(tc, test_cgroup_path_unit);
+        tcase_add_test(tc, test_match_table);
+        tcase_add_test(tc, test_kthreads_only_rule);
+        tcase_add_test(tc, test_why);
+        suite_add_tcase(s, tc);
+        return s;
+}
