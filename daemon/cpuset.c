@@ -266,7 +266,9 @@ int cpuset_parse_list(const char *text, CpuSet **ret, CpuSetError *err) {
                 unsigned first, last, stride = 1;
                 int r;
 
-                while (*p == ' ' || *p == '\t')
+                /* Any whitespace may precede a token, as any may follow it:
+                 * "1,\n2" is as valid as "1, 2". */
+                while (isspace((unsigned char) *p))
                         p++;
                 tok = p;
                 tokend = tok + strcspn(tok, ",");
@@ -314,8 +316,13 @@ int cpuset_parse_list(const char *text, CpuSet **ret, CpuSetError *err) {
                 if (*p != ',')
                         return set_error(err, p, strcspn(p, ","), "unexpected characters");
                 p++;
-                if (p[strspn(p, " \t\n")] == '\0')
-                        return set_error(err, text, strlen(text), "trailing comma");
+                {
+                        const char *q = p;
+                        while (isspace((unsigned char) *q))
+                                q++;
+                        if (*q == '\0')
+                                return set_error(err, text, strlen(text), "trailing comma");
+                }
         }
         *ret = TAKE_PTR(s);
         return 0;
