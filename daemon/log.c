@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "log.h"
 
+#include "output.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -73,19 +75,23 @@ void log_setup(Logger *l, LogTarget target, int max_level) {
         }
 }
 
-/* One stderr line: the message, then the fields as key=value, values with
- * odd bytes escaped so a comm with a newline cannot forge a second line. */
+/* One stderr line: the message, then the fields as key=value. Values are
+ * escaped as for a terminal (output.h), and quotes too, so a comm holding a
+ * newline or a quote cannot forge a second line or a field. */
 static void put_escaped(FILE *f, const char *s) {
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                if (*p == '\n')
-                        fputs("\\n", f);
-                else if (*p == '\\')
-                        fputs("\\\\", f);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\x%02x", *p);
-                else
-                        fputc(*p, f);
+        OutBuf b = OUTBUF_INIT;
+
+        if (text_escape_append(&b, s, strlen(s)) < 0) {
+                outbuf_done(&b);
+                fputs("(unprintable)", f);
+                return;
         }
+        for (const char *p = outbuf_str(&b); *p; p++) {
+                if (*p == '"')
+                        fputc('\\', f);
+                fputc(*p, f);
+        }
+        outbuf_done(&b);
 }
 
 static void put_field(FILE *f, const char *key, const char *value) {

@@ -89,3 +89,132 @@ wait_log() {
 # A private copy of a binary under a unique name, so rules match only our
 # processes (this machine runs other things too).
 unique_comm() { echo "pt$$${1:-}" | cut -c1-15; }
+
+# ---- tests 10-29: pintest processes and daemon log records -----------------
+# (added for the 10-29 tests; helpers only, nothing runs on sourcing)
+
+# pt_start NAME [PINTEST ARGS...]: run tests/helpers/pintest copied to
+# $T/NAME (so its comm is NAME), taking commands from the FIFO $T/NAME.in,
+# output in $T/NAME.out. Sets PT_PID (its pid); waits until its initial
+# threads exist. Killed at exit.
+declare -A PT_FD=()
+pt_start() {
+        local name=$1 fd i
+        shift
+        [ -x "$HELPERS/pintest" ] || fail "$HELPERS/pintest is not built (make BUILD=... \$BUILD/helpers/pintest)"
+        cp "$HELPERS/pintest" "$T/$name"
+        mkfifo "$T/$name.in"
+        # Read-write open: does not wait for the reader, and the FIFO never sees EOF.
+        exec {fd}<>"$T/$name.in"
+        PT_FD[$name]=$fd
+        # PT_LAUNCH: a command to start it through (e.g. withpid PID).
+        ${PT_LAUNCH:-} "$T/$name" --commands "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
+        local bg=$!
+        cleanup_add "kill -KILL \$(pt_tid $name main) $bg; wait $bg"
+        for i in $(seq 200); do
+                if grep -q '^ready$' "$T/$name.out" 2>/dev/null; then
+                        PT_PID=$(pt_tid "$name" main)
+                        return 0
+                fi
+                kill -0 "$bg" 2>/dev/null || fail "pintest $name exited: $(cat "$T/$name.err")"
+                sleep 0.05
+        done
+        fail "pintest $name did not start"
+}
+
+# pt_cmd NAME COMMAND...: send one command (spawn NAME | rename TID NAME | exit TID).
+pt_cmd() { local name=$1; shift; echo "$*" >&"${PT_FD[$name]}"; }
+
+# pt_wait NAME REGEX [SECONDS]: until pintest NAME printed a line matching REGEX.
+pt_wait() {
+        local name=$1 pat=$2 secs=${3:-5} i
+        for i in $(seq $((secs * 20))); do
+                grep -Eq -- "$pat" "$T/$name.out" 2>/dev/null && return 0
+                sleep 0.05
+        done
+        fail "pintest $name printed no line matching '$pat' within ${secs}s"
+}
+
+# pt_tid NAME THREAD: tid of pintest NAME's (latest) thread named THREAD;
+# THREAD "main" gives the main thread.
+pt_tid() {
+        if [ "$2" = main ]; then awk '$1 == "main" {print $2; exit}' "$T/$1.out"; return; fi
+        awk -v n="$2" '$1 == "thread" && $3 == n {t = $2} END {print t}' "$T/$1.out"
+}
+
+# pt_spawn NAME THREAD: start a worker THREAD in pintest NAME; prints its tid.
+pt_spawn() {
+        pt_cmd "$1" "spawn $2"
+        pt_wait "$1" "^thread [0-9]+ $2\$"
+        pt_tid "$1" "$2"
+}
+
+# event_lines EVENT [KEY=VALUE...]: the daemon log records of EVENT whose
+# fields include every KEY=VALUE given (exact values).
+event_lines() {
+        local ev=$1
+        shift
+        # Through the environment: awk -v would turn a backslash in a value into an escape.
+        EV_NAME=$ev EV_WANT="$*" awk '
+                BEGIN { ev = ENVIRON["EV_NAME"]; want = ENVIRON["EV_WANT"] }
+                index($0, "[event=" ev " ") || index($0, "[event=" ev "]") {
+                        n = split(want, w, " ")
+                        for (i = 1; i <= n; i++)
+                                if (!index($0, " " w[i] " ") && !index($0, " " w[i] "]")) next
+                        print
+                }' "$T/daemon.log" 2>/dev/null
+}
+count_events() { event_lines "$@" | wc -l; }
+
+# wait_event EVENT [KEY=VALUE...]: until such a record is in the daemon log;
+# WAIT_SECS (default 5) bounds the wait.
+wait_event() {
+        local secs=${WAIT_SECS:-5} i
+        for i in $(seq $((secs * 20))); do
+                [ -n "$(event_lines "$@")" ] && return 0
+                sleep 0.05
+        done
+        fail "no [event=$1] record with '${*:2}' within ${secs}s"
+}
+
+# no_event EVENT [KEY=VALUE...]: fail when such a record is in the log.
+no_event() {
+        local l
+        l=$(event_lines "$@")
+        [ -z "$l" ] || fail "unexpected record: $l"
+}
+
+# hold_mask TID EXPECTED SECONDS: the kernel reports EXPECTED the whole time.
+hold_mask() {
+        local i
+        for i in $(seq $(($3 * 10))); do
+                [ "$(mask "$1")" = "$2" ] || fail "tid $1 has CPUs '$(mask "$1")', expected '$2' to stay"
+                sleep 0.1
+        done
+}
+# ---- end of tests 10-29 block ---------------------------------------------
+
+# ---- added for tests 30-49 (ctl verbs, journal, unit, man, notify) ----------
+# wait_until SECONDS DESCRIPTION COMMAND [ARGS...]: poll COMMAND every 50 ms
+# until it succeeds; fail naming DESCRIPTION when SECONDS pass.
+wait_until() {
+        local secs=$1 what=$2 i
+        shift 2
+        for i in $(seq $((secs * 20))); do
+                "$@" >/dev/null 2>&1 && return 0
+                sleep 0.05
+        done
+        fail "timed out after ${secs}s waiting for: $what"
+}
+
+# spawn_named NAME: run a private copy of sleep(1) called NAME (its comm),
+# killed at cleanup; sets SPAWNED_PID.
+spawn_named() {
+        cp /bin/sleep "$T/$1"
+        "$T/$1" 3600 &
+        SPAWNED_PID=$!
+        cleanup_add "kill $SPAWNED_PID"
+        wait_until 5 "$T/$1 to run" _spawned_execd "$T/$1"
+}
+_spawned_execd() { [ "$(readlink "/proc/$SPAWNED_PID/exe" 2>/dev/null)" = "$1" ]; }
+# ---- end of the block for tests 30-49 ----------------------------------------

@@ -46,6 +46,17 @@ START_TEST(test_fields_on_one_line) {
 }
 END_TEST
 
+START_TEST(test_hostile_values) {
+        Capture c;
+        capture_start(&c, LOG_DEBUG);
+        LogFields f = {.tid = 5, .comm = "a\" b\\\xff", .thread = "x]y"};
+        log_event(&c.l, EV_SKIPPED, LOG_NOTICE, &f, "m");
+        ck_assert_str_eq(capture_text(&c), "pinnerd: notice: m [event=skipped tid=5 comm=\"a\\\" b\\\\\\xff\" "
+                                           "thread=x]y]\n");
+        capture_done(&c);
+}
+END_TEST
+
 START_TEST(test_level_filter) {
         Capture c;
         capture_start(&c, LOG_NOTICE);
@@ -112,6 +123,7 @@ Suite *log_suite(void) {
         Suite *s = suite_create("log");
         TCase *tc = tcase_create("stderr");
         tcase_add_test(tc, test_fields_on_one_line);
+        tcase_add_test(tc, test_hostile_values);
         tcase_add_test(tc, test_level_filter);
         tcase_add_test(tc, test_message_escaped);
         tcase_add_test(tc, test_storm_summary);
