@@ -187,20 +187,6 @@ static void emit(Logger *l, EventKind kind, int priority, const LogFields *lf, c
         fflush(f);
 }
 
-void log_msg(Logger *l, int priority, const char *fmt, ...) {
-        _cleanup_(freep) char *m = NULL;
-        va_list ap;
-
-        if (priority > l->max_level)
-                return;
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        if (m)
-                emit(l, _EV_MAX, priority, NULL, m);
-}
-
 bool log_storm_flush(Logger *l, uint64_t now) {
         if (l->window_start != 0 && now - l->window_start >= LOG_STORM_WINDOW_USEC) {
                 if (l->suppressed_total > 0) {
@@ -225,9 +211,10 @@ bool log_storm_flush(Logger *l, uint64_t now) {
         return l->suppressed_total > 0;
 }
 
-void log_event(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt, ...) {
+/* Thread records (those with a tid) go through the storm limiter; daemon
+ * messages never do. */
+static void log_vevent(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt, va_list ap) {
         _cleanup_(freep) char *m = NULL;
-        va_list ap;
 
         if (priority > l->max_level)
                 return;
@@ -242,10 +229,24 @@ void log_event(Logger *l, EventKind kind, int priority, const LogFields *f, cons
                         return;
                 }
         }
+        char *text;
+        /* On failure vasprintf leaves its pointer undefined. */
+        if (vasprintf(&text, fmt, ap) < 0)
+                return;
+        m = text;
+        emit(l, kind, priority, f, m);
+}
+
+void log_event(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt, ...) {
+        va_list ap;
         va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
+        log_vevent(l, kind, priority, f, fmt, ap);
         va_end(ap);
-        if (m)
-                emit(l, kind, priority, f, m);
+}
+
+void log_msg(Logger *l, int priority, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        log_vevent(l, _EV_MAX, priority, NULL, fmt, ap);
+        va_end(ap);
 }
