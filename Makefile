@@ -106,7 +106,7 @@ fuzz:
 	@sh tests/fuzz/run.sh $(BUILD)
 
 integration: $(PROGS) $(HELPERS)
-	@sh tests/integration/run.sh $(CURDIR)/$(BUILD)
+	@sh tests/integration/run.sh $(abspath $(BUILD))
 
 man-lint:
 	@for m in $(wildcard man/*.[0-9]); do mandoc -Tlint -W warning $$m || exit 1; done; echo "man-lint: clean"
@@ -119,7 +119,7 @@ check: deps
 	$(MAKE) --no-print-directory integration
 
 bench: $(PROGS) $(BENCHES) $(HELPERS)
-	@sh tests/bench/run.sh $(CURDIR)/$(BUILD)
+	@sh tests/bench/run.sh $(abspath $(BUILD))
 
 check-vm: deps all
 	@sh tests/system/run.sh $(CURDIR)

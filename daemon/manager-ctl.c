@@ -17,10 +17,6 @@ static char *fmt_set(const CpuSet *s) {
         return s ? cpuset_format_list(s) : strdup("-");
 }
 
-static const char *event_source(const Manager *m) {
-        return m->connector ? "proc-connector" : "polling";
-}
-
 static size_t rule_thread_count(const Manager *m, const char *rule) {
         size_t i = 0, n = 0;
         Thread *th;
@@ -71,7 +67,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 for (size_t i = 0; i < m->config->files.n; i++)
                         json_string(&w, m->config->files.v[i]);
                 json_array_end(&w);
-                json_field_string(&w, "event_source", event_source(m));
+                json_field_string(&w, "event_source", manager_event_source(m));
                 if (m->connector_error)
                         json_field_string(&w, "event_source_reason", m->connector_error);
                 json_field_bool(&w, "dry_run", m->opt.dry_run);
@@ -115,7 +111,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         outbuf_puts(&reply->out, ", ");
                 text_escape_append(&reply->out, m->config->files.v[i], strlen(m->config->files.v[i]));
         }
-        outbuf_printf(&reply->out, "\nevents:       %s%s%s%s\n", event_source(m), m->connector_error ? " (" : "",
+        outbuf_printf(&reply->out, "\nevents:       %s%s%s%s\n", manager_event_source(m), m->connector_error ? " (" : "",
                       m->connector_error ? m->connector_error : "", m->connector_error ? ")" : "");
         outbuf_printf(&reply->out, "online CPUs:  %s\nisolated:     %s\nmanaged:      %zu threads\n", online,
                       *isolated ? isolated : "none", thread_table_size(m->threads));

@@ -87,6 +87,9 @@ int manager_thread_cpuset(Manager *m, pid_t pid, pid_t tid, const CpuSet **ret);
 int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors);
 void manager_rescan(Manager *m, const char *why);
 
+/* "proc-connector", "polling", or "single scan" (--once). */
+const char *manager_event_source(const Manager *m);
+
 /* The control socket handler (manager-ctl.c). */
 struct CtlRequest;
 struct CtlReply;

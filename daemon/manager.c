@@ -53,6 +53,12 @@ static int load_config(Manager *m, Config **ret, StrVec *errors) {
         return r;
 }
 
+const char *manager_event_source(const Manager *m) {
+        if (m->opt.once)
+                return "single scan";
+        return m->connector ? "proc-connector" : "polling";
+}
+
 /* ---- facts ---------------------------------------------------------------- */
 
 /* Can any rule match a task with this comm? Lets a storm of unrelated execs
@@ -230,8 +236,20 @@ static void set_skip(Thread *th, const char *reason) {
         th->skip_reason = reason ? strdup(reason) : NULL;
 }
 
+/* A thread created by a thread we pinned starts on our mask, so nothing is
+ * "replaced" when we look at it; what it would have had without us is its
+ * creator's original (or, failing that, its process leader's). */
+static void inherit_original(Manager *m, Thread *th, pid_t creator) {
+        const Thread *src = creator > 0 ? thread_table_get(m->threads, creator) : NULL;
+
+        if (!src || src->pid != th->pid || !src->original)
+                src = thread_table_get(m->threads, th->pid);
+        if (src && src != th && src->pid == th->pid && src->original)
+                th->original = cpuset_dup(src->original);
+}
+
 static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *plan, AffinityResult res,
-                         const CpuSet *prev, int err) {
+                         const CpuSet *prev, int err, pid_t creator) {
         _cleanup_(freep) char *eff_s = fmt_set(plan->effective), *req_s = fmt_set(plan->requested),
                              *prev_s = fmt_set(prev);
         bool kthread_quiet;
@@ -254,6 +272,8 @@ static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *p
                           (int) th->tid, cpuset_count(plan->effective) == 1 ? "" : "s", eff_s, rule->name, prev_s);
                 break;
         case AFF_UNCHANGED:
+                if (!th->original)
+                        inherit_original(m, th, creator);
                 break;
         case AFF_GONE:
         case AFF_RECYCLED:
@@ -312,7 +332,8 @@ static void report_dropped(Manager *m, const ProcFacts *p, const Rule *rule, con
                   rule->name, d, req, p->stat.comm, (int) p->stat.pid);
 }
 
-static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid) {
+/* creator: the thread that created tid, when a fork event said so (else 0). */
+static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t creator) {
         _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
         _cleanup_(freep) unsigned *load = NULL;
         unsigned n_load = 0;
@@ -425,8 +446,14 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid) {
         if (rule->spread)
                 th->spread_cpu = cpuset_next(plan.effective, -1);
 
-        AffinityResult res = affinity_apply(&m->aff, p->stat.pid, tid, ts.starttime, plan.effective, &prev, &now, &err);
-        apply_result(m, th, rule, &plan, res, prev, err);
+        /* In a dry run the kernel's mask never changes: compare with what we
+         * decided last time, or every re-evaluation would say "would pin". */
+        AffinityResult res;
+        if (m->opt.dry_run && th->applied && cpuset_equal(th->applied, plan.effective))
+                res = AFF_UNCHANGED;
+        else
+                res = affinity_apply(&m->aff, p->stat.pid, tid, ts.starttime, plan.effective, &prev, &now, &err);
+        apply_result(m, th, rule, &plan, res, prev, err, creator);
         plan_done(&plan);
 }
 
@@ -446,16 +473,16 @@ static void evaluate_process(Manager *m, pid_t pid) {
                 return;
         for (size_t i = 0; i < n; i++)
                 if (p.candidate || thread_table_get(m->threads, tids[i]))
-                        evaluate_thread(m, &p, tids[i]);
+                        evaluate_thread(m, &p, tids[i], 0);
 }
 
-static void evaluate_one_thread(Manager *m, pid_t pid, pid_t tid) {
+static void evaluate_one_thread(Manager *m, pid_t pid, pid_t tid, pid_t creator) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
 
         if (manager_read_proc_facts(m, pid, false, &p) < 0)
                 return;
         if (p.candidate || thread_table_get(m->threads, tid))
-                evaluate_thread(m, &p, tid);
+                evaluate_thread(m, &p, tid, creator);
 }
 
 /* ---- scans ------------------------------------------------------------------ */
@@ -516,7 +543,8 @@ enum { WANT_THREAD = 1, WANT_PROCESS = 2, WANT_GONE = 4 };
 typedef struct Pending {
         pid_t tid, pid;
         unsigned want;
-        size_t seq; /* arrival order */
+        size_t seq;    /* arrival order */
+        pid_t creator; /* fork: the creating thread */
 } Pending;
 
 static int pending_cmp(const void *a, const void *b) {
@@ -538,17 +566,18 @@ static void process_batch(Manager *m, size_t n) {
                 const CnEvent *e = &m->batch[i];
                 switch (e->type) {
                 case CN_EV_FORK:
-                        pend[np++] = (Pending) {e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i};
+                        pend[np++] = (Pending) {e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i,
+                                                e->parent_pid};
                         break;
                 case CN_EV_EXEC:
-                        pend[np++] = (Pending) {e->tgid, e->tgid, WANT_PROCESS, i};
+                        pend[np++] = (Pending) {e->tgid, e->tgid, WANT_PROCESS, i, 0};
                         break;
                 case CN_EV_COMM:
                         /* The leader's name is the process name every thread matches on. */
-                        pend[np++] = (Pending) {e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i};
+                        pend[np++] = (Pending) {e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i, 0};
                         break;
                 case CN_EV_EXIT:
-                        pend[np++] = (Pending) {e->pid, e->tgid, WANT_GONE, i};
+                        pend[np++] = (Pending) {e->pid, e->tgid, WANT_GONE, i, 0};
                         break;
                 default:
                         break;
@@ -560,8 +589,10 @@ static void process_batch(Manager *m, size_t n) {
         for (size_t i = 0; i < np;) {
                 size_t j = i;
                 unsigned want = 0;
-                pid_t pid = pend[i].pid;
+                pid_t pid = pend[i].pid, creator = 0;
                 for (; j < np && pend[j].tid == pend[i].tid; j++) {
+                        if (pend[j].creator > 0)
+                                creator = pend[j].creator;
                         if (pend[j].want == WANT_GONE)
                                 want = WANT_GONE;
                         else
@@ -584,7 +615,7 @@ static void process_batch(Manager *m, size_t n) {
                 if (want & WANT_PROCESS)
                         evaluate_process(m, pid);
                 else
-                        evaluate_one_thread(m, pid, tid);
+                        evaluate_one_thread(m, pid, tid, creator);
         }
 }
 
@@ -745,6 +776,12 @@ static void check_drift(Manager *m) {
                         continue; /* gone: the exit event or the next scan forgets it */
                 if (cpuset_equal(cur, th->applied))
                         continue;
+                /* A different mask may belong to a new thread with a recycled tid. */
+                TaskStat ts;
+                if (procfs_read_stat(m->procfd, th->pid, th->tid, &ts) < 0 || ts.starttime != th->start) {
+                        reapply[n_reapply++] = th->tid; /* re-evaluated below: identity drops it */
+                        continue;
+                }
                 /* Someone else changed a mask we set. */
                 if (m->config->settings.drift == DRIFT_IGNORE)
                         continue;
@@ -767,14 +804,16 @@ static void check_drift(Manager *m) {
         for (size_t k = 0; k < n_reapply; k++) {
                 th = thread_table_get(m->threads, reapply[k]);
                 if (th)
-                        evaluate_one_thread(m, th->pid, th->tid);
+                        evaluate_one_thread(m, th->pid, th->tid, 0);
         }
         cpuset_cache_clear(m);
 }
 
 static int on_verify_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        check_drift(m);
+        /* A dry run never sets a mask, so there is nothing to drift from. */
+        if (!m->opt.dry_run)
+                check_drift(m);
         (void) sd_event_source_set_time_relative(s, (uint64_t) m->config->settings.verify * 1000000u);
         return 0;
 }
@@ -813,8 +852,7 @@ static int arm_timers(Manager *m) {
 
 static void notify_status(Manager *m, const char *prefix) {
         (void) sd_notifyf(false, "%sSTATUS=%zu rules, %zu threads pinned, events from %s", prefix,
-                          m->config->n_rules, thread_table_size(m->threads),
-                          m->connector ? "proc-connector" : "polling");
+                          m->config->n_rules, thread_table_size(m->threads), manager_event_source(m));
 }
 
 int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
@@ -958,7 +996,7 @@ int manager_start(Manager *m) {
         log_event(m->log, EV_STARTED, LOG_INFO, NULL,
                   "pinnerd %s started: %zu rules, %zu threads managed, online CPUs %s, isolated %s, events from %s%s",
                   PINNERD_VERSION, m->config->n_rules, thread_table_size(m->threads), online,
-                  isolated && *isolated ? isolated : "none", m->connector ? "proc-connector" : "polling",
+                  isolated && *isolated ? isolated : "none", manager_event_source(m),
                   m->opt.dry_run ? " (dry run)" : "");
         if (m->opt.once)
                 return 0;
