@@ -35,6 +35,15 @@ endif
 DEPS := gcc make pkg-config libsystemd-dev libinih-dev check libsubunit-dev \
         clang libclang-rt-14-dev mandoc man-db systemd procps jq util-linux iproute2
 
+# Quiet by default; `make V=1` shows every command.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @echo "  $(1)	$(2)"
+endif
+
 PROGS      := $(BUILD)/pinnerd $(BUILD)/pinnerctl
 LIB_SRCS   := $(filter-out daemon/main.c daemon/pinnerctl.c,$(sort $(wildcard daemon/*.c)))
 LIB_OBJS   := $(LIB_SRCS:daemon/%.c=$(BUILD)/obj/%.o)
@@ -61,46 +70,56 @@ deps:
 	else echo "deps: missing packages; run: sudo apt-get install" $$missing; exit 1; fi
 
 $(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libpinnerd.a: $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/pinnerd: $(BUILD)/obj/main.o $(BUILD)/libpinnerd.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/pinnerctl: $(BUILD)/obj/pinnerctl.o $(BUILD)/libpinnerd.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/obj $(BUILD)/unit $(BUILD)/helpers $(BUILD)/bench $(BUILD)/fuzz:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
 # Unit tests: every tests/unit/test_*.c defines `Suite *NAME_suite(void)`; the
 # runner is generated from those declarations, so adding a file adds a suite.
 $(BUILD)/unit/suites.inc: $(UNIT_SRCS) | $(BUILD)/unit
-	grep -ho '^Suite \*[a-z0-9_]*_suite(void)' $(UNIT_SRCS) | sed 's/^Suite \*\(.*\)(void)/SUITE(\1)/' > $@
+	$(Q)grep -ho '^Suite \*[a-z0-9_]*_suite(void)' $(UNIT_SRCS) | sed 's/^Suite \*\(.*\)(void)/SUITE(\1)/' > $@
 
 # A suite's only external symbol is its NAME_suite(), declared by the runner.
 $(BUILD)/unit/%.o: tests/unit/%.c $(wildcard daemon/*.h tests/unit/*.h) | $(BUILD)/unit
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests/unit -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests/unit -c $< -o $@
 
 $(BUILD)/unit/main.o: tests/unit/main.c $(BUILD)/unit/suites.inc
-	$(CC) $(ALL_CFLAGS) -Itests/unit -I$(BUILD)/unit -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -I$(BUILD)/unit -c $< -o $@
 
 $(BUILD)/unit-tests: $(BUILD)/unit/main.o $(filter-out $(BUILD)/unit/main.o,$(UNIT_OBJS)) $(BUILD)/libpinnerd.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 $(BUILD)/helpers/%: tests/helpers/%.c $(BUILD)/libpinnerd.a | $(BUILD)/helpers
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libpinnerd.a | $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
 
 unit: $(BUILD)/unit-tests
-	PINNERD_FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/unit-tests
+	$(Q)PINNERD_FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/unit-tests
 
 asan:
-	$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CC=$(CC) unit
+	@echo "== unit tests under AddressSanitizer and UBSan"
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CC=$(CC) unit
 
 fuzz:
 	@sh tests/fuzz/run.sh $(BUILD)
@@ -112,11 +131,15 @@ man-lint:
 	@for m in $(wildcard man/*.[0-9]); do mandoc -Tlint -W warning $$m || exit 1; done; echo "man-lint: clean"
 
 check: deps
-	$(MAKE) --no-print-directory all unit
-	$(MAKE) --no-print-directory asan
-	$(MAKE) --no-print-directory man-lint
-	$(MAKE) --no-print-directory fuzz
-	$(MAKE) --no-print-directory integration
+	@echo "== build and unit tests"
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory asan
+	@echo "== man pages"
+	$(Q)$(MAKE) --no-print-directory man-lint
+	@echo "== fuzzing"
+	$(Q)$(MAKE) --no-print-directory fuzz
+	@echo "== integration tests"
+	$(Q)$(MAKE) --no-print-directory integration
 
 bench: $(PROGS) $(BENCHES) $(HELPERS)
 	@sh tests/bench/run.sh $(abspath $(BUILD))

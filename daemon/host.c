@@ -53,6 +53,10 @@ static int read_cpulist_at(int dirfd, const char *root, const char *path, bool o
                 }
                 return r;
         }
+        /* Kernels built with NO_HZ_FULL but booted without nohz_full= print
+         * "(null)" there (Debian 12's 6.1 does): no CPU. */
+        if (optional && strcmp(strstrip(text), "(null)") == 0)
+                text[0] = '\0';
         r = cpuset_parse_list(text, &s, &err);
         if (r == -EINVAL) {
                 if (ret_error) {

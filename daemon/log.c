@@ -211,6 +211,10 @@ bool log_storm_flush(Logger *l, uint64_t now) {
         return l->suppressed_total > 0;
 }
 
+uint64_t log_storm_deadline(const Logger *l) {
+        return l->suppressed_total > 0 ? l->window_start + LOG_STORM_WINDOW_USEC : 0;
+}
+
 /* Thread records (those with a tid) go through the storm limiter; daemon
  * messages never do. */
 static void log_vevent(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt, va_list ap) {

@@ -68,3 +68,6 @@ void log_event(Logger *l, EventKind kind, int priority, const LogFields *f, cons
 /* Emit the summary of records suppressed in an ended window (the manager
  * calls this from a timer); returns true while records are being held back. */
 bool log_storm_flush(Logger *l, uint64_t now);
+/* When the summary of held-back records is due (CLOCK_MONOTONIC µs), or 0
+ * when nothing is held back: an idle daemon needs no timer. */
+uint64_t log_storm_deadline(const Logger *l);

@@ -259,6 +259,11 @@ START_TEST(test_refresh_cpus) {
         assert_set(h->housekeeping, "0,2,5");
         assert_set(h->possible, "0-7");
 
+        /* NO_HZ_FULL kernels booted without nohz_full= say "(null)". */
+        write_file(root, CPU "nohz_full", "(null)\n");
+        ck_assert_int_eq(host_refresh_cpus(h), 0);
+        assert_set(h->nohz_full, "");
+
         /* A failed refresh changes nothing. */
         write_file(root, CPU "online", "0-1\n");
         write_file(root, CPU "isolated", "bad\n");
