@@ -1,0 +1,360 @@
+#!/bin/sh
+# pinnerd benchmark: tests/bench/run.sh BUILD_DIR (what `sudo make bench` runs).
+#
+# Runs the real daemon on a private config and socket, with rules that match
+# only this run's processes (copies of pinbench named pb?-RANDOM), measures it
+# and the polling baseline (pollpin) in the same run, and prints a table with
+# the goal next to each figure. PASS/MISS is information: the exit status is
+# 0 whenever the benchmarks ran, 77 when they cannot run here (not root, one
+# CPU), 1 when something broke. See tests/bench/README.md.
+#
+# Knobs (environment): BENCH_EXECS (1000), BENCH_STORM (20000),
+# BENCH_IDLE_SEC (10), BENCH_PROCS x BENCH_THREADS (100 x 100),
+# BENCH_VARIANTS (1: also re-run the latency phases with info logging,
+# nice -10 and SCHED_FIFO, for the lead's decisions), BENCH_KEEP (1: keep the
+# work directory and print its path).
+set -u
+
+BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR}
+PINNERD=$BUILD/pinnerd
+PINNERCTL=$BUILD/pinnerctl
+PB=$BUILD/bench/pinbench
+POLLPIN=$BUILD/bench/pollpin
+EXECS=${BENCH_EXECS:-1000}
+STORM=${BENCH_STORM:-20000}
+IDLE_SEC=${BENCH_IDLE_SEC:-10}
+PROCS=${BENCH_PROCS:-100}
+THREADS=${BENCH_THREADS:-100}
+VARIANTS=${BENCH_VARIANTS:-1}
+
+say() { printf '%s\n' "bench: $*" >&2; }
+skip() { say "cannot run: $*"; exit 77; }
+
+[ "$(id -u)" = 0 ] || skip "needs root (the proc connector, sched_setaffinity on any thread)"
+for f in "$PINNERD" "$PINNERCTL" "$PB" "$POLLPIN"; do
+        [ -x "$f" ] || { say "missing $f (build with make bench)"; exit 1; }
+done
+# The bench CPU: the last one we may use. One CPU leaves nothing to pin to.
+CPUS=$(taskset -pc $$ 2>/dev/null | sed 's/.*: //')
+CPU=$(awk -v l="$CPUS" 'BEGIN { n = split(l, a, ","); split(a[n], b, "-"); print (b[2] != "" ? b[2] : b[1]) }')
+[ "$(nproc)" -ge 2 ] || skip "needs at least 2 usable CPUs (this process may use $CPUS)"
+
+T=$(mktemp -d /tmp/pinnerd-bench.XXXXXX) || exit 1
+chmod 755 "$T"
+mkdir "$T/d"
+ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+SOCK=$T/control
+DP=
+BP=
+PERFP=
+TREE=
+
+cleanup() {
+        [ -n "$PERFP" ] && kill -INT "$PERFP" 2>/dev/null
+        [ -n "$BP" ] && kill "$BP" 2>/dev/null
+        [ -n "$DP" ] && kill "$DP" 2>/dev/null
+        [ -n "$TREE" ] && kill -KILL $TREE 2>/dev/null
+        wait 2>/dev/null
+        if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# pb?-ID: the process names (comm = the file name). pbe: exec latency,
+# pbt: thread latency, pbs: long-lived storm processes, pbm: the 10,000
+# threads, pbb: exec latency under the polling baseline (no pinnerd rule).
+for n in pbe pbt pbs pbm pbb; do cp "$PB" "$T/$n-$ID" || exit 1; done
+cat >"$T/pinnerd.conf" <<EOF
+# pinnerd benchmark $ID: matches only this run's processes.
+[pinnerd]
+verify  = 0
+rescan  = 0
+restore = no
+
+[rule:bench-exec-$ID]
+comm = pbe-$ID
+cpus = $CPU
+
+[rule:bench-threads-$ID]
+comm    = pbt-$ID
+threads = worker*
+cpus    = $CPU
+
+[rule:bench-storm-$ID]
+comm = pbs-$ID
+cpus = $CPU
+
+[rule:bench-many-$ID]
+comm = pbm-$ID
+cpus = $CPU
+EOF
+chmod 0644 "$T/pinnerd.conf"
+chown root:root "$T/pinnerd.conf"
+
+ctl() { "$PINNERCTL" --socket "$SOCK" "$@"; }
+# get FILE KEY: the value of a key=value line.
+get() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n 1; }
+# jnum KEY: a number from `pinnerctl status --json`.
+jnum() { ctl status --json 2>/dev/null | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2; }
+now_ns() { date +%s%N; }
+
+# start_daemon LOGLEVEL [PREFIX...]: pinnerd on the bench config, until its
+# control socket answers (it opens it after the start-up scan).
+start_daemon() {
+        level=$1
+        shift
+        "$@" "$PINNERD" --config "$T/pinnerd.conf" --config-dir "$T/d" --socket "$SOCK" \
+                --log-target stderr --log-level "$level" 2>>"$T/daemon.log" &
+        DP=$!
+        i=0
+        while ! ctl status >/dev/null 2>&1; do
+                i=$((i + 1))
+                if [ $i -gt 200 ] || ! kill -0 "$DP" 2>/dev/null; then
+                        say "pinnerd did not start:"
+                        tail -n 20 "$T/daemon.log" >&2
+                        exit 1
+                fi
+                sleep 0.05
+        done
+}
+stop_daemon() {
+        [ -n "$DP" ] || return 0
+        kill "$DP" 2>/dev/null
+        wait "$DP" 2>/dev/null
+        DP=
+}
+
+HAVE_PERF=0
+if command -v perf >/dev/null 2>&1 && perf list 'syscalls:sys_exit_sched_setaffinity' 2>/dev/null | grep -q exit; then
+        HAVE_PERF=1
+fi
+
+# exec_phase OUT: EXECS sequential execs of pbe, each spinning on its mask;
+# with perf, the daemon's sched_setaffinity calls are recorded too.
+exec_phase() {
+        out=$1
+        n=${2:-$EXECS}
+        if [ $HAVE_PERF = 1 ]; then
+                perf record -q -k CLOCK_MONOTONIC -e syscalls:sys_enter_sched_setaffinity \
+                        -e syscalls:sys_exit_sched_setaffinity -p "$DP" -o "$out.perf" >/dev/null 2>&1 &
+                PERFP=$!
+                sleep 0.5
+        fi
+        PINBENCH_RAW=$out.raw "$PB" exec-latency "$T/pbe-$ID" "$CPU" "$n" 0 0 2000 "$DP" >"$out" || exit 1
+        if [ -n "$PERFP" ]; then
+                sleep 0.1
+                kill -INT "$PERFP" 2>/dev/null
+                wait "$PERFP" 2>/dev/null
+                PERFP=
+                perf script --ns -i "$out.perf" >"$out.script" 2>/dev/null &&
+                        "$PB" perf-join "$out.raw" "$out.script" >>"$out"
+        fi
+}
+
+T_START=$(now_ns)
+say "run $ID in $T; bench CPU $CPU; perf $([ $HAVE_PERF = 1 ] && echo yes || echo no)"
+start_daemon notice
+{
+        echo "start_rss_kib=$(awk '/^VmRSS:/ {print $2}' /proc/$DP/status)"
+        echo "start_rss_anon_kib=$(awk '/^RssAnon:/ {print $2}' /proc/$DP/status)"
+} >"$T/start.out"
+
+# 1. exec -> pinned
+say "exec -> pinned: $EXECS execs"
+exec_phase "$T/exec.out"
+
+# 2. new thread and renamed thread -> pinned
+say "new thread / renamed thread -> pinned: $EXECS each"
+"$PB" thread-latency "$T/pbt-$ID" "$CPU" "$EXECS" "$DP" >"$T/threads.out" || exit 1
+
+# 3. the polling baseline's exec -> pinned: a child every 10 ms for 2 s,
+# each looking at its mask every 1 ms (one at a time would take minutes).
+say "baseline exec -> pinned: 200 execs under a 1 s poller"
+"$POLLPIN" 1000 "$CPU" "pbb-$ID" >"$T/bpoll1.out" &
+BP=$!
+"$PB" exec-latency "$T/pbb-$ID" "$CPU" 200 1000 10000 3000 >"$T/bexec.out" || exit 1
+kill "$BP"
+wait "$BP"
+BP=
+
+# 4. idle: nothing of ours happens; every process event on the machine still
+# wakes the daemon, so count those too.
+say "idle: $IDLE_SEC s"
+sleep 1
+"$PB" idle "$DP" "$IDLE_SEC" >"$T/idle.out" || exit 1
+
+# 5. fork+exec storm, 1% long-lived matching processes.
+say "storm: $STORM fork+exec"
+EV0=$(jnum events)
+"$PB" storm /bin/true "$T/pbs-$ID" "$CPU" "$STORM" 100 4 "$DP" >"$T/storm.out" || exit 1
+EV1=$(jnum events)
+echo "storm_daemon_events=$((EV1 - EV0))" >>"$T/storm.out"
+
+# 6. 10,000 threads: managed, RSS, rescan vs ps, CPU while they sleep.
+NT=$((PROCS * THREADS))
+say "$PROCS processes x $THREADS threads"
+t0=$(now_ns)
+TREE=$("$PB" spawn "$T/pbm-$ID" "$PROCS" "$THREADS" | tr '\n' ' ')
+t1=$(now_ns)
+i=0
+while [ "$(jnum managed_threads)" -lt "$NT" ] 2>/dev/null && [ $i -lt 300 ]; do
+        sleep 0.1
+        i=$((i + 1))
+done
+t2=$(now_ns)
+{
+        echo "tree_threads=$NT"
+        echo "tree_spawn_ms=$(((t1 - t0) / 1000000))"
+        echo "tree_managed=$(jnum managed_threads)"
+        echo "tree_all_managed_after_ms=$(((t2 - t0) / 1000000))"
+        echo "host_threads=$(ps -eLo tid= | wc -l)"
+        echo "rss_kib=$(awk '/^VmRSS:/ {print $2}' /proc/$DP/status)"
+        echo "hwm_kib=$(awk '/^VmHWM:/ {print $2}' /proc/$DP/status)"
+        echo "rss_anon_kib=$(awk '/^RssAnon:/ {print $2}' /proc/$DP/status)"
+} >"$T/tree.out"
+"$PB" cpu "$DP" 3 | sed 's/^/tree_daemon_/' >>"$T/tree.out"
+for k in 1 2 3; do
+        a=$(now_ns)
+        ctl rescan >"$T/rescan.$k" 2>&1
+        b=$(now_ns)
+        ps -eLo tid,comm >/dev/null
+        c=$(now_ns)
+        echo "rescan_wall_us_$k=$(((b - a) / 1000))"
+        echo "rescan_self_ms_$k=$(sed -n 's/^rescanned in \([0-9.]*\) ms.*/\1/p' "$T/rescan.$k")"
+        echo "ps_wall_us_$k=$(((c - b) / 1000))"
+done >>"$T/tree.out"
+
+# 7. the baseline at the same 10,000 threads: CPU per second, scan time.
+say "baseline at $NT threads: 5 s"
+"$POLLPIN" 1000 "$CPU" "pbm-$ID" >"$T/bpoll2.out" &
+BP=$!
+sleep 0.2
+"$PB" cpu "$BP" 5 | sed 's/^/base_/' >>"$T/tree.out"
+kill "$BP"
+wait "$BP"
+BP=
+
+# 8. start-up scan of the same tree (the debug record gives its time).
+stop_daemon
+: >"$T/daemon.log"
+start_daemon debug
+echo "startup_scan_ms=$(sed -n 's/.*rescan (start) took \([0-9.]*\) ms.*/\1/p' "$T/daemon.log" | head -n 1)" >>"$T/tree.out"
+stop_daemon
+kill -KILL $TREE 2>/dev/null
+TREE=
+sleep 0.5
+
+# 9. variants of the latency phases, for information.
+if [ "$VARIANTS" = 1 ]; then
+        for v in info nice fifo; do
+                say "variant: $v"
+                case $v in
+                info) start_daemon info ;;
+                nice) start_daemon notice nice -n -10 ;;
+                fifo) start_daemon notice chrt -f 1 ;;
+                esac
+                exec_phase "$T/var-$v.out" 300
+                "$PB" thread-latency "$T/pbt-$ID" "$CPU" 300 "$DP" >>"$T/var-$v.out" || exit 1
+                stop_daemon
+        done
+fi
+T_END=$(now_ns)
+
+# ---- the table ------------------------------------------------------------------
+E=$T/exec.out
+TH=$T/threads.out
+S=$T/storm.out
+TR=$T/tree.out
+BE=$T/bexec.out
+
+med3() { printf '%s\n%s\n%s\n' "$1" "$2" "$3" | sort -n | sed -n 2p; }
+RESCAN_US=$(med3 "$(get $TR rescan_wall_us_1)" "$(get $TR rescan_wall_us_2)" "$(get $TR rescan_wall_us_3)")
+RESCAN_SELF=$(med3 "$(get $TR rescan_self_ms_1)" "$(get $TR rescan_self_ms_2)" "$(get $TR rescan_self_ms_3)")
+PS_US=$(med3 "$(get $TR ps_wall_us_1)" "$(get $TR ps_wall_us_2)" "$(get $TR ps_wall_us_3)")
+STORM_CPU=$(get $S storm_daemon_cpu_ns)
+STORM_EV=$(get $S storm_daemon_events)
+STORM_SEEN=$(get $S storm_seen_events)
+
+# row NAME VALUE GOAL VERDICT
+row() { printf '%-52s %14s  %-16s %s\n' "$1" "$2" "$3" "$4"; }
+# le VALUE LIMIT: PASS when VALUE <= LIMIT.
+le() { awk -v v="$1" -v l="$2" 'BEGIN { if (v == "" || v == "-") print "n/a"; else print (v + 0 <= l + 0 ? "PASS" : "MISS") }'; }
+calc() { awk "BEGIN { printf \"$1\", $2 }" 2>/dev/null; }
+
+echo
+echo "pinnerd benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(uname -r)  $(nproc) CPUs  load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "run $ID, bench CPU $CPU, $(((T_END - T_START) / 1000000000)) s; daemon: --log-level notice, stderr, SCHED_OTHER nice 0"
+echo
+row "measure" "pinnerd" "goal" "result"
+row "-------" "-------" "----" "------"
+v=$(get $E exec2pinned_p50_us); row "exec->pinned p50, child sees it (us)" "$v" "<= 100" "$(le "$v" 100)"
+v=$(get $E exec2pinned_p99_us); row "exec->pinned p99, child sees it (us)" "$v" "<= 1000" "$(le "$v" 1000)"
+row "  exec->main() of the child p50/p99 (us, the floor)" "$(get $E exec2main_p50_us)/$(get $E exec2main_p99_us)" "" "info"
+row "  children already pinned when main() first looked" "$(get $E first_check_pinned)/$(get $E reports)" "" "info"
+if [ -n "$(get $E perf_exec2set_p50_us)" ]; then
+        v=$(get $E perf_exec2set_p50_us); row "exec->pinned p50, daemon's setaffinity done (us)" "$v" "<= 100" "$(le "$v" 100)"
+        v=$(get $E perf_exec2set_p99_us); row "exec->pinned p99, daemon's setaffinity done (us)" "$v" "<= 1000" "$(le "$v" 1000)"
+        row "  kernel exec event->setaffinity done p50/p99 (us)" "$(get $E perf_event2set_p50_us)/$(get $E perf_event2set_p99_us)" "" "info"
+fi
+row "  daemon run-queue wait per wakeup (us)" "$(get $E exec_daemon_runq_wait_us_per_wakeup)" "" "info"
+row "  daemon CPU per wakeup (us)" "$(get $E exec_daemon_cpu_us_per_wakeup)" "" "info"
+v=$(get $TH newthread_p99_us); row "new thread->pinned p99 (us) [p50 $(get $TH newthread_p50_us)]" "$v" "<= 1000" "$(le "$v" 1000)"
+v=$(get $TH rename_p99_us); row "renamed thread->pinned p99 (us) [p50 $(get $TH rename_p50_us)]" "$v" "<= 1000" "$(le "$v" 1000)"
+row "  daemon run-queue wait per wakeup (us)" "$(get $TH threads_daemon_runq_wait_us_per_wakeup)" "" "info"
+v="$(get $S storm_long_pinned)/$(get $S storm_long)"
+row "storm: long-lived matching pinned" "$v" "all" "$([ "$(get $S storm_long_pinned)" = "$(get $S storm_long)" ] && echo PASS || echo MISS)"
+row "  storm forks, wall (ms), rate (/s)" "$(get $S storm_forks), $(get $S storm_wall_ms), $(get $S storm_rate_per_s)" "" "info"
+row "  all pinned after the storm ended (ms)" "$(get $S storm_all_pinned_after_ms)" "" "info"
+v=$(calc "%.1f" "$STORM_CPU / 1000 / ($STORM_EV > 0 ? $STORM_EV : 1)")
+row "storm: daemon CPU per event, its counter (us)" "$v" "<= 25" "$(le "$v" 25)"
+row "  daemon CPU (ms) / events counted by it" "$(calc "%.1f" "$STORM_CPU / 1e6") / $STORM_EV" "" "info"
+row "  per event our own listener saw ($STORM_SEEN) (us)" "$(calc "%.1f" "$STORM_CPU / 1000 / ($STORM_SEEN > 0 ? $STORM_SEEN : 1)")" "" "info"
+row "  per fork+exec of the storm (us)" "$(calc "%.1f" "$STORM_CPU / 1000 / $(get $S storm_forks)")" "" "info"
+v=$(get $T/idle.out idle_voluntary); row "idle ${IDLE_SEC} s, verify=0: daemon wakeups" "$v" "0" "$([ "$v" = 0 ] && echo PASS || echo MISS)"
+row "  process events on the machine meanwhile" "$(get $T/idle.out idle_machine_events)" "" "info"
+row "  daemon CPU meanwhile (us)" "$(get $T/idle.out idle_cpu_us)" "" "info"
+row "  daemon timers armed at the start / next due (s)" "$(get $T/idle.out idle_timers_armed) / $(get $T/idle.out idle_next_timer_s)" "none" \
+        "$([ "$(get $T/idle.out idle_timers_armed)" = 0 ] && echo PASS || echo MISS)"
+row "full rescan, $(get $TR tree_managed) managed threads (ms, median of 3)" "$(calc "%.1f" "$RESCAN_US / 1000")" "" "info"
+row "  as the daemon times it (ms)" "$RESCAN_SELF" "" "info"
+row "  ps -eLo tid,comm, $(get $TR host_threads) threads (ms)" "$(calc "%.1f" "$PS_US / 1000")" "" "info"
+v=$(calc "%.2f" "$RESCAN_US / $PS_US"); row "rescan / ps ratio" "$v" "<= 0.5" "$(le "$v" 0.5)"
+row "  start-up scan of the same tree (ms)" "$(get $TR startup_scan_ms)" "" "info"
+v=$(calc "%.2f" "$(get $TR rss_kib) / 1024"); row "RSS with $(get $TR tree_managed) managed threads (MiB)" "$v" "<= 8" "$(le "$v" 8)"
+row "  of which anonymous (heap, stacks) (MiB)" "$(calc "%.2f" "$(get $TR rss_anon_kib) / 1024")" "" "info"
+row "  at start, 0 managed: RSS / anonymous (MiB)" "$(calc "%.2f" "$(get $T/start.out start_rss_kib) / 1024") / $(calc "%.2f" "$(get $T/start.out start_rss_anon_kib) / 1024")" "" "info"
+row "  per managed thread, RSS growth (bytes)" "$(calc "%.0f" "($(get $TR rss_kib) - $(get $T/start.out start_rss_kib)) * 1024 / $(get $TR tree_managed)")" "" "info"
+row "  peak RSS (MiB)" "$(calc "%.2f" "$(get $TR hwm_kib) / 1024")" "" "info"
+row "  10,000 threads spawned -> all managed (ms)" "$(get $TR tree_all_managed_after_ms)" "" "info"
+echo
+row "baseline (pollpin, 1 s poll)" "baseline" "pinnerd" "pinnerd/baseline"
+row "----------------------------" "--------" "-------" "----------------"
+bp50=$(get $BE exec2pinned_p50_us); bp99=$(get $BE exec2pinned_p99_us); bmean=$(get $BE exec2pinned_mean_us)
+pp50=$(get $E exec2pinned_p50_us); pp99=$(get $E exec2pinned_p99_us); pmean=$(get $E exec2pinned_mean_us)
+row "exec->pinned p50 (us, child sees it)" "$bp50" "$pp50" "$(calc "%.4f" "$pp50 / $bp50")"
+row "exec->pinned mean (us)" "$bmean" "$pmean" "$(calc "%.4f" "$pmean / $bmean")"
+row "exec->pinned p99 (us)" "$bp99" "$pp99" "$(calc "%.4f" "$pp99 / $bp99")"
+row "  baseline children pinned / started" "$(($(get $BE reports) - $(get $BE unpinned)))/$(get $BE execs)" "" ""
+bcpu=$(get $TR base_cpu_ms_per_s); pcpu=$(get $TR tree_daemon_cpu_ms_per_s)
+row "CPU per second at $NT threads, nothing happening (ms/s)" "$bcpu" "$pcpu" "$(calc "%.4f" "$pcpu / ($bcpu > 0 ? $bcpu : 1)")"
+row "one full scan at $NT threads (ms)" "$(get $T/bpoll2.out scan_ms_mean)" "$(calc "%.1f" "$RESCAN_US / 1000")" \
+        "$(calc "%.2f" "$RESCAN_US / 1000 / $(get $T/bpoll2.out scan_ms_mean)")"
+
+if [ "$VARIANTS" = 1 ]; then
+        echo
+        row "variants (300 samples each, us)" "exec p50/p99" "event->set p50/p99" "rename p50/p99; daemon runq wait/wakeup"
+        for v in info nice fifo; do
+                f=$T/var-$v.out
+                case $v in
+                info) name="--log-level info (stderr to a file)" ;;
+                nice) name="nice -n -10" ;;
+                fifo) name="chrt -f 1 (SCHED_FIFO)" ;;
+                esac
+                row "$name" "$(get $f exec2pinned_p50_us)/$(get $f exec2pinned_p99_us)" \
+                        "$(get $f perf_event2set_p50_us)/$(get $f perf_event2set_p99_us)" \
+                        "$(get $f rename_p50_us)/$(get $f rename_p99_us); $(get $f exec_daemon_runq_wait_us_per_wakeup)"
+        done
+fi
+echo
+echo "raw key=value output: rerun with BENCH_KEEP=1 and look in the work directory"
+exit 0

@@ -1,0 +1,338 @@
+#!/bin/sh
+# guest-test.sh DATADIR — pinnerd as an administrator lives it, on a real systemd
+# machine: 6 CPUs with isolcpus=4-5, cgroup v2, journald. Runs inside the VM as root
+# (run.sh boots it; pinnerd was installed from `make install DESTDIR=` just before).
+#
+# Every check prints "[STEP] PASS|FAIL what: what it saw"; the last line is
+# "N passed, N failed"; the exit status is 0 only when nothing failed.
+set -u
+
+conf=/etc/pinnerd.conf
+pintest=/usr/local/bin/pintest
+cur=0 passed=0 failed=0
+
+# ------------------------------------------------------------------ helpers
+step() {
+	cur=$1
+	shift
+	echo
+	echo "== $cur. $*"
+}
+ok() {
+	passed=$((passed + 1))
+	echo "[$cur] PASS $*"
+}
+bad() {
+	failed=$((failed + 1))
+	echo "[$cur] FAIL $*"
+}
+info() { echo "[$cur] info: $*"; }
+check_eq() { # WHAT EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then ok "$1: $3"; else bad "$1: expected '$2', saw '$3'"; fi
+}
+check_true() { # WHAT SAW 'SHELL CONDITION' (evaluated here)
+	if eval "$3"; then ok "$1: $2"; else bad "$1: saw '$2'"; fi
+}
+check_contains() { # WHAT NEEDLE TEXT
+	case $3 in
+	*"$2"*) ok "$1: found '$2'" ;;
+	*) bad "$1: no '$2' in: $(printf '%s' "$3" | tr '\n' '|' | cut -c1-600)" ;;
+	esac
+}
+# eventually WHAT EXPECTED SECONDS CMD...: pinnerd acts on events, so poll; but not
+# for long when pinnerd is not even running (a broken daemon fails fast, not in minutes).
+eventually() {
+	what=$1 want=$2 end=$(($(date +%s) + $3))
+	shift 3
+	while :; do
+		got=$("$@" 2>&1)
+		[ "$got" = "$want" ] && break
+		[ "$(date +%s)" -lt "$end" ] || break
+		if [ "$(systemctl is-active pinnerd)" != active ]; then
+			got="$got (pinnerd is $(systemctl is-active pinnerd))"
+			break
+		fi
+		sleep 0.3
+	done
+	check_eq "$what" "$want" "$got"
+}
+mask() { # TID: the affinity the kernel reports
+	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null || echo "no task $1"
+}
+tid_of() { # PID NAME: the thread of PID named NAME
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && { basename "$t"; return 0; }
+	done
+	return 1
+}
+tmask() { # PID NAME: the mask of PID's thread NAME
+	t=$(tid_of "$1" "$2") || { echo "no thread '$2' in pid $1"; return; }
+	mask "$t"
+}
+main_pid() { systemctl show -p MainPID --value "$1"; }
+start_pintest() { # UNIT [systemd-run options] -- pintest args: prints the pid once all threads are named
+	unit=$1
+	shift
+	opts=
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts="$opts $1"; shift; done
+	shift
+	systemd-run --quiet --unit="$unit" $opts "$pintest" -s 900 "$@" || return 1
+	i=0
+	while [ $i -lt 100 ]; do
+		p=$(main_pid "$unit")
+		if [ "${p:-0}" != 0 ] && [ "$(ls "/proc/$p/task" 2>/dev/null | wc -l)" -gt "$#" ]; then
+			echo "$p"
+			return 0
+		fi
+		i=$((i + 1))
+		sleep 0.1
+	done
+	return 1
+}
+# jvalues RULE FIELD: the values of FIELD in pinnerd's journal records for RULE
+jvalues() {
+	journalctl --no-pager -u pinnerd "PINNERD_RULE=$1" -o verbose 2>/dev/null |
+		sed -n "s/^[[:space:]]*$2=//p" | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+jhas() { # RULE FIELD VALUE: "yes", or the values seen
+	v=$(jvalues "$1" "$2")
+	case " $v " in *" $3 "*) echo yes ;; *) echo "values: ${v:-none}" ;; esac
+}
+jcount() { # MATCH...: number of pinnerd journal records matching
+	journalctl --no-pager -u pinnerd "$@" -o cat 2>/dev/null | wc -l
+}
+write_conf() { # WORKER_CPUS SVC_CPUS
+	cat >"$conf" <<EOF
+# pinnerd system test (tests/system/guest-test.sh)
+[pinnerd]
+isolated = exclude
+restore = yes
+
+[rule:workers]
+comm = pintest
+threads = worker*
+cpus = $1
+
+[rule:rt]
+comm = pintest
+threads = rt*
+cpus = 4-5
+isolated = allow
+
+[rule:svc]
+unit = pinned-test.service
+cpus = $2
+EOF
+	chown root:root "$conf"
+	chmod 0644 "$conf"
+}
+
+echo "pinnerd system test: $(nproc --all) CPUs, online $(cat /sys/devices/system/cpu/online)," \
+	"isolated $(cat /sys/devices/system/cpu/isolated), $(stat -f -c %T /sys/fs/cgroup)," \
+	"$(systemctl --version | head -n 1)"
+
+# ------------------------------------------------------------------ 0. setup
+step 0 "a service confined by its cgroup cpuset: systemd-run -p AllowedCPUs=1-2 --unit=pinned-test"
+# Started before pinnerd on purpose: on this kernel (6.1) the first AllowedCPUs= makes
+# systemd enable the cpuset controller, and the kernel then resets the affinity of every
+# task in the tree to its cpuset, PID 1 included (measured: 0-3 -> 0-5). Doing that
+# first keeps the later steps about pinnerd, not about that reset.
+svc=$(start_pintest pinned-test -p AllowedCPUs=1-2 -- svc1 svc2) || svc=0
+check_eq "cpuset.cpus.effective of pinned-test.service" 1-2 \
+	"$(cat /sys/fs/cgroup/system.slice/pinned-test.service/cpuset.cpus.effective 2>&1)"
+check_eq "pinned-test's svc1 before pinnerd" 1-2 "$(tmask "$svc" svc1)"
+info "PID 1 affinity now $(mask 1)"
+
+# ------------------------------------------------------------------ 1. config
+step 1 "the shipped config is valid; the test's config passes pinnerctl check"
+out=$(pinnerd --check 2>&1)
+rc=$?
+check_true "pinnerd --check on the shipped $conf (exit $rc)" "$out" '[ $rc = 0 ]'
+check_contains "pinnerd --check says" "configuration OK" "$out"
+write_conf 3-5 0-3
+out=$(pinnerctl check "$conf" 2>&1)
+rc=$?
+check_true "pinnerctl check $conf (exit $rc)" "$out" '[ $rc = 0 ]'
+check_contains "pinnerctl check counts the rules" "configuration OK: 3 rules" "$out"
+unitfile=$(systemctl show -p FragmentPath --value pinnerd)
+# --man=no: the guest has no man-db; the pages are linted on the host (make man-lint).
+out=$(systemd-analyze verify --man=no "$unitfile" 2>&1)
+rc=$?
+check_true "systemd-analyze verify $unitfile (exit $rc)" "${out:-clean}" '[ $rc = 0 ] && [ -z "$out" ]'
+
+# ------------------------------------------------------------------ 2. enable --now
+step 2 "systemctl enable --now pinnerd"
+out=$(systemctl enable --now pinnerd 2>&1)
+rc=$?
+check_true "systemctl enable --now pinnerd (exit $rc)" "$(echo "$out" | tr '\n' ' ')" '[ $rc = 0 ]'
+check_eq "systemctl is-enabled pinnerd" enabled "$(systemctl is-enabled pinnerd 2>&1)"
+check_eq "systemctl is-active pinnerd" active "$(systemctl is-active pinnerd 2>&1)"
+daemon_pid=$(main_pid pinnerd)
+info "MainPID $daemon_pid, NRestarts $(systemctl show -p NRestarts --value pinnerd)"
+wd_start=$(systemctl show -p WatchdogTimestampMonotonic --value pinnerd)
+
+# ------------------------------------------------------------------ 3. status
+step 3 "systemctl status pinnerd shows the daemon's STATUS= line"
+out=$(systemctl status --no-pager pinnerd 2>&1)
+st=$(echo "$out" | sed -n 's/^[[:space:]]*Status: //p')
+check_true "Status: line in systemctl status" "${st:-none}" '[ -n "$st" ]'
+check_contains "STATUS= names the event source" "proc-connector" "$st"
+
+# ------------------------------------------------------------------ 4. new process
+step 4 "a process started afterwards: its worker* threads get cpus = 3-5 minus isolated 4-5 = 3"
+a=$(start_pintest pintest-a -- worker1 worker2 rt1 other) || a=0
+info "pintest-a pid $a, threads: $(for t in /proc/$a/task/*; do printf '%s=%s ' "$(cat "$t/comm")" "$(mask "${t##*/}")"; done)"
+eventually "worker1 (rule workers, cpus = 3-5)" 3 20 tmask "$a" worker1
+eventually "worker2 (rule workers, cpus = 3-5)" 3 20 tmask "$a" worker2
+main_mask=$(mask "$a")
+check_eq "thread 'other' matches no rule and keeps the process's mask" "$main_mask" "$(tmask "$a" other)"
+
+# ------------------------------------------------------------------ 5. isolated = allow
+step 5 "a rule with isolated = allow places rt* threads on the isolated CPUs 4-5"
+eventually "rt1 (rule rt, cpus = 4-5, isolated = allow)" 4-5 20 tmask "$a" rt1
+
+# ------------------------------------------------------------------ 6. unit = and cpuset
+step 6 "a unit = rule on pinned-test.service (AllowedCPUs=1-2) asking cpus = 0-3 gives 1-2"
+eventually "pinned-test svc1" 1-2 10 tmask "$svc" svc1
+check_eq "pinned-test svc2" 1-2 "$(tmask "$svc" svc2)"
+out=$(pinnerctl explain "$svc" 2>&1)
+check_contains "pinnerctl explain $svc names the rule" "rule svc" "$out"
+check_contains "pinnerctl explain $svc intersects with the cpuset" "cpuset 1-2" "$out"
+
+# ------------------------------------------------------------------ 7. hardened unit
+step 7 "the hardened unit really works: pinning happened as the service, on proc-connector events"
+out=$(pinnerctl status 2>&1)
+rc=$?
+check_true "pinnerctl status (exit $rc)" "$(echo "$out" | head -n 1)" '[ $rc = 0 ]'
+check_contains "pinnerctl status: event source" "proc-connector" "$out"
+info "$(echo "$out" | grep -E '^(events|counters|managed)' | tr '\n' ' ')"
+n=$(jcount PINNERD_EVENT=applied _PID="$daemon_pid")
+check_true "journal records PINNERD_EVENT=applied from the service's MainPID $daemon_pid" "$n records" '[ "$n" -gt 0 ]'
+n=$(jcount PINNERD_EVENT=failed)
+check_eq "journal records PINNERD_EVENT=failed (EPERM under the sandbox would land here)" 0 "$n"
+caps=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$daemon_pid/status")
+check_true "CAP_SYS_NICE in the daemon's effective capabilities (CapEff $caps)" "$caps" \
+	'[ -n "$caps" ] && [ $(((0x$caps >> 23) & 1)) = 1 ]'
+info "unit: $(systemctl show -p User,NoNewPrivileges,ProtectSystem,ProtectHome,PrivateTmp,CapabilityBoundingSet,RestrictAddressFamilies pinnerd | tr '\n' ' ')"
+info "$(systemd-analyze security --no-pager pinnerd 2>/dev/null | tail -n 1)"
+
+# ------------------------------------------------------------------ 8. journal
+step 8 "journalctl -u pinnerd PINNERD_RULE=... finds the decisions with PINNERD_CPUS"
+eventually "PINNERD_RULE=workers has PINNERD_CPUS=3" yes 10 jhas workers PINNERD_CPUS 3
+eventually "PINNERD_RULE=workers has PINNERD_THREAD=worker1" yes 5 jhas workers PINNERD_THREAD worker1
+eventually "PINNERD_RULE=rt has PINNERD_CPUS=4-5" yes 5 jhas rt PINNERD_CPUS 4-5
+info "PINNERD_RULE=workers: PINNERD_EVENT $(jvalues workers PINNERD_EVENT), PINNERD_REQUESTED $(jvalues workers PINNERD_REQUESTED), PINNERD_PREVIOUS $(jvalues workers PINNERD_PREVIOUS)"
+
+# ------------------------------------------------------------------ 9. reload
+step 9 "edit $conf (workers cpus = 0-1, svc cpus = 2-3) and systemctl reload pinnerd"
+reloads=$(jcount PINNERD_EVENT=reloaded)
+write_conf 0-1 2-3
+out=$(systemctl reload pinnerd 2>&1)
+rc=$?
+check_true "systemctl reload pinnerd (exit $rc)" "${out:-ok}" '[ $rc = 0 ]'
+eventually "worker1 after reload" 0-1 10 tmask "$a" worker1
+eventually "pinned-test svc1 after reload (2-3 ∩ cpuset 1-2)" 2 10 tmask "$svc" svc1
+check_eq "rt1 keeps its rule" 4-5 "$(tmask "$a" rt1)"
+eventually "a PINNERD_EVENT=reloaded record was added" yes 5 \
+	sh -c "[ \$(journalctl --no-pager -u pinnerd PINNERD_EVENT=reloaded -o cat | wc -l) -gt $reloads ] && echo yes || echo no"
+check_eq "same daemon process after reload" "$daemon_pid" "$(main_pid pinnerd)"
+
+# ------------------------------------------------------------------ 10. broken reload
+step 10 "a broken edit: systemctl reload fails, file:line is named, the previous rules stay"
+cp "$conf" /tmp/pinnerd.conf.good
+printf '\n[rule:broken]\ncomm = pintest\n' >>"$conf"
+bad_line=$(($(wc -l <"$conf") + 1))
+printf 'cpus = 1-zz\n' >>"$conf"
+since=$(date '+%Y-%m-%d %H:%M:%S')
+sleep 1
+out=$(systemctl reload pinnerd 2>&1)
+rc=$?
+check_true "systemctl reload pinnerd fails (exit $rc)" "$(echo "$out" | head -n 1)" '[ $rc != 0 ]'
+out=$(pinnerctl reload 2>&1)
+rc=$?
+check_eq "pinnerctl reload exit status" 1 "$rc"
+check_contains "pinnerctl reload names the place" "$conf:$bad_line" "$out"
+check_contains "pinnerctl reload says" "kept previous configuration" "$out"
+jout=$(journalctl --no-pager -u pinnerd --since "$since" -o cat 2>&1)
+check_contains "the journal of pinnerd.service names the place" "$conf:$bad_line" "$jout"
+check_eq "systemctl is-active pinnerd" active "$(systemctl is-active pinnerd)"
+check_eq "same daemon process" "$daemon_pid" "$(main_pid pinnerd)"
+check_eq "worker1 keeps the previous rules" 0-1 "$(tmask "$a" worker1)"
+cp /tmp/pinnerd.conf.good "$conf"
+out=$(systemctl reload pinnerd 2>&1)
+rc=$?
+check_true "systemctl reload after fixing the file (exit $rc)" "${out:-ok}" '[ $rc = 0 ]'
+
+# ------------------------------------------------------------------ 11. watchdog
+step 11 "the watchdog is armed and fed"
+wd=$(systemctl show -p WatchdogUSec --value pinnerd)
+check_true "WatchdogUSec" "$wd" '[ -n "$wd" ] && [ "$wd" != 0 ] && [ "$wd" != infinity ]'
+info "WatchdogUSec=$wd; waiting for a ping newer than the one at start ($wd_start)"
+end=$(($(date +%s) + 60))
+while :; do
+	now=$(systemctl show -p WatchdogTimestampMonotonic --value pinnerd)
+	[ "${now:-0}" -gt "${wd_start:-0}" ] && break
+	[ "$(date +%s)" -lt "$end" ] && [ "$(systemctl is-active pinnerd)" = active ] || break
+	sleep 1
+done
+check_true "WatchdogTimestampMonotonic advanced (WATCHDOG=1 received)" "$wd_start -> $now" \
+	'[ "${now:-0}" -gt "${wd_start:-0}" ]'
+check_eq "same daemon process (not killed by the watchdog)" "$daemon_pid" "$(main_pid pinnerd)"
+
+# ------------------------------------------------------------------ 12. stop restores
+step 12 "systemctl stop pinnerd puts the original masks back"
+out=$(systemctl stop pinnerd 2>&1)
+rc=$?
+check_true "systemctl stop pinnerd (exit $rc)" "${out:-ok}" '[ $rc = 0 ]'
+check_eq "systemctl is-active pinnerd" inactive "$(systemctl is-active pinnerd)"
+check_eq "worker1 back to the process's original mask" "$main_mask" "$(tmask "$a" worker1)"
+check_eq "worker2 back to the original mask" "$main_mask" "$(tmask "$a" worker2)"
+check_eq "rt1 back to the original mask" "$main_mask" "$(tmask "$a" rt1)"
+check_eq "pinned-test svc1 back to its cpuset" 1-2 "$(tmask "$svc" svc1)"
+n=$(jcount PINNERD_EVENT=restored)
+check_true "journal has PINNERD_EVENT=restored records" "$n records" '[ "$n" -gt 0 ]'
+
+# ------------------------------------------------------------------ 13. SIGKILL
+step 13 "SIGKILL of the daemon: systemd restarts it (Restart=on-failure) and it pins again"
+systemctl start pinnerd
+check_eq "started again" active "$(systemctl is-active pinnerd)"
+eventually "worker1 pinned again by the new daemon" 0-1 20 tmask "$a" worker1
+old=$(main_pid pinnerd)
+restarts=$(systemctl show -p NRestarts --value pinnerd)
+[ "${old:-0}" -gt 1 ] && kill -KILL "$old" # never "kill -KILL 0": that is our own group
+end=$(($(date +%s) + 30))
+while :; do
+	new=$(main_pid pinnerd)
+	[ "$(systemctl is-active pinnerd)" = active ] && [ "${new:-0}" != 0 ] && [ "$new" != "$old" ] && break
+	[ "$(date +%s)" -lt "$end" ] || break
+	sleep 0.5
+done
+check_true "a new MainPID after SIGKILL of $old" "$new ($(systemctl is-active pinnerd))" \
+	'[ "${new:-0}" != 0 ] && [ "$new" != "$old" ] && [ "$(systemctl is-active pinnerd)" = active ]'
+check_true "NRestarts went up" "$restarts -> $(systemctl show -p NRestarts --value pinnerd)" \
+	'[ "$(systemctl show -p NRestarts --value pinnerd)" -gt "$restarts" ]'
+b=$(start_pintest pintest-b -- worker9 rt9) || b=0
+eventually "worker9 of a process started after the restart" 0-1 20 tmask "$b" worker9
+eventually "rt9 of a process started after the restart" 4-5 20 tmask "$b" rt9
+
+step 14 "CPU hotplug: udev's cpu events make pinnerd re-plan every managed thread"
+online=/sys/devices/system/cpu/cpu1/online
+if [ -w "$online" ]; then
+	echo 0 >"$online"
+	eventually "worker9 (cpus 0-1) with CPU 1 offline" 0 20 tmask "$b" worker9
+	msg=$(journalctl --no-pager -u pinnerd -o cat | grep -c "online CPUs changed from 0-5 to 0,2-5")
+	check_true "the journal says the online CPUs changed" "$msg record(s)" '[ "$msg" -ge 1 ]'
+	echo 1 >"$online"
+	eventually "worker9 back on 0-1 once CPU 1 is online again" 0-1 20 tmask "$b" worker9
+else
+	bad "CPU 1 cannot be taken offline in the guest ($online not writable)"
+fi
+
+# ------------------------------------------------------------------ end
+step 15 "clean up"
+systemctl stop pinnerd pintest-a pintest-b pinned-test 2>/dev/null
+systemctl disable --quiet pinnerd 2>/dev/null
+info "pinnerd journal: $(jcount) records; events: $(journalctl --no-pager -u pinnerd -o verbose | sed -n 's/^[[:space:]]*PINNERD_EVENT=//p' | sort | uniq -c | tr -s ' \n' ' ')"
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

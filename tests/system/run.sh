@@ -1,0 +1,306 @@
+#!/bin/sh
+# tests/system/run.sh REPO_DIR — pinnerd on a real systemd machine (`sudo make check-vm`).
+#
+# Boots a Debian VM under qemu (TCG, 6 vCPUs, isolcpus=4-5, cgroup v2, journald),
+# installs pinnerd into it from `make install DESTDIR=...`, runs guest-test.sh there
+# as a user would, and reports the guest's PASS/FAIL lines and exit status.
+#
+#   phase 1  image   debootstrap from the host's own apt mirror, cached under
+#                    /var/tmp/pinnerd-vm/<hash of the scripts that build it>/
+#   phase 2  stage   make install + the test files onto a small ext4 data disk
+#   phase 3  boot    qemu with a qcow2 overlay per run (the cached image is never written)
+#   phase 4  test    guest-test.sh in the guest; output, journal and exit status come
+#                    back through virtio-serial ports into files on the host
+#
+# Exit: 0 all passed, 1 a step failed or the VM did not report, 77 cannot run here
+# (not root, no qemu/debootstrap, no mirror) with a "check-vm: SKIP:" line.
+#
+# Environment: PINNERD_VM_SMOKE=1 boots the image and runs only smoke-guest.sh (no
+# daemon needed: proves the VM machinery); PINNERD_VM_CACHE (default /var/tmp/pinnerd-vm);
+# PINNERD_VM_TIMEOUT seconds for boot + test (default 300); PINNERD_VM_KEEP=1 keeps the
+# run directory for debugging.
+set -eu
+
+repo=$(cd "${1:?usage: run.sh REPO_DIR}" && pwd)
+here=$repo/tests/system
+cache=${PINNERD_VM_CACHE:-/var/tmp/pinnerd-vm}
+vm_timeout=${PINNERD_VM_TIMEOUT:-300}
+smoke=${PINNERD_VM_SMOKE:-0}
+
+say() { printf 'check-vm: %s\n' "$*"; }
+skip() {
+	printf 'check-vm: SKIP: %s\n' "$*" >&2
+	exit 77
+}
+die() {
+	printf 'check-vm: FAIL: %s\n' "$*" >&2
+	exit 1
+}
+ms() { date +%s%3N; }
+secs() { # START_MS [END_MS]
+	end=${2:-$(ms)}
+	echo $(((end - $1) / 1000)).$((((end - $1) % 1000) / 100))
+}
+
+t_start=$(ms)
+
+# ---------------------------------------------------------------- preconditions
+[ "$(id -u)" = 0 ] || skip "needs root (debootstrap, the image cache in /var/tmp); run: sudo make check-vm"
+[ "$(uname -m)" = x86_64 ] || skip "the VM is x86_64 and the host is $(uname -m)"
+[ -r /etc/os-release ] || skip "no /etc/os-release: cannot tell which Debian release to build"
+# The guest runs binaries built on this host, so it must be the host's release.
+. /etc/os-release
+[ "${ID:-}" = debian ] && [ -n "${VERSION_CODENAME:-}" ] ||
+	skip "the host is not Debian (${ID:-unknown}): the guest must match the host's libc"
+suite=$VERSION_CODENAME
+
+need_pkgs=
+need() { # COMMAND PACKAGE
+	command -v "$1" >/dev/null 2>&1 || need_pkgs="$need_pkgs $2"
+}
+need qemu-system-x86_64 qemu-system-x86
+need qemu-img qemu-utils
+need debootstrap debootstrap
+need mke2fs e2fsprogs
+need readelf binutils
+need cc gcc
+need make make
+need flock util-linux
+[ -x /bin/busybox ] && ! readelf -l /bin/busybox 2>/dev/null | grep -q interpreter ||
+	need_pkgs="$need_pkgs busybox-static"
+if [ -n "$need_pkgs" ]; then
+	say "installing$need_pkgs"
+	if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need_pkgs; } \
+		>/tmp/check-vm-apt.$$ 2>&1; then
+		tail -n 5 /tmp/check-vm-apt.$$ >&2
+		rm -f /tmp/check-vm-apt.$$
+		skip "cannot install$need_pkgs with apt-get"
+	fi
+	rm -f /tmp/check-vm-apt.$$
+fi
+# mke2fs -d (populate from a directory) appeared in e2fsprogs 1.43.
+mke2fs 2>&1 | grep -q -- '-d ' || skip "mke2fs has no -d (e2fsprogs >= 1.43 needed)"
+
+# ---------------------------------------------------------------- cleanup
+run=
+build_tmp=
+build_pid=
+qemu_pid=
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM HUP
+	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid" 2>/dev/null || true
+		sleep 1
+		kill -9 "$qemu_pid" 2>/dev/null || true
+		wait "$qemu_pid" 2>/dev/null || true
+	fi
+	# The image build runs in a process group of its own (debootstrap, dpkg in the
+	# chroot): end that group, by its id, before unmounting below it.
+	if [ -n "$build_pid" ] && kill -0 "$build_pid" 2>/dev/null; then
+		kill -TERM "-$build_pid" 2>/dev/null || true
+		sleep 2
+		kill -KILL "-$build_pid" 2>/dev/null || true
+		wait "$build_pid" 2>/dev/null || true
+	fi
+	for d in $build_tmp $run; do
+		[ -d "$d" ] || continue
+		# debootstrap mounts proc, sys, dev/pts below its target; if it was
+		# interrupted they are still there. Deepest first.
+		findmnt -rn -o TARGET | grep -F "$d/" | sort -r | while read -r m; do
+			umount -l "$m" 2>/dev/null || true
+		done
+	done
+	[ -n "$build_tmp" ] && rm -rf "$build_tmp"
+	if [ -n "$run" ]; then
+		if [ "${PINNERD_VM_KEEP:-0}" = 1 ]; then say "kept $run"; else rm -rf "$run"; fi
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---------------------------------------------------------------- mirror
+# The first enabled "deb" source of the host's apt that carries $suite: one-line
+# sources.list files and deb822 .sources files ("URIs:"). Never a name of our own.
+apt_mirror() {
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		sed 's/#.*//' "$f" | awk -v s="$suite" '
+			$1 == "deb" {
+				i = 2
+				if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+				if ($(i + 1) == s) print $i
+			}'
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk -v s="$suite" '
+			BEGIN { RS = ""; FS = "\n" }
+			{
+				types = ""; uris = ""; suites = ""; enabled = "yes"; key = ""
+				for (i = 1; i <= NF; i++) {
+					line = $i
+					if (line ~ /^#/) continue
+					if (line ~ /^[ \t]/) { val[key] = val[key] " " line; continue }
+					key = tolower(substr(line, 1, index(line, ":") - 1))
+					val[key] = substr(line, index(line, ":") + 1)
+				}
+				n = split(val["suites"], sv, /[ \t]+/)
+				ok = 0
+				for (j = 1; j <= n; j++) if (sv[j] == s) ok = 1
+				if (val["types"] !~ /(^|[ \t])deb([ \t]|$)/) ok = 0
+				if (tolower(val["enabled"]) ~ /no/) ok = 0
+				if (ok) { split(val["uris"], uv, /[ \t]+/); for (j in uv) if (uv[j] != "") { print uv[j]; break } }
+				delete val
+			}' "$f"
+	done
+}
+
+# ---------------------------------------------------------------- phase 1: image
+key=$(cat "$here/build-image.sh" "$here"/image/* | { cat; echo "$suite $(uname -m)"; } |
+	sha256sum | cut -c1-16)
+image=$cache/$key
+mkdir -p "$cache"
+t0=$(ms)
+exec 9>"$cache/.lock"
+flock 9 # one build at a time; a second run waits and then finds the cache
+if [ -f "$image/complete" ]; then
+	say "phase image: cache hit $image ($(secs "$t0") s)"
+else
+	mirror=$(apt_mirror | grep -E '^(https?|file):' | head -n 1)
+	[ -n "$mirror" ] || skip "no Debian mirror for '$suite' in /etc/apt/sources.list{,.d/*.list,.d/*.sources}"
+	# debootstrap reads the proxy from the environment, apt from its config.
+	if [ -z "${http_proxy:-}" ]; then
+		eval "$(apt-config shell http_proxy Acquire::http::Proxy)"
+		[ -n "${http_proxy:-}" ] && export http_proxy
+	fi
+	probe=$(mktemp /tmp/check-vm-release.XXXXXX)
+	if ! /usr/lib/apt/apt-helper download-file "$mirror/dists/$suite/Release" "$probe" >/dev/null 2>&1; then
+		rm -f "$probe"
+		skip "the Debian mirror from apt's sources ($mirror) does not answer for $suite"
+	fi
+	rm -f "$probe"
+	say "phase image: building $image from the host's apt mirror (cold cache: about 2 minutes)"
+	# Old images from earlier versions of the scripts are of no further use.
+	for old in "$cache"/*/; do
+		[ -f "$old/complete" ] && [ "${old%/}" != "$image" ] && rm -rf "${old%/}"
+	done
+	build_tmp=$(mktemp -d "$cache/build.XXXXXX")
+	# In the background and in its own process group, so that a signal to this script
+	# ends the build at once (the trap runs as soon as `wait` is interrupted).
+	setsid sh "$here/build-image.sh" "$build_tmp" "$mirror" "$suite" "$cache/debs" &
+	build_pid=$!
+	wait "$build_pid" || die "image build failed (log above)"
+	build_pid=
+	rm -f "$build_tmp/debootstrap.log"
+	date -u +%FT%TZ >"$build_tmp/complete"
+	rm -rf "$image"
+	mv "$build_tmp" "$image"
+	build_tmp=
+	say "phase image: built in $(secs "$t0") s"
+fi
+flock -u 9
+exec 9>&-
+
+# ---------------------------------------------------------------- phase 2: stage
+t0=$(ms)
+run=$(mktemp -d /tmp/check-vm.XXXXXX)
+data=$run/data
+mkdir -p "$data" "$run/out"
+if [ "$smoke" = 1 ]; then
+	cp "$here/smoke-guest.sh" "$data/test.sh"
+else
+	# What a package would install; make picks up BUILD= etc. from MAKEFLAGS when we
+	# run under `make check-vm`.
+	make -C "$repo" --no-print-directory install DESTDIR="$data/stage" PREFIX=/usr \
+		>"$run/install.log" 2>&1 || {
+		tail -n 30 "$run/install.log" >&2
+		die "make install DESTDIR=... PREFIX=/usr failed"
+	}
+	cc -O2 -Wall -Wextra -Werror -pthread -o "$data/pintest" "$here/threads.c" ||
+		die "cannot build tests/system/threads.c"
+	cp "$here/guest-test.sh" "$data/test.sh"
+fi
+cp "$here/run-in-guest.sh" "$data/run-in-guest.sh"
+size=$(($(du -sm "$data" | cut -f1) + 32))
+truncate -s "${size}M" "$run/data.img"
+mke2fs -q -t ext4 -L pinnerd-data -E root_owner=0:0 -d "$data" "$run/data.img"
+qemu-img create -q -f qcow2 -F raw -b "$image/rootfs.img" "$run/root.qcow2"
+say "phase stage: $( [ "$smoke" = 1 ] && echo "smoke test" || echo "make install + guest-test.sh"), data disk ${size} MiB, overlay on $key ($(secs "$t0") s)"
+
+# ---------------------------------------------------------------- phase 3+4: boot, test
+out=$run/out
+: >"$out/test.log"
+: >"$out/status"
+: >"$out/journal.log"
+cmdline="console=ttyS0 root=/dev/vda rw quiet isolcpus=4-5 pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
+t_boot=$(ms)
+qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
+	-machine pc,accel=tcg -cpu Nehalem -smp 6 -m 1536 \
+	-kernel "$image/kernel" -initrd "$image/initrd.img" -append "$cmdline" \
+	-drive "file=$run/root.qcow2,format=qcow2,if=virtio,cache=unsafe" \
+	-drive "file=$run/data.img,format=raw,if=virtio,readonly=on" \
+	-device virtio-rng-pci \
+	-device virtio-serial-pci \
+	-chardev "file,id=log,path=$out/test.log" -device virtserialport,chardev=log,name=pinnerd.log \
+	-chardev "file,id=status,path=$out/status" -device virtserialport,chardev=status,name=pinnerd.status \
+	-chardev "file,id=journal,path=$out/journal.log" -device virtserialport,chardev=journal,name=pinnerd.journal \
+	-serial "file:$out/console.log" \
+	>"$out/qemu.log" 2>&1 &
+qemu_pid=$!
+
+# Boot ends when the guest writes its first line; then stream the test's output.
+booted=0
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	if [ -s "$out/test.log" ]; then booted=1; break; fi
+	[ $((($(ms) - t_boot) / 1000)) -lt "$vm_timeout" ] || break
+	sleep 0.2
+done
+t_test=$(ms)
+timed_out=0
+if [ "$booted" = 1 ]; then
+	say "phase boot: guest up after $(secs "$t_boot") s"
+	tail -n +1 -f --pid="$qemu_pid" "$out/test.log" | sed 's/^/guest: /' &
+	tail_pid=$!
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		if [ $((($(ms) - t_boot) / 1000)) -ge "$vm_timeout" ]; then timed_out=1; break; fi
+		sleep 0.5
+	done
+	[ "$timed_out" = 0 ] || kill "$qemu_pid" 2>/dev/null || true
+	wait "$tail_pid" 2>/dev/null || true
+elif kill -0 "$qemu_pid" 2>/dev/null; then
+	timed_out=1
+fi
+if [ "$timed_out" = 1 ]; then
+	kill "$qemu_pid" 2>/dev/null || true
+fi
+wait "$qemu_pid" 2>/dev/null && qemu_rc=0 || qemu_rc=$?
+qemu_pid=
+t_end=$(ms)
+[ "$booted" = 1 ] && say "phase test: $(secs "$t_test" "$t_end") s (guest powered off)"
+
+# Keep the last run's logs next to the cache for whoever looks at a failure.
+last=$cache/last-run
+rm -rf "$last"
+mkdir -p "$last"
+cp "$out/test.log" "$out/console.log" "$out/journal.log" "$out/qemu.log" "$last/" 2>/dev/null || true
+
+status=$(tr -dc '0-9' <"$out/status")
+say "total $(secs "$t_start") s; logs of this run in $last/"
+if [ "$timed_out" = 1 ]; then
+	tail -n 40 "$out/console.log" | sed 's/^/console: /' >&2
+	die "VM did not finish within ${vm_timeout} s (PINNERD_VM_TIMEOUT)"
+fi
+if [ -z "$status" ]; then
+	tail -n 40 "$out/console.log" | sed 's/^/console: /' >&2
+	sed 's/^/qemu: /' "$out/qemu.log" >&2
+	die "the guest reported no exit status (qemu exit $qemu_rc)"
+fi
+if [ "$status" != 0 ]; then
+	die "guest test exited $status (journal of the guest: $last/journal.log)"
+fi
+say "PASS"
