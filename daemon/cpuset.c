@@ -12,10 +12,24 @@
 
 #define WORD_BITS (sizeof(unsigned long) * CHAR_BIT)
 
+/* Hosts with up to 64 CPUs keep the bits inline (w == &small): one
+ * allocation per set, which matters with a few sets per managed thread. */
 struct CpuSet {
         size_t nwords;
         unsigned long *w;
+        unsigned long small;
 };
+
+static bool is_inline(const CpuSet *s) {
+        return s->w == &s->small;
+}
+
+static void release_words(CpuSet *s) {
+        if (!is_inline(s))
+                free(s->w);
+        s->w = NULL;
+        s->nwords = 0;
+}
 
 CpuSet *cpuset_new(void) {
         return calloc(1, sizeof(CpuSet));
@@ -24,7 +38,7 @@ CpuSet *cpuset_new(void) {
 void cpuset_free(CpuSet *s) {
         if (!s)
                 return;
-        free(s->w);
+        release_words(s);
         free(s);
 }
 
@@ -33,9 +47,24 @@ static int cpuset_reserve(CpuSet *s, size_t nwords) {
 
         if (nwords <= s->nwords)
                 return 0;
-        n = realloc(s->w, nwords * sizeof(unsigned long));
-        if (!n)
-                return -ENOMEM;
+        if (nwords == 1) {
+                /* nwords was 0: no storage yet. */
+                s->small = 0;
+                s->w = &s->small;
+                s->nwords = 1;
+                return 0;
+        }
+        if (is_inline(s) || !s->w) {
+                n = malloc(nwords * sizeof(unsigned long));
+                if (!n)
+                        return -ENOMEM;
+                if (s->nwords > 0)
+                        memcpy(n, s->w, s->nwords * sizeof(unsigned long));
+        } else {
+                n = realloc(s->w, nwords * sizeof(unsigned long));
+                if (!n)
+                        return -ENOMEM;
+        }
         memset(n + s->nwords, 0, (nwords - s->nwords) * sizeof(unsigned long));
         s->w = n;
         s->nwords = nwords;
@@ -47,10 +76,8 @@ static int cpuset_reserve(CpuSet *s, size_t nwords) {
 static void cpuset_trim(CpuSet *s) {
         while (s->nwords > 0 && s->w[s->nwords - 1] == 0)
                 s->nwords--;
-        if (s->nwords == 0) {
-                free(s->w);
-                s->w = NULL;
-        }
+        if (s->nwords == 0)
+                release_words(s);
 }
 
 CpuSet *cpuset_dup(const CpuSet *s) {
@@ -69,14 +96,18 @@ int cpuset_copy(CpuSet *dst, const CpuSet *src) {
 
         if (dst == src)
                 return 0;
-        if (src->nwords > 0) {
+        if (src->nwords > 1) {
                 n = malloc(src->nwords * sizeof(unsigned long));
                 if (!n)
                         return -ENOMEM;
                 memcpy(n, src->w, src->nwords * sizeof(unsigned long));
         }
-        free(dst->w);
-        dst->w = n;
+        release_words(dst);
+        if (src->nwords == 1) {
+                dst->small = src->w[0];
+                dst->w = &dst->small;
+        } else
+                dst->w = n;
         dst->nwords = src->nwords;
         return 0;
 }
@@ -116,9 +147,7 @@ void cpuset_del(CpuSet *s, unsigned cpu) {
 }
 
 void cpuset_clear(CpuSet *s) {
-        free(s->w);
-        s->w = NULL;
-        s->nwords = 0;
+        release_words(s);
 }
 
 bool cpuset_has(const CpuSet *s, unsigned cpu) {
@@ -458,11 +487,10 @@ int cpuset_from_kernel(const void *buf, size_t bytes, CpuSet **ret) {
         if (!s)
                 return -ENOMEM;
         if (n > 0) {
-                s->w = malloc(n * sizeof(unsigned long));
-                if (!s->w)
-                        return -ENOMEM;
+                int r = cpuset_reserve(s, n);
+                if (r < 0)
+                        return r;
                 memcpy(s->w, buf, n * sizeof(unsigned long));
-                s->nwords = n;
                 cpuset_trim(s);
         }
         *ret = TAKE_PTR(s);

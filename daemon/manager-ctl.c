@@ -146,6 +146,16 @@ static int thread_cmp(const void *a, const void *b) {
         return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
+/* What the thread's rule asks for on this host now. */
+static char *rule_requested(const Manager *m, const char *rule_name) {
+        const Rule *r = rule_name ? config_find_rule(m->config, rule_name) : NULL;
+        _cleanup_(cpuset_freep) CpuSet *set = NULL;
+
+        if (!r || plan_resolve_cpus(m->host, &r->cpus, &set) < 0)
+                return NULL;
+        return cpuset_format_list(set);
+}
+
 static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
         size_t n = 0, i = 0;
         Thread *th;
@@ -165,7 +175,7 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_init(&w, &reply->out);
                 json_array_begin(&w);
                 for (size_t k = 0; k < n; k++) {
-                        _cleanup_(freep) char *req_s = fmt_set(v[k]->requested), *eff = fmt_set(v[k]->applied),
+                        _cleanup_(freep) char *req_s = rule_requested(m, v[k]->rule), *eff = fmt_set(v[k]->applied),
                                              *orig = fmt_set(v[k]->original);
                         json_object_begin(&w);
                         json_field_int(&w, "pid", v[k]->pid);
@@ -173,7 +183,7 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         json_field_string(&w, "comm", v[k]->comm);
                         json_field_string(&w, "thread", v[k]->name);
                         json_field_string(&w, "rule", v[k]->rule);
-                        json_field_string(&w, "requested", v[k]->requested ? req_s : NULL);
+                        json_field_string(&w, "requested", req_s);
                         json_field_string(&w, "effective", v[k]->applied ? eff : NULL);
                         json_field_string(&w, "original", v[k]->original ? orig : NULL);
                         json_field_string(&w, "skipped", v[k]->skip_reason);
@@ -193,7 +203,7 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
         table_add_column(&t, "EFFECTIVE", TABLE_LEFT);
         table_add_column(&t, "ORIGINAL", TABLE_LEFT);
         for (size_t k = 0; k < n; k++) {
-                _cleanup_(freep) char *req_s = fmt_set(v[k]->requested), *eff = fmt_set(v[k]->applied),
+                _cleanup_(freep) char *req_s = rule_requested(m, v[k]->rule), *eff = fmt_set(v[k]->applied),
                                      *orig = fmt_set(v[k]->original);
                 table_add_cellf(&t, "%d", (int) v[k]->pid);
                 table_add_cellf(&t, "%d", (int) v[k]->tid);

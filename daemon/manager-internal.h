@@ -48,6 +48,7 @@ struct Manager {
         int procfd;
         Config *config;
         ThreadTable *threads;
+        StrVec rule_names; /* interned names thread entries point at */
         Affinity aff;
 
         int cn_fd;

@@ -172,6 +172,17 @@ int manager_thread_cpuset(Manager *m, pid_t pid, pid_t tid, const CpuSet **ret) 
         return 0;
 }
 
+/* Thread entries name their rule by a string that outlives any one config:
+ * one copy per distinct rule name ever loaded, instead of one per thread. */
+static const char *intern_rule_name(Manager *m, const char *name) {
+        for (size_t i = 0; i < m->rule_names.n; i++)
+                if (strcmp(m->rule_names.v[i], name) == 0)
+                        return m->rule_names.v[i];
+        if (strvec_push(&m->rule_names, name) < 0)
+                return NULL;
+        return m->rule_names.v[m->rule_names.n - 1];
+}
+
 /* ---- deciding and applying -------------------------------------------------- */
 
 static char *fmt_set(const CpuSet *s) {
@@ -312,8 +323,6 @@ static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *p
         set_skip(th, NULL);
         cpuset_free(th->applied);
         th->applied = cpuset_dup(plan->effective);
-        cpuset_free(th->requested);
-        th->requested = cpuset_dup(plan->requested);
 }
 
 /* CPUs a rule asked for but the thread may not use: said once per rule and
@@ -381,11 +390,12 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
                 }
         }
         th->generation = m->generation;
-        memcpy(th->comm, p->stat.comm, sizeof th->comm);
-        memcpy(th->name, ts.comm, sizeof th->name);
+        if (thread_set_names(th, p->stat.comm, ts.comm) < 0) {
+                log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+                return;
+        }
         if (!th->rule || strcmp(th->rule, rule->name) != 0) {
-                free(th->rule);
-                th->rule = strdup(rule->name);
+                th->rule = intern_rule_name(m, rule->name);
                 th->spread_cpu = -1;
                 th->reported = 0;
         }
@@ -470,6 +480,10 @@ static void evaluate_process(Manager *m, pid_t pid) {
 
         r = manager_read_proc_facts(m, pid, false, &p);
         if (r < 0)
+                return;
+        /* No rule can match and nothing of it is remembered: its threads
+         * need no look (most processes of an event storm end here). */
+        if (!p.candidate && !thread_table_has_pid(m->threads, pid))
                 return;
         r = procfs_list_tids(m->procfd, pid, &tids, &n);
         if (r < 0)
@@ -1129,6 +1143,7 @@ void manager_free(Manager *m) {
         free(m->batch);
         free(m->connector_error);
         thread_table_free(m->threads);
+        strvec_done(&m->rule_names);
         config_free(m->config);
         if (m->procfd >= 0)
                 close(m->procfd);

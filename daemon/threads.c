@@ -5,148 +5,125 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intmap.h"
 #include "util.h"
 
-/* Open addressing with linear probing and backward-shift deletion: no
- * tombstones, so a long-running daemon's table never degrades. Threads are
- * allocated separately so pointers stay valid across growth. */
+/* Threads are allocated separately so pointers stay valid while the maps
+ * grow; a second map counts each process's entries. */
 struct ThreadTable {
-        Thread **slots;
-        size_t cap, n; /* cap is a power of two */
+        IntMap by_tid; /* tid → Thread* */
+        IntMap by_pid; /* pid → number of entries */
 };
 
-static size_t hash_tid(pid_t tid, size_t cap) {
-        uint32_t x = (uint32_t) tid;
-        x ^= x >> 16;
-        x *= 0x7feb352dU;
-        x ^= x >> 15;
-        x *= 0x846ca68bU;
-        x ^= x >> 16;
-        return x & (cap - 1);
-}
+static const char empty_name[] = "";
 
 ThreadTable *thread_table_new(void) {
-        ThreadTable *t = calloc(1, sizeof *t);
-        if (!t)
-                return NULL;
-        t->cap = 64;
-        t->slots = calloc(t->cap, sizeof(Thread *));
-        if (!t->slots) {
-                free(t);
-                return NULL;
-        }
-        return t;
+        return calloc(1, sizeof(ThreadTable));
 }
 
 static void thread_free(Thread *th) {
         if (!th)
                 return;
-        free(th->rule);
+        if (th->comm != empty_name)
+                free(th->comm);
         free(th->skip_reason);
         cpuset_free(th->original);
         cpuset_free(th->applied);
-        cpuset_free(th->requested);
         free(th);
 }
 
 void thread_table_free(ThreadTable *t) {
+        size_t i = 0;
+        const IntMapSlot *s;
+
         if (!t)
                 return;
-        for (size_t i = 0; i < t->cap; i++)
-                thread_free(t->slots[i]);
-        free(t->slots);
+        while ((s = intmap_next(&t->by_tid, &i)))
+                thread_free((Thread *) s->value);
+        intmap_done(&t->by_tid);
+        intmap_done(&t->by_pid);
         free(t);
 }
 
 size_t thread_table_size(const ThreadTable *t) {
-        return t->n;
+        return intmap_size(&t->by_tid);
 }
 
-static size_t find_slot(const ThreadTable *t, pid_t tid) {
-        size_t i = hash_tid(tid, t->cap);
-        while (t->slots[i] && t->slots[i]->tid != tid)
-                i = (i + 1) & (t->cap - 1);
-        return i;
-}
+int thread_set_names(Thread *th, const char *comm, const char *name) {
+        size_t lc = strlen(comm), ln = strlen(name);
+        char *buf;
 
-Thread *thread_table_get(ThreadTable *t, pid_t tid) {
-        return t->slots[find_slot(t, tid)];
-}
-
-static int grow(ThreadTable *t) {
-        size_t ncap = t->cap * 2;
-        Thread **ns = calloc(ncap, sizeof(Thread *));
-        if (!ns)
+        if (strcmp(th->comm, comm) == 0 && strcmp(th->name, name) == 0)
+                return 0;
+        buf = malloc(lc + ln + 2);
+        if (!buf)
                 return -ENOMEM;
-        for (size_t i = 0; i < t->cap; i++) {
-                Thread *th = t->slots[i];
-                if (!th)
-                        continue;
-                size_t j = hash_tid(th->tid, ncap);
-                while (ns[j])
-                        j = (j + 1) & (ncap - 1);
-                ns[j] = th;
-        }
-        free(t->slots);
-        t->slots = ns;
-        t->cap = ncap;
+        memcpy(buf, comm, lc + 1);
+        memcpy(buf + lc + 1, name, ln + 1);
+        if (th->comm != empty_name)
+                free(th->comm);
+        th->comm = buf;
+        th->name = buf + lc + 1;
         return 0;
 }
 
-Thread *thread_table_put(ThreadTable *t, pid_t pid, pid_t tid, uint64_t start) {
-        Thread *th;
-        size_t i;
+Thread *thread_table_get(ThreadTable *t, pid_t tid) {
+        uintptr_t v;
+        return intmap_get(&t->by_tid, tid, &v) ? (Thread *) v : NULL;
+}
 
-        if ((t->n + 1) * 4 > t->cap * 3 && grow(t) < 0)
-                return NULL;
-        i = find_slot(t, tid);
-        th = calloc(1, sizeof *th);
+static void pid_count_add(ThreadTable *t, pid_t pid, int delta) {
+        uintptr_t n = 0;
+
+        (void) intmap_get(&t->by_pid, pid, &n);
+        n += (uintptr_t) (intptr_t) delta;
+        if (n == 0)
+                (void) intmap_remove(&t->by_pid, pid, NULL);
+        else
+                (void) intmap_put(&t->by_pid, pid, n, NULL);
+}
+
+Thread *thread_table_put(ThreadTable *t, pid_t pid, pid_t tid, uint64_t start) {
+        Thread *th = calloc(1, sizeof *th);
+        uintptr_t old;
+        int r;
+
         if (!th)
                 return NULL;
         th->pid = pid;
         th->tid = tid;
         th->start = start;
         th->spread_cpu = -1;
-        if (t->slots[i])
-                thread_free(t->slots[i]);
-        else
-                t->n++;
-        t->slots[i] = th;
+        th->comm = th->name = (char *) empty_name;
+        r = intmap_put(&t->by_tid, tid, (uintptr_t) th, &old);
+        if (r < 0) {
+                free(th);
+                return NULL;
+        }
+        if (r == 1) {
+                pid_count_add(t, ((Thread *) old)->pid, -1);
+                thread_free((Thread *) old);
+        }
+        pid_count_add(t, pid, +1);
         return th;
 }
 
 void thread_table_remove(ThreadTable *t, pid_t tid) {
-        size_t i = find_slot(t, tid), j;
+        uintptr_t v;
 
-        if (!t->slots[i])
+        if (!intmap_remove(&t->by_tid, tid, &v))
                 return;
-        thread_free(t->slots[i]);
-        t->slots[i] = NULL;
-        t->n--;
-        /* Backward shift: move later entries of the probe run into the hole
-         * when their home slot does not lie cyclically in (i, j]. */
-        j = i;
-        for (;;) {
-                j = (j + 1) & (t->cap - 1);
-                if (!t->slots[j])
-                        break;
-                size_t home = hash_tid(t->slots[j]->tid, t->cap);
-                bool stay = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
-                if (stay)
-                        continue;
-                t->slots[i] = t->slots[j];
-                t->slots[j] = NULL;
-                i = j;
-        }
+        pid_count_add(t, ((Thread *) v)->pid, -1);
+        thread_free((Thread *) v);
 }
 
 Thread *thread_table_next(const ThreadTable *t, size_t *iter) {
-        while (*iter < t->cap) {
-                Thread *th = t->slots[(*iter)++];
-                if (th)
-                        return th;
-        }
-        return NULL;
+        const IntMapSlot *s = intmap_next(&t->by_tid, iter);
+        return s ? (Thread *) s->value : NULL;
+}
+
+bool thread_table_has_pid(const ThreadTable *t, pid_t pid) {
+        return intmap_get(&t->by_pid, pid, NULL);
 }
 
 int thread_table_spread_load(const ThreadTable *t, pid_t pid, const char *rule, pid_t except_tid,
@@ -156,8 +133,8 @@ int thread_table_spread_load(const ThreadTable *t, pid_t pid, const char *rule, 
         size_t i = 0;
         Thread *th;
 
-        /* Spread processes have a handful of threads and the scan is cheap
-         * next to the syscalls around it; measured in tests/bench. */
+        /* Spread processes have a handful of threads and the walk is cheap
+         * next to the syscalls around it. */
         while ((th = thread_table_next(t, &i)))
                 if (th->pid == pid && th->tid != except_tid && th->spread_cpu >= 0 && th->rule &&
                     strcmp(th->rule, rule) == 0 && (unsigned) th->spread_cpu + 1 > n)

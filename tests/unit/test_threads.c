@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "affinity.h"
+#include "intmap.h"
 #include "threads.h"
 
 START_TEST(test_put_get_remove_many) {
@@ -44,7 +45,8 @@ END_TEST
 START_TEST(test_put_replaces_stale) {
         ThreadTable *t = thread_table_new();
         Thread *th = thread_table_put(t, 10, 10, 100);
-        th->rule = strdup("old");
+        th->rule = "old";
+        ck_assert_int_eq(thread_set_names(th, "proc", "thr"), 0);
         th = thread_table_put(t, 10, 10, 200);
         ck_assert_uint_eq(thread_table_size(t), 1);
         ck_assert_uint_eq(thread_table_get(t, 10)->start, 200);
@@ -66,7 +68,7 @@ START_TEST(test_spread_load) {
         };
         for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
                 Thread *th = thread_table_put(t, rows[k].pid, rows[k].tid, 1);
-                th->rule = strdup(rows[k].rule);
+                th->rule = rows[k].rule;
                 th->spread_cpu = rows[k].cpu;
         }
         unsigned *load = NULL, n = 0;
@@ -84,6 +86,66 @@ START_TEST(test_spread_load) {
         ck_assert_uint_eq(n, 0);
         free(load);
         thread_table_free(t);
+}
+END_TEST
+
+START_TEST(test_pid_counts_and_names) {
+        ThreadTable *t = thread_table_new();
+        Thread *a = thread_table_put(t, 100, 100, 1);
+        thread_table_put(t, 100, 101, 1);
+        thread_table_put(t, 200, 201, 1);
+        ck_assert(thread_table_has_pid(t, 100));
+        ck_assert(thread_table_has_pid(t, 200));
+        ck_assert(!thread_table_has_pid(t, 300));
+        thread_table_remove(t, 100);
+        ck_assert(thread_table_has_pid(t, 100));
+        thread_table_remove(t, 101);
+        ck_assert(!thread_table_has_pid(t, 100));
+        /* A recycled tid moving to another process moves the count. */
+        thread_table_put(t, 300, 201, 2);
+        ck_assert(!thread_table_has_pid(t, 200));
+        ck_assert(thread_table_has_pid(t, 300));
+
+        a = thread_table_get(t, 201);
+        ck_assert_str_eq(a->comm, "");
+        ck_assert_int_eq(thread_set_names(a, "a) b (c", "x\ny"), 0);
+        ck_assert_str_eq(a->comm, "a) b (c");
+        ck_assert_str_eq(a->name, "x\ny");
+        const char *before = a->comm;
+        ck_assert_int_eq(thread_set_names(a, "a) b (c", "x\ny"), 0);
+        ck_assert_ptr_eq(a->comm, before); /* unchanged: no reallocation */
+        ck_assert_int_eq(thread_set_names(a, "kworker/u8:0-events_unbound", "w"), 0);
+        ck_assert_str_eq(a->comm, "kworker/u8:0-events_unbound");
+        ck_assert_str_eq(a->name, "w");
+        thread_table_free(t);
+}
+END_TEST
+
+START_TEST(test_intmap) {
+        IntMap m = INTMAP_INIT;
+        uintptr_t v;
+        ck_assert(!intmap_get(&m, 5, &v));
+        ck_assert(!intmap_remove(&m, 5, NULL));
+        ck_assert_int_eq(intmap_put(&m, -1, 1, NULL), -EINVAL);
+        /* Dense and colliding keys, then removal of every other one. */
+        for (int32_t k = 0; k < 5000; k++)
+                ck_assert_int_eq(intmap_put(&m, k * 64, (uintptr_t) k + 1, NULL), 0);
+        ck_assert_int_eq(intmap_put(&m, 64, 99, &v), 1);
+        ck_assert_uint_eq(v, 2);
+        for (int32_t k = 0; k < 5000; k += 2)
+                ck_assert(intmap_remove(&m, k * 64, NULL));
+        for (int32_t k = 0; k < 5000; k++) {
+                bool has = intmap_get(&m, k * 64, &v);
+                ck_assert(has == (k % 2 == 1));
+                if (has && k != 1)
+                        ck_assert_uint_eq(v, (uintptr_t) k + 1);
+        }
+        ck_assert_uint_eq(intmap_size(&m), 2500);
+        size_t i = 0, n = 0;
+        while (intmap_next(&m, &i))
+                n++;
+        ck_assert_uint_eq(n, 2500);
+        intmap_done(&m);
 }
 END_TEST
 
@@ -115,6 +177,8 @@ Suite *threads_suite(void) {
         tcase_add_test(tc, test_put_get_remove_many);
         tcase_add_test(tc, test_put_replaces_stale);
         tcase_add_test(tc, test_spread_load);
+        tcase_add_test(tc, test_pid_counts_and_names);
+        tcase_add_test(tc, test_intmap);
         tcase_add_test(tc, test_status_mask);
         tcase_add_test(tc, test_result_reasons);
         suite_add_tcase(s, tc);
