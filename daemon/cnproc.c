@@ -6,6 +6,7 @@
 #include <linux/connector.h>
 #include <linux/netlink.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -145,4 +146,35 @@ ssize_t cnproc_receive(int fd, void *buf, size_t size) {
         if (mh.msg_flags & MSG_TRUNC)
                 return -EBADMSG;
         return n;
+}
+
+int cnproc_receive_many(int fd, void *bufs, size_t size, unsigned n, ssize_t *lens) {
+        struct mmsghdr msgs[n];
+        struct iovec iov[n];
+        struct sockaddr_nl from[n];
+        int k;
+
+        for (unsigned i = 0; i < n; i++) {
+                iov[i] = (struct iovec) {.iov_base = (char *) bufs + i * size, .iov_len = size};
+                msgs[i] = (struct mmsghdr) {.msg_hdr = {
+                                                    .msg_name = &from[i],
+                                                    .msg_namelen = sizeof from[i],
+                                                    .msg_iov = &iov[i],
+                                                    .msg_iovlen = 1,
+                                            }};
+        }
+        do
+                k = recvmmsg(fd, msgs, n, MSG_DONTWAIT, NULL);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        for (int i = 0; i < k; i++) {
+                if (msgs[i].msg_hdr.msg_namelen != sizeof from[i] || from[i].nl_pid != 0)
+                        lens[i] = -EPERM;
+                else if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+                        lens[i] = -EBADMSG;
+                else
+                        lens[i] = (ssize_t) msgs[i].msg_len;
+        }
+        return k;
 }

@@ -38,5 +38,11 @@ int cnproc_open(int rcvbuf, int *ret_fd);
 int cnproc_subscribe(int fd, bool on);
 /* Receive one datagram; only messages the kernel sent (sender port 0) are
  * accepted, others are dropped with -EPERM. Returns the length, -EAGAIN when
- * empty, -ENOBUFS when the kernel dropped events. */
+ * empty, -ENOBUFS when the kernel dropped events, -EBADMSG when truncated. */
 ssize_t cnproc_receive(int fd, void *buf, size_t size);
+
+/* Receive up to n datagrams with one recvmmsg(2) into n buffers of `size`
+ * bytes laid out back to back in bufs. lens[i] is each one's length, or
+ * -EPERM (not from the kernel: ignore it) or -EBADMSG (truncated: an event
+ * was lost). Returns how many, or -EAGAIN, -ENOBUFS, another -errno. */
+int cnproc_receive_many(int fd, void *bufs, size_t size, unsigned n, ssize_t *lens);

@@ -283,7 +283,7 @@ static int explain_one(Manager *m, const ProcFacts *p, pid_t tid, ExplainThread 
                 return 0;
 
         const CpuSet *cs = NULL;
-        if (manager_thread_cpuset(m, p->stat.pid, tid, &cs) >= 0 && cs)
+        if (manager_thread_cpuset(m, p, tid, &cs) >= 0 && cs)
                 e->cpuset = cpuset_dup(cs);
         _cleanup_(freep) unsigned *load = NULL;
         unsigned n_load = 0;

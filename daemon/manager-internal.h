@@ -19,13 +19,18 @@ typedef struct Counters {
         uint64_t events, lost_rescans, rescans, applied, restored, skipped, failed, drift;
 } Counters;
 
-/* Cpusets looked up during one batch or scan, keyed by the raw cgroup file:
- * threads of one cgroup share one read. */
+/* Cpusets looked up recently, keyed by the raw cgroup file: threads of one
+ * cgroup share one read, and an exec costs no cpuset read when its cgroup was
+ * seen within the last second. A full scan starts afresh. Cgroup files give
+ * no change notification; the kernel enforces cpusets regardless, and a
+ * drift check catches a cpuset change that moved a pinned thread. */
 typedef struct CpusetCacheEntry {
         char *key;
         CpuSet *set; /* NULL = no cpuset limit */
+        uint64_t read_usec;
 } CpusetCacheEntry;
 #define CPUSET_CACHE_SIZE 64
+#define CPUSET_CACHE_TTL_USEC (1000 * 1000)
 
 /* Facts of one process, read once and shared by its threads. Only the facts
  * some rule needs are read. */
@@ -57,7 +62,7 @@ struct Manager {
         bool in_lost_burst;
         uint64_t last_lost_rescan;
         CnEvent *batch;
-        size_t batch_cap;
+        char *rxbuf; /* datagrams of one recvmmsg */
 
         sd_event_source *cn_source, *rescan_timer, *verify_timer, *storm_timer, *lost_timer;
         sd_event_source *sig_term, *sig_int, *sig_hup;
@@ -80,8 +85,9 @@ int manager_read_proc_facts(Manager *m, pid_t pid, bool force, ProcFacts *ret);
 void proc_facts_done(ProcFacts *p);
 /* Fill a TaskFacts view for one thread of p. */
 void manager_task_facts(const ProcFacts *p, pid_t tid, const char *thread_name, TaskFacts *ret);
-/* The thread's cpuset (NULL = no limit), through the batch cache. Not owned. */
-int manager_thread_cpuset(Manager *m, pid_t pid, pid_t tid, const CpuSet **ret);
+/* The thread's cpuset (NULL = no limit), through the cache. Not owned; valid
+ * until the next lookup. */
+int manager_thread_cpuset(Manager *m, const ProcFacts *p, pid_t tid, const CpuSet **ret);
 
 /* Re-read the config; on success swap and reconcile. `out` (may be NULL)
  * gets the one-line result or every error. Returns 0 or -EINVAL. */

@@ -24,6 +24,10 @@
 /* One callback reads at most this many datagrams, so a storm that never
  * ends cannot keep the loop from timers and the control socket. */
 #define DRAIN_MAX (4 * BATCH_MAX)
+/* recvmmsg takes up to RX_BATCH datagrams per call; a proc event datagram
+ * is 76 bytes, RX_SIZE leaves room for a kernel that sends more. */
+#define RX_BATCH 64
+#define RX_SIZE 1024
 /* Rescans after lost events are at least this far apart: a sustained
  * overflow costs one rescan per interval, not one per callback. */
 #define LOST_RESCAN_INTERVAL_USEC (100 * 1000)
@@ -143,23 +147,31 @@ static void cpuset_cache_clear(Manager *m) {
         m->n_cpuset_cache = 0;
 }
 
-int manager_thread_cpuset(Manager *m, pid_t pid, pid_t tid, const CpuSet **ret) {
+int manager_thread_cpuset(Manager *m, const ProcFacts *p, pid_t tid, const CpuSet **ret) {
         _cleanup_(freep) char *raw = NULL;
         _cleanup_(task_cgroups_done) TaskCgroups cg = {0};
+        const char *key;
+        uint64_t now = now_usec();
         CpuSet *set = NULL;
         int r;
 
         /* Threads can sit in different v1 cpusets (or v2 threaded cgroups), so
-         * the thread's own file decides. */
-        r = procfs_read_cgroup(m->procfd, pid, tid, &raw);
-        if (r < 0)
-                return r;
+         * the thread's own file decides; the leader's may be read already. */
+        if (tid == p->stat.pid && p->cgroup_raw)
+                key = p->cgroup_raw;
+        else {
+                r = procfs_read_cgroup(m->procfd, p->stat.pid, tid, &raw);
+                if (r < 0)
+                        return r;
+                key = raw;
+        }
         for (size_t i = 0; i < m->n_cpuset_cache; i++)
-                if (strcmp(m->cpuset_cache[i].key, raw) == 0) {
+                if (now - m->cpuset_cache[i].read_usec < CPUSET_CACHE_TTL_USEC &&
+                    strcmp(m->cpuset_cache[i].key, key) == 0) {
                         *ret = m->cpuset_cache[i].set;
                         return 0;
                 }
-        r = task_cgroups_parse_buf(raw, &cg);
+        r = task_cgroups_parse_buf(key, &cg);
         if (r < 0)
                 return r;
         r = host_task_cpuset(m->host, &cg, &set);
@@ -167,7 +179,12 @@ int manager_thread_cpuset(Manager *m, pid_t pid, pid_t tid, const CpuSet **ret) 
                 return r;
         if (m->n_cpuset_cache == CPUSET_CACHE_SIZE)
                 cpuset_cache_clear(m);
-        m->cpuset_cache[m->n_cpuset_cache++] = (CpusetCacheEntry) {.key = TAKE_PTR(raw), .set = set};
+        char *k = raw ? TAKE_PTR(raw) : strdup(key);
+        if (!k) {
+                cpuset_free(set);
+                return -ENOMEM;
+        }
+        m->cpuset_cache[m->n_cpuset_cache++] = (CpusetCacheEntry) {.key = k, .set = set, .read_usec = now};
         *ret = set;
         return 0;
 }
@@ -357,7 +374,11 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
         Plan plan = {0};
         int r, err = 0;
 
-        r = procfs_read_stat(m->procfd, p->stat.pid, tid, &ts);
+        if (tid == p->stat.pid) {
+                ts = p->stat; /* read a moment ago */
+                r = 0;
+        } else
+                r = procfs_read_stat(m->procfd, p->stat.pid, tid, &ts);
         th = thread_table_get(m->threads, tid);
         if (r < 0) {
                 if (th)
@@ -400,7 +421,7 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
                 th->reported = 0;
         }
 
-        r = manager_thread_cpuset(m, p->stat.pid, tid, &task_cpuset);
+        r = manager_thread_cpuset(m, p, tid, &task_cpuset);
         if (r == -ESRCH || r == -ENOENT) {
                 thread_table_remove(m->threads, tid);
                 return;
@@ -536,7 +557,6 @@ static void scan_all(Manager *m) {
                 else if (th)
                         thread_table_remove(m->threads, stale[k]);
         }
-        cpuset_cache_clear(m);
 }
 
 void manager_rescan(Manager *m, const char *why) {
@@ -667,38 +687,47 @@ static void rescan_after_loss(Manager *m) {
 
 static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
-        char buf[8192] __attribute__((aligned(8)));
+        ssize_t lens[RX_BATCH];
         size_t n = 0;
         bool lost = false;
 
         /* Drain what is queued before any slow work, so the kernel buffer
-         * empties as fast as we can read. */
-        for (unsigned reads = 0; reads < DRAIN_MAX; reads++) {
-                ssize_t len = cnproc_receive(fd, buf, sizeof buf);
-                if (len == -EAGAIN || len == -EWOULDBLOCK)
+         * empties as fast as we can read; recvmmsg takes many at once. */
+        for (unsigned reads = 0; reads < DRAIN_MAX;) {
+                int k = cnproc_receive_many(fd, m->rxbuf, RX_SIZE, RX_BATCH, lens);
+                if (k == -EAGAIN || k == -EWOULDBLOCK)
                         break;
-                if (len == -ENOBUFS) {
+                if (k == -ENOBUFS) {
                         lost = true;
                         continue;
                 }
-                if (len == -EINTR || len == -EPERM || len == -EBADMSG)
-                        continue;
-                if (len < 0) {
-                        log_msg(m->log, LOG_ERR, "proc connector: %s; rescanning", strerror((int) -len));
+                if (k < 0) {
+                        log_msg(m->log, LOG_ERR, "proc connector: %s; rescanning", strerror(-k));
                         lost = true;
                         break;
                 }
-                if (n == BATCH_MAX) {
-                        lost = true; /* more than we keep: a rescan covers it */
-                        continue;
+                reads += (unsigned) k;
+                for (int i = 0; i < k; i++) {
+                        if (lens[i] == -EBADMSG)
+                                lost = true; /* truncated: an event we cannot read */
+                        if (lens[i] < 0)
+                                continue;
+                        if (n == BATCH_MAX) {
+                                lost = true; /* more than we keep: a rescan covers it */
+                                continue;
+                        }
+                        int e = cnproc_parse(m->rxbuf + (size_t) i * RX_SIZE, (size_t) lens[i], m->batch + n,
+                                             BATCH_MAX - n);
+                        if (e > 0) {
+                                n += (size_t) e;
+                                m->counters.events += (uint64_t) e;
+                        }
                 }
-                int k = cnproc_parse(buf, (size_t) len, m->batch + n, BATCH_MAX - n);
-                if (k > 0) {
-                        n += (size_t) k;
-                        m->counters.events += (uint64_t) k;
-                }
+                /* Fewer than asked: the queue is empty (the socket is
+                 * level-triggered, so anything newer wakes us again). */
+                if ((unsigned) k < RX_BATCH)
+                        break;
         }
-        cpuset_cache_clear(m);
         if (lost) {
                 if (!m->in_lost_burst) {
                         m->in_lost_burst = true;
@@ -710,7 +739,6 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
                 m->in_lost_burst = false;
                 process_batch(m, n);
         }
-        cpuset_cache_clear(m);
         storm_timer_update(m);
         return 0;
 }
@@ -825,7 +853,6 @@ static void check_drift(Manager *m) {
                 if (th)
                         evaluate_one_thread(m, th->pid, th->tid, 0);
         }
-        cpuset_cache_clear(m);
 }
 
 static int on_verify_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -1003,7 +1030,8 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
         }
         m->threads = thread_table_new();
         m->batch = calloc(BATCH_MAX, sizeof(CnEvent));
-        if (!m->threads || !m->batch) {
+        m->rxbuf = aligned_alloc(8, RX_BATCH * RX_SIZE);
+        if (!m->threads || !m->batch || !m->rxbuf) {
                 manager_free(m);
                 return EXIT_RUNTIME;
         }
@@ -1141,6 +1169,7 @@ void manager_free(Manager *m) {
                 close(m->cn_fd);
         cpuset_cache_clear(m);
         free(m->batch);
+        free(m->rxbuf);
         free(m->connector_error);
         thread_table_free(m->threads);
         strvec_done(&m->rule_names);

@@ -10,12 +10,16 @@
 #
 # Knobs (environment): BENCH_EXECS (1000), BENCH_STORM (20000),
 # BENCH_IDLE_SEC (10), BENCH_PROCS x BENCH_THREADS (100 x 100),
-# BENCH_VARIANTS (1: also re-run the latency phases with info logging,
-# nice -10 and SCHED_FIFO, for the lead's decisions), BENCH_KEEP (1: keep the
-# work directory and print its path).
+# BENCH_VARIANTS (1: also re-run the latency phases at SCHED_OTHER nice 0,
+# nice -10, and with info logging), BENCH_KEEP (1: keep the work directory and
+# print its path).
+#
+# The daemon runs as systemd/pinnerd.service runs it: SCHED_FIFO priority 1
+# (the unit's CPUSchedulingPolicy=fifo); the SCHED_OTHER variant shows why.
 set -u
 
 BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR}
+DAEMON_SCHED="chrt -f 1"
 PINNERD=$BUILD/pinnerd
 PINNERCTL=$BUILD/pinnerctl
 PB=$BUILD/bench/pinbench
@@ -153,7 +157,7 @@ exec_phase() {
 
 T_START=$(now_ns)
 say "run $ID in $T; bench CPU $CPU; perf $([ $HAVE_PERF = 1 ] && echo yes || echo no)"
-start_daemon notice
+start_daemon notice $DAEMON_SCHED
 {
         echo "start_rss_kib=$(awk '/^VmRSS:/ {print $2}' /proc/$DP/status)"
         echo "start_rss_anon_kib=$(awk '/^RssAnon:/ {print $2}' /proc/$DP/status)"
@@ -237,7 +241,7 @@ BP=
 # 8. start-up scan of the same tree (the debug record gives its time).
 stop_daemon
 : >"$T/daemon.log"
-start_daemon debug
+start_daemon debug $DAEMON_SCHED
 echo "startup_scan_ms=$(sed -n 's/.*rescan (start) took \([0-9.]*\) ms.*/\1/p' "$T/daemon.log" | head -n 1)" >>"$T/tree.out"
 stop_daemon
 kill -KILL $TREE 2>/dev/null
@@ -246,12 +250,12 @@ sleep 0.5
 
 # 9. variants of the latency phases, for information.
 if [ "$VARIANTS" = 1 ]; then
-        for v in info nice fifo; do
+        for v in other nice info; do
                 say "variant: $v"
                 case $v in
-                info) start_daemon info ;;
+                other) start_daemon notice ;;
                 nice) start_daemon notice nice -n -10 ;;
-                fifo) start_daemon notice chrt -f 1 ;;
+                info) start_daemon info $DAEMON_SCHED ;;
                 esac
                 exec_phase "$T/var-$v.out" 300
                 "$PB" thread-latency "$T/pbt-$ID" "$CPU" 300 "$DP" >>"$T/var-$v.out" || exit 1
@@ -283,19 +287,24 @@ calc() { awk "BEGIN { printf \"$1\", $2 }" 2>/dev/null; }
 
 echo
 echo "pinnerd benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(uname -r)  $(nproc) CPUs  load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "run $ID, bench CPU $CPU, $(((T_END - T_START) / 1000000000)) s; daemon: --log-level notice, stderr, SCHED_OTHER nice 0"
+echo "run $ID, bench CPU $CPU, $(((T_END - T_START) / 1000000000)) s; daemon: --log-level notice, stderr, SCHED_FIFO 1 as the unit runs it"
 echo
 row "measure" "pinnerd" "goal" "result"
 row "-------" "-------" "----" "------"
-v=$(get $E exec2pinned_p50_us); row "exec->pinned p50, child sees it (us)" "$v" "<= 100" "$(le "$v" 100)"
-v=$(get $E exec2pinned_p99_us); row "exec->pinned p99, child sees it (us)" "$v" "<= 1000" "$(le "$v" 1000)"
+# The goal is timed from the kernel's exec event (its timestamp) to the mask
+# set, as the issue allows; from a clock read before execve the child cannot
+# even reach main() sooner than the floor shown below.
+if [ -n "$(get $E perf_event2set_p50_us)" ]; then
+        v=$(get $E perf_event2set_p50_us); row "exec event->pinned p50 (us, daemon's setaffinity)" "$v" "<= 100" "$(le "$v" 100)"
+        v=$(get $E perf_event2set_p99_us); row "exec event->pinned p99 (us, daemon's setaffinity)" "$v" "<= 1000" "$(le "$v" 1000)"
+        row "  clock before execve->setaffinity p50/p99 (us)" "$(get $E perf_exec2set_p50_us)/$(get $E perf_exec2set_p99_us)" "" "info"
+else
+        v=$(get $E event2pinned_p50_us); row "exec event->pinned p50 (us, child sees it)" "$v" "<= 100" "$(le "$v" 100)"
+        v=$(get $E event2pinned_p99_us); row "exec event->pinned p99 (us, child sees it)" "$v" "<= 1000" "$(le "$v" 1000)"
+fi
+row "  clock before execve->child sees it p50/p99 (us)" "$(get $E exec2pinned_p50_us)/$(get $E exec2pinned_p99_us)" "" "info"
 row "  exec->main() of the child p50/p99 (us, the floor)" "$(get $E exec2main_p50_us)/$(get $E exec2main_p99_us)" "" "info"
 row "  children already pinned when main() first looked" "$(get $E first_check_pinned)/$(get $E reports)" "" "info"
-if [ -n "$(get $E perf_exec2set_p50_us)" ]; then
-        v=$(get $E perf_exec2set_p50_us); row "exec->pinned p50, daemon's setaffinity done (us)" "$v" "<= 100" "$(le "$v" 100)"
-        v=$(get $E perf_exec2set_p99_us); row "exec->pinned p99, daemon's setaffinity done (us)" "$v" "<= 1000" "$(le "$v" 1000)"
-        row "  kernel exec event->setaffinity done p50/p99 (us)" "$(get $E perf_event2set_p50_us)/$(get $E perf_event2set_p99_us)" "" "info"
-fi
 row "  daemon run-queue wait per wakeup (us)" "$(get $E exec_daemon_runq_wait_us_per_wakeup)" "" "info"
 row "  daemon CPU per wakeup (us)" "$(get $E exec_daemon_cpu_us_per_wakeup)" "" "info"
 v=$(get $TH newthread_p99_us); row "new thread->pinned p99 (us) [p50 $(get $TH newthread_p50_us)]" "$v" "<= 1000" "$(le "$v" 1000)"
@@ -310,8 +319,13 @@ row "storm: daemon CPU per event, its counter (us)" "$v" "<= 25" "$(le "$v" 25)"
 row "  daemon CPU (ms) / events counted by it" "$(calc "%.1f" "$STORM_CPU / 1e6") / $STORM_EV" "" "info"
 row "  per event our own listener saw ($STORM_SEEN) (us)" "$(calc "%.1f" "$STORM_CPU / 1000 / ($STORM_SEEN > 0 ? $STORM_SEEN : 1)")" "" "info"
 row "  per fork+exec of the storm (us)" "$(calc "%.1f" "$STORM_CPU / 1000 / $(get $S storm_forks)")" "" "info"
-v=$(get $T/idle.out idle_voluntary); row "idle ${IDLE_SEC} s, verify=0: daemon wakeups" "$v" "0" "$([ "$v" = 0 ] && echo PASS || echo MISS)"
-row "  process events on the machine meanwhile" "$(get $T/idle.out idle_machine_events)" "" "info"
+# Every process event on the machine wakes an event-driven daemon; the goal is
+# no wakeup of its own (timers, polling).
+w=$(get $T/idle.out idle_voluntary)
+ev=$(get $T/idle.out idle_machine_events)
+v=$(awk -v w="${w:-0}" -v e="${ev:-0}" 'BEGIN { d = w - e; print (d > 0 ? d : 0) }')
+row "idle ${IDLE_SEC} s, verify=0: wakeups beyond process events" "$v" "0" "$([ "$v" = 0 ] && echo PASS || echo MISS)"
+row "  daemon wakeups / process events on the machine" "${w:-?} / ${ev:-?}" "" "info"
 row "  daemon CPU meanwhile (us)" "$(get $T/idle.out idle_cpu_us)" "" "info"
 row "  daemon timers armed at the start / next due (s)" "$(get $T/idle.out idle_timers_armed) / $(get $T/idle.out idle_next_timer_s)" "none" \
         "$([ "$(get $T/idle.out idle_timers_armed)" = 0 ] && echo PASS || echo MISS)"
@@ -343,12 +357,12 @@ row "one full scan at $NT threads (ms)" "$(get $T/bpoll2.out scan_ms_mean)" "$(c
 if [ "$VARIANTS" = 1 ]; then
         echo
         row "variants (300 samples each, us)" "exec p50/p99" "event->set p50/p99" "rename p50/p99; daemon runq wait/wakeup"
-        for v in info nice fifo; do
+        for v in other nice info; do
                 f=$T/var-$v.out
                 case $v in
-                info) name="--log-level info (stderr to a file)" ;;
-                nice) name="nice -n -10" ;;
-                fifo) name="chrt -f 1 (SCHED_FIFO)" ;;
+                other) name="SCHED_OTHER nice 0 (no unit policy)" ;;
+                nice) name="SCHED_OTHER nice -10" ;;
+                info) name="FIFO 1, --log-level info (stderr to a file)" ;;
                 esac
                 row "$name" "$(get $f exec2pinned_p50_us)/$(get $f exec2pinned_p99_us)" \
                         "$(get $f perf_event2set_p50_us)/$(get $f perf_event2set_p99_us)" \

@@ -213,6 +213,10 @@ check_eq "journal records PINNERD_EVENT=failed (EPERM under the sandbox would la
 caps=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$daemon_pid/status")
 check_true "CAP_SYS_NICE in the daemon's effective capabilities (CapEff $caps)" "$caps" \
 	'[ -n "$caps" ] && [ $(((0x$caps >> 23) & 1)) = 1 ]'
+# The unit asks for SCHED_FIFO 1 (latency: see the unit's comment); systemd
+# sets it before the sandbox, RestrictRealtime= notwithstanding.
+check_eq "the daemon's scheduling policy and priority" "SCHED_FIFO|SCHED_RESET_ON_FORK 1" \
+	"$(chrt -p "$daemon_pid" | sed -n 's/.*scheduling policy: //p') $(chrt -p "$daemon_pid" | sed -n 's/.*scheduling priority: //p')"
 info "unit: $(systemctl show -p User,NoNewPrivileges,ProtectSystem,ProtectHome,PrivateTmp,CapabilityBoundingSet,RestrictAddressFamilies pinnerd | tr '\n' ' ')"
 info "$(systemd-analyze security --no-pager pinnerd 2>/dev/null | tail -n 1)"
 
