@@ -84,6 +84,22 @@ static bool config_comm_candidate(const Config *c, const char *comm, bool kthrea
         return false;
 }
 
+/* Before reading everything about pid: could any rule match it at all? Only
+ * its name is read, and a name of 15 bytes (which may be a cut kernel thread
+ * name) never rules anything out. Processes with remembered threads always
+ * get the full look. Most processes of an exec storm end here. */
+static bool worth_a_look(Manager *m, pid_t pid) {
+        char comm[COMM_MAX + 2];
+
+        if (thread_table_has_pid(m->threads, pid))
+                return true;
+        if (procfs_read_comm(m->procfd, pid, comm, sizeof comm) < 0)
+                return false; /* gone */
+        if (strlen(comm) >= 15)
+                return true;
+        return config_comm_candidate(m->config, comm, false) || config_comm_candidate(m->config, comm, true);
+}
+
 void proc_facts_done(ProcFacts *p) {
         free(p->exe);
         free(p->cmdline);
@@ -499,6 +515,8 @@ static void evaluate_process(Manager *m, pid_t pid) {
         size_t n = 0;
         int r;
 
+        if (!worth_a_look(m, pid))
+                return;
         r = manager_read_proc_facts(m, pid, false, &p);
         if (r < 0)
                 return;
@@ -517,6 +535,8 @@ static void evaluate_process(Manager *m, pid_t pid) {
 static void evaluate_one_thread(Manager *m, pid_t pid, pid_t tid, pid_t creator) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
 
+        if (!thread_table_get(m->threads, tid) && !worth_a_look(m, pid))
+                return;
         if (manager_read_proc_facts(m, pid, false, &p) < 0)
                 return;
         if (p.candidate || thread_table_get(m->threads, tid))

@@ -186,6 +186,27 @@ int procfs_read_stat(int procfd, pid_t pid, pid_t tid, TaskStat *ret) {
         return 0;
 }
 
+int procfs_read_comm(int procfd, pid_t pid, char *buf, size_t size) {
+        char path[PROC_PATH_MAX];
+        ssize_t n;
+        int r;
+
+        if (size < 2)
+                return -EINVAL;
+        r = pid_path(path, pid, 0, "comm");
+        if (r < 0)
+                return r;
+        n = read_proc_once(procfd, path, buf, size);
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n >= size - 1)
+                return -EBADMSG;
+        /* The kernel ends it with a newline; the name itself may hold one. */
+        if (n > 0 && buf[n - 1] == '\n')
+                buf[n - 1] = '\0';
+        return 0;
+}
+
 int procfs_parse_status_uid_buf(const char *buf, uid_t *ret) {
         const char *p = buf;
 

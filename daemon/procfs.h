@@ -38,6 +38,10 @@ int procfs_parse_stat_buf(const char *buf, size_t len, TaskStat *ret);
  * itself). The pid field must equal the tid asked for, else -EBADMSG. */
 int procfs_read_stat(int procfd, pid_t pid, pid_t tid, TaskStat *ret);
 
+/* proc/PID/comm without its trailing newline: cheaper for the kernel than
+ * stat. Process names are at most 15 bytes here; kernel threads' may be cut. */
+int procfs_read_comm(int procfd, pid_t pid, char *buf, size_t size);
+
 /* proc/PID/status "Uid:" line, the real uid. */
 int procfs_parse_status_uid_buf(const char *buf, uid_t *ret);
 int procfs_read_uid(int procfd, pid_t pid, uid_t *ret);

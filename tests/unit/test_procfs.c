@@ -329,6 +329,20 @@ START_TEST(test_read_fixture_facts) {
 }
 END_TEST
 
+START_TEST(test_read_fixture_comm) {
+        _cleanup_(closep) int procfd = open_proc("host-2cpu");
+        char buf[COMM_MAX + 2];
+
+        ck_assert_int_eq(procfs_read_comm(procfd, 777, buf, sizeof buf), 0);
+        ck_assert_str_eq(buf, "a) b (c");
+        ck_assert_int_eq(procfs_read_comm(procfd, 420, buf, sizeof buf), 0);
+        ck_assert_str_eq(buf, "qemu-system-x86");
+        ck_assert_int_eq(procfs_read_comm(procfd, 999999, buf, sizeof buf), -ESRCH);
+        /* A buffer too small for the name is a malformed read, never a cut name. */
+        ck_assert_int_eq(procfs_read_comm(procfd, 420, buf, 8), -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_read_fixture_cgroup) {
         _cleanup_(closep) int procfd = open_proc("host-2cpu");
         _cleanup_(freep) char *p = NULL, *t = NULL, *gone = NULL;
@@ -520,6 +534,7 @@ Suite *procfs_suite(void) {
         tcase_add_test(tc, test_parse_cmdline_cap);
         tcase_add_test(tc, test_read_fixture_stat);
         tcase_add_test(tc, test_read_fixture_facts);
+        tcase_add_test(tc, test_read_fixture_comm);
         tcase_add_test(tc, test_read_fixture_cgroup);
         tcase_add_test(tc, test_list_fixture);
         tcase_add_test(tc, test_list_sorts_and_filters);
