@@ -524,9 +524,19 @@ static void evaluate_process(Manager *m, pid_t pid) {
          * need no look (most processes of an event storm end here). */
         if (!p.candidate && !thread_table_has_pid(m->threads, pid))
                 return;
-        r = procfs_list_tids(m->procfd, pid, &tids, &n);
-        if (r < 0)
-                return;
+        if (p.stat.num_threads == 1) {
+                /* Always so right after exec: no need to list the task
+                 * directory. A thread created since has its own event. */
+                tids = malloc(sizeof(pid_t));
+                if (!tids)
+                        return;
+                tids[0] = pid;
+                n = 1;
+        } else {
+                r = procfs_list_tids(m->procfd, pid, &tids, &n);
+                if (r < 0)
+                        return;
+        }
         for (size_t i = 0; i < n; i++)
                 if (p.candidate || thread_table_get(m->threads, tids[i]))
                         evaluate_thread(m, &p, tids[i], 0);

@@ -135,7 +135,7 @@ int procfs_parse_stat_buf(const char *buf, size_t len, TaskStat *ret) {
 
         /* Fields 4 (ppid) to 22 (starttime). */
         for (unsigned field = 4; field <= 22; field++) {
-                bool wanted = field == 4 || field == 9 || field == 22;
+                bool wanted = field == 4 || field == 9 || field == 20 || field == 22;
                 r = stat_field(&p, end, !wanted, &v);
                 if (r < 0)
                         return r;
@@ -149,6 +149,11 @@ int procfs_parse_stat_buf(const char *buf, size_t len, TaskStat *ret) {
                         if (v > UINT_MAX)
                                 return -EBADMSG;
                         st.flags = (unsigned) v;
+                        break;
+                case 20:
+                        if (v > UINT_MAX)
+                                return -EBADMSG;
+                        st.num_threads = (unsigned) v;
                         break;
                 case 22:
                         st.starttime = v;

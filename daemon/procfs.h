@@ -28,6 +28,7 @@ typedef struct TaskStat {
         char state;
         pid_t ppid;
         unsigned flags;
+        unsigned num_threads; /* field 20 */
         uint64_t starttime; /* clock ticks since boot: with the tid, a task's identity */
 } TaskStat;
 

@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cnproc.h"
+
 /* Children that a crashed run leaves behind go away by themselves. */
 #define CHILD_LIFETIME_SEC 600
 
@@ -239,42 +241,23 @@ typedef struct Listener {
         size_t exec_ts_size;
 } Listener;
 
-static int listener_send(int fd, enum proc_cn_mcast_op op) {
-        struct {
-                struct nlmsghdr nlh;
-                struct cn_msg cn;
-                enum proc_cn_mcast_op op;
-        } __attribute__((packed)) msg;
-        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-
-        memset(&msg, 0, sizeof msg);
-        msg.nlh.nlmsg_len = sizeof msg;
-        msg.nlh.nlmsg_type = NLMSG_DONE;
-        msg.cn.id.idx = CN_IDX_PROC;
-        msg.cn.id.val = CN_VAL_PROC;
-        msg.cn.len = sizeof(enum proc_cn_mcast_op);
-        msg.op = op;
-        return sendto(fd, &msg, sizeof msg, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0 ? -errno : 0;
-}
-
+/* The socket and subscription are the daemon's (cnproc.c); the counting
+ * below is the bench's own, so it does not share the parser it measures. */
 static int listener_open(Listener *l) {
-        struct sockaddr_nl addr = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
-        int size = 16 * 1024 * 1024;
+        int r;
 
         memset(l, 0, sizeof *l);
-        l->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
-        if (l->fd < 0)
-                return -errno;
-        if (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-                (void) setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-        if (bind(l->fd, (struct sockaddr *) &addr, sizeof addr) < 0 ||
-            listener_send(l->fd, PROC_CN_MCAST_LISTEN) < 0) {
-                int r = -errno;
-                close(l->fd);
+        r = cnproc_open(16 * 1024 * 1024, &l->fd);
+        if (r < 0) {
                 l->fd = -1;
                 return r;
         }
-        return 0;
+        r = cnproc_subscribe(l->fd, true);
+        if (r < 0) {
+                close(l->fd);
+                l->fd = -1;
+        }
+        return r;
 }
 
 static void listener_drain(Listener *l) {
@@ -336,7 +319,7 @@ static void listener_close(Listener *l) {
         if (l->fd < 0)
                 return;
         /* The kernel counts listeners; tell it we are gone. */
-        (void) listener_send(l->fd, PROC_CN_MCAST_IGNORE);
+        (void) cnproc_subscribe(l->fd, false);
         close(l->fd);
         l->fd = -1;
         free(l->exec_ts);

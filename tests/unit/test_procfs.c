@@ -16,6 +16,9 @@
 
 /* A literal with its length, so NULs and missing terminators can be tested. */
 #define BUF(x) x, sizeof(x) - 1
+/* A string literal and its length, for the parsers. */
+#define STR(s) (s), sizeof(s) - 1
+
 /* A line parse_stat must reject. */
 #define BAD(x)                                                                                               \
         { BUF(x), -EBADMSG, NULL, 0, 0, 0, 0, 0 }
@@ -128,6 +131,21 @@ START_TEST(test_parse_stat) {
         ck_assert_int_eq(st.state, stat_cases[_i].state);
         ck_assert_uint_eq(st.flags, stat_cases[_i].flags);
         ck_assert(st.starttime == stat_cases[_i].starttime);
+}
+END_TEST
+
+START_TEST(test_parse_stat_num_threads) {
+        TaskStat st;
+
+        ck_assert_int_eq(procfs_parse_stat_buf(STR("42 (qemu) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 17 0 "
+                                                   "12345\n"),
+                                               &st),
+                         0);
+        ck_assert_uint_eq(st.num_threads, 17);
+        ck_assert_int_eq(procfs_parse_stat_buf(STR("42 (bash) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 -1 0 "
+                                                   "12345\n"),
+                                               &st),
+                         -EBADMSG);
 }
 END_TEST
 
@@ -527,6 +545,7 @@ Suite *procfs_suite(void) {
         TCase *tc = tcase_create("procfs");
 
         tcase_add_loop_test(tc, test_parse_stat, 0, (int) ELEMENTSOF(stat_cases));
+        tcase_add_test(tc, test_parse_stat_num_threads);
         tcase_add_test(tc, test_parse_stat_respects_len);
         tcase_add_test(tc, test_kthread_flag);
         tcase_add_test(tc, test_parse_status_uid);
