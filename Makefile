@@ -33,7 +33,7 @@ endif
 # Debian packages the build and the tests need. `make deps` installs the
 # missing ones as root and prints the apt-get line otherwise.
 DEPS := gcc make pkg-config libsystemd-dev libinih-dev check libsubunit-dev \
-        clang libclang-rt-14-dev mandoc man-db systemd procps jq util-linux iproute2 python3
+        clang clang-format libclang-rt-14-dev mandoc man-db systemd procps jq util-linux iproute2 python3
 
 # Quiet by default; `make V=1` shows every command.
 ifeq ($(V),1)
@@ -134,8 +134,9 @@ check: deps
 	@echo "== build and unit tests"
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory asan
-	@echo "== man pages"
+	@echo "== man pages and formatting"
 	$(Q)$(MAKE) --no-print-directory man-lint
+	$(Q)$(MAKE) --no-print-directory format-check
 	@echo "== fuzzing"
 	$(Q)$(MAKE) --no-print-directory fuzz
 	@echo "== integration tests"
@@ -175,11 +176,13 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
 	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8
 
+FORMAT_SRCS = daemon/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/bench/*.c tests/fuzz/*.c
+
 format:
-	clang-format -i daemon/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/bench/*.c tests/fuzz/*.c
+	clang-format -i $(FORMAT_SRCS)
 
 format-check:
-	clang-format --dry-run -Werror daemon/*.[ch] tests/unit/*.[ch]
+	@clang-format --dry-run -Werror $(FORMAT_SRCS) && echo "format-check: clean"
 
 clean:
 	rm -rf build build-asan

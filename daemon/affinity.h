@@ -19,8 +19,8 @@ typedef enum AffinityResult {
         AFF_RECYCLED,  /* the tid now names another task */
         AFF_EINVAL,    /* no allowed CPU in the mask, or a thread that cannot move */
         AFF_EPERM,
-        AFF_EBUSY,     /* SCHED_DEADLINE task */
-        AFF_ERROR,     /* anything else; errno in *ret_errno */
+        AFF_EBUSY, /* SCHED_DEADLINE task */
+        AFF_ERROR, /* anything else; errno in *ret_errno */
 } AffinityResult;
 
 typedef struct Affinity {

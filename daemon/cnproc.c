@@ -155,13 +155,13 @@ int cnproc_receive_many(int fd, void *bufs, size_t size, unsigned n, ssize_t *le
         int k;
 
         for (unsigned i = 0; i < n; i++) {
-                iov[i] = (struct iovec) {.iov_base = (char *) bufs + i * size, .iov_len = size};
-                msgs[i] = (struct mmsghdr) {.msg_hdr = {
-                                                    .msg_name = &from[i],
-                                                    .msg_namelen = sizeof from[i],
-                                                    .msg_iov = &iov[i],
-                                                    .msg_iovlen = 1,
-                                            }};
+                iov[i] = (struct iovec){.iov_base = (char *) bufs + i * size, .iov_len = size};
+                msgs[i] = (struct mmsghdr){.msg_hdr = {
+                                                   .msg_name = &from[i],
+                                                   .msg_namelen = sizeof from[i],
+                                                   .msg_iov = &iov[i],
+                                                   .msg_iovlen = 1,
+                                           }};
         }
         do
                 k = recvmmsg(fd, msgs, n, MSG_DONTWAIT, NULL);

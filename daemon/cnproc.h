@@ -9,20 +9,20 @@
 #include <sys/types.h>
 
 typedef enum CnEventType {
-        CN_EV_FORK,  /* child_pid/child_tgid created by parent */
+        CN_EV_FORK, /* child_pid/child_tgid created by parent */
         CN_EV_EXEC,
         CN_EV_COMM,
         CN_EV_EXIT,
-        CN_EV_ACK,   /* answer to our subscribe: err is its errno */
+        CN_EV_ACK, /* answer to our subscribe: err is its errno */
         CN_EV_OTHER,
 } CnEventType;
 
 typedef struct CnEvent {
         CnEventType type;
-        pid_t pid, tgid;         /* the task the event is about (child for fork) */
+        pid_t pid, tgid; /* the task the event is about (child for fork) */
         pid_t parent_pid, parent_tgid;
-        int err;                 /* CN_EV_ACK */
-        uint64_t timestamp_ns;   /* kernel monotonic clock */
+        int err;               /* CN_EV_ACK */
+        uint64_t timestamp_ns; /* kernel monotonic clock */
 } CnEvent;
 
 /* Parse one datagram (one or more netlink messages). Events are appended to

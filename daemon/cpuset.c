@@ -321,7 +321,8 @@ int cpuset_parse_list(const char *text, CpuSet **ret, CpuSetError *err) {
                         if (r < 0)
                                 return set_error(err, tok, (size_t) (tokend - tok), "bad range");
                         if (last < first)
-                                return set_error(err, tok, (size_t) (tokend - tok), "range end before its start");
+                                return set_error(err, tok, (size_t) (tokend - tok),
+                                                 "range end before its start");
                         if (*p == ':') {
                                 p++;
                                 r = parse_cpu_number(&p, &stride);

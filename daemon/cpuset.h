@@ -27,7 +27,7 @@ static inline void cpuset_freep(CpuSet **s) {
         cpuset_free(*s);
 }
 
-int cpuset_add(CpuSet *s, unsigned cpu);       /* -ERANGE past CPUSET_MAX_CPUS, -ENOMEM */
+int cpuset_add(CpuSet *s, unsigned cpu); /* -ERANGE past CPUSET_MAX_CPUS, -ENOMEM */
 int cpuset_add_range(CpuSet *s, unsigned first, unsigned last);
 void cpuset_del(CpuSet *s, unsigned cpu);
 void cpuset_clear(CpuSet *s);

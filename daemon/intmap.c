@@ -56,7 +56,7 @@ int intmap_put(IntMap *m, int32_t key, uintptr_t value, uintptr_t *ret_old) {
                 m->slots[i].value = value;
                 return 1;
         }
-        m->slots[i] = (IntMapSlot) {key, value};
+        m->slots[i] = (IntMapSlot){key, value};
         m->n++;
         return 0;
 }

@@ -18,7 +18,7 @@ typedef struct IntMap {
         size_t cap, n; /* cap is 0 or a power of two */
 } IntMap;
 
-#define INTMAP_INIT ((IntMap) {0})
+#define INTMAP_INIT ((IntMap){0})
 
 /* Insert or replace; *ret_old (if non-NULL) gets the replaced value and the
  * return is 1 when one was replaced, 0 when inserted, -ENOMEM. */

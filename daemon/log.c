@@ -29,7 +29,7 @@ static const struct {
 };
 
 static const char *const level_names[] = {
-        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",   [LOG_ERR] = "err",
+        [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "err",
         [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
@@ -63,7 +63,7 @@ int log_parse_target(const char *s, LogTarget *ret) {
 }
 
 void log_setup(Logger *l, LogTarget target, int max_level) {
-        *l = (Logger) {.target = target, .max_level = max_level, .err = stderr};
+        *l = (Logger){.target = target, .max_level = max_level, .err = stderr};
         if (target == LOG_TARGET_AUTO) {
                 struct stat st;
                 /* Under systemd stderr is a journal stream; by hand, the journal
@@ -107,13 +107,14 @@ static void put_field(FILE *f, const char *key, const char *value) {
 }
 
 /* Journal fields are "KEY=value" strings; the iovec points at them. */
-static void add_field(struct iovec *iov, size_t *n, char **fields, size_t *nf, const char *key, const char *val) {
+static void add_field(struct iovec *iov, size_t *n, char **fields, size_t *nf, const char *key,
+                      const char *val) {
         if (!val)
                 return;
         fields[*nf] = xasprintf("%s=%s", key, val);
         if (!fields[*nf])
                 return;
-        iov[(*n)++] = (struct iovec) {.iov_base = fields[*nf], .iov_len = strlen(fields[*nf])};
+        iov[(*n)++] = (struct iovec){.iov_base = fields[*nf], .iov_len = strlen(fields[*nf])};
         (*nf)++;
 }
 
@@ -132,7 +133,10 @@ static void emit(Logger *l, EventKind kind, int priority, const LogFields *lf, c
                 size_t n = 0, nf = 0;
 
                 snprintf(prio, sizeof prio, "PRIORITY=%d", priority);
-#define ADD(s) iov[n++] = (struct iovec) {.iov_base = (void *) (s), .iov_len = strlen(s)}
+#define ADD(s)                                                                                               \
+        iov[n++] = (struct iovec) {                                                                          \
+                .iov_base = (void *) (s), .iov_len = strlen(s)                                               \
+        }
                 if (!m)
                         return;
                 ADD("SYSLOG_IDENTIFIER=pinnerd");
@@ -197,9 +201,10 @@ bool log_storm_flush(Logger *l, uint64_t now) {
                                         len += (size_t) snprintf(detail + len, sizeof detail - len, "%s%s %u",
                                                                  len ? ", " : "", event_table[k].name,
                                                                  l->suppressed[k]);
-                        _cleanup_(freep) char *m = xasprintf(
-                                "suppressed %u thread records in %u s (%s); see pinnerctl status for counters",
-                                l->suppressed_total, LOG_STORM_WINDOW_USEC / 1000000u, detail);
+                        _cleanup_(freep) char *m =
+                                xasprintf("suppressed %u thread records in %u s (%s); see pinnerctl status "
+                                          "for counters",
+                                          l->suppressed_total, LOG_STORM_WINDOW_USEC / 1000000u, detail);
                         if (m)
                                 emit(l, _EV_MAX, LOG_NOTICE, NULL, m);
                 }
@@ -217,7 +222,8 @@ uint64_t log_storm_deadline(const Logger *l) {
 
 /* Thread records (those with a tid) go through the storm limiter; daemon
  * messages never do. */
-static void log_vevent(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt, va_list ap) {
+static void log_vevent(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt,
+                       va_list ap) {
         _cleanup_(freep) char *m = NULL;
 
         if (priority > l->max_level)

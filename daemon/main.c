@@ -35,8 +35,16 @@ static void help(void) {
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_CONFIG_DIR = 256, OPT_ONCE, OPT_DRY_RUN, OPT_ROOT, OPT_SOCKET, OPT_LOG_TARGET, OPT_LOG_LEVEL,
-               OPT_VERSION };
+        enum {
+                OPT_CONFIG_DIR = 256,
+                OPT_ONCE,
+                OPT_DRY_RUN,
+                OPT_ROOT,
+                OPT_SOCKET,
+                OPT_LOG_TARGET,
+                OPT_LOG_LEVEL,
+                OPT_VERSION
+        };
         static const struct option options[] = {
                 {"config", required_argument, NULL, 'c'},
                 {"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
@@ -90,7 +98,8 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_LOG_TARGET:
                         if (log_parse_target(optarg, &target) < 0) {
-                                fprintf(stderr, "pinnerd: --log-target: expected auto, journal or stderr, got '%s'\n",
+                                fprintf(stderr,
+                                        "pinnerd: --log-target: expected auto, journal or stderr, got '%s'\n",
                                         optarg);
                                 return EXIT_USAGE;
                         }
@@ -98,7 +107,8 @@ int main(int argc, char **argv) {
                 case OPT_LOG_LEVEL:
                         if (log_parse_level(optarg, &level) < 0) {
                                 fprintf(stderr,
-                                        "pinnerd: --log-level: expected err, warning, notice, info or debug, got '%s'\n",
+                                        "pinnerd: --log-level: expected err, warning, notice, info or debug, "
+                                        "got '%s'\n",
                                         optarg);
                                 return EXIT_USAGE;
                         }

@@ -29,9 +29,11 @@ static size_t rule_thread_count(const Manager *m, const char *rule) {
 static void fmt_duration(uint64_t usec, char *buf, size_t size) {
         uint64_t s = usec / 1000000u;
         if (s >= 86400)
-                snprintf(buf, size, "%" PRIu64 "d %" PRIu64 "h %" PRIu64 "m", s / 86400, s % 86400 / 3600, s % 3600 / 60);
+                snprintf(buf, size, "%" PRIu64 "d %" PRIu64 "h %" PRIu64 "m", s / 86400, s % 86400 / 3600,
+                         s % 3600 / 60);
         else if (s >= 3600)
-                snprintf(buf, size, "%" PRIu64 "h %" PRIu64 "m %" PRIu64 "s", s / 3600, s % 3600 / 60, s % 60);
+                snprintf(buf, size, "%" PRIu64 "h %" PRIu64 "m %" PRIu64 "s", s / 3600, s % 3600 / 60,
+                         s % 60);
         else if (s >= 60)
                 snprintf(buf, size, "%" PRIu64 "m %" PRIu64 "s", s / 60, s % 60);
         else
@@ -42,10 +44,10 @@ static const struct {
         const char *name;
         size_t offset;
 } counter_fields[] = {
-        {"events", offsetof(Counters, events)},       {"lost-event rescans", offsetof(Counters, lost_rescans)},
-        {"rescans", offsetof(Counters, rescans)},     {"applied", offsetof(Counters, applied)},
-        {"restored", offsetof(Counters, restored)},   {"skipped", offsetof(Counters, skipped)},
-        {"failed", offsetof(Counters, failed)},       {"drift", offsetof(Counters, drift)},
+        {"events", offsetof(Counters, events)},     {"lost-event rescans", offsetof(Counters, lost_rescans)},
+        {"rescans", offsetof(Counters, rescans)},   {"applied", offsetof(Counters, applied)},
+        {"restored", offsetof(Counters, restored)}, {"skipped", offsetof(Counters, skipped)},
+        {"failed", offsetof(Counters, failed)},     {"drift", offsetof(Counters, drift)},
 };
 
 static uint64_t counter_value(const Counters *c, size_t i) {
@@ -103,16 +105,17 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
 
         char upbuf[64];
         fmt_duration(up, upbuf, sizeof upbuf);
-        outbuf_printf(&reply->out, "pinnerd %s%s, up %s\n", PINNERD_VERSION, m->opt.dry_run ? " (dry run)" : "",
-                      upbuf);
+        outbuf_printf(&reply->out, "pinnerd %s%s, up %s\n", PINNERD_VERSION,
+                      m->opt.dry_run ? " (dry run)" : "", upbuf);
         outbuf_puts(&reply->out, "config:       ");
         for (size_t i = 0; i < m->config->files.n; i++) {
                 if (i)
                         outbuf_puts(&reply->out, ", ");
                 text_escape_append(&reply->out, m->config->files.v[i], strlen(m->config->files.v[i]));
         }
-        outbuf_printf(&reply->out, "\nevents:       %s%s%s%s\n", manager_event_source(m), m->connector_error ? " (" : "",
-                      m->connector_error ? m->connector_error : "", m->connector_error ? ")" : "");
+        outbuf_printf(&reply->out, "\nevents:       %s%s%s%s\n", manager_event_source(m),
+                      m->connector_error ? " (" : "", m->connector_error ? m->connector_error : "",
+                      m->connector_error ? ")" : "");
         outbuf_printf(&reply->out, "online CPUs:  %s\nisolated:     %s\nmanaged:      %zu threads\n", online,
                       *isolated ? isolated : "none", thread_table_size(m->threads));
         outbuf_puts(&reply->out, "counters:     ");
@@ -175,8 +178,8 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_init(&w, &reply->out);
                 json_array_begin(&w);
                 for (size_t k = 0; k < n; k++) {
-                        _cleanup_(freep) char *req_s = rule_requested(m, v[k]->rule), *eff = fmt_set(v[k]->applied),
-                                             *orig = fmt_set(v[k]->original);
+                        _cleanup_(freep) char *req_s = rule_requested(m, v[k]->rule),
+                                              *eff = fmt_set(v[k]->applied), *orig = fmt_set(v[k]->original);
                         json_object_begin(&w);
                         json_field_int(&w, "pid", v[k]->pid);
                         json_field_int(&w, "tid", v[k]->tid);
@@ -204,7 +207,7 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
         table_add_column(&t, "ORIGINAL", TABLE_LEFT);
         for (size_t k = 0; k < n; k++) {
                 _cleanup_(freep) char *req_s = rule_requested(m, v[k]->rule), *eff = fmt_set(v[k]->applied),
-                                     *orig = fmt_set(v[k]->original);
+                                      *orig = fmt_set(v[k]->original);
                 table_add_cellf(&t, "%d", (int) v[k]->pid);
                 table_add_cellf(&t, "%d", (int) v[k]->tid);
                 table_add_cell(&t, v[k]->comm);
@@ -230,10 +233,10 @@ typedef struct ExplainThread {
         pid_t tid;
         char name[COMM_MAX + 1];
         const Rule *rule;
-        StrVec why;          /* one line per rule that did not match */
+        StrVec why; /* one line per rule that did not match */
         Plan plan;
         bool planned;
-        CpuSet *cpuset;      /* dup of the thread's cpuset, NULL = no limit */
+        CpuSet *cpuset; /* dup of the thread's cpuset, NULL = no limit */
         CpuSet *current;
         const Thread *entry; /* what pinnerd remembers, if anything */
 } ExplainThread;
@@ -271,9 +274,11 @@ static int explain_one(Manager *m, const ProcFacts *p, pid_t tid, ExplainThread 
                 if (!e->rule)
                         e->rule = rule;
                 else
-                        strvec_push_take(&e->why, xasprintf("rule %s: matches too, but rule %s wins (priority %d vs %d%s)",
-                                                            rule->name, e->rule->name, e->rule->priority, rule->priority,
-                                                            e->rule->priority == rule->priority ? ", defined first" : ""));
+                        strvec_push_take(
+                                &e->why,
+                                xasprintf("rule %s: matches too, but rule %s wins (priority %d vs %d%s)",
+                                          rule->name, e->rule->name, e->rule->priority, rule->priority,
+                                          e->rule->priority == rule->priority ? ", defined first" : ""));
         }
         (void) affinity_get(&m->aff, p->stat.pid, tid, &e->current);
         e->entry = thread_table_get(m->threads, tid);
@@ -322,19 +327,22 @@ static void explain_text(Manager *m, const ProcFacts *p, ExplainThread *v, size_
                 }
                 if (e->rule && e->planned) {
                         _cleanup_(freep) char *req = fmt_set(e->plan.requested), *cs = fmt_set(e->cpuset),
-                                             *a = fmt_set(e->plan.in_cpuset), *b = fmt_set(e->plan.in_online),
-                                             *eff = fmt_set(e->plan.effective);
+                                              *a = fmt_set(e->plan.in_cpuset),
+                                              *b = fmt_set(e->plan.in_online),
+                                              *eff = fmt_set(e->plan.effective);
                         outbuf_printf(o, "  requested %s (%s)\n", req, e->rule->cpus.text);
                         outbuf_printf(o, "  ∩ cpuset %s = %s\n", e->cpuset ? cs : "(no limit)", a);
                         outbuf_printf(o, "  ∩ online %s = %s\n", online, b);
                         if (e->rule->isolated_allow)
                                 outbuf_printf(o, "  isolated CPUs allowed by the rule\n");
                         else
-                                outbuf_printf(o, "  − isolated %s = %s\n", *isolated ? isolated : "(none)", eff);
+                                outbuf_printf(o, "  − isolated %s = %s\n", *isolated ? isolated : "(none)",
+                                              eff);
                         if (e->rule->spread)
                                 outbuf_printf(o, "  spread: one CPU per thread → %s\n", eff);
                         if (e->plan.skip_reason)
-                                outbuf_printf(o, "  effective: empty, thread left as it is: %s\n", e->plan.skip_reason);
+                                outbuf_printf(o, "  effective: empty, thread left as it is: %s\n",
+                                              e->plan.skip_reason);
                         else
                                 outbuf_printf(o, "  effective %s\n", eff);
                 }
@@ -376,8 +384,9 @@ static void explain_json(Manager *m, const ProcFacts *p, ExplainThread *v, size_
                 json_array_end(&w);
                 if (e->rule && e->planned) {
                         _cleanup_(freep) char *req = fmt_set(e->plan.requested), *cs = fmt_set(e->cpuset),
-                                             *a = fmt_set(e->plan.in_cpuset), *b = fmt_set(e->plan.in_online),
-                                             *eff = fmt_set(e->plan.effective);
+                                              *a = fmt_set(e->plan.in_cpuset),
+                                              *b = fmt_set(e->plan.in_online),
+                                              *eff = fmt_set(e->plan.effective);
                         json_key(&w, "steps");
                         json_object_begin(&w);
                         json_field_string(&w, "requested", req);
@@ -464,7 +473,9 @@ static int verb_rescan(Manager *m, const CtlRequest *req, CtlReply *reply) {
         Counters before = m->counters;
 
         manager_rescan(m, "requested");
-        outbuf_printf(&reply->out, "rescanned in %.1f ms: %" PRIu64 " applied, %" PRIu64 " restored, %zu threads managed\n",
+        outbuf_printf(&reply->out,
+                      "rescanned in %.1f ms: %" PRIu64 " applied, %" PRIu64
+                      " restored, %zu threads managed\n",
                       (double) (now_usec() - t0) / 1000.0, m->counters.applied - before.applied,
                       m->counters.restored - before.restored, thread_table_size(m->threads));
         return 0;

@@ -105,7 +105,7 @@ void proc_facts_done(ProcFacts *p) {
         free(p->cmdline);
         free(p->cgroup_raw);
         task_cgroups_done(&p->cgroups);
-        *p = (ProcFacts) {0};
+        *p = (ProcFacts){0};
 }
 
 int manager_read_proc_facts(Manager *m, pid_t pid, bool force, ProcFacts *ret) {
@@ -129,7 +129,8 @@ int manager_read_proc_facts(Manager *m, pid_t pid, bool force, ProcFacts *ret) {
                         (void) task_cgroups_parse_buf(p.cgroup_raw, &p.cgroups);
                 if (need & FACT_PARENT) {
                         TaskStat ps;
-                        if (p.stat.ppid > 0 && procfs_read_stat(m->procfd, p.stat.ppid, p.stat.ppid, &ps) >= 0) {
+                        if (p.stat.ppid > 0 &&
+                            procfs_read_stat(m->procfd, p.stat.ppid, p.stat.ppid, &ps) >= 0) {
                                 memcpy(p.parent_comm, ps.comm, sizeof p.parent_comm);
                                 p.has_parent = true;
                         }
@@ -140,7 +141,7 @@ int manager_read_proc_facts(Manager *m, pid_t pid, bool force, ProcFacts *ret) {
 }
 
 void manager_task_facts(const ProcFacts *p, pid_t tid, const char *thread_name, TaskFacts *ret) {
-        *ret = (TaskFacts) {
+        *ret = (TaskFacts){
                 .pid = p->stat.pid,
                 .tid = tid,
                 .comm = p->stat.comm,
@@ -200,7 +201,7 @@ int manager_thread_cpuset(Manager *m, const ProcFacts *p, pid_t tid, const CpuSe
                 cpuset_free(set);
                 return -ENOMEM;
         }
-        m->cpuset_cache[m->n_cpuset_cache++] = (CpusetCacheEntry) {.key = k, .set = set, .read_usec = now};
+        m->cpuset_cache[m->n_cpuset_cache++] = (CpusetCacheEntry){.key = k, .set = set, .read_usec = now};
         *ret = set;
         return 0;
 }
@@ -223,7 +224,8 @@ static char *fmt_set(const CpuSet *s) {
 }
 
 static void thread_fields(const Thread *th, LogFields *f) {
-        *f = (LogFields) {.rule = th->rule, .pid = th->pid, .tid = th->tid, .comm = th->comm, .thread = th->name};
+        *f = (LogFields){
+                .rule = th->rule, .pid = th->pid, .tid = th->tid, .comm = th->comm, .thread = th->name};
 }
 
 /* Report a problem once per (tid, start time, reason). */
@@ -256,7 +258,8 @@ static bool restore_thread(Manager *m, Thread *th, const char *why) {
                 m->counters.restored++;
                 log_event(m->log, EV_RESTORED, LOG_INFO, &f,
                           "restored %s/%s (pid %d, tid %d) to CPUs %s (was %s): %s%s", th->comm, th->name,
-                          (int) th->pid, (int) th->tid, orig_s, prev_s, why, res == AFF_DRY_RUN ? " (dry run)" : "");
+                          (int) th->pid, (int) th->tid, orig_s, prev_s, why,
+                          res == AFF_DRY_RUN ? " (dry run)" : "");
                 return true;
         case AFF_UNCHANGED:
         case AFF_GONE:
@@ -298,7 +301,7 @@ static void inherit_original(Manager *m, Thread *th, pid_t creator) {
 static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *plan, AffinityResult res,
                          const CpuSet *prev, int err, pid_t creator) {
         _cleanup_(freep) char *eff_s = fmt_set(plan->effective), *req_s = fmt_set(plan->requested),
-                             *prev_s = fmt_set(prev);
+                              *prev_s = fmt_set(prev);
         bool kthread_quiet;
         LogFields f;
 
@@ -314,9 +317,11 @@ static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *p
                         th->original = cpuset_dup(prev);
                 m->counters.applied++;
                 th->reported &= ~(unsigned) REPORTED_DRIFT;
-                log_event(m->log, EV_APPLIED, LOG_INFO, &f, "%s %s/%s (pid %d, tid %d) to CPU%s %s by rule %s (was %s)",
+                log_event(m->log, EV_APPLIED, LOG_INFO, &f,
+                          "%s %s/%s (pid %d, tid %d) to CPU%s %s by rule %s (was %s)",
                           res == AFF_DRY_RUN ? "would pin" : "pinned", th->comm, th->name, (int) th->pid,
-                          (int) th->tid, cpuset_count(plan->effective) == 1 ? "" : "s", eff_s, rule->name, prev_s);
+                          (int) th->tid, cpuset_count(plan->effective) == 1 ? "" : "s", eff_s, rule->name,
+                          prev_s);
                 break;
         case AFF_UNCHANGED:
                 if (!th->original)
@@ -366,14 +371,15 @@ static void report_dropped(Manager *m, const ProcFacts *p, const Rule *rule, con
         if (!report_once(th, REPORTED_DROPPED))
                 return;
         _cleanup_(freep) char *d = fmt_set(plan->dropped), *req = fmt_set(plan->requested),
-                             *eff = fmt_set(plan->effective);
+                              *eff = fmt_set(plan->effective);
         LogFields f;
         thread_fields(th, &f);
         f.requested = req;
         f.cpus = eff;
         f.reason = "requested CPUs outside what the thread may use";
         log_event(m->log, EV_APPLIED, LOG_NOTICE, &f,
-                  "rule %s: CPUs %s of %s left out for %s (pid %d): not online, outside its cpuset, or isolated",
+                  "rule %s: CPUs %s of %s left out for %s (pid %d): not online, outside its cpuset, or "
+                  "isolated",
                   rule->name, d, req, p->stat.comm, (int) p->stat.pid);
 }
 
@@ -469,7 +475,8 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
         }
         r = plan_thread(m->host, rule, task_cpuset, load, n_load, &plan);
         if (r < 0) {
-                log_msg(m->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name, strerror(-r));
+                log_msg(m->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name,
+                        strerror(-r));
                 return;
         }
 
@@ -484,8 +491,8 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
                         f.reason = why;
                         m->counters.skipped++;
                         log_event(m->log, EV_SKIPPED, LOG_NOTICE, &f,
-                                  "left %s/%s (pid %d, tid %d) as it is: rule %s asks for CPUs %s but %s", th->comm,
-                                  th->name, (int) th->pid, (int) tid, rule->name, req_s, why);
+                                  "left %s/%s (pid %d, tid %d) as it is: rule %s asks for CPUs %s but %s",
+                                  th->comm, th->name, (int) th->pid, (int) tid, rule->name, req_s, why);
                 }
                 plan_done(&plan);
                 return;
@@ -502,7 +509,8 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
         if (m->opt.dry_run && th->applied && cpuset_equal(th->applied, plan.effective))
                 res = AFF_UNCHANGED;
         else
-                res = affinity_apply(&m->aff, p->stat.pid, tid, ts.starttime, plan.effective, &prev, &now, &err);
+                res = affinity_apply(&m->aff, p->stat.pid, tid, ts.starttime, plan.effective, &prev, &now,
+                                     &err);
         apply_result(m, th, rule, &plan, res, prev, err, creator);
         plan_done(&plan);
 }
@@ -582,7 +590,8 @@ static void scan_all(Manager *m) {
         for (size_t k = 0; k < n_stale; k++) {
                 th = thread_table_get(m->threads, stale[k]);
                 TaskStat ts;
-                if (th && procfs_read_stat(m->procfd, th->pid, th->tid, &ts) >= 0 && ts.starttime == th->start)
+                if (th && procfs_read_stat(m->procfd, th->pid, th->tid, &ts) >= 0 &&
+                    ts.starttime == th->start)
                         release_thread(m, th, "no rule applies any more");
                 else if (th)
                         thread_table_remove(m->threads, stale[k]);
@@ -596,8 +605,8 @@ void manager_rescan(Manager *m, const char *why) {
         m->counters.rescans++;
         scan_all(m);
         log_event(m->log, EV_RESCAN, LOG_DEBUG, NULL,
-                  "rescan (%s) took %.1f ms: %" PRIu64 " applied, %" PRIu64 " restored, %zu threads managed", why,
-                  (double) (now_usec() - t0) / 1000.0, m->counters.applied - before.applied,
+                  "rescan (%s) took %.1f ms: %" PRIu64 " applied, %" PRIu64 " restored, %zu threads managed",
+                  why, (double) (now_usec() - t0) / 1000.0, m->counters.applied - before.applied,
                   m->counters.restored - before.restored, thread_table_size(m->threads));
         storm_timer_update(m);
 }
@@ -634,18 +643,20 @@ static void process_batch(Manager *m, size_t n) {
                 const CnEvent *e = &m->batch[i];
                 switch (e->type) {
                 case CN_EV_FORK:
-                        pend[np++] = (Pending) {e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i,
-                                                e->parent_pid};
+                        pend[np++] =
+                                (Pending){e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i,
+                                          e->parent_pid};
                         break;
                 case CN_EV_EXEC:
-                        pend[np++] = (Pending) {e->tgid, e->tgid, WANT_PROCESS, i, 0};
+                        pend[np++] = (Pending){e->tgid, e->tgid, WANT_PROCESS, i, 0};
                         break;
                 case CN_EV_COMM:
                         /* The leader's name is the process name every thread matches on. */
-                        pend[np++] = (Pending) {e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i, 0};
+                        pend[np++] = (Pending){e->pid, e->tgid,
+                                               e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i, 0};
                         break;
                 case CN_EV_EXIT:
-                        pend[np++] = (Pending) {e->pid, e->tgid, WANT_GONE, i, 0};
+                        pend[np++] = (Pending){e->pid, e->tgid, WANT_GONE, i, 0};
                         break;
                 default:
                         break;
@@ -675,7 +686,8 @@ static void process_batch(Manager *m, size_t n) {
                         Thread *th = thread_table_get(m->threads, tid);
                         if (th) {
                                 TaskStat ts;
-                                if (procfs_read_stat(m->procfd, th->pid, tid, &ts) < 0 || ts.starttime != th->start)
+                                if (procfs_read_stat(m->procfd, th->pid, tid, &ts) < 0 ||
+                                    ts.starttime != th->start)
                                         thread_table_remove(m->threads, tid);
                         }
                         continue;
@@ -706,7 +718,8 @@ static void rescan_after_loss(Manager *m) {
         }
         uint64_t due = m->last_lost_rescan + LOST_RESCAN_INTERVAL_USEC;
         if (!m->lost_timer) {
-                if (sd_event_add_time(m->event, &m->lost_timer, CLOCK_MONOTONIC, due, 1000, on_lost_rescan, m) < 0) {
+                if (sd_event_add_time(m->event, &m->lost_timer, CLOCK_MONOTONIC, due, 1000, on_lost_rescan,
+                                      m) < 0) {
                         manager_rescan(m, "events lost");
                         return;
                 }
@@ -794,7 +807,8 @@ static int connector_start(Manager *m) {
                 uint64_t now = now_usec();
                 struct pollfd pfd = {.fd = fd, .events = POLLIN};
                 if (now >= deadline) {
-                        m->connector_error = strdup("the proc connector did not answer (not the initial namespaces?)");
+                        m->connector_error =
+                                strdup("the proc connector did not answer (not the initial namespaces?)");
                         return -ETIMEDOUT;
                 }
                 r = poll(&pfd, 1, (int) ((deadline - now) / 1000u) + 1);
@@ -871,9 +885,11 @@ static void check_drift(Manager *m) {
                         f.reason = "mask changed by someone else";
                         m->counters.drift++;
                         log_event(m->log, EV_DRIFT, LOG_WARNING, &f,
-                                  "%s/%s (pid %d, tid %d) was moved to CPUs %s outside pinnerd (rule %s wants %s)%s",
-                                  th->comm, th->name, (int) th->pid, (int) th->tid, cur_s, th->rule ? th->rule : "-",
-                                  app_s, m->config->settings.drift == DRIFT_REAPPLY ? "; re-applying" : "");
+                                  "%s/%s (pid %d, tid %d) was moved to CPUs %s outside pinnerd (rule %s "
+                                  "wants %s)%s",
+                                  th->comm, th->name, (int) th->pid, (int) th->tid, cur_s,
+                                  th->rule ? th->rule : "-", app_s,
+                                  m->config->settings.drift == DRIFT_REAPPLY ? "; re-applying" : "");
                 }
                 if (m->config->settings.drift == DRIFT_REAPPLY)
                         reapply[n_reapply++] = th->tid;
@@ -915,8 +931,8 @@ static void storm_timer_update(Manager *m) {
                 return;
         }
         if (!m->storm_timer) {
-                if (sd_event_add_time(m->event, &m->storm_timer, CLOCK_MONOTONIC, due, 100 * 1000, on_storm_timer, m) <
-                    0)
+                if (sd_event_add_time(m->event, &m->storm_timer, CLOCK_MONOTONIC, due, 100 * 1000,
+                                      on_storm_timer, m) < 0)
                         return;
         } else
                 (void) sd_event_source_set_time(m->storm_timer, due);
@@ -945,7 +961,8 @@ static int arm_timers(Manager *m) {
         int r = arm_timer(m, &m->rescan_timer, rescan_interval(m), on_rescan_timer);
         if (r < 0)
                 return r;
-        return arm_timer(m, &m->verify_timer, (uint64_t) m->config->settings.verify * 1000000u, on_verify_timer);
+        return arm_timer(m, &m->verify_timer, (uint64_t) m->config->settings.verify * 1000000u,
+                         on_verify_timer);
 }
 
 static void notify_status(Manager *m, const char *prefix) {
@@ -981,8 +998,9 @@ int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
 
         uint64_t changed = m->counters.applied - before.applied;
         uint64_t restored = m->counters.restored - before.restored;
-        _cleanup_(freep) char *summary = xasprintf("reloaded: %zu rules, %" PRIu64 " threads changed, %" PRIu64 " restored",
-                                                   m->config->n_rules, changed, restored);
+        _cleanup_(freep) char *summary =
+                xasprintf("reloaded: %zu rules, %" PRIu64 " threads changed, %" PRIu64 " restored",
+                          m->config->n_rules, changed, restored);
         log_event(m->log, EV_RELOADED, LOG_INFO, NULL, "%s (%zu threads managed before, %zu now)",
                   summary ? summary : "reloaded", before_managed, thread_table_size(m->threads));
         notify_status(m, "READY=1\n");
@@ -1036,17 +1054,19 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
 
         r = host_load(opt->root, &m->host, &err);
         if (r < 0) {
-                log_msg(log, LOG_ERR, "cannot read the host's CPUs below %s: %s", opt->root, err ? err : strerror(-r));
+                log_msg(log, LOG_ERR, "cannot read the host's CPUs below %s: %s", opt->root,
+                        err ? err : strerror(-r));
                 manager_free(m);
                 return EXIT_RUNTIME;
         }
         m->procfd = openat(m->host->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->procfd < 0) {
-                log_msg(log, LOG_ERR, "cannot open %s/proc: %m", strcmp(opt->root, "/") == 0 ? "" : opt->root);
+                log_msg(log, LOG_ERR, "cannot open %s/proc: %m",
+                        strcmp(opt->root, "/") == 0 ? "" : opt->root);
                 manager_free(m);
                 return EXIT_RUNTIME;
         }
-        m->aff = (Affinity) {
+        m->aff = (Affinity){
                 .procfd = m->procfd,
                 .bytes = m->host->affinity_bytes,
                 .dry_run = opt->dry_run,
@@ -1093,7 +1113,8 @@ int manager_start(Manager *m) {
         online = fmt_set(m->host->online);
         isolated = fmt_set(m->host->isolated);
         log_event(m->log, EV_STARTED, LOG_INFO, NULL,
-                  "pinnerd %s started: %zu rules, %zu threads managed, online CPUs %s, isolated %s, events from %s%s",
+                  "pinnerd %s started: %zu rules, %zu threads managed, online CPUs %s, isolated %s, events "
+                  "from %s%s",
                   PINNERD_VERSION, m->config->n_rules, thread_table_size(m->threads), online,
                   isolated && *isolated ? isolated : "none", manager_event_source(m),
                   m->opt.dry_run ? " (dry run)" : "");
@@ -1147,7 +1168,8 @@ int manager_start(Manager *m) {
                 _cleanup_(freep) char *err = NULL;
                 r = ctl_server_new(m->event, m->opt.socket_path, manager_ctl_handler, m, &m->ctl, &err);
                 if (r < 0) {
-                        log_msg(m->log, LOG_ERR, "control socket %s: %s", m->opt.socket_path, err ? err : strerror(-r));
+                        log_msg(m->log, LOG_ERR, "control socket %s: %s", m->opt.socket_path,
+                                err ? err : strerror(-r));
                         return EXIT_RUNTIME;
                 }
         }

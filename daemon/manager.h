@@ -16,7 +16,7 @@ typedef struct ManagerOptions {
         const char *socket_path; /* NULL = no control socket */
         bool dry_run;
         bool once;
-        bool check_owner;        /* refuse config files not owned by root */
+        bool check_owner; /* refuse config files not owned by root */
 } ManagerOptions;
 
 typedef struct Manager Manager;

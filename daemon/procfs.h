@@ -29,7 +29,7 @@ typedef struct TaskStat {
         pid_t ppid;
         unsigned flags;
         unsigned num_threads; /* field 20 */
-        uint64_t starttime; /* clock ticks since boot: with the tid, a task's identity */
+        uint64_t starttime;   /* clock ticks since boot: with the tid, a task's identity */
 } TaskStat;
 
 /* comm is between the first '(' and the last ')', raw (proc/PID/comm is raw

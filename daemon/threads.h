@@ -29,15 +29,15 @@ enum {
 typedef struct Thread {
         pid_t pid, tid;
         uint64_t start;
-        char *comm;                /* process name; `name` shares its allocation */
-        char *name;                /* thread name */
-        const char *rule;          /* the rule that placed it, NULL if none; interned by the owner */
-        CpuSet *original;          /* first mask we replaced; NULL until we change it */
-        CpuSet *applied;           /* what we set (effective), NULL if nothing */
-        int spread_cpu;            /* -1 unless a spread rule placed it */
-        unsigned reported;         /* REPORTED_* */
-        char *skip_reason;         /* last skip, for list/explain */
-        uint64_t generation;       /* scan generation that last saw it */
+        char *comm;          /* process name; `name` shares its allocation */
+        char *name;          /* thread name */
+        const char *rule;    /* the rule that placed it, NULL if none; interned by the owner */
+        CpuSet *original;    /* first mask we replaced; NULL until we change it */
+        CpuSet *applied;     /* what we set (effective), NULL if nothing */
+        int spread_cpu;      /* -1 unless a spread rule placed it */
+        unsigned reported;   /* REPORTED_* */
+        char *skip_reason;   /* last skip, for list/explain */
+        uint64_t generation; /* scan generation that last saw it */
 } Thread;
 
 /* Set both names (one allocation); no-op when unchanged. -ENOMEM. */

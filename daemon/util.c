@@ -118,7 +118,8 @@ int parse_int(const char *s, int *ret) {
         char *end;
         long v;
 
-        if (!s || !(isdigit((unsigned char) *s) || ((*s == '-' || *s == '+') && isdigit((unsigned char) s[1]))))
+        if (!s ||
+            !(isdigit((unsigned char) *s) || ((*s == '-' || *s == '+') && isdigit((unsigned char) s[1]))))
                 return -EINVAL;
         errno = 0;
         v = strtol(s, &end, 10);
@@ -195,7 +196,7 @@ void strvec_done(StrVec *s) {
         for (size_t i = 0; i < s->n; i++)
                 free(s->v[i]);
         free(s->v);
-        *s = (StrVec) {0};
+        *s = (StrVec){0};
 }
 
 uint64_t now_usec(void) {

@@ -28,17 +28,17 @@ static inline void fclosep(FILE **f) {
 }
 
 /* Hand ownership out of a _cleanup_ variable. */
-#define TAKE_PTR(p)                                                                                \
-        ({                                                                                         \
-                __typeof__(p) _p = (p);                                                            \
-                (p) = NULL;                                                                        \
-                _p;                                                                                \
+#define TAKE_PTR(p)                                                                                          \
+        ({                                                                                                   \
+                __typeof__(p) _p = (p);                                                                      \
+                (p) = NULL;                                                                                  \
+                _p;                                                                                          \
         })
-#define TAKE_FD(fd)                                                                                \
-        ({                                                                                         \
-                int _fd = (fd);                                                                    \
-                (fd) = -1;                                                                         \
-                _fd;                                                                               \
+#define TAKE_FD(fd)                                                                                          \
+        ({                                                                                                   \
+                int _fd = (fd);                                                                              \
+                (fd) = -1;                                                                                   \
+                _fd;                                                                                         \
         })
 
 /* Read a whole small file below dirfd into buf (NUL-terminated). Returns the
@@ -67,8 +67,8 @@ typedef struct StrVec {
         char **v;
         size_t n, cap;
 } StrVec;
-int strvec_push(StrVec *s, const char *str);       /* copies str */
-int strvec_push_take(StrVec *s, char *str);        /* takes ownership */
+int strvec_push(StrVec *s, const char *str); /* copies str */
+int strvec_push_take(StrVec *s, char *str);  /* takes ownership */
 void strvec_done(StrVec *s);
 
 /* Monotonic clock in microseconds. */

@@ -181,9 +181,12 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
         static const struct option options[] = {
-                {"threads", required_argument, NULL, 't'},   {"name-prefix", required_argument, NULL, 'p'},
-                {"late-after", required_argument, NULL, 'l'}, {"rename-after", required_argument, NULL, 'r'},
-                {"hold", required_argument, NULL, 'H'},       {"commands", no_argument, NULL, 'c'},
+                {"threads", required_argument, NULL, 't'},
+                {"name-prefix", required_argument, NULL, 'p'},
+                {"late-after", required_argument, NULL, 'l'},
+                {"rename-after", required_argument, NULL, 'r'},
+                {"hold", required_argument, NULL, 'H'},
+                {"commands", no_argument, NULL, 'c'},
                 {},
         };
         int n = 0, c;

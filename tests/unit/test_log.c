@@ -36,8 +36,14 @@ static void capture_done(Capture *c) {
 START_TEST(test_fields_on_one_line) {
         Capture c;
         capture_start(&c, LOG_DEBUG);
-        LogFields f = {.rule = "qemu vcpus", .pid = 812, .tid = 830, .comm = "qemu\nx", .thread = "CPU 1/KVM",
-                       .cpus = "3", .requested = "2-5", .previous = "0-7"};
+        LogFields f = {.rule = "qemu vcpus",
+                       .pid = 812,
+                       .tid = 830,
+                       .comm = "qemu\nx",
+                       .thread = "CPU 1/KVM",
+                       .cpus = "3",
+                       .requested = "2-5",
+                       .previous = "0-7"};
         log_event(&c.l, EV_APPLIED, LOG_INFO, &f, "pinned %s", "it");
         const char *t = capture_text(&c);
         ck_assert_str_eq(t, "pinnerd: info: pinned it [event=applied rule=\"qemu vcpus\" pid=812 tid=830 "
@@ -51,8 +57,9 @@ START_TEST(test_hostile_values) {
         capture_start(&c, LOG_DEBUG);
         LogFields f = {.tid = 5, .comm = "a\" b\\\xff", .thread = "x]y"};
         log_event(&c.l, EV_SKIPPED, LOG_NOTICE, &f, "m");
-        ck_assert_str_eq(capture_text(&c), "pinnerd: notice: m [event=skipped tid=5 comm=\"a\\\" b\\\\\\xff\" "
-                                           "thread=x]y]\n");
+        ck_assert_str_eq(capture_text(&c),
+                         "pinnerd: notice: m [event=skipped tid=5 comm=\"a\\\" b\\\\\\xff\" "
+                         "thread=x]y]\n");
         capture_done(&c);
 }
 END_TEST
@@ -92,14 +99,16 @@ START_TEST(test_storm_summary) {
         ck_assert_ptr_null(strstr(t, "record 1000 "));
         ck_assert(log_storm_flush(&c.l, now_usec()));
         ck_assert(!log_storm_flush(&c.l, now_usec() + LOG_STORM_WINDOW_USEC + 1));
-        ck_assert_ptr_nonnull(strstr(capture_text(&c), "suppressed 250 thread records in 10 s (applied 125, skipped 125)"));
+        ck_assert_ptr_nonnull(
+                strstr(capture_text(&c), "suppressed 250 thread records in 10 s (applied 125, skipped 125)"));
         capture_done(&c);
 }
 END_TEST
 
 START_TEST(test_names_and_ids) {
-        static const char *const names[] = {"started", "reloaded", "reload-failed", "applied", "restored", "skipped",
-                                            "failed", "drift", "events-lost", "rescan", "stopping"};
+        static const char *const names[] = {"started",     "reloaded", "reload-failed", "applied",
+                                            "restored",    "skipped",  "failed",        "drift",
+                                            "events-lost", "rescan",   "stopping"};
         ck_assert_int_eq(sizeof names / sizeof names[0], _EV_MAX);
         for (int k = 0; k < _EV_MAX; k++) {
                 ck_assert_str_eq(event_kind_name((EventKind) k), names[k]);

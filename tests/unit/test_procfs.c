@@ -137,15 +137,17 @@ END_TEST
 START_TEST(test_parse_stat_num_threads) {
         TaskStat st;
 
-        ck_assert_int_eq(procfs_parse_stat_buf(STR("42 (qemu) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 17 0 "
-                                                   "12345\n"),
-                                               &st),
-                         0);
+        ck_assert_int_eq(
+                procfs_parse_stat_buf(STR("42 (qemu) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 17 0 "
+                                          "12345\n"),
+                                      &st),
+                0);
         ck_assert_uint_eq(st.num_threads, 17);
-        ck_assert_int_eq(procfs_parse_stat_buf(STR("42 (bash) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 -1 0 "
-                                                   "12345\n"),
-                                               &st),
-                         -EBADMSG);
+        ck_assert_int_eq(
+                procfs_parse_stat_buf(STR("42 (bash) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 -1 0 "
+                                          "12345\n"),
+                                      &st),
+                -EBADMSG);
 }
 END_TEST
 

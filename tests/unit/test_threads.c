@@ -63,7 +63,7 @@ START_TEST(test_spread_load) {
                 const char *rule;
                 int cpu;
         } rows[] = {
-                {100, 101, "vcpu", 2}, {100, 102, "vcpu", 3}, {100, 103, "vcpu", 2},
+                {100, 101, "vcpu", 2},  {100, 102, "vcpu", 3}, {100, 103, "vcpu", 2},
                 {100, 104, "other", 2}, {200, 201, "vcpu", 5}, {100, 105, "vcpu", -1},
         };
         for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
