@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "cnproc.h"
 #include "host.h"
+#include "intmap.h"
 #include "manager.h"
 #include "match.h"
 #include "plan.h"
@@ -53,7 +54,8 @@ struct Manager {
         int procfd;
         Config *config;
         ThreadTable *threads;
-        StrVec rule_names; /* interned names thread entries point at */
+        StrVec rule_names;       /* interned names thread entries point at */
+        IntMap dropped_reported; /* pid → rule whose dropped CPUs were reported */
         Affinity aff;
 
         int cn_fd;

@@ -364,12 +364,17 @@ static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *p
 }
 
 /* CPUs a rule asked for but the thread may not use: said once per rule and
- * process, on the process leader's entry. */
+ * process, whichever of its threads the rule reaches first. The map holds,
+ * per pid, the (interned) rule last reported; exits and scans prune it. */
 static void report_dropped(Manager *m, const ProcFacts *p, const Rule *rule, const Plan *plan, Thread *th) {
-        if (!plan->dropped || cpuset_empty(plan->dropped) || rule->spread)
+        uintptr_t seen;
+
+        if (!plan->dropped || cpuset_empty(plan->dropped) || !th->rule)
                 return;
-        if (!report_once(th, REPORTED_DROPPED))
+        if (intmap_get(&m->dropped_reported, p->stat.pid, &seen) && seen == (uintptr_t) th->rule)
                 return;
+        (void) intmap_put(&m->dropped_reported, p->stat.pid, (uintptr_t) th->rule, NULL);
+
         _cleanup_(freep) char *d = fmt_set(plan->dropped), *req = fmt_set(plan->requested),
                               *eff = fmt_set(plan->effective);
         LogFields f;
@@ -498,8 +503,7 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
                 return;
         }
         th->reported &= ~(unsigned) REPORTED_SKIPPED;
-        if (tid == p->stat.pid)
-                report_dropped(m, p, rule, &plan, th);
+        report_dropped(m, p, rule, &plan, th);
         if (rule->spread)
                 th->spread_cpu = cpuset_next(plan.effective, -1);
 
@@ -596,6 +600,15 @@ static void scan_all(Manager *m) {
                 else if (th)
                         thread_table_remove(m->threads, stale[k]);
         }
+        /* Reports of dropped CPUs are forgotten with the process's threads. */
+        const IntMapSlot *slot;
+        size_t si = 0, n_gone = 0;
+        _cleanup_(freep) pid_t *gone = calloc(intmap_size(&m->dropped_reported) + 1, sizeof(pid_t));
+        while (gone && (slot = intmap_next(&m->dropped_reported, &si)))
+                if (!thread_table_has_pid(m->threads, slot->key))
+                        gone[n_gone++] = slot->key;
+        for (size_t k = 0; k < n_gone; k++)
+                (void) intmap_remove(&m->dropped_reported, gone[k], NULL);
 }
 
 void manager_rescan(Manager *m, const char *why) {
@@ -681,6 +694,8 @@ static void process_batch(Manager *m, size_t n) {
                 pid_t tid = pend[i].tid;
                 i = j;
                 if (want & WANT_GONE) {
+                        if (tid == pid)
+                                (void) intmap_remove(&m->dropped_reported, tid, NULL);
                         /* Also catches a tid exiting after a newer fork reused it:
                          * evaluate checks identity, a dead one is dropped. */
                         Thread *th = thread_table_get(m->threads, tid);
@@ -1225,6 +1240,7 @@ void manager_free(Manager *m) {
         free(m->connector_error);
         thread_table_free(m->threads);
         strvec_done(&m->rule_names);
+        intmap_done(&m->dropped_reported);
         config_free(m->config);
         if (m->procfd >= 0)
                 close(m->procfd);

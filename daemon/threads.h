@@ -21,7 +21,6 @@ enum {
         REPORTED_EBUSY = 1u << 3,
         REPORTED_ERROR = 1u << 4,
         REPORTED_DRIFT = 1u << 5,
-        REPORTED_DROPPED = 1u << 6, /* dropped CPUs: once per rule and process, on the leader's entry */
 };
 
 /* Kept small: a host may have tens of thousands of managed threads
