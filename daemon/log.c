@@ -94,10 +94,12 @@ static void put_escaped(FILE *f, const char *s) {
         outbuf_done(&b);
 }
 
-static void put_field(FILE *f, const char *key, const char *value) {
+/* " key=value", or "key=value" for the first field after the bracket. */
+static void put_field(FILE *f, bool *first, const char *key, const char *value) {
         if (!value)
                 return;
-        fprintf(f, " %s=", key);
+        fprintf(f, "%s%s=", *first ? "" : " ", key);
+        *first = false;
         bool quote = strpbrk(value, " \"") != NULL || *value == '\0';
         if (quote)
                 fputc('"', f);
@@ -170,20 +172,22 @@ static void emit(Logger *l, EventKind kind, int priority, const LogFields *lf, c
         FILE *f = l->err;
         fprintf(f, "pinnerd: %s: ", level_names[priority & 7]);
         put_escaped(f, message);
-        if (kind >= 0 && kind < _EV_MAX)
+        bool first = true;
+        if (kind >= 0 && kind < _EV_MAX) {
                 fprintf(f, " [event=%s", event_table[kind].name);
-        else if (lf)
+                first = false;
+        } else if (lf)
                 fputs(" [", f);
         if (lf) {
-                put_field(f, "rule", lf->rule);
-                put_field(f, "pid", lf->pid > 0 ? pid : NULL);
-                put_field(f, "tid", lf->tid > 0 ? tid : NULL);
-                put_field(f, "comm", lf->comm);
-                put_field(f, "thread", lf->thread);
-                put_field(f, "cpus", lf->cpus);
-                put_field(f, "requested", lf->requested);
-                put_field(f, "previous", lf->previous);
-                put_field(f, "reason", lf->reason);
+                put_field(f, &first, "rule", lf->rule);
+                put_field(f, &first, "pid", lf->pid > 0 ? pid : NULL);
+                put_field(f, &first, "tid", lf->tid > 0 ? tid : NULL);
+                put_field(f, &first, "comm", lf->comm);
+                put_field(f, &first, "thread", lf->thread);
+                put_field(f, &first, "cpus", lf->cpus);
+                put_field(f, &first, "requested", lf->requested);
+                put_field(f, &first, "previous", lf->previous);
+                put_field(f, &first, "reason", lf->reason);
         }
         if ((kind >= 0 && kind < _EV_MAX) || lf)
                 fputc(']', f);
@@ -201,6 +205,9 @@ bool log_storm_flush(Logger *l, uint64_t now) {
                                         len += (size_t) snprintf(detail + len, sizeof detail - len, "%s%s %u",
                                                                  len ? ", " : "", event_table[k].name,
                                                                  l->suppressed[k]);
+                        if (l->suppressed_other && len < sizeof detail)
+                                snprintf(detail + len, sizeof detail - len, "%snotes %u", len ? ", " : "",
+                                         l->suppressed_other);
                         _cleanup_(freep) char *m =
                                 xasprintf("suppressed %u thread records in %u s (%s); see pinnerctl status "
                                           "for counters",
@@ -209,6 +216,7 @@ bool log_storm_flush(Logger *l, uint64_t now) {
                                 emit(l, _EV_MAX, LOG_NOTICE, NULL, m);
                 }
                 memset(l->suppressed, 0, sizeof l->suppressed);
+                l->suppressed_other = 0;
                 l->suppressed_total = 0;
                 l->window_start = 0;
                 l->window_count = 0;
@@ -234,7 +242,10 @@ static void log_vevent(Logger *l, EventKind kind, int priority, const LogFields 
                 if (l->window_start == 0)
                         l->window_start = now;
                 if (++l->window_count > LOG_STORM_BURST) {
-                        l->suppressed[kind]++;
+                        if (kind >= 0 && kind < _EV_MAX)
+                                l->suppressed[kind]++;
+                        else
+                                l->suppressed_other++;
                         l->suppressed_total++;
                         return;
                 }
@@ -251,6 +262,13 @@ void log_event(Logger *l, EventKind kind, int priority, const LogFields *f, cons
         va_list ap;
         va_start(ap, fmt);
         log_vevent(l, kind, priority, f, fmt, ap);
+        va_end(ap);
+}
+
+void log_note(Logger *l, int priority, const LogFields *f, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        log_vevent(l, _EV_MAX, priority, f, fmt, ap);
         va_end(ap);
 }
 

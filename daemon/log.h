@@ -50,6 +50,7 @@ typedef struct Logger {
         uint64_t window_start;
         unsigned window_count;
         unsigned suppressed[_EV_MAX];
+        unsigned suppressed_other; /* notes (log_note) */
         unsigned suppressed_total;
 } Logger;
 
@@ -65,6 +66,11 @@ void log_msg(Logger *l, int priority, const char *fmt, ...) _printf_(3, 4);
  * through the storm limiter. */
 void log_event(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt, ...)
         _printf_(5, 6);
+/* A note about a thread that is no decision of its own (for example CPUs a
+ * rule asked for but the thread may not use): the thread's fields, no
+ * PINNERD_EVENT. Rate-limited like thread records. */
+void log_note(Logger *l, int priority, const LogFields *f, const char *fmt, ...) _printf_(4, 5);
+
 /* Emit the summary of records suppressed in an ended window (the manager
  * calls this from a timer); returns true while records are being held back. */
 bool log_storm_flush(Logger *l, uint64_t now);

@@ -382,10 +382,10 @@ static void report_dropped(Manager *m, const ProcFacts *p, const Rule *rule, con
         f.requested = req;
         f.cpus = eff;
         f.reason = "requested CPUs outside what the thread may use";
-        log_event(m->log, EV_APPLIED, LOG_NOTICE, &f,
-                  "rule %s: CPUs %s of %s left out for %s (pid %d): not online, outside its cpuset, or "
-                  "isolated",
-                  rule->name, d, req, p->stat.comm, (int) p->stat.pid);
+        log_note(m->log, LOG_NOTICE, &f,
+                 "rule %s: CPUs %s of %s left out for %s (pid %d): not online, outside its cpuset, or "
+                 "isolated",
+                 rule->name, d, req, p->stat.comm, (int) p->stat.pid);
 }
 
 /* creator: the thread that created tid, when a fork event said so (else 0). */

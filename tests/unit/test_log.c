@@ -64,6 +64,17 @@ START_TEST(test_hostile_values) {
 }
 END_TEST
 
+START_TEST(test_note_without_event) {
+        Capture c;
+        capture_start(&c, LOG_DEBUG);
+        LogFields f = {.rule = "wide", .pid = 7, .tid = 8, .cpus = "1", .requested = "1-3"};
+        log_note(&c.l, LOG_NOTICE, &f, "rule %s: CPUs 2-3 left out", "wide");
+        ck_assert_str_eq(capture_text(&c), "pinnerd: notice: rule wide: CPUs 2-3 left out [rule=wide pid=7 "
+                                           "tid=8 cpus=1 requested=1-3]\n");
+        capture_done(&c);
+}
+END_TEST
+
 START_TEST(test_level_filter) {
         Capture c;
         capture_start(&c, LOG_NOTICE);
@@ -133,6 +144,7 @@ Suite *log_suite(void) {
         TCase *tc = tcase_create("stderr");
         tcase_add_test(tc, test_fields_on_one_line);
         tcase_add_test(tc, test_hostile_values);
+        tcase_add_test(tc, test_note_without_event);
         tcase_add_test(tc, test_level_filter);
         tcase_add_test(tc, test_message_escaped);
         tcase_add_test(tc, test_storm_summary);
