@@ -488,6 +488,9 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
         if (!plan.effective || cpuset_empty(plan.effective)) {
                 const char *why = plan.skip_reason ? plan.skip_reason : "no CPU left";
                 set_skip(th, why);
+                /* No decision stands any more: nothing to hold against drift. */
+                cpuset_free(th->applied);
+                th->applied = NULL;
                 if (report_once(th, REPORTED_SKIPPED)) {
                         _cleanup_(freep) char *req_s = fmt_set(plan.requested);
                         LogFields f;
