@@ -33,7 +33,7 @@ endif
 # Debian packages the build and the tests need. `make deps` installs the
 # missing ones as root and prints the apt-get line otherwise.
 DEPS := gcc make pkg-config libsystemd-dev libinih-dev check libsubunit-dev \
-        clang clang-format libclang-rt-14-dev mandoc man-db systemd procps jq util-linux iproute2 python3
+        clang clang-format libclang-rt-14-dev mandoc man-db systemd procps jq util-linux iproute2 python3 strace
 
 # Quiet by default; `make V=1` shows every command.
 ifeq ($(V),1)
