@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,22 +67,6 @@ const char *manager_event_source(const Manager *m) {
 
 /* ---- facts ---------------------------------------------------------------- */
 
-/* Can any rule match a task with this comm? Lets a storm of unrelated execs
- * cost one stat read each instead of every fact some rule needs. */
-static bool config_comm_candidate(const Config *c, const char *comm, bool kthread) {
-        for (size_t i = 0; i < c->n_rules; i++) {
-                const Rule *r = &c->rules[i];
-                if (r->kthreads != kthread)
-                        continue;
-                if (r->comm.n == 0)
-                        return true;
-                for (size_t j = 0; j < r->comm.n; j++)
-                        if (fnmatch(r->comm.v[j], comm, 0) == 0)
-                                return true;
-        }
-        return false;
-}
-
 /* Before reading everything about pid: could any rule match it at all? Only
  * its name is read, and a name of 15 bytes (which may be a cut kernel thread
  * name) never rules anything out. Processes with remembered threads always
@@ -97,7 +80,7 @@ static bool worth_a_look(Manager *m, pid_t pid) {
                 return false; /* gone */
         if (strlen(comm) >= 15)
                 return true;
-        return config_comm_candidate(m->config, comm, false) || config_comm_candidate(m->config, comm, true);
+        return match_comm_possible(m->config, comm, false) || match_comm_possible(m->config, comm, true);
 }
 
 void proc_facts_done(ProcFacts *p) {
@@ -116,7 +99,7 @@ int manager_read_proc_facts(Manager *m, pid_t pid, bool force, ProcFacts *ret) {
         r = procfs_read_stat(m->procfd, pid, pid, &p.stat);
         if (r < 0)
                 return r;
-        p.candidate = config_comm_candidate(m->config, p.stat.comm, p.stat.flags & PROC_PF_KTHREAD);
+        p.candidate = match_comm_possible(m->config, p.stat.comm, p.stat.flags & PROC_PF_KTHREAD);
         if (p.candidate || force) {
                 /* A fact that cannot be read stays NULL and matches nothing. */
                 if (need & FACT_EXE)

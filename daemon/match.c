@@ -180,6 +180,18 @@ bool rule_match_thread(const Rule *r, const TaskFacts *f, char **why) {
         return match_globs(&r->threads, "thread name", f->thread, why);
 }
 
+bool match_comm_possible(const Config *c, const char *comm, bool kthread) {
+        for (size_t i = 0; i < c->n_rules; i++) {
+                const Rule *r = &c->rules[i];
+                /* The same kernel-thread rule as rule_match_process(). */
+                if (r->kthreads != kthread)
+                        continue;
+                if (r->comm.n == 0 || glob_any(&r->comm, comm))
+                        return true;
+        }
+        return false;
+}
+
 const Rule *match_thread(const Config *c, const TaskFacts *f) {
         for (size_t i = 0; i < c->n_rules; i++) {
                 const Rule *r = c->by_priority[i];

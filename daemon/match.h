@@ -36,6 +36,10 @@ bool rule_match_process(const Rule *r, const TaskFacts *f, char **why);
 /* Does the rule's thread filter match f->thread? */
 bool rule_match_thread(const Rule *r, const TaskFacts *f, char **why);
 
+/* Could a rule match a task with this process name and kernel-thread flag,
+ * if its other facts matched too? A no lets the daemon skip reading them. */
+bool match_comm_possible(const Config *c, const char *comm, bool kthread);
+
 /* The winning rule for this thread: highest priority, ties to the rule
  * defined first, among rules whose process and thread parts both match.
  * NULL when none does. */

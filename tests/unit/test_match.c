@@ -210,6 +210,41 @@ START_TEST(test_kthreads_only_rule) {
 }
 END_TEST
 
+/* A no from match_comm_possible must never hide a match: check it against
+ * match_thread over names that do and do not match, with and without a
+ * rule that has no comm key. */
+START_TEST(test_comm_possible) {
+        Config *c = load("[rule:q]\ncomm = qemu-*\ncomm = kvm\nthreads = CPU *\ncpus = 0\n\n"
+                         "[rule:k]\nkthreads = yes\ncomm = kworker/*\ncpus = 0\n");
+        static const struct {
+                const char *comm;
+                bool kthread, possible;
+        } t[] = {
+                {"qemu-system-x86", false, true},
+                {"kvm", false, true},
+                {"bash", false, false},
+                {"kworker/0:1", true, true},
+                {"kworker/0:1", false, false},
+                {"qemu-x", true, false},
+                {"", false, false},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                ck_assert_msg(match_comm_possible(c, t[i].comm, t[i].kthread) == t[i].possible, "case %zu",
+                              i);
+                TaskFacts f = F(.comm = t[i].comm, .thread = "CPU 0/KVM", .kthread = t[i].kthread);
+                if (match_thread(c, &f))
+                        ck_assert(t[i].possible);
+        }
+        config_free(c);
+
+        /* A rule without a comm key can match any name. */
+        c = load("[rule:u]\nuser = 0\ncpus = 0\n");
+        ck_assert(match_comm_possible(c, "anything", false));
+        ck_assert(!match_comm_possible(c, "anything", true));
+        config_free(c);
+}
+END_TEST
+
 /* ---- why ---- */
 
 START_TEST(test_why) {
@@ -285,6 +320,7 @@ Suite *match_suite(void) {
         tcase_add_test(tc, test_cgroup_path_unit);
         tcase_add_test(tc, test_match_table);
         tcase_add_test(tc, test_kthreads_only_rule);
+        tcase_add_test(tc, test_comm_possible);
         tcase_add_test(tc, test_why);
         suite_add_tcase(s, tc);
         return s;
