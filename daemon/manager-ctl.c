@@ -13,10 +13,6 @@
 #include "output.h"
 #include "procfs.h"
 
-static char *fmt_set(const CpuSet *s) {
-        return s ? cpuset_format_list(s) : strdup("-");
-}
-
 static size_t rule_thread_count(const Manager *m, const char *rule) {
         size_t i = 0, n = 0;
         Thread *th;
@@ -55,7 +51,8 @@ static uint64_t counter_value(const Counters *c, size_t i) {
 }
 
 static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
-        _cleanup_(freep) char *online = fmt_set(m->host->online), *isolated = fmt_set(m->host->isolated);
+        _cleanup_(freep) char *online = manager_fmt_cpus(m->host->online),
+                              *isolated = manager_fmt_cpus(m->host->isolated);
         uint64_t up = now_usec() - m->start_usec;
 
         if (req->json) {
@@ -179,7 +176,8 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_array_begin(&w);
                 for (size_t k = 0; k < n; k++) {
                         _cleanup_(freep) char *req_s = rule_requested(m, v[k]->rule),
-                                              *eff = fmt_set(v[k]->applied), *orig = fmt_set(v[k]->original);
+                                              *eff = manager_fmt_cpus(v[k]->applied),
+                                              *orig = manager_fmt_cpus(v[k]->original);
                         json_object_begin(&w);
                         json_field_int(&w, "pid", v[k]->pid);
                         json_field_int(&w, "tid", v[k]->tid);
@@ -206,8 +204,9 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
         table_add_column(&t, "EFFECTIVE", TABLE_LEFT);
         table_add_column(&t, "ORIGINAL", TABLE_LEFT);
         for (size_t k = 0; k < n; k++) {
-                _cleanup_(freep) char *req_s = rule_requested(m, v[k]->rule), *eff = fmt_set(v[k]->applied),
-                                      *orig = fmt_set(v[k]->original);
+                _cleanup_(freep) char *req_s = rule_requested(m, v[k]->rule),
+                                      *eff = manager_fmt_cpus(v[k]->applied),
+                                      *orig = manager_fmt_cpus(v[k]->original);
                 table_add_cellf(&t, "%d", (int) v[k]->pid);
                 table_add_cellf(&t, "%d", (int) v[k]->tid);
                 table_add_cell(&t, v[k]->comm);
@@ -292,22 +291,20 @@ static int explain_one(Manager *m, const ProcFacts *p, pid_t tid, ExplainThread 
                 e->cpuset = cpuset_dup(cs);
         _cleanup_(freep) unsigned *load = NULL;
         unsigned n_load = 0;
-        if (e->rule->spread && e->entry && e->entry->spread_cpu >= 0) {
-                /* Show the CPU the thread holds. */
-                n_load = (unsigned) e->entry->spread_cpu + 1;
-                load = calloc(n_load, sizeof(unsigned));
-                if (load)
-                        for (unsigned c = 0; c < n_load; c++)
-                                load[c] = (int) c == e->entry->spread_cpu ? 0 : 1;
-        } else if (e->rule->spread)
-                (void) thread_table_spread_load(m->threads, p->stat.pid, e->rule->name, tid, &load, &n_load);
+        /* The same placement evaluation would make: a held CPU is kept. */
+        if (e->rule->spread) {
+                bool holds = e->entry && e->entry->rule && strcmp(e->entry->rule, e->rule->name) == 0;
+                (void) manager_spread_load(m, p->stat.pid, e->rule, tid, holds ? e->entry->spread_cpu : -1,
+                                           &load, &n_load);
+        }
         r = plan_thread(m->host, e->rule, e->cpuset, load, n_load, &e->plan);
         e->planned = r >= 0;
         return 0;
 }
 
 static void explain_text(Manager *m, const ProcFacts *p, ExplainThread *v, size_t n, OutBuf *o) {
-        _cleanup_(freep) char *online = fmt_set(m->host->online), *isolated = fmt_set(m->host->isolated);
+        _cleanup_(freep) char *online = manager_fmt_cpus(m->host->online),
+                              *isolated = manager_fmt_cpus(m->host->isolated);
 
         outbuf_printf(o, "pid %d (", (int) p->stat.pid);
         text_escape_append(o, p->stat.comm, strlen(p->stat.comm));
@@ -315,7 +312,7 @@ static void explain_text(Manager *m, const ProcFacts *p, ExplainThread *v, size_
                       (p->stat.flags & PROC_PF_KTHREAD) ? ", kernel thread" : "");
         for (size_t i = 0; i < n; i++) {
                 ExplainThread *e = &v[i];
-                _cleanup_(freep) char *cur = fmt_set(e->current);
+                _cleanup_(freep) char *cur = manager_fmt_cpus(e->current);
                 outbuf_printf(o, "\ntid %d \"", (int) e->tid);
                 text_escape_append(o, e->name, strlen(e->name));
                 outbuf_printf(o, "\": %s%s%s\n", e->rule ? "rule " : "no rule matches",
@@ -326,10 +323,11 @@ static void explain_text(Manager *m, const ProcFacts *p, ExplainThread *v, size_
                         outbuf_putc(o, '\n');
                 }
                 if (e->rule && e->planned) {
-                        _cleanup_(freep) char *req = fmt_set(e->plan.requested), *cs = fmt_set(e->cpuset),
-                                              *a = fmt_set(e->plan.in_cpuset),
-                                              *b = fmt_set(e->plan.in_online),
-                                              *eff = fmt_set(e->plan.effective);
+                        _cleanup_(freep) char *req = manager_fmt_cpus(e->plan.requested),
+                                              *cs = manager_fmt_cpus(e->cpuset),
+                                              *a = manager_fmt_cpus(e->plan.in_cpuset),
+                                              *b = manager_fmt_cpus(e->plan.in_online),
+                                              *eff = manager_fmt_cpus(e->plan.effective);
                         outbuf_printf(o, "  requested %s (%s)\n", req, e->rule->cpus.text);
                         outbuf_printf(o, "  ∩ cpuset %s = %s\n", e->cpuset ? cs : "(no limit)", a);
                         outbuf_printf(o, "  ∩ online %s = %s\n", online, b);
@@ -348,7 +346,7 @@ static void explain_text(Manager *m, const ProcFacts *p, ExplainThread *v, size_
                 }
                 outbuf_printf(o, "  current mask %s", cur);
                 if (e->entry && e->entry->original) {
-                        _cleanup_(freep) char *orig = fmt_set(e->entry->original);
+                        _cleanup_(freep) char *orig = manager_fmt_cpus(e->entry->original);
                         outbuf_printf(o, ", original %s (restored when no rule applies)", orig);
                 }
                 if (e->entry && e->entry->skip_reason)
@@ -358,7 +356,8 @@ static void explain_text(Manager *m, const ProcFacts *p, ExplainThread *v, size_
 }
 
 static void explain_json(Manager *m, const ProcFacts *p, ExplainThread *v, size_t n, OutBuf *o) {
-        _cleanup_(freep) char *online = fmt_set(m->host->online), *isolated = fmt_set(m->host->isolated);
+        _cleanup_(freep) char *online = manager_fmt_cpus(m->host->online),
+                              *isolated = manager_fmt_cpus(m->host->isolated);
         JsonWriter w;
 
         json_init(&w, o);
@@ -372,7 +371,7 @@ static void explain_json(Manager *m, const ProcFacts *p, ExplainThread *v, size_
         json_array_begin(&w);
         for (size_t i = 0; i < n; i++) {
                 ExplainThread *e = &v[i];
-                _cleanup_(freep) char *cur = fmt_set(e->current);
+                _cleanup_(freep) char *cur = manager_fmt_cpus(e->current);
                 json_object_begin(&w);
                 json_field_int(&w, "tid", e->tid);
                 json_field_string(&w, "thread", e->name);
@@ -383,10 +382,11 @@ static void explain_json(Manager *m, const ProcFacts *p, ExplainThread *v, size_
                         json_string(&w, e->why.v[k]);
                 json_array_end(&w);
                 if (e->rule && e->planned) {
-                        _cleanup_(freep) char *req = fmt_set(e->plan.requested), *cs = fmt_set(e->cpuset),
-                                              *a = fmt_set(e->plan.in_cpuset),
-                                              *b = fmt_set(e->plan.in_online),
-                                              *eff = fmt_set(e->plan.effective);
+                        _cleanup_(freep) char *req = manager_fmt_cpus(e->plan.requested),
+                                              *cs = manager_fmt_cpus(e->cpuset),
+                                              *a = manager_fmt_cpus(e->plan.in_cpuset),
+                                              *b = manager_fmt_cpus(e->plan.in_online),
+                                              *eff = manager_fmt_cpus(e->plan.effective);
                         json_key(&w, "steps");
                         json_object_begin(&w);
                         json_field_string(&w, "requested", req);
@@ -401,7 +401,7 @@ static void explain_json(Manager *m, const ProcFacts *p, ExplainThread *v, size_
                 }
                 json_field_string(&w, "current", e->current ? cur : NULL);
                 if (e->entry && e->entry->original) {
-                        _cleanup_(freep) char *orig = fmt_set(e->entry->original);
+                        _cleanup_(freep) char *orig = manager_fmt_cpus(e->entry->original);
                         json_field_string(&w, "original", orig);
                 } else
                         json_field_string(&w, "original", NULL);

@@ -96,6 +96,15 @@ int manager_thread_cpuset(Manager *m, const ProcFacts *p, pid_t tid, const CpuSe
 int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors);
 void manager_rescan(Manager *m, const char *why);
 
+/* A cpulist for messages and tables; "-" for NULL. malloc'd. */
+char *manager_fmt_cpus(const CpuSet *s);
+
+/* For a spread rule: how many of pid's threads placed by `rule` sit on each
+ * CPU (tid itself left out); a CPU the thread holds (held_cpu >= 0) is
+ * preferred while it stays allowed. */
+int manager_spread_load(Manager *m, pid_t pid, const Rule *rule, pid_t tid, int held_cpu, unsigned **ret,
+                        unsigned *ret_n);
+
 /* "proc-connector", "polling", or "single scan" (--once). */
 const char *manager_event_source(const Manager *m);
 

@@ -202,7 +202,7 @@ static const char *intern_rule_name(Manager *m, const char *name) {
 
 /* ---- deciding and applying -------------------------------------------------- */
 
-static char *fmt_set(const CpuSet *s) {
+char *manager_fmt_cpus(const CpuSet *s) {
         return s ? cpuset_format_list(s) : strdup("-");
 }
 
@@ -230,8 +230,8 @@ static bool restore_thread(Manager *m, Thread *th, const char *why) {
                 return false;
         res = affinity_apply(&m->aff, th->pid, th->tid, th->start, th->original, &prev, &now, &err);
         thread_fields(th, &f);
-        orig_s = fmt_set(th->original);
-        prev_s = fmt_set(prev);
+        orig_s = manager_fmt_cpus(th->original);
+        prev_s = manager_fmt_cpus(prev);
         f.cpus = orig_s;
         f.previous = prev_s;
         f.reason = why;
@@ -283,8 +283,8 @@ static void inherit_original(Manager *m, Thread *th, pid_t creator) {
 
 static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *plan, AffinityResult res,
                          const CpuSet *prev, int err, pid_t creator) {
-        _cleanup_(freep) char *eff_s = fmt_set(plan->effective), *req_s = fmt_set(plan->requested),
-                              *prev_s = fmt_set(prev);
+        _cleanup_(freep) char *eff_s = manager_fmt_cpus(plan->effective),
+                              *req_s = manager_fmt_cpus(plan->requested), *prev_s = manager_fmt_cpus(prev);
         bool kthread_quiet;
         LogFields f;
 
@@ -358,8 +358,8 @@ static void report_dropped(Manager *m, const ProcFacts *p, const Rule *rule, con
                 return;
         (void) intmap_put(&m->dropped_reported, p->stat.pid, (uintptr_t) th->rule, NULL);
 
-        _cleanup_(freep) char *d = fmt_set(plan->dropped), *req = fmt_set(plan->requested),
-                              *eff = fmt_set(plan->effective);
+        _cleanup_(freep) char *d = manager_fmt_cpus(plan->dropped), *req = manager_fmt_cpus(plan->requested),
+                              *eff = manager_fmt_cpus(plan->effective);
         LogFields f;
         thread_fields(th, &f);
         f.requested = req;
@@ -369,6 +369,37 @@ static void report_dropped(Manager *m, const ProcFacts *p, const Rule *rule, con
                  "rule %s: CPUs %s of %s left out for %s (pid %d): not online, outside its cpuset, or "
                  "isolated",
                  rule->name, d, req, p->stat.comm, (int) p->stat.pid);
+}
+
+int manager_spread_load(Manager *m, pid_t pid, const Rule *rule, pid_t tid, int held_cpu, unsigned **ret,
+                        unsigned *ret_n) {
+        _cleanup_(freep) unsigned *load = NULL;
+        unsigned n_load = 0;
+        int r;
+
+        r = thread_table_spread_load(m->threads, pid, rule->name, tid, &load, &n_load);
+        if (r < 0)
+                return r;
+        /* A placed thread keeps its CPU while that CPU stays allowed: weigh
+         * every other CPU one thread heavier. */
+        if (held_cpu >= 0) {
+                unsigned n = m->host->nr_cpu_ids;
+                if (n < n_load)
+                        n = n_load;
+                if ((unsigned) held_cpu >= n)
+                        n = (unsigned) held_cpu + 1;
+                unsigned *biased = calloc(n, sizeof(unsigned));
+                if (!biased)
+                        return -ENOMEM;
+                for (unsigned c = 0; c < n; c++)
+                        biased[c] = (int) c == held_cpu ? 0 : (c < n_load ? load[c] : 0) + 1;
+                free(load);
+                load = biased;
+                n_load = n;
+        }
+        *ret = TAKE_PTR(load);
+        *ret_n = n_load;
+        return 0;
 }
 
 /* creator: the thread that created tid, when a fork event said so (else 0). */
@@ -440,26 +471,9 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
                 task_cpuset = NULL; /* unreadable: the kernel still enforces it */
 
         if (rule->spread) {
-                r = thread_table_spread_load(m->threads, p->stat.pid, rule->name, tid, &load, &n_load);
+                r = manager_spread_load(m, p->stat.pid, rule, tid, th->spread_cpu, &load, &n_load);
                 if (r < 0)
                         return;
-                /* A placed thread keeps its CPU while that CPU stays allowed:
-                 * weigh every other CPU one thread heavier. */
-                if (th->spread_cpu >= 0) {
-                        unsigned n = m->host->nr_cpu_ids;
-                        if (n < n_load)
-                                n = n_load;
-                        if ((unsigned) th->spread_cpu >= n)
-                                n = (unsigned) th->spread_cpu + 1;
-                        unsigned *biased = calloc(n, sizeof(unsigned));
-                        if (!biased)
-                                return;
-                        for (unsigned c = 0; c < n; c++)
-                                biased[c] = (int) c == th->spread_cpu ? 0 : (c < n_load ? load[c] : 0) + 1;
-                        free(load);
-                        load = biased;
-                        n_load = n;
-                }
         }
         r = plan_thread(m->host, rule, task_cpuset, load, n_load, &plan);
         if (r < 0) {
@@ -475,7 +489,7 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
                 cpuset_free(th->applied);
                 th->applied = NULL;
                 if (report_once(th, REPORTED_SKIPPED)) {
-                        _cleanup_(freep) char *req_s = fmt_set(plan.requested);
+                        _cleanup_(freep) char *req_s = manager_fmt_cpus(plan.requested);
                         LogFields f;
                         thread_fields(th, &f);
                         f.requested = req_s;
@@ -878,7 +892,8 @@ static void check_drift(Manager *m) {
                 if (m->config->settings.drift == DRIFT_IGNORE)
                         continue;
                 if (report_once(th, REPORTED_DRIFT)) {
-                        _cleanup_(freep) char *cur_s = fmt_set(cur), *app_s = fmt_set(th->applied);
+                        _cleanup_(freep) char *cur_s = manager_fmt_cpus(cur),
+                                              *app_s = manager_fmt_cpus(th->applied);
                         LogFields f;
                         thread_fields(th, &f);
                         f.cpus = app_s;
@@ -1023,14 +1038,14 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
         Manager *m = userdata;
-        _cleanup_(freep) char *before = fmt_set(m->host->online), *after = NULL;
+        _cleanup_(freep) char *before = manager_fmt_cpus(m->host->online), *after = NULL;
         int r = host_refresh_cpus(m->host);
 
         if (r < 0) {
                 log_msg(m->log, LOG_ERR, "CPU hotplug: cannot re-read CPUs: %s", strerror(-r));
                 return 0;
         }
-        after = fmt_set(m->host->online);
+        after = manager_fmt_cpus(m->host->online);
         if (before && after && strcmp(before, after) == 0)
                 return 0;
         log_msg(m->log, LOG_NOTICE, "online CPUs changed from %s to %s; re-planning", before, after);
@@ -1111,8 +1126,8 @@ int manager_start(Manager *m) {
         }
 
         manager_rescan(m, "start");
-        online = fmt_set(m->host->online);
-        isolated = fmt_set(m->host->isolated);
+        online = manager_fmt_cpus(m->host->online);
+        isolated = manager_fmt_cpus(m->host->isolated);
         log_event(m->log, EV_STARTED, LOG_INFO, NULL,
                   "pinnerd %s started: %zu rules, %zu threads managed, online CPUs %s, isolated %s, events "
                   "from %s%s",
