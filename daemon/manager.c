@@ -211,6 +211,13 @@ static void thread_fields(const Thread *th, LogFields *f) {
                 .rule = th->rule, .pid = th->pid, .tid = th->tid, .comm = th->comm, .thread = th->name};
 }
 
+/* Is the thread an entry remembers still that thread (not gone, tid not
+ * recycled)? */
+static bool thread_still_there(Manager *m, const Thread *th) {
+        TaskStat ts;
+        return procfs_read_stat(m->procfd, th->pid, th->tid, &ts) >= 0 && ts.starttime == th->start;
+}
+
 /* Report a problem once per (tid, start time, reason). */
 static bool report_once(Thread *th, unsigned bit) {
         if (th->reported & bit)
@@ -593,9 +600,7 @@ static void scan_all(Manager *m) {
                         stale[n_stale++] = th->tid;
         for (size_t k = 0; k < n_stale; k++) {
                 th = thread_table_get(m->threads, stale[k]);
-                TaskStat ts;
-                if (th && procfs_read_stat(m->procfd, th->pid, th->tid, &ts) >= 0 &&
-                    ts.starttime == th->start)
+                if (th && thread_still_there(m, th))
                         release_thread(m, th, "no rule applies any more");
                 else if (th)
                         thread_table_remove(m->threads, stale[k]);
@@ -699,12 +704,8 @@ static void process_batch(Manager *m, size_t n) {
                         /* Also catches a tid exiting after a newer fork reused it:
                          * evaluate checks identity, a dead one is dropped. */
                         Thread *th = thread_table_get(m->threads, tid);
-                        if (th) {
-                                TaskStat ts;
-                                if (procfs_read_stat(m->procfd, th->pid, tid, &ts) < 0 ||
-                                    ts.starttime != th->start)
-                                        thread_table_remove(m->threads, tid);
-                        }
+                        if (th && !thread_still_there(m, th))
+                                thread_table_remove(m->threads, tid);
                         continue;
                 }
                 if (want & WANT_PROCESS)
@@ -883,8 +884,7 @@ static void check_drift(Manager *m) {
                 if (cpuset_equal(cur, th->applied))
                         continue;
                 /* A different mask may belong to a new thread with a recycled tid. */
-                TaskStat ts;
-                if (procfs_read_stat(m->procfd, th->pid, th->tid, &ts) < 0 || ts.starttime != th->start) {
+                if (!thread_still_there(m, th)) {
                         reapply[n_reapply++] = th->tid; /* re-evaluated below: identity drops it */
                         continue;
                 }
