@@ -288,8 +288,9 @@ static void inherit_original(Manager *m, Thread *th, pid_t creator) {
                 th->original = cpuset_dup(src->original);
 }
 
+/* now: the mask read back after the write (NULL when nothing was written). */
 static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *plan, AffinityResult res,
-                         const CpuSet *prev, int err, pid_t creator) {
+                         const CpuSet *prev, const CpuSet *now, int err, pid_t creator) {
         _cleanup_(freep) char *eff_s = manager_fmt_cpus(plan->effective),
                               *req_s = manager_fmt_cpus(plan->requested), *prev_s = manager_fmt_cpus(prev);
         bool kthread_quiet;
@@ -350,7 +351,9 @@ static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *p
         }
         set_skip(th, NULL);
         cpuset_free(th->applied);
-        th->applied = cpuset_dup(plan->effective);
+        /* What the kernel holds is what drift is measured against: it may
+         * have narrowed the mask (a cpuset changed since the plan). */
+        th->applied = cpuset_dup(now ? now : plan->effective);
 }
 
 /* CPUs a rule asked for but the thread may not use: said once per rule and
@@ -522,7 +525,7 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, pid_t cre
         else
                 res = affinity_apply(&m->aff, p->stat.pid, tid, ts.starttime, plan.effective, &prev, &now,
                                      &err);
-        apply_result(m, th, rule, &plan, res, prev, err, creator);
+        apply_result(m, th, rule, &plan, res, prev, now, err, creator);
         plan_done(&plan);
 }
 
