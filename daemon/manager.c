@@ -68,8 +68,8 @@ const char *manager_event_source(const Manager *m) {
 /* ---- facts ---------------------------------------------------------------- */
 
 /* Before reading everything about pid: could any rule match it at all? Only
- * its name is read, and a name of 15 bytes (which may be a cut kernel thread
- * name) never rules anything out. Processes with remembered threads always
+ * its name is read, and a name of COMM_USER_MAX bytes (which may be a cut
+ * kernel thread name) never rules anything out. Processes with remembered threads always
  * get the full look. Most processes of an exec storm end here. */
 static bool worth_a_look(Manager *m, pid_t pid) {
         char comm[COMM_MAX + 2];
@@ -78,7 +78,7 @@ static bool worth_a_look(Manager *m, pid_t pid) {
                 return true;
         if (procfs_read_comm(m->procfd, pid, comm, sizeof comm) < 0)
                 return false; /* gone */
-        if (strlen(comm) >= 15)
+        if (strlen(comm) >= COMM_USER_MAX)
                 return true;
         return match_comm_possible(m->config, comm, false) || match_comm_possible(m->config, comm, true);
 }

@@ -19,6 +19,9 @@
  * workqueue workers "kworker/u8:0-events_unbound": the kernel formats those
  * into a 64-byte buffer, so up to 63. Any byte but NUL. */
 #define COMM_MAX 63
+/* TASK_COMM_LEN - 1: the longest name a user task can have; a name this long
+ * in proc/PID/comm may be a longer kernel thread name cut short. */
+#define COMM_USER_MAX 15
 /* Kernel thread flag in /proc/PID/stat field 9 (PF_KTHREAD). */
 #define PROC_PF_KTHREAD 0x00200000u
 
