@@ -5,7 +5,9 @@
  * slice at a time (CtlReply.step); a non-root peer gets at most
  * EXPLAIN_UNPRIV_THREADS of them, sees only processes it could see itself,
  * and never a fact it could not read itself (exe is "withheld"). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +24,8 @@
 
 typedef struct ExplainJob {
         ProcFacts p;
-        pid_t *tids;
-        size_t n, next, limit, shown;
+        DIR *task; /* PID/task, read a slice at a time: a process may have 100,000 threads */
+        size_t limit, shown;
         bool json;
         bool exe_withheld;
         JsonWriter w;
@@ -34,7 +36,8 @@ static void explain_job_free(void *state) {
         if (!j)
                 return;
         proc_facts_done(&j->p);
-        free(j->tids);
+        if (j->task)
+                closedir(j->task);
         free(j);
 }
 
@@ -189,13 +192,21 @@ static int explain_step(void *userdata, void *state, CtlReply *reply) {
         ExplainJob *j = state;
         uint64_t t0 = now_usec();
 
-        while (j->next < j->n && j->shown < j->limit) {
-                explain_one(m, j, j->tids[j->next++], &reply->out);
+        struct dirent *de;
+
+        while (j->shown < j->limit && (de = readdir(j->task))) {
+                unsigned tid;
+                if (parse_uint(de->d_name, &tid) < 0 || tid == 0 || tid > INT32_MAX)
+                        continue;
+                explain_one(m, j, (pid_t) tid, &reply->out);
                 j->shown++;
                 if (now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
                         return 1;
         }
-        size_t left = j->n - j->next;
+        /* Not listed further for the count: the stat file's thread count
+         * says how many were left out. */
+        size_t total = j->p.stat.num_threads;
+        size_t left = j->shown < j->limit || total <= j->shown ? 0 : total - j->shown;
         if (j->json) {
                 json_array_end(&j->w);
                 if (left)
@@ -235,8 +246,17 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
         if (!j)
                 return -ENOMEM;
         r = facts_read_process(&m->facts, m->config, tgid, true, &j->p);
-        if (r >= 0)
-                r = procfs_list_tids(m->procfd, tgid, &j->tids, &j->n);
+        if (r >= 0) {
+                char path[64];
+                snprintf(path, sizeof path, "%d/task", (int) tgid);
+                int fd = openat(m->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                j->task = fd >= 0 ? fdopendir(fd) : NULL;
+                if (!j->task) {
+                        if (fd >= 0)
+                                close(fd);
+                        r = -ESRCH;
+                }
+        }
         if (r < 0) {
                 outbuf_printf(&reply->err, "no such process: %u\n", arg);
                 reply->exit_code = CTL_EXIT_FAILED;
@@ -263,13 +283,14 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_array_begin(w);
         } else {
                 OutBuf *o = &reply->out;
-                if (tgid != pid)
-                        outbuf_printf(o, "tid %d is a thread of process %d; explaining the process\n",
-                                      (int) pid, (int) tgid);
+                unsigned nt = j->p.stat.num_threads;
                 outbuf_printf(o, "pid %d (", (int) tgid);
                 text_escape_append(o, j->p.stat.comm, strlen(j->p.stat.comm));
-                outbuf_printf(o, "), %zu thread%s%s\n", j->n, j->n == 1 ? "" : "s",
+                outbuf_printf(o, "), %u thread%s%s\n", nt, nt == 1 ? "" : "s",
                               (j->p.stat.flags & PROC_PF_KTHREAD) ? ", kernel thread" : "");
+                if (tgid != pid)
+                        outbuf_printf(o, "tid %d is a thread of this process; explaining the whole process\n",
+                                      (int) pid);
                 if (j->exe_withheld)
                         outbuf_puts(o, "exe: withheld (you could not read it yourself)\n");
                 else if (j->p.exe) {

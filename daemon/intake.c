@@ -52,7 +52,7 @@ size_t intake_merge(const CnEvent *ev, size_t n, WorkItem *out) {
                 unsigned want;
                 switch (e->type) {
                 case CN_EV_FORK:
-                        want = e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD;
+                        want = e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD | WANT_NEW;
                         break;
                 case CN_EV_EXEC:
                         want = WANT_PROCESS | WANT_EXEC;
@@ -204,7 +204,7 @@ static void process_items(Manager *m, const WorkItem *items, size_t n) {
                 if (w->want & WANT_PROCESS)
                         reconcile_process(m, w->pid);
                 else
-                        reconcile_thread(m, w->pid, w->tid);
+                        reconcile_thread(m, w->pid, w->tid, w->want & WANT_NEW);
         }
 }
 

@@ -19,6 +19,7 @@ enum {
         WANT_PROCESS = 2, /* (re)evaluate every thread: new process, exec, process rename */
         WANT_GONE = 4,    /* it exited: forget it (before anything else the item asks) */
         WANT_EXEC = 8,    /* it exec'd: a non-leader thread's entry moves to the leader's tid */
+        WANT_NEW = 16,    /* a new thread: its mask is its creator's */
 };
 
 typedef struct WorkItem {

@@ -59,7 +59,8 @@ struct Manager {
 
 /* reconcile.c */
 void reconcile_process(Manager *m, pid_t pid);
-void reconcile_thread(Manager *m, pid_t pid, pid_t tid);
+/* is_new: from the thread's fork event (its mask is its creator's). */
+void reconcile_thread(Manager *m, pid_t pid, pid_t tid, bool is_new);
 /* The exit event of tid: forget it (exits are authoritative). */
 void reconcile_exit(Manager *m, pid_t pid, pid_t tid);
 /* The exec event of pid: a non-leader thread that exec'd took the leader's

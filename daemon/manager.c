@@ -257,6 +257,11 @@ static int claim_instance(Manager *m) {
         r = state_dir_open(&m->state, m->opt.socket_path, &err);
         if (r >= 0)
                 r = state_lock(&m->state, &err);
+        if (r == -EBUSY) {
+                log_msg(m->log, LOG_ERR, "another pinnerd is running on %s (it holds %s/lock); not starting",
+                        m->opt.socket_path, m->state.dir);
+                return EXIT_RUNTIME;
+        }
         if (r < 0) {
                 log_msg(m->log, LOG_ERR, "%s", err ? err : strerror(-r));
                 return EXIT_RUNTIME;

@@ -147,8 +147,34 @@ int reconcile_spread_load(Manager *m, pid_t pid, const Rule *rule, pid_t tid, in
         return decide_spread_load(counts, n, held_cpu, m->host->nr_cpu_ids, ret, ret_n);
 }
 
+/* A thread no rule wants, created by a thread pinnerd pinned, starts on
+ * pinnerd's mask: give it what it would have had without pinnerd. */
+static void undo_inherited(Manager *m, const ProcFacts *p, const TaskStat *ts) {
+        _cleanup_(cpuset_freep) CpuSet *cur = NULL, *prev = NULL, *now = NULL;
+        const CpuSet *orig;
+        int err;
+
+        if (affinity_get(&m->aff, p->stat.pid, ts->pid, &cur) < 0)
+                return;
+        orig = thread_table_true_original(m->threads, p->stat.pid, cur);
+        if (orig == cur)
+                return;
+        AffinityResult res =
+                affinity_apply(&m->aff, p->stat.pid, ts->pid, ts->starttime, orig, &prev, &now, &err);
+        if (res != AFF_SET && res != AFF_DRY_RUN)
+                return;
+        Thread tmp = {.pid = p->stat.pid,
+                      .tid = ts->pid,
+                      .comm = (char *) p->stat.comm,
+                      .name = (char *) ts->comm,
+                      .original = (CpuSet *) orig};
+        report_restored(&m->report, &tmp, prev,
+                        "no rule applies; it had inherited pinnerd's mask from its creator",
+                        res == AFF_DRY_RUN);
+}
+
 /* One thread of a process whose facts were just read. */
-static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid) {
+static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_new) {
         _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
         _cleanup_(freep) unsigned *load = NULL;
         _cleanup_(decision_done) Decision d = {0};
@@ -181,7 +207,9 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid) {
                 if (th) {
                         th->generation = m->generation;
                         release_thread(m, th, "no rule applies any more");
-                }
+                } else if (is_new && !m->opt.dry_run && m->config->settings.restore &&
+                           thread_table_has_pid(m->threads, p->stat.pid))
+                        undo_inherited(m, p, &ts);
                 return;
         }
 
@@ -283,10 +311,10 @@ void reconcile_process(Manager *m, pid_t pid) {
         }
         for (size_t i = 0; i < n; i++)
                 if (p.candidate || thread_table_get(m->threads, tids[i]))
-                        evaluate_thread(m, &p, tids[i]);
+                        evaluate_thread(m, &p, tids[i], false);
 }
 
-void reconcile_thread(Manager *m, pid_t pid, pid_t tid) {
+void reconcile_thread(Manager *m, pid_t pid, pid_t tid, bool is_new) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
         bool remembered = thread_table_get(m->threads, tid);
 
@@ -295,8 +323,8 @@ void reconcile_thread(Manager *m, pid_t pid, pid_t tid) {
                 return;
         if (facts_read_process(&m->facts, m->config, pid, false, &p) < 0)
                 return;
-        if (p.candidate || remembered)
-                evaluate_thread(m, &p, tid);
+        if (p.candidate || remembered || is_new)
+                evaluate_thread(m, &p, tid, is_new);
 }
 
 void reconcile_exit(Manager *m, pid_t pid, pid_t tid) {
@@ -432,7 +460,7 @@ void reconcile_check_drift(Manager *m) {
         for (size_t k = 0; k < n_reapply; k++) {
                 th = thread_table_get(m->threads, reapply[k]);
                 if (th)
-                        reconcile_thread(m, th->pid, th->tid);
+                        reconcile_thread(m, th->pid, th->tid, false);
         }
 }
 

@@ -72,7 +72,7 @@ time.sleep(60)' "$T/$C" >"$T/zombie.pid" 2>&1 &
 zparent=$!
 cleanup_add "kill $zparent"
 wait_until 5 "the zombie's pid" test -s "$T/zombie.pid"
-zpid=$(cat "$T/zombie.pid")
+zpid=$(head -n 1 "$T/zombie.pid")
 WAIT_SECS=5 wait_event applied rule=short pid="$zpid"
 wait_until 5 "pid $zpid to become a zombie" sh -c "awk '{print \$3}' /proc/$zpid/stat | grep -qx Z"
 ok "pid $zpid is a zombie (state Z), not reaped"

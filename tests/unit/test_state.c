@@ -203,7 +203,7 @@ START_TEST(test_intake_merge) {
         ck_assert_int_eq(w[0].tid, 10);
         ck_assert_uint_eq(w[0].want, WANT_PROCESS);
         ck_assert_int_eq(w[1].tid, 11);
-        ck_assert_uint_eq(w[1].want, WANT_THREAD);
+        ck_assert_uint_eq(w[1].want, WANT_THREAD | WANT_NEW);
         ck_assert_int_eq(w[1].pid, 10);
         ck_assert_int_eq(w[2].tid, 12);
         ck_assert_uint_eq(w[2].want, WANT_GONE | WANT_PROCESS);
