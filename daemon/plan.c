@@ -67,6 +67,29 @@ static int spread_pick(const CpuSet *s, const unsigned *load, unsigned n_load) {
         return best;
 }
 
+/* The "− isolated" step. A thread inside an isolated partition lives on
+ * that partition's CPUs: its cpuset is all it has, so those are not taken
+ * from it (SPEC: "for a thread inside such a partition its CPUs are simply
+ * its cpuset"); every other isolated CPU is. */
+static int remove_isolated(const Host *h, const CpuSet *task_cpuset, CpuSet *s) {
+        _cleanup_(cpuset_freep) CpuSet *keep = NULL, *remove = NULL;
+
+        if (!task_cpuset || !h->partitions || cpuset_empty(h->partitions->isolated)) {
+                cpuset_andnot(s, h->isolated);
+                return 0;
+        }
+        keep = cpuset_dup(h->partitions->isolated);
+        remove = cpuset_dup(h->isolated);
+        if (!keep || !remove)
+                return -ENOMEM;
+        /* Newer kernels list partition CPUs in cpu/isolated as well, so a
+         * partition CPU is kept whatever that file says. */
+        cpuset_and(keep, task_cpuset);
+        cpuset_andnot(remove, keep);
+        cpuset_andnot(s, remove);
+        return 0;
+}
+
 /* Why nothing is left, naming the step that emptied the set. */
 static int explain_empty(const Host *h, const Rule *r, const CpuSet *task_cpuset, Plan *p) {
         if (cpuset_empty(p->requested)) {
@@ -118,8 +141,11 @@ int plan_thread(const Host *h, const Rule *r, const CpuSet *task_cpuset, const u
         p.effective = cpuset_dup(p.in_online);
         if (!p.effective)
                 return -ENOMEM;
-        if (!r->isolated_allow && h->isolated)
-                cpuset_andnot(p.effective, h->isolated);
+        if (!r->isolated_allow && h->isolated) {
+                k = remove_isolated(h, task_cpuset, p.effective);
+                if (k < 0)
+                        return k;
+        }
         p.dropped = cpuset_dup(p.requested);
         if (!p.dropped)
                 return -ENOMEM;
