@@ -43,6 +43,7 @@ typedef enum Section { SEC_NONE, SEC_SETTINGS, SEC_RULE, SEC_IGNORED } Section;
 typedef struct Loader {
         ConfDiags *diags;
         const CpuSet *possible;
+        const struct Host *host; /* NULL: no check of cpus terms against a host */
         bool oom;
         bool stop; /* too many errors: stop reading */
 

@@ -11,8 +11,7 @@
 #include <string.h>
 
 #define CONF_MAX_SECONDS 86400u /* rescan, verify */
-#define CONF_MAX_NODE 1023u
-#define COMM_BYTES 15 /* TASK_COMM_LEN - 1 */
+#define COMM_BYTES 15           /* TASK_COMM_LEN - 1 */
 
 /* Values that parse but can never match deserve a warning. */
 typedef enum GlobCheck {
@@ -80,81 +79,74 @@ static int parse_isolated_value(Loader *l, const char *value, bool *ret) {
 /* Warn (not fail) about CPUs this host does not have: one file serves many
  * machines. */
 static void warn_beyond_possible(Loader *l, const CpuSpec *spec) {
-        _cleanup_(cpuset_freep) CpuSet *beyond = NULL;
-        _cleanup_(freep) char *b = NULL, *p = NULL, *v = NULL;
+        if (!l->possible)
+                return;
+        for (size_t i = 0; i < spec->n_terms; i++) {
+                _cleanup_(cpuset_freep) CpuSet *beyond = NULL;
+                _cleanup_(freep) char *b = NULL, *p = NULL, *v = NULL;
 
-        if (!l->possible || spec->kind != CPUS_LIST)
+                if (spec->terms[i].kind != CPU_TERM_LIST)
+                        continue;
+                beyond = cpuset_dup(spec->terms[i].set);
+                if (!beyond) {
+                        l->oom = true;
+                        return;
+                }
+                cpuset_andnot(beyond, l->possible);
+                if (cpuset_empty(beyond))
+                        continue;
+                b = cpuset_format_list(beyond);
+                p = cpuset_format_list(l->possible);
+                v = conf_quote(spec->text);
+                if (!b || !p) {
+                        l->oom = true;
+                        return;
+                }
+                WARN(l, "cpus '%s': CPUs %s beyond this host's possible CPUs %s", v, b, p);
+        }
+}
+
+/* A term with no CPU on the host we run on is a warning, never an error:
+ * one file serves many machines, and the rule's threads are skipped with
+ * the same reason at plan time. */
+static void warn_empty_on_host(Loader *l, const CpuSpec *spec) {
+        _cleanup_(freep) char *reason = NULL, *v = NULL;
+        int r;
+
+        if (!l->host)
                 return;
-        beyond = cpuset_dup(spec->set);
-        if (!beyond) {
+        r = cpuspec_empty_reason(l->host, spec, &reason);
+        if (r < 0) {
                 l->oom = true;
                 return;
         }
-        cpuset_andnot(beyond, l->possible);
-        if (cpuset_empty(beyond))
+        if (!reason)
                 return;
-        b = cpuset_format_list(beyond);
-        p = cpuset_format_list(l->possible);
         v = conf_quote(spec->text);
-        if (!b || !p) {
-                l->oom = true;
-                return;
-        }
-        WARN(l, "cpus '%s': CPUs %s beyond this host's possible CPUs %s", v, b, p);
+        WARN(l, "cpus '%s': %s; the rule's threads are skipped here", v, reason);
 }
 
 static int parse_cpus_value(Loader *l, const char *value, CpuSpec *ret) {
-        _cleanup_(freep) char *v = conf_quote(value);
         CpuSpec spec = {0};
-        CpuSetError err = {0};
+        CpuSpecError err;
         int r;
 
-        if (strcmp(value, "all") == 0)
-                spec.kind = CPUS_ALL;
-        else if (strcmp(value, "housekeeping") == 0)
-                spec.kind = CPUS_HOUSEKEEPING;
-        else if (strcmp(value, "isolated") == 0)
-                spec.kind = CPUS_ISOLATED;
-        else if (strncmp(value, "node:", 5) == 0) {
-                unsigned n;
-                r = parse_uint(value + 5, &n);
-                if (r == -EINVAL) {
-                        ERR(l, "cpus '%s': not a NUMA node number", v);
-                        return r;
-                }
-                if (r < 0 || n > CONF_MAX_NODE) {
-                        ERR(l, "cpus '%s': node number too large (at most %u)", v, CONF_MAX_NODE);
-                        return -ERANGE;
-                }
-                spec.kind = CPUS_NODE;
-                spec.node = n;
-        } else {
-                bool hex = value[0] == '0' && (value[1] == 'x' || value[1] == 'X');
-                spec.kind = CPUS_LIST;
-                r = hex ? cpuset_parse_mask(value, &spec.set, &err)
-                        : cpuset_parse_list(value, &spec.set, &err);
-                if (r == -ENOMEM) {
-                        l->oom = true;
-                        return r;
-                }
-                if (r < 0) {
-                        _cleanup_(freep) char *t = conf_quote(err.token);
-                        ERR(l, "cpus '%s': %s: '%s'", v, err.reason ? err.reason : "bad value", t);
-                        return r;
-                }
-                if (cpuset_empty(spec.set)) {
-                        cpuset_free(spec.set);
-                        ERR(l, "cpus '%s' selects no CPU", v);
-                        return -EINVAL;
-                }
-        }
-        spec.text = strdup(value);
-        if (!spec.text) {
-                cpuset_free(spec.set);
+        memset(&err, 0, sizeof err);
+        r = cpuspec_parse(value, &spec, &err);
+        if (r == -ENOMEM) {
                 l->oom = true;
-                return -ENOMEM;
+                return r;
+        }
+        if (r < 0) {
+                _cleanup_(freep) char *v = conf_quote(value), *t = conf_quote(err.token);
+                if (err.token[0])
+                        ERR(l, "cpus '%s': %s: '%s'", v, err.reason, t);
+                else
+                        ERR(l, "cpus '%s': %s", v, err.reason);
+                return r;
         }
         warn_beyond_possible(l, &spec);
+        warn_empty_on_host(l, &spec);
         *ret = spec;
         return 0;
 }

@@ -130,8 +130,7 @@ void conf_rule_done(Rule *r) {
         free(r->users);
         strvec_done(&r->user_src);
         strvec_done(&r->threads);
-        cpuset_free(r->cpus.set);
-        free(r->cpus.text);
+        cpuspec_done(&r->cpus);
         *r = (Rule){0};
 }
 
@@ -154,10 +153,11 @@ static int by_priority_cmp(const void *a, const void *b) {
         return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void loader_init(Loader *l, ConfDiags *diags, const CpuSet *possible) {
+static void loader_init(Loader *l, ConfDiags *diags, const CpuSet *possible, const struct Host *host) {
         *l = (Loader){
                 .diags = diags,
                 .possible = possible,
+                .host = host,
                 .settings = {.restore = true, .verify = 60, .drift = DRIFT_REAPPLY},
         };
 }
@@ -224,7 +224,7 @@ int conf_load(const ConfLoadOptions *opts, Config **ret, ConfDiags *diags) {
         Loader l;
         int r;
 
-        loader_init(&l, diags, opts->possible);
+        loader_init(&l, diags, opts->possible, opts->host);
         r = loader_alloc(&l);
         if (r == 0) {
                 conf_load_file(&l, opts->main_path, opts);
@@ -241,7 +241,7 @@ int conf_load_string(const char *text, const char *name, const CpuSet *possible,
         Loader l;
         int r;
 
-        loader_init(&l, diags, possible);
+        loader_init(&l, diags, possible, NULL);
         r = loader_alloc(&l);
         if (r == 0 && conf_push_file(&l, name) == 0)
                 conf_ini_parse(&l, text, strlen(text));
@@ -264,16 +264,6 @@ static bool strvec_equal(const StrVec *a, const StrVec *b) {
         for (size_t i = 0; i < a->n; i++)
                 if (strcmp(a->v[i], b->v[i]) != 0)
                         return false;
-        return true;
-}
-
-static bool cpuspec_equal(const CpuSpec *a, const CpuSpec *b) {
-        if (a->kind != b->kind)
-                return false;
-        if (a->kind == CPUS_NODE)
-                return a->node == b->node;
-        if (a->kind == CPUS_LIST)
-                return a->set && b->set && cpuset_equal(a->set, b->set);
         return true;
 }
 

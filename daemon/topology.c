@@ -337,6 +337,10 @@ const CpuSet *topology_package(const Topology *t, unsigned id) {
         return id < t->n_packages ? t->packages[id] : NULL;
 }
 
+unsigned topology_n_packages(const Topology *t) {
+        return t->n_packages;
+}
+
 const CpuSet *topology_llc(const Topology *t, unsigned n) {
         return n < t->n_llcs ? t->llcs[n] : NULL;
 }

@@ -43,6 +43,8 @@ static inline void topology_freep(Topology **t) {
 const CpuSet *topology_smt_primary(const Topology *t);
 /* CPUs whose physical_package_id is `id`; NULL when no CPU has it. */
 const CpuSet *topology_package(const Topology *t, unsigned id);
+/* The highest package id + 1 (ids may have gaps). */
+unsigned topology_n_packages(const Topology *t);
 /* The n-th last-level-cache domain, domains ordered by their lowest CPU;
  * NULL past the last one. */
 const CpuSet *topology_llc(const Topology *t, unsigned n);
