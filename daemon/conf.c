@@ -283,7 +283,20 @@ bool rule_equal(const Rule *a, const Rule *b) {
                a->isolated_allow == b->isolated_allow && a->priority == b->priority;
 }
 
+static int check_main(const char *main_path, const char *dir, const CpuSet *possible, const struct Host *host,
+                      FILE *out, FILE *err);
+
 int conf_check_main(const char *main_path, const char *dir, const CpuSet *possible, FILE *out, FILE *err) {
+        return check_main(main_path, dir, possible, NULL, out, err);
+}
+
+int conf_check_main_host(const char *main_path, const char *dir, const struct Host *host,
+                         const CpuSet *possible, FILE *out, FILE *err) {
+        return check_main(main_path, dir, possible, host, out, err);
+}
+
+static int check_main(const char *main_path, const char *dir, const CpuSet *possible, const struct Host *host,
+                      FILE *out, FILE *err) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(conf_diags_done) ConfDiags diags = {0};
         bool root = geteuid() == 0;
@@ -291,6 +304,7 @@ int conf_check_main(const char *main_path, const char *dir, const CpuSet *possib
                 .main_path = main_path,
                 .dir = dir,
                 .possible = possible,
+                .host = host,
                 .check_owner = root,
                 .owner_warn = !root,
         };

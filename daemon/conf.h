@@ -115,6 +115,10 @@ bool rule_equal(const Rule *a, const Rule *b);
  * root (what the daemon would see) and only warned about otherwise. Returns
  * the exit code, 0 or 1. */
 int conf_check_main(const char *main_path, const char *dir, const CpuSet *possible, FILE *out, FILE *err);
+/* The same, also warning about cpus terms with no CPU on `host` (NULL: no
+ * such check), as the daemon does at load. */
+int conf_check_main_host(const char *main_path, const char *dir, const struct Host *host,
+                         const CpuSet *possible, FILE *out, FILE *err);
 
 /* Escape a string from a config file or /proc for a message: backslash,
  * single quote and bytes outside printable ASCII become \\, \', \n, \t or

@@ -38,3 +38,12 @@ for fix in host-smt host-far64 host-cgv2iso host-cgv2iso-6.1; do
 $(cat "$T/$fix.diff")"
         ok "$fix: $(grep -c 'event=applied' "$T/$fix.out") applied, $(grep -c 'event=skipped' "$T/$fix.out") skipped, as golden/$base.expected"
 done
+
+# --check on the same host says the same, and a term with no CPU there is a
+# warning, not an error (one file serves many machines).
+out=$("$PINNERD" --root "$FIXTURES/host-smt" --check --config "$G/host-smt.conf" --config-dir "$T/no-such-dir" 2>&1)
+expect_eq "$?" 0 "--check exit status with a term empty on this host"
+grep -q "host-smt.conf:12: warning: cpus 'package:7': package:7 has no CPU on this host (packages: 0-1)" <<<"$out" ||
+        fail "--check did not warn about package:7: $out"
+grep -q "configuration OK: 5 rules" <<<"$out" || fail "--check: $out"
+ok "--check warns about package:7 on host-smt and accepts the file"
