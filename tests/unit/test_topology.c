@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <check.h>
 #include <errno.h>
+#include <ftw.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "host.h"
 #include "testutil.h"
@@ -15,7 +18,7 @@ static void host_freep(Host **h) {
 static Host *load(const char *fixture) {
         Host *h = NULL;
         _cleanup_(freep) char *error = NULL;
-        int r = host_load(fixture_path(fixture), &h, &error);
+        int r = host_load(fixture[0] == '/' ? fixture : fixture_path(fixture), &h, &error);
         ck_assert_msg(r == 0, "host_load(%s) = %d: %s", fixture, r, error ? error : "(no message)");
         return h;
 }
@@ -183,6 +186,141 @@ START_TEST(test_build_empty_and_large) {
 }
 END_TEST
 
+/* ---- trees built on the fly: reading and refreshing ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static void rm_tree(char **dir) {
+        if (*dir) {
+                nftw(*dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                free(*dir);
+        }
+}
+
+static void write_file(const char *root, const char *rel, const char *content) {
+        _cleanup_(freep) char *path = xasprintf("%s/%s", root, rel);
+        for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+                *p = '\0';
+                mkdir(path, 0755);
+                *p = '/';
+        }
+        FILE *f = fopen(path, "we");
+        ck_assert_msg(f != NULL, "%s: %m", path);
+        fputs(content, f);
+        fclose(f);
+}
+
+static char *make_tree(const char *const *files) {
+        char tmpl[] = "/tmp/pinnerd-topo-XXXXXX";
+        char *dir = mkdtemp(tmpl);
+
+        ck_assert_ptr_nonnull(dir);
+        for (; files[0]; files += 2)
+                write_file(dir, files[0], files[1]);
+        return strdup(dir);
+}
+
+#define C0 "sys/devices/system/cpu/cpu0/"
+#define C1 "sys/devices/system/cpu/cpu1/"
+
+/* Which cache is the last level: the highest level; at a tie a data or
+ * unified cache over an instruction one; garbage levels never count. */
+START_TEST(test_llc_choice) {
+        static const char *const files[] = {
+                "sys/devices/system/cpu/possible",
+                "0-1\n",
+                "sys/devices/system/cpu/online",
+                "0-1\n",
+                /* cpu0: L2 split into instruction (index1) and data (index2),
+                 * then a level that is not a number. */
+                C0 "cache/index0/level",
+                "1\n",
+                C0 "cache/index0/shared_cpu_list",
+                "0\n",
+                C0 "cache/index1/level",
+                "2\n",
+                C0 "cache/index1/type",
+                "Instruction\n",
+                C0 "cache/index1/shared_cpu_list",
+                "0\n",
+                C0 "cache/index2/level",
+                "2\n",
+                C0 "cache/index2/type",
+                "Data\n",
+                C0 "cache/index2/shared_cpu_list",
+                "0-1\n",
+                C0 "cache/index3/level",
+                "three\n",
+                C0 "cache/index3/shared_cpu_list",
+                "0\n",
+                /* cpu1: only an instruction cache at the top; index1 is
+                 * missing, so index2 is never looked at. */
+                C1 "cache/index0/level",
+                "1\n",
+                C1 "cache/index0/type",
+                "Instruction\n",
+                C1 "cache/index0/shared_cpu_list",
+                "1\n",
+                C1 "cache/index2/level",
+                "3\n",
+                C1 "cache/index2/shared_cpu_list",
+                "0-1\n",
+                NULL,
+        };
+        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(host_freep) Host *h = load(root);
+
+        ck_assert_uint_eq(topology_n_llc(h->topology), 2);
+        assert_set(topology_llc(h->topology, 0), "0");
+        assert_set(topology_llc(h->topology, 1), "1");
+        ck_assert_int_eq(topology_llc_of(h->topology, 0), 0);
+}
+END_TEST
+
+/* The topology is re-read when the online CPUs change, and kept when they
+ * do not (it is costly on big hosts and changes only with them). */
+START_TEST(test_refresh) {
+        static const char *const files[] = {
+                "sys/devices/system/cpu/possible",
+                "0-1\n",
+                "sys/devices/system/cpu/online",
+                "0-1\n",
+                C0 "topology/thread_siblings_list",
+                "0-1\n",
+                C1 "topology/thread_siblings_list",
+                "0-1\n",
+                NULL,
+        };
+        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(host_freep) Host *h = load(root);
+        const Topology *before = h->topology;
+
+        assert_set(topology_smt_primary(h->topology), "0");
+        /* A changed siblings file alone: not re-read. */
+        write_file(root, C0 "topology/thread_siblings_list", "0\n");
+        ck_assert_int_eq(host_refresh_cpus(h), 0);
+        ck_assert_ptr_eq(h->topology, before);
+        /* CPU 1 goes offline: its directory goes and CPU 0 is alone. */
+        write_file(root, "sys/devices/system/cpu/online", "0\n");
+        {
+                _cleanup_(freep) char *f = xasprintf("%s/" C1 "topology/thread_siblings_list", root);
+                ck_assert_int_eq(unlink(f), 0);
+        }
+        ck_assert_int_eq(host_refresh_cpus(h), 0);
+        assert_set(topology_smt_primary(h->topology), "0-1");
+        assert_set(topology_siblings(h->topology, 0), "0");
+        /* Garbage after a hotplug fails the refresh and keeps the old state. */
+        before = h->topology;
+        write_file(root, "sys/devices/system/cpu/online", "0-1\n");
+        write_file(root, C1 "topology/thread_siblings_list", "1-\n");
+        ck_assert_int_eq(host_refresh_cpus(h), -EBADMSG);
+        ck_assert_ptr_eq(h->topology, before);
+        assert_set(h->online, "0");
+}
+END_TEST
+
 extern Suite *topology_suite(void);
 Suite *topology_suite(void) {
         Suite *s = suite_create("topology");
@@ -193,6 +331,8 @@ Suite *topology_suite(void) {
         tcase_add_test(tc, test_build_contradictions);
         tcase_add_test(tc, test_build_errors);
         tcase_add_test(tc, test_build_empty_and_large);
+        tcase_add_test(tc, test_llc_choice);
+        tcase_add_test(tc, test_refresh);
         suite_add_tcase(s, tc);
         return s;
 }
