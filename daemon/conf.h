@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "cpuset.h"
+#include "cpuspec.h"
 #include "util.h"
 
 #define CONF_MAX_RULES 4096
@@ -16,21 +17,6 @@
 #define CONF_MAX_NAME 64    /* bytes in a rule name */
 
 typedef enum DriftAction { DRIFT_REAPPLY, DRIFT_LOG, DRIFT_IGNORE } DriftAction;
-
-typedef enum CpuSpecKind {
-        CPUS_LIST,         /* explicit cpulist or hex mask: `set` */
-        CPUS_ALL,          /* every online CPU */
-        CPUS_HOUSEKEEPING, /* online - isolated */
-        CPUS_ISOLATED,     /* the isolated CPUs */
-        CPUS_NODE,         /* node:N */
-} CpuSpecKind;
-
-typedef struct CpuSpec {
-        CpuSpecKind kind;
-        CpuSet *set;   /* CPUS_LIST */
-        unsigned node; /* CPUS_NODE */
-        char *text;    /* as written, for messages */
-} CpuSpec;
 
 /* Facts about a task that some rule needs; the scanner reads only these. */
 enum {
@@ -93,12 +79,13 @@ typedef struct ConfDiags {
 } ConfDiags;
 
 typedef struct ConfLoadOptions {
-        const char *main_path;  /* e.g. /etc/pinnerd.conf */
-        const char *dir;        /* e.g. /etc/pinnerd.d, NULL = none */
-        const CpuSet *possible; /* CPUs past these warn; NULL = no check */
-        bool check_owner;       /* refuse files not root-owned or g/o-writable */
-        bool owner_warn;        /* with !check_owner: report those as warnings
-                                 * (`check` run by an ordinary user on a draft) */
+        const char *main_path;   /* e.g. /etc/pinnerd.conf */
+        const char *dir;         /* e.g. /etc/pinnerd.d, NULL = none */
+        const CpuSet *possible;  /* CPUs past these warn; NULL = no check */
+        const struct Host *host; /* cpus terms with no CPU on it warn; NULL = no check */
+        bool check_owner;        /* refuse files not root-owned or g/o-writable */
+        bool owner_warn;         /* with !check_owner: report those as warnings
+                                  * (`check` run by an ordinary user on a draft) */
 } ConfLoadOptions;
 
 /* Parse and validate. Returns 0 with *ret set when there were no errors
@@ -128,6 +115,10 @@ bool rule_equal(const Rule *a, const Rule *b);
  * root (what the daemon would see) and only warned about otherwise. Returns
  * the exit code, 0 or 1. */
 int conf_check_main(const char *main_path, const char *dir, const CpuSet *possible, FILE *out, FILE *err);
+/* The same, also warning about cpus terms with no CPU on `host` (NULL: no
+ * such check), as the daemon does at load. */
+int conf_check_main_host(const char *main_path, const char *dir, const struct Host *host,
+                         const CpuSet *possible, FILE *out, FILE *err);
 
 /* Escape a string from a config file or /proc for a message: backslash,
  * single quote and bytes outside printable ASCII become \\, \', \n, \t or

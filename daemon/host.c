@@ -325,6 +325,9 @@ void host_free(Host *h) {
         cpuset_free(h->isolated);
         cpuset_free(h->nohz_full);
         cpuset_free(h->housekeeping);
+        cpuset_free(h->isolcpus);
+        partitions_free(h->partitions);
+        topology_free(h->topology);
         free_nodes(h->nodes, h->n_nodes);
         cgroup_mounts_done(&h->mounts);
         free(h);
@@ -334,10 +337,12 @@ static void host_freep(Host **h) {
         host_free(*h);
 }
 
-/* online, isolated, nohz_full and housekeeping, read together so a refresh
- * either replaces all of them or none. */
+/* online, isolated, nohz_full, housekeeping, the partitions and the
+ * topology, read together so a refresh either replaces all of them or none. */
 typedef struct CpuState {
-        CpuSet *online, *isolated, *nohz_full, *housekeeping;
+        CpuSet *online, *isolated, *nohz_full, *housekeeping, *isolcpus;
+        Partitions *partitions;
+        Topology *topology;
 } CpuState;
 
 static void cpu_state_done(CpuState *c) {
@@ -345,23 +350,40 @@ static void cpu_state_done(CpuState *c) {
         cpuset_free(c->isolated);
         cpuset_free(c->nohz_full);
         cpuset_free(c->housekeeping);
+        cpuset_free(c->isolcpus);
+        partitions_free(c->partitions);
+        topology_free(c->topology);
         *c = (CpuState){0};
 }
 
-static int load_cpu_state(int rootfd, const char *root, CpuState *ret, char **ret_error) {
+static int load_cpu_state(const Host *h, const char *root, CpuState *ret, char **ret_error) {
         _cleanup_(cpu_state_done) CpuState c = {0};
-        int r;
+        int rootfd = h->rootfd, r;
 
         r = read_cpulist_at(rootfd, root, CPU_DIR "online", false, &c.online, ret_error);
         if (r < 0)
                 return r;
         /* Absent without isolcpus= / nohz_full= on older kernels; empty otherwise. */
-        r = read_cpulist_at(rootfd, root, CPU_DIR "isolated", true, &c.isolated, ret_error);
+        r = read_cpulist_at(rootfd, root, CPU_DIR "isolated", true, &c.isolcpus, ret_error);
         if (r < 0)
                 return r;
         r = read_cpulist_at(rootfd, root, CPU_DIR "nohz_full", true, &c.nohz_full, ret_error);
         if (r < 0)
                 return r;
+        r = partitions_load(rootfd, h->mounts.v2_path, &c.partitions, ret_error);
+        if (r < 0)
+                return r;
+        /* The topology changes only with the online CPUs (hotplug, SMT
+         * control): reading it is ~70 µs per CPU, a third of a second on a
+         * 4096-CPU host, too much for every refresh. NULL = keep the old. */
+        if (!h->topology || !h->online || !cpuset_equal(c.online, h->online)) {
+                r = topology_load(rootfd, h->possible, &c.topology, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        c.isolated = cpuset_dup(c.isolcpus);
+        if (!c.isolated || cpuset_or(c.isolated, c.partitions->isolated) < 0)
+                return -ENOMEM;
         c.housekeeping = cpuset_dup(c.online);
         if (!c.housekeeping)
                 return -ENOMEM;
@@ -369,6 +391,27 @@ static int load_cpu_state(int rootfd, const char *root, CpuState *ret, char **re
         *ret = c;
         c = (CpuState){0};
         return 0;
+}
+
+static void host_take_cpu_state(Host *h, CpuState *cs) {
+        CpuState old = {h->online,
+                        h->isolated,
+                        h->nohz_full,
+                        h->housekeeping,
+                        h->isolcpus,
+                        h->partitions,
+                        cs->topology ? h->topology : NULL};
+
+        cpu_state_done(&old);
+        h->online = cs->online;
+        h->isolated = cs->isolated;
+        h->nohz_full = cs->nohz_full;
+        h->housekeeping = cs->housekeeping;
+        h->isolcpus = cs->isolcpus;
+        h->partitions = cs->partitions;
+        if (cs->topology)
+                h->topology = cs->topology;
+        *cs = (CpuState){0};
 }
 
 static int host_load_into(Host *h, const char *root, char **error) {
@@ -398,13 +441,14 @@ static int host_load_into(Host *h, const char *root, char **error) {
         h->affinity_bytes = (h->affinity_bytes + sizeof(unsigned long) - 1) / sizeof(unsigned long) *
                             sizeof(unsigned long);
 
-        r = load_cpu_state(h->rootfd, root, &cs, error);
+        /* The mounts first: the partitions are found through them. */
+        r = load_mounts(h->rootfd, root, &h->mounts, error);
         if (r < 0)
                 return r;
-        h->online = cs.online;
-        h->isolated = cs.isolated;
-        h->nohz_full = cs.nohz_full;
-        h->housekeeping = cs.housekeeping;
+        r = load_cpu_state(h, root, &cs, error);
+        if (r < 0)
+                return r;
+        host_take_cpu_state(h, &cs);
 
         r = load_nodes(h->rootfd, root, &h->nodes, &h->n_nodes, error);
         if (r < 0) {
@@ -414,7 +458,7 @@ static int host_load_into(Host *h, const char *root, char **error) {
                 }
                 return r;
         }
-        return load_mounts(h->rootfd, root, &h->mounts, error);
+        return 0;
 }
 
 int host_load(const char *root, Host **ret, char **ret_error) {
@@ -441,18 +485,19 @@ int host_refresh_cpus(Host *h) {
         CpuState cs = {0};
         int r;
 
-        r = load_cpu_state(h->rootfd, NULL, &cs, NULL);
+        r = load_cpu_state(h, NULL, &cs, NULL);
         if (r < 0)
                 return r;
-        cpuset_free(h->online);
-        cpuset_free(h->isolated);
-        cpuset_free(h->nohz_full);
-        cpuset_free(h->housekeeping);
-        h->online = cs.online;
-        h->isolated = cs.isolated;
-        h->nohz_full = cs.nohz_full;
-        h->housekeeping = cs.housekeeping;
+        host_take_cpu_state(h, &cs);
         return 0;
+}
+
+const char *host_isolated_source(const Host *h, unsigned cpu) {
+        const char *s = partitions_source(h->partitions, cpu);
+
+        if (s)
+                return s;
+        return h->isolcpus && cpuset_has(h->isolcpus, cpu) ? "isolcpus" : NULL;
 }
 
 const CpuSet *host_node_cpus(const Host *h, unsigned node) {

@@ -7,6 +7,8 @@
 #include <stddef.h>
 
 #include "cpuset.h"
+#include "partitions.h"
+#include "topology.h"
 
 /* Where the cgroup hierarchies we care about are mounted, relative to the
  * root (no leading '/'), and which part of the hierarchy each mount shows. */
@@ -21,11 +23,16 @@ typedef struct CgroupMounts {
 
 typedef struct Host {
         int rootfd; /* owned */
+        /* isolated = isolcpus (sysfs cpu/isolated) ∪ partitions->isolated;
+         * housekeeping = online − isolated. */
         CpuSet *possible, *online, *isolated, *nohz_full, *housekeeping;
-        unsigned nr_cpu_ids;   /* last possible CPU + 1: sizes syscall buffers */
-        size_t affinity_bytes; /* sched_{get,set}affinity buffer size for this host */
-        CpuSet **nodes;        /* nodes[i] = cpulist of NUMA node i, or NULL */
-        unsigned n_nodes;      /* highest node id + 1 */
+        CpuSet *isolcpus;       /* cpu/isolated as the kernel prints it */
+        Partitions *partitions; /* cgroup v2 isolated partitions */
+        Topology *topology;     /* cores, packages, LLC domains */
+        unsigned nr_cpu_ids;    /* last possible CPU + 1: sizes syscall buffers */
+        size_t affinity_bytes;  /* sched_{get,set}affinity buffer size for this host */
+        CpuSet **nodes;         /* nodes[i] = cpulist of NUMA node i, or NULL */
+        unsigned n_nodes;       /* highest node id + 1 */
         CgroupMounts mounts;
 } Host;
 
@@ -40,7 +47,8 @@ typedef struct TaskCgroups {
  * Missing isolated/nohz_full files mean "none"; missing possible/online are
  * an error. On failure *ret is untouched and *ret_error (malloc'd) says what. */
 int host_load(const char *root, Host **ret, char **ret_error);
-/* Re-read online/isolated after a hotplug event; mounts and nodes stay. */
+/* Re-read online/isolated, the partitions and the topology after a hotplug
+ * event or a partition change; mounts and nodes stay. */
 int host_refresh_cpus(Host *h);
 void host_free(Host *h);
 
@@ -70,6 +78,12 @@ const char *task_cgroups_match_path(const TaskCgroups *c);
  * -EINVAL for a path that is not absolute or has a ".." component; -EBADMSG
  * for a file that is not a cpulist. Reads every time: callers cache. */
 int host_task_cpuset(const Host *h, const TaskCgroups *c, CpuSet **ret);
+
+/* Where an isolated CPU comes from: the partition's source ("partition
+ * /sys/fs/cgroup/iso") when a cgroup v2 isolated partition holds it (newer
+ * kernels list partition CPUs in cpu/isolated too, so that file cannot tell),
+ * else "isolcpus"; NULL for a CPU that is not isolated. */
+const char *host_isolated_source(const Host *h, unsigned cpu);
 
 /* The resolved CPU words a config may use. */
 const CpuSet *host_node_cpus(const Host *h, unsigned node); /* NULL if no such node */

@@ -135,7 +135,8 @@ int main(int argc, char **argv) {
                 /* The host's possible CPUs turn out-of-range CPUs into warnings. */
                 if (host_load(opt.root, &h, &err) < 0)
                         h = NULL;
-                r = conf_check_main(opt.config_path, opt.config_dir, h ? h->possible : NULL, stdout, stderr);
+                r = conf_check_main_host(opt.config_path, opt.config_dir, h, h ? h->possible : NULL, stdout,
+                                         stderr);
                 host_free(h);
                 return r;
         }

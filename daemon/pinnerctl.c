@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "cpuset.h"
 #include "ctlproto.h"
+#include "host.h"
 #include "util.h"
 
 #define DEFAULT_SOCKET "/run/pinnerd/control"
@@ -149,28 +150,20 @@ static int verb_explain(const Verb *v, const Options *o, char **args, size_t n_a
         return daemon_call(o, v->name, args, n_args);
 }
 
-/* The host's possible CPUs, so CPUs beyond this machine are warned about;
- * NULL when they cannot be read (no warning then, not an error). */
-static CpuSet *load_possible_cpus(void) {
-        char buf[4096];
-        CpuSet *s = NULL;
-        CpuSetError e;
-
-        if (read_file_at(AT_FDCWD, "/sys/devices/system/cpu/possible", buf, sizeof buf) < 0)
-                return NULL;
-        if (cpuset_parse_list(buf, &s, &e) < 0)
-                return NULL;
-        return s;
-}
-
 static int verb_check(const Verb *v, const Options *o, char **args, size_t n_args) {
-        _cleanup_(cpuset_freep) CpuSet *possible = load_possible_cpus();
+        Host *h = NULL;
         const char *main_path = n_args > 0 ? args[0] : DEFAULT_CONFIG;
         /* Checking one named file means that file alone, unless asked. */
         const char *dir = o->config_dir ? o->config_dir : n_args > 0 ? NULL : DEFAULT_CONFIG_DIR;
         int r;
 
-        r = conf_check_main(main_path, dir, possible, stdout, stderr);
+        /* The host's CPUs and topology, so CPUs beyond this machine and
+         * terms it has no CPU for are warned about, as the daemon does;
+         * without them (unreadable sysfs) there is no such warning. */
+        if (host_load("/", &h, NULL) < 0)
+                h = NULL;
+        r = conf_check_main_host(main_path, dir, h, h ? h->possible : NULL, stdout, stderr);
+        host_free(h);
         if (fflush(stdout) != 0) {
                 fprintf(stderr, "pinnerctl: write error: %m\n");
                 return CTL_EXIT_FAILED;

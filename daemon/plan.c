@@ -10,43 +10,8 @@
 
 #include "util.h"
 
-static CpuSet *dup_or_empty(const CpuSet *s) {
-        return s ? cpuset_dup(s) : cpuset_new();
-}
-
 int plan_resolve_cpus(const Host *h, const CpuSpec *spec, CpuSet **ret) {
-        CpuSet *s = NULL;
-
-        switch (spec->kind) {
-        case CPUS_LIST:
-                s = dup_or_empty(spec->set);
-                break;
-        case CPUS_ALL:
-                s = dup_or_empty(h->online);
-                break;
-        case CPUS_HOUSEKEEPING:
-                if (h->housekeeping)
-                        s = cpuset_dup(h->housekeeping);
-                else {
-                        /* Defined as online − isolated when the host did not say. */
-                        s = dup_or_empty(h->online);
-                        if (s && h->isolated)
-                                cpuset_andnot(s, h->isolated);
-                }
-                break;
-        case CPUS_ISOLATED:
-                s = dup_or_empty(h->isolated);
-                break;
-        case CPUS_NODE:
-                s = dup_or_empty(host_node_cpus(h, spec->node));
-                break;
-        default:
-                return -EINVAL;
-        }
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
+        return cpuspec_resolve(h, spec, ret);
 }
 
 /* The least loaded CPU of the set; CPUs past the load table carry none; ties
@@ -67,18 +32,37 @@ static int spread_pick(const CpuSet *s, const unsigned *load, unsigned n_load) {
         return best;
 }
 
+/* The "− isolated" step. A thread inside an isolated partition lives on
+ * that partition's CPUs: its cpuset is all it has, so those are not taken
+ * from it (SPEC: "for a thread inside such a partition its CPUs are simply
+ * its cpuset"); every other isolated CPU is. */
+static int remove_isolated(const Host *h, const CpuSet *task_cpuset, CpuSet *s) {
+        _cleanup_(cpuset_freep) CpuSet *keep = NULL, *remove = NULL;
+
+        if (!task_cpuset || !h->partitions || cpuset_empty(h->partitions->isolated)) {
+                cpuset_andnot(s, h->isolated);
+                return 0;
+        }
+        keep = cpuset_dup(h->partitions->isolated);
+        remove = cpuset_dup(h->isolated);
+        if (!keep || !remove)
+                return -ENOMEM;
+        /* Newer kernels list partition CPUs in cpu/isolated as well, so a
+         * partition CPU is kept whatever that file says. */
+        cpuset_and(keep, task_cpuset);
+        cpuset_andnot(remove, keep);
+        cpuset_andnot(s, remove);
+        return 0;
+}
+
 /* Why nothing is left, naming the step that emptied the set. */
 static int explain_empty(const Host *h, const Rule *r, const CpuSet *task_cpuset, Plan *p) {
         if (cpuset_empty(p->requested)) {
-                if (r->cpus.kind == CPUS_NODE) {
-                        p->skip_reason_buf = xasprintf("node:%u does not exist on this host", r->cpus.node);
-                        if (!p->skip_reason_buf)
-                                return -ENOMEM;
-                        p->skip_reason = p->skip_reason_buf;
-                } else if (r->cpus.kind == CPUS_ISOLATED)
-                        p->skip_reason = "no CPU is isolated on this host";
-                else
-                        p->skip_reason = "the rule's CPUs resolve to none on this host";
+                int k = cpuspec_empty_reason(h, &r->cpus, &p->skip_reason_buf);
+                if (k < 0)
+                        return k;
+                p->skip_reason = p->skip_reason_buf ? p->skip_reason_buf
+                                                    : "the rule's CPUs resolve to none on this host";
         } else if (cpuset_empty(p->in_cpuset)) {
                 _cleanup_(freep) char *cs = cpuset_format_list(task_cpuset);
                 if (!cs)
@@ -89,7 +73,7 @@ static int explain_empty(const Host *h, const Rule *r, const CpuSet *task_cpuset
                 p->skip_reason = p->skip_reason_buf;
         } else if (cpuset_empty(p->in_online))
                 p->skip_reason = "no requested CPU is online";
-        else if (r->cpus.kind == CPUS_ISOLATED)
+        else if (r->cpus.n_terms == 1 && r->cpus.terms[0].kind == CPU_TERM_ISOLATED)
                 p->skip_reason =
                         "cpus = isolated, but the rule does not allow isolated CPUs (set isolated = allow)";
         else
@@ -118,8 +102,11 @@ int plan_thread(const Host *h, const Rule *r, const CpuSet *task_cpuset, const u
         p.effective = cpuset_dup(p.in_online);
         if (!p.effective)
                 return -ENOMEM;
-        if (!r->isolated_allow && h->isolated)
-                cpuset_andnot(p.effective, h->isolated);
+        if (!r->isolated_allow && h->isolated) {
+                k = remove_isolated(h, task_cpuset, p.effective);
+                if (k < 0)
+                        return k;
+        }
         p.dropped = cpuset_dup(p.requested);
         if (!p.dropped)
                 return -ENOMEM;

@@ -19,7 +19,11 @@ typedef struct Plan {
         char *skip_reason_buf;   /* owns skip_reason when it had to be formatted */
 } Plan;
 
-/* Resolve a CpuSpec against the host ("node:7" on a 2-node host is empty). */
+/* Resolve a CpuSpec against the host: each term (node:N, package:N, llc:N,
+ * smt-primary, housekeeping, isolated, all, a list) on this host, then their
+ * intersection ("node:7" on a 2-node host is empty, never an error). The
+ * terms themselves are in cpuspec.c, which the config loader shares for its
+ * load-time warnings. */
 int plan_resolve_cpus(const Host *h, const CpuSpec *spec, CpuSet **ret);
 
 /* task_cpuset NULL = no cpuset limit. For spread rules, `spread_load` is the

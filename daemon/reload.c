@@ -25,6 +25,7 @@ int manager_load_config(Manager *m, Config **ret, StrVec *errors) {
                 .main_path = m->opt.config_path,
                 .dir = m->opt.config_dir,
                 .possible = m->host->possible,
+                .host = m->host, /* terms with no CPU here warn */
                 .check_owner = m->opt.check_owner,
         };
         ConfDiags d = {0};

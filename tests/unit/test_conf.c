@@ -66,11 +66,31 @@ static const struct {
         {R "cpus = 0-\n", {"t.conf:3: cpus '0-': bad range: '0-'"}},
         {R "cpus = 0xZZ\n", {"t.conf:3: cpus '0xZZ': not a hex digit"}},
         {R "cpus = 0x1,2\n", {"t.conf:3: cpus '0x1,2': bad mask grouping"}},
-        {R "cpus = 0x0\n", {"t.conf:3: cpus '0x0' selects no CPU"}},
+        {R "cpus = 0x0\n", {"t.conf:3: cpus '0x0': selects no CPU: '0x0'"}},
         {R "cpus =\n", {"t.conf:3: 'cpus' has an empty value"}},
         {R "cpus = node:x\n", {"t.conf:3: cpus 'node:x': not a NUMA node number"}},
         {R "cpus = node:1024\n", {"t.conf:3: cpus 'node:1024': node number too large (at most 1023)"}},
-        {R "cpus = everything\n", {"t.conf:3: cpus 'everything': not a CPU number: 'everything'"}},
+        {R "cpus = everything\n",
+         {"t.conf:3: cpus 'everything': unknown term (all, housekeeping, isolated, "
+          "smt-primary, node:N, package:N, llc:N, a CPU list or a 0x mask): 'everything'"}},
+        {R "cpus = package:\n", {"t.conf:3: cpus 'package:': not a package number: 'package:'"}},
+        {R "cpus = package:x\n", {"t.conf:3: cpus 'package:x': not a package number: 'package:x'"}},
+        {R "cpus = package:+1\n", {"t.conf:3: cpus 'package:+1': not a package number"}},
+        {R "cpus = package:65536\n",
+         {"t.conf:3: cpus 'package:65536': package number too large (at most 65535)"}},
+        {R "cpus = llc:-1\n", {"t.conf:3: cpus 'llc:-1': not an LLC domain number: 'llc:-1'"}},
+        {R "cpus = llc:99999999999\n", {"t.conf:3: cpus 'llc:99999999999': LLC domain number too large"}},
+        {R "cpus = & smt-primary\n", {"t.conf:3: cpus '& smt-primary': '&' without a term before it"}},
+        {R "cpus = smt-primary &\n", {"t.conf:3: cpus 'smt-primary &': '&' without a term after it"}},
+        {R "cpus = a & & b\n", {"t.conf:3: cpus 'a & & b': unknown term"}},
+        {R "cpus = 1 & & 2\n", {"t.conf:3: cpus '1 & & 2': '&' without a term between two '&'"}},
+        {R "cpus = &\n", {"t.conf:3: cpus '&': '&' without a term before it"}},
+        {R "cpus = smt-primary & smt-primry\n", {"t.conf:3: cpus 'smt-primary & smt-primry': unknown term"}},
+        {R "cpus = SMT-primary\n", {"t.conf:3: cpus 'SMT-primary': unknown term"}},
+        {R "cpus = node:0 & 0-3,x\n", {"t.conf:3: cpus 'node:0 & 0-3,x': not a CPU number: 'x'"}},
+        {R "cpus = 2-11 & 0x0\n", {"t.conf:3: cpus '2-11 & 0x0': selects no CPU: '0x0'"}},
+        {R "cpus = smt\x01primary\n", {"t.conf:3: cpus 'smt\\x01primary': unknown term"}},
+        {R "cpus = 1&1&1&1&1&1&1&1&1&1&1&1&1&1&1&1&1\n", {"more than 16 terms joined by '&'"}},
         {"[rule:a]\ncmdline = a(\ncpus = 1\n",
          {"t.conf:2: cmdline 'a(' is not a valid regular expression: Unmatched ( or \\("}},
         {"[rule:a]\ncmdline = [z-a]\ncpus = 1\n",
@@ -216,8 +236,8 @@ START_TEST(test_long_lines_parsed_whole) {
         ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), 0);
         ck_assert_uint_eq(strlen(c->rules[0].comm.v[0]), 301);
         ck_assert_int_eq(c->rules[0].comm.v[0][300], '*');
-        ck_assert_int_eq(c->rules[0].cpus.kind, CPUS_LIST);
-        ck_assert_uint_eq(cpuset_count(c->rules[0].cpus.set), 4096);
+        ck_assert_int_eq(c->rules[0].cpus.terms[0].kind, CPU_TERM_LIST);
+        ck_assert_uint_eq(cpuset_count(c->rules[0].cpus.terms[0].set), 4096);
         ck_assert_str_eq(c->rules[0].threads.v[0], "x");
         config_free(c);
         conf_diags_done(&d);
@@ -314,8 +334,8 @@ START_TEST(test_good_config) {
         ck_assert_uint_eq(r->threads.n, 2);
         ck_assert_str_eq(r->threads.v[0], "CPU */KVM");
         ck_assert_str_eq(r->threads.v[1], "vhost-*");
-        ck_assert_int_eq(r->cpus.kind, CPUS_LIST);
-        char *l = cpuset_format_list(r->cpus.set);
+        ck_assert_int_eq(r->cpus.terms[0].kind, CPU_TERM_LIST);
+        char *l = cpuset_format_list(r->cpus.terms[0].set);
         ck_assert_str_eq(l, "2-5,8,10,12,14");
         free(l);
         ck_assert_str_eq(r->cpus.text, "2-5,8-15:2");
@@ -334,27 +354,27 @@ START_TEST(test_good_config) {
         ck_assert_str_eq(r->cmdline_src.v[0], "^postgres: (a|b);x");
         ck_assert_int_eq(regexec(&r->cmdline[0], "postgres: b;x y", 0, NULL, 0), 0);
         ck_assert_int_ne(regexec(&r->cmdline[0], "xpostgres: b;x", 0, NULL, 0), 0);
-        ck_assert_int_eq(r->cpus.kind, CPUS_NODE);
-        ck_assert_uint_eq(r->cpus.node, 1);
+        ck_assert_int_eq(r->cpus.terms[0].kind, CPU_TERM_NODE);
+        ck_assert_uint_eq(r->cpus.terms[0].id, 1);
         ck_assert(r->isolated_allow); /* inherited from [pinnerd] */
         ck_assert_int_eq(r->priority, 0);
 
         r = config_find_rule(c, "kw");
         ck_assert(r->kthreads);
-        ck_assert_int_eq(r->cpus.kind, CPUS_HOUSEKEEPING);
+        ck_assert_int_eq(r->cpus.terms[0].kind, CPU_TERM_HOUSEKEEPING);
 
         r = config_find_rule(c, "misc.1_x:y");
         ck_assert_ptr_nonnull(r);
         ck_assert_str_eq(r->parent.v[0], "sshd");
         ck_assert_str_eq(r->exe.v[0], "/usr/bin/*");
         ck_assert_str_eq(r->cgroup.v[0], "/system.slice/*");
-        l = cpuset_format_list(r->cpus.set);
+        l = cpuset_format_list(r->cpus.terms[0].set);
         ck_assert_str_eq(l, "4-7");
         free(l);
         ck_assert_int_eq(r->priority, -5);
 
-        ck_assert_int_eq(config_find_rule(c, "iso")->cpus.kind, CPUS_ISOLATED);
-        ck_assert_int_eq(config_find_rule(c, "every")->cpus.kind, CPUS_ALL);
+        ck_assert_int_eq(config_find_rule(c, "iso")->cpus.terms[0].kind, CPU_TERM_ISOLATED);
+        ck_assert_int_eq(config_find_rule(c, "every")->cpus.terms[0].kind, CPU_TERM_ALL);
         ck_assert_ptr_null(config_find_rule(c, "nope"));
 
         /* priority desc, then definition order */
@@ -776,7 +796,8 @@ START_TEST(test_check_main) {
         ck_assert_str_eq(out, "");
         snprintf(expect, sizeof expect,
                  "%s:3: warning: cpus '0-15': CPUs 8-15 beyond this host's possible CPUs 0-7\n"
-                 "%s:5: cpus 'x': not a CPU number: 'x'\n"
+                 "%s:5: cpus 'x': unknown term (all, housekeeping, isolated, smt-primary, node:N, "
+                 "package:N, llc:N, a CPU list or a 0x mask): 'x'\n"
                  "%s:4: [rule:b] has no match key (comm, exe, cmdline, user, cgroup, unit, parent or "
                  "kthreads = yes)\n"
                  "configuration invalid: 2 errors\n",

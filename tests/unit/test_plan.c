@@ -2,6 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "host.h"
@@ -123,7 +124,7 @@ START_TEST(test_skip_reasons) {
                 {"cpus = 4-7", "0-5", "every remaining CPU is isolated (set isolated = allow)", "4-7"},
                 {"cpus = isolated", NULL,
                  "cpus = isolated, but the rule does not allow isolated CPUs (set isolated = allow)", "4-5"},
-                {"cpus = node:9", NULL, "node:9 does not exist on this host", ""},
+                {"cpus = node:9", NULL, "node:9 has no CPU on this host (NUMA nodes: 0-1)", ""},
                 {"cpus = node:1", "0-3", "no requested CPU is in the thread's cpuset (0-3)", "4-7"},
         };
         Host *h = host_make("0-7", "0-5", "4-5", 2, 4);
@@ -306,6 +307,169 @@ START_TEST(test_spread) {
 }
 END_TEST
 
+/* ---- topology terms and partitions on the fixture hosts ---- */
+
+static Host *fixture_host(const char *name) {
+        Host *h = NULL;
+        char *error = NULL;
+        int r = host_load(fixture_path(name), &h, &error);
+        ck_assert_msg(r == 0, "host_load(%s): %s", name, error ? error : "");
+        free(error);
+        return h;
+}
+
+/* clang-format off */
+static const struct {
+        const char *fixture, *cpus;
+        const char *requested;
+        const char *effective; /* NULL: skipped with `reason` */
+        const char *reason;
+} terms[] = {
+        {"host-smt", "smt-primary", "0,2,4,6,8,10,12,14", "0,2,8,10", NULL},
+        {"host-smt", "package:1", "8-15", "8-11", NULL},
+        {"host-smt", "package:1 & smt-primary", "8,10,12,14", "8,10", NULL},
+        {"host-smt", "smt-primary&package:1", "8,10,12,14", "8,10", NULL},
+        {"host-smt", "llc:1", "4-7", NULL, "every remaining CPU is isolated (set isolated = allow)"},
+        {"host-smt", "llc:2 & smt-primary", "8,10", "8,10", NULL},
+        {"host-smt", "node:1 & smt-primary", "8,10,12,14", "8,10", NULL},
+        {"host-smt", "2-11 & smt-primary", "2,4,6,8,10", "2,8,10", NULL},
+        {"host-smt", "isolated & smt-primary", "4,6,12,14", NULL,
+         "every remaining CPU is isolated (set isolated = allow)"},
+        {"host-smt", "housekeeping & smt-primary", "0,2,8,10", "0,2,8,10", NULL},
+        {"host-smt", "all & 0xff & smt-primary", "0,2,4,6", "0,2", NULL},
+        {"host-smt", "package:2", "", NULL, "package:2 has no CPU on this host (packages: 0-1)"},
+        {"host-smt", "llc:4 & smt-primary", "", NULL, "llc:4 has no CPU on this host (LLC domains: 0-3)"},
+        {"host-smt", "node:0 & package:1", "", NULL,
+         "the terms of 'node:0 & package:1' share no CPU on this host"},
+        {"host-smt", "node:2", "", NULL, "node:2 has no CPU on this host (NUMA nodes: 0-1)"},
+        /* Siblings far apart; CPU 63 offline. */
+        {"host-far64", "smt-primary", "0-31,63", "0-31", NULL},
+        {"host-far64", "package:0 & smt-primary", "0-15", "0-15", NULL},
+        {"host-far64", "package:1 & smt-primary", "16-31", "16-31", NULL},
+        {"host-far64", "llc:1", "16-31,48-62", "16-31,48-62", NULL},
+        {"host-far64", "node:1 & smt-primary", "16-31", "16-31", NULL},
+        {"host-far64", "30-34 & smt-primary", "30-31", "30-31", NULL},
+        {"host-far64", "32-47 & smt-primary", "", NULL,
+         "the terms of '32-47 & smt-primary' share no CPU on this host"},
+        {"host-far64", "llc:2", "", NULL, "llc:2 has no CPU on this host (LLC domains: 0-1)"},
+        /* isolcpus and partitions. */
+        {"host-cgv2iso", "isolated", "1,3-4,6-7", NULL,
+         "cpus = isolated, but the rule does not allow isolated CPUs (set isolated = allow)"},
+        {"host-cgv2iso", "housekeeping", "0,2,5", "0,2,5", NULL},
+        {"host-cgv2iso", "isolated & smt-primary", "1,3-4,6-7", NULL,
+         "every remaining CPU is isolated (set isolated = allow)"},
+        {"host-cgv2iso-6.1", "housekeeping & package:0", "0,2,5", "0,2,5", NULL},
+        /* No topology files: every CPU its own core, no package, no LLC. */
+        {"host-2cpu", "smt-primary", "0-1", "0-1", NULL},
+        {"host-2cpu", "package:0", "", NULL, "package:0 has no CPU on this host (no packages known)"},
+        {"host-2cpu", "llc:0", "", NULL, "llc:0 has no CPU on this host (no LLC domains known)"},
+        {"host-4096", "smt-primary & node:7", "3584-4095", "3584-4095", NULL},
+};
+/* clang-format on */
+
+START_TEST(test_terms_on_fixtures) {
+        Host *h = fixture_host(terms[_i].fixture);
+        char *actions = xasprintf("cpus = %s", terms[_i].cpus);
+        Config *c = rule(actions);
+        Plan p;
+
+        ck_assert_int_eq(plan_thread(h, &c->rules[0], NULL, NULL, 0, &p), 0);
+        assert_list(p.requested, terms[_i].requested, terms[_i].cpus);
+        if (terms[_i].effective) {
+                assert_list(p.effective, terms[_i].effective, terms[_i].cpus);
+                ck_assert_ptr_null(p.skip_reason);
+        } else {
+                ck_assert(cpuset_empty(p.effective));
+                ck_assert_msg(p.skip_reason && strcmp(p.skip_reason, terms[_i].reason) == 0, "%s: '%s'",
+                              terms[_i].cpus, p.skip_reason);
+        }
+        plan_done(&p);
+        config_free(c);
+        free(actions);
+        host_free(h);
+}
+END_TEST
+
+/* A thread inside an isolated partition runs on its partition's CPUs; a
+ * thread outside loses every isolated CPU (SPEC: runtime isolation). */
+START_TEST(test_partition_threads) {
+        static const struct {
+                const char *cpuset, *effective;
+        } t[] = {
+                {"3-4", "3-4"},   /* /iso */
+                {"6", "6"},       /* /machine.slice/vm2.scope */
+                {"0-1,5", "0,5"}, /* the root: isolcpus CPU 1 still removed */
+                {NULL, "0,2,5"},  /* no cpuset known */
+                {"1", ""},        /* isolcpus is not a partition */
+        };
+        Host *h = fixture_host("host-cgv2iso");
+        Config *c = rule("cpus = all");
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                CpuSet *cs = t[i].cpuset ? list(t[i].cpuset) : NULL;
+                Plan p;
+                ck_assert_int_eq(plan_thread(h, &c->rules[0], cs, NULL, 0, &p), 0);
+                assert_list(p.effective, t[i].effective, t[i].cpuset ? t[i].cpuset : "(none)");
+                plan_done(&p);
+                cpuset_free(cs);
+        }
+        config_free(c);
+        host_free(h);
+}
+END_TEST
+
+/* A term with no CPU on the host warns at load, naming file:line; it is
+ * never an error. */
+START_TEST(test_load_warnings) {
+        char dir[] = "/tmp/pinnerd-plan-XXXXXX";
+        Host *h = fixture_host("host-smt");
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *path;
+        FILE *f;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        path = xasprintf("%s/p.conf", dir);
+        f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs("[rule:a]\ncomm = a\ncpus = package:1 & smt-primary\n"
+              "[rule:b]\ncomm = b\ncpus = package:3\n"
+              "[rule:c]\ncomm = c\ncpus = node:0 & llc:3\n"
+              "[rule:d]\ncomm = d\ncpus = 0-3 & llc:9\n",
+              f);
+        fclose(f);
+        ConfLoadOptions o = {.main_path = path, .possible = h->possible, .host = h};
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        ck_assert_uint_eq(d.n, 3);
+        ck_assert_uint_eq(d.n_errors, 0);
+        const char *expect[] = {
+                ":6: warning: cpus 'package:3': package:3 has no CPU on this host (packages: 0-1); the "
+                "rule's "
+                "threads are skipped here",
+                ":9: warning: cpus 'node:0 & llc:3': the terms of 'node:0 & llc:3' share no CPU on this host",
+                ":12: warning: cpus '0-3 & llc:9': llc:9 has no CPU on this host (LLC domains: 0-3)",
+        };
+        for (size_t i = 0; i < 3; i++) {
+                char *m = conf_diag_format(&d.v[i]);
+                ck_assert_msg(strstr(m, expect[i]), "%s lacks %s", m, expect[i]);
+                free(m);
+        }
+        /* Without a host, nothing to say. */
+        conf_diags_done(&d);
+        config_free(c);
+        c = NULL;
+        o.host = NULL;
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        ck_assert_uint_eq(d.n, 0);
+        conf_diags_done(&d);
+        config_free(c);
+        unlink(path);
+        rmdir(dir);
+        free(path);
+        host_free(h);
+}
+END_TEST
+
 extern Suite *plan_suite(void);
 Suite *plan_suite(void) {
         Suite *s = suite_create("plan");
@@ -316,6 +480,9 @@ Suite *plan_suite(void) {
         tcase_add_test(tc, test_resolve);
         tcase_add_test(tc, test_big_host);
         tcase_add_test(tc, test_spread);
+        tcase_add_loop_test(tc, test_terms_on_fixtures, 0, (int) ELEMENTSOF(terms));
+        tcase_add_test(tc, test_partition_threads);
+        tcase_add_test(tc, test_load_warnings);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+/* pinnerd.conf keys: one table per section naming each key, whether it may
+ * be repeated, and the parser that validates its value into the Rule or the
+ * Settings. Every problem names file:line and the offending text. */
+#include "conf-internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <string.h>
+
+#define CONF_MAX_SECONDS 86400u /* rescan, verify */
+#define COMM_BYTES 15           /* TASK_COMM_LEN - 1 */
+
+/* Values that parse but can never match deserve a warning. */
+typedef enum GlobCheck {
+        GLOB_ANY,
+        GLOB_TASK_NAME, /* a literal longer than the kernel keeps */
+        GLOB_ABS_PATH,  /* must start with '/' or '*' */
+} GlobCheck;
+
+typedef struct RuleKeyDef RuleKeyDef;
+/* A rule key's parser; value is non-empty except for cpus, which says so
+ * itself. */
+typedef void (*RuleKeyParser)(Loader *l, Rule *r, const RuleKeyDef *def, const char *value);
+
+struct RuleKeyDef {
+        const char *name;
+        bool repeatable;
+        RuleKeyParser parse;
+        size_t vec;      /* glob keys: offsetof the StrVec in Rule */
+        GlobCheck check; /* glob keys */
+};
+
+static bool has_glob_chars(const char *s) {
+        return strpbrk(s, "*?[") != NULL;
+}
+
+static int parse_bool_value(Loader *l, const char *key, const char *value, bool *ret) {
+        if (parse_boolean(value, ret) < 0) {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "%s '%s' is not a boolean (yes or no)", key, v);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_seconds_value(Loader *l, const char *key, const char *value, unsigned *ret) {
+        _cleanup_(freep) char *v = conf_quote(value);
+        unsigned u;
+        int r = parse_uint(value, &u);
+
+        if (r == -EINVAL) {
+                ERR(l, "%s '%s' is not a number of seconds", key, v);
+                return r;
+        }
+        if (r < 0 || u > CONF_MAX_SECONDS) {
+                ERR(l, "%s '%s' is out of range (0-%u seconds)", key, v, CONF_MAX_SECONDS);
+                return -ERANGE;
+        }
+        *ret = u;
+        return 0;
+}
+
+static int parse_isolated_value(Loader *l, const char *value, bool *ret) {
+        if (strcmp(value, "exclude") == 0)
+                *ret = false;
+        else if (strcmp(value, "allow") == 0)
+                *ret = true;
+        else {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "isolated '%s' must be exclude or allow", v);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Warn (not fail) about CPUs this host does not have: one file serves many
+ * machines. */
+static void warn_beyond_possible(Loader *l, const CpuSpec *spec) {
+        if (!l->possible)
+                return;
+        for (size_t i = 0; i < spec->n_terms; i++) {
+                _cleanup_(cpuset_freep) CpuSet *beyond = NULL;
+                _cleanup_(freep) char *b = NULL, *p = NULL, *v = NULL;
+
+                if (spec->terms[i].kind != CPU_TERM_LIST)
+                        continue;
+                beyond = cpuset_dup(spec->terms[i].set);
+                if (!beyond) {
+                        l->oom = true;
+                        return;
+                }
+                cpuset_andnot(beyond, l->possible);
+                if (cpuset_empty(beyond))
+                        continue;
+                b = cpuset_format_list(beyond);
+                p = cpuset_format_list(l->possible);
+                v = conf_quote(spec->text);
+                if (!b || !p) {
+                        l->oom = true;
+                        return;
+                }
+                WARN(l, "cpus '%s': CPUs %s beyond this host's possible CPUs %s", v, b, p);
+        }
+}
+
+/* A term with no CPU on the host we run on is a warning, never an error:
+ * one file serves many machines, and the rule's threads are skipped with
+ * the same reason at plan time. */
+static void warn_empty_on_host(Loader *l, const CpuSpec *spec) {
+        _cleanup_(freep) char *reason = NULL, *v = NULL;
+        int r;
+
+        if (!l->host)
+                return;
+        r = cpuspec_empty_reason(l->host, spec, &reason);
+        if (r < 0) {
+                l->oom = true;
+                return;
+        }
+        if (!reason)
+                return;
+        v = conf_quote(spec->text);
+        WARN(l, "cpus '%s': %s; the rule's threads are skipped here", v, reason);
+}
+
+static int parse_cpus_value(Loader *l, const char *value, CpuSpec *ret) {
+        CpuSpec spec = {0};
+        CpuSpecError err;
+        int r;
+
+        memset(&err, 0, sizeof err);
+        r = cpuspec_parse(value, &spec, &err);
+        if (r == -ENOMEM) {
+                l->oom = true;
+                return r;
+        }
+        if (r < 0) {
+                _cleanup_(freep) char *v = conf_quote(value), *t = conf_quote(err.token);
+                if (err.token[0])
+                        ERR(l, "cpus '%s': %s: '%s'", v, err.reason, t);
+                else
+                        ERR(l, "cpus '%s': %s", v, err.reason);
+                return r;
+        }
+        warn_beyond_possible(l, &spec);
+        warn_empty_on_host(l, &spec);
+        *ret = spec;
+        return 0;
+}
+
+static int lookup_user(Loader *l, const char *value, uid_t *ret) {
+        _cleanup_(freep) char *v = conf_quote(value);
+        _cleanup_(freep) char *buf = NULL;
+        struct passwd pw, *res = NULL;
+        unsigned u;
+        int r;
+
+        if (isdigit((unsigned char) value[0])) {
+                r = parse_uint(value, &u);
+                /* (uid_t) -1 means "no change" to the kernel: never a real uid. */
+                if (r < 0 || u == (unsigned) (uid_t) -1) {
+                        ERR(l, "user '%s' is not a valid uid", v);
+                        return -EINVAL;
+                }
+                *ret = (uid_t) u;
+                return 0;
+        }
+        buf = malloc(16384);
+        if (!buf) {
+                l->oom = true;
+                return -ENOMEM;
+        }
+        r = getpwnam_r(value, &pw, buf, 16384, &res);
+        if (r != 0 || !res) {
+                if (r != 0 && r != ENOENT && r != ESRCH)
+                        ERR(l, "user '%s': cannot look it up: %s", v, strerror(r));
+                else
+                        ERR(l, "unknown user '%s'", v);
+                return -ENOENT;
+        }
+        *ret = res->pw_uid;
+        return 0;
+}
+
+static int push_glob(Loader *l, StrVec *vec, const char *value) {
+        if (strvec_push(vec, value) < 0) {
+                l->oom = true;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Mistakes that parse but can never match deserve a warning. */
+static void warn_unmatchable(Loader *l, const RuleKeyDef *def, const char *value) {
+        _cleanup_(freep) char *v = NULL;
+
+        if (def->check == GLOB_TASK_NAME && !has_glob_chars(value) && strlen(value) > COMM_BYTES) {
+                v = conf_quote(value);
+                WARN(l, "%s '%s' can never match: the kernel truncates task names to %d bytes", def->name, v,
+                     COMM_BYTES);
+        } else if (def->check == GLOB_ABS_PATH && value[0] != '/' && value[0] != '*') {
+                v = conf_quote(value);
+                WARN(l, "%s '%s' can never match: it is an absolute path (try '*/%s')", def->name, v, v);
+        }
+}
+
+static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        StrVec *vec = (StrVec *) ((char *) r + def->vec);
+
+        if (push_glob(l, vec, value) == 0)
+                warn_unmatchable(l, def, value);
+}
+
+static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        regex_t re;
+        int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
+
+        if (rc != 0) {
+                _cleanup_(freep) char *v = conf_quote(value);
+                char msg[256];
+                regerror(rc, &re, msg, sizeof msg);
+                ERR(l, "cmdline '%s' is not a valid regular expression: %s", v, msg);
+                return;
+        }
+        regex_t *nv = realloc(r->cmdline, (r->cmdline_src.n + 1) * sizeof(regex_t));
+        if (!nv) {
+                regfree(&re);
+                l->oom = true;
+                return;
+        }
+        r->cmdline = nv;
+        r->cmdline[r->cmdline_src.n] = re;
+        if (strvec_push(&r->cmdline_src, value) < 0) {
+                /* cmdline_src.n counts compiled entries: keep them in step. */
+                regfree(&r->cmdline[r->cmdline_src.n]);
+                l->oom = true;
+        }
+}
+
+static void key_user(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        uid_t uid;
+
+        if (lookup_user(l, value, &uid) < 0)
+                return;
+        uid_t *nv = realloc(r->users, (r->n_users + 1) * sizeof(uid_t));
+        if (!nv) {
+                l->oom = true;
+                return;
+        }
+        r->users = nv;
+        if (strvec_push(&r->user_src, value) < 0) {
+                l->oom = true;
+                return;
+        }
+        r->users[r->n_users++] = uid;
+}
+
+static void key_kthreads(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        (void) parse_bool_value(l, def->name, value, &r->kthreads);
+}
+
+static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        if (value[0] == '\0') {
+                ERR(l, "'cpus' has an empty value");
+                return;
+        }
+        (void) parse_cpus_value(l, value, &r->cpus);
+}
+
+static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        (void) parse_bool_value(l, def->name, value, &r->spread);
+}
+
+static void key_isolated(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        bool allow;
+
+        if (parse_isolated_value(l, value, &allow) == 0)
+                l->isolated = allow;
+}
+
+static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        int rc = parse_int(value, &r->priority);
+
+        if (rc < 0) {
+                _cleanup_(freep) char *v = conf_quote(value);
+                if (rc == -ERANGE)
+                        ERR(l, "priority '%s' is out of range", v);
+                else
+                        ERR(l, "priority '%s' is not an integer", v);
+        }
+}
+
+#define GLOB_KEY(field, chk) .repeatable = true, .parse = key_glob, .vec = offsetof(Rule, field), .check = chk
+
+static const RuleKeyDef rule_keys[_K_MAX] = {
+        [K_COMM] = {"comm", GLOB_KEY(comm, GLOB_TASK_NAME)},
+        [K_EXE] = {"exe", GLOB_KEY(exe, GLOB_ABS_PATH)},
+        [K_CMDLINE] = {"cmdline", true, key_cmdline},
+        [K_USER] = {"user", true, key_user},
+        [K_CGROUP] = {"cgroup", GLOB_KEY(cgroup, GLOB_ABS_PATH)},
+        [K_UNIT] = {"unit", GLOB_KEY(unit, GLOB_ANY)},
+        [K_PARENT] = {"parent", GLOB_KEY(parent, GLOB_TASK_NAME)},
+        [K_KTHREADS] = {"kthreads", false, key_kthreads},
+        [K_THREADS] = {"threads", GLOB_KEY(threads, GLOB_TASK_NAME)},
+        [K_CPUS] = {"cpus", false, key_cpus},
+        [K_SPREAD] = {"spread", false, key_spread},
+        [K_ISOLATED] = {"isolated", false, key_isolated},
+        [K_PRIORITY] = {"priority", false, key_priority},
+};
+
+static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
+        const RuleKeyDef *def = &rule_keys[k];
+
+        if (l->key_line[k] != 0 && !def->repeatable) {
+                _cleanup_(freep) char *n = conf_quote(r->name), *v = conf_quote(value);
+                ERR(l, "'%s' given twice in [rule:%s] (first on line %u): '%s'", def->name, n, l->key_line[k],
+                    v);
+                return;
+        }
+        if (l->key_line[k] == 0)
+                l->key_line[k] = l->line;
+        if (value[0] == '\0' && k != K_CPUS) {
+                ERR(l, "'%s' has an empty value", def->name);
+                return;
+        }
+        def->parse(l, r, def, value);
+}
+
+/* ---- [pinnerd] ---- */
+
+typedef void (*SettingParser)(Loader *l, Settings *s, const char *key, const char *value);
+
+static void set_isolated(Loader *l, Settings *s, const char *key, const char *value) {
+        (void) parse_isolated_value(l, value, &s->isolated_allow);
+}
+
+static void set_restore(Loader *l, Settings *s, const char *key, const char *value) {
+        (void) parse_bool_value(l, key, value, &s->restore);
+}
+
+static void set_rescan(Loader *l, Settings *s, const char *key, const char *value) {
+        (void) parse_seconds_value(l, key, value, &s->rescan);
+}
+
+static void set_verify(Loader *l, Settings *s, const char *key, const char *value) {
+        (void) parse_seconds_value(l, key, value, &s->verify);
+}
+
+static void set_drift(Loader *l, Settings *s, const char *key, const char *value) {
+        if (strcmp(value, "reapply") == 0)
+                s->drift = DRIFT_REAPPLY;
+        else if (strcmp(value, "log") == 0)
+                s->drift = DRIFT_LOG;
+        else if (strcmp(value, "ignore") == 0)
+                s->drift = DRIFT_IGNORE;
+        else {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "drift '%s' must be reapply, log or ignore", v);
+        }
+}
+
+static const struct {
+        const char *name;
+        SettingParser parse;
+} setting_keys[_S_MAX] = {
+        [S_ISOLATED] = {"isolated", set_isolated}, [S_RESTORE] = {"restore", set_restore},
+        [S_RESCAN] = {"rescan", set_rescan},       [S_VERIFY] = {"verify", set_verify},
+        [S_DRIFT] = {"drift", set_drift},
+};
+
+static void setting_key(Loader *l, const char *key, const char *value) {
+        unsigned i;
+
+        for (i = 0; i < _S_MAX; i++)
+                if (strcmp(key, setting_keys[i].name) == 0)
+                        break;
+        if (i == _S_MAX) {
+                _cleanup_(freep) char *k = conf_quote(key);
+                ERR(l, "unknown key '%s' in [pinnerd]", k);
+                return;
+        }
+        if (l->setting_line[i] != 0) {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "'%s' given twice in [pinnerd] (first on line %u): '%s'", key, l->setting_line[i], v);
+                return;
+        }
+        l->setting_line[i] = l->line;
+        setting_keys[i].parse(l, &l->settings, key, value);
+}
+
+/* Every key=value line lands here, from inih or from the long-line path. */
+void conf_keys_handle(Loader *l, const char *key, const char *value) {
+        size_t vlen = strlen(value);
+
+        if (l->sec == SEC_IGNORED)
+                return; /* the section header was already reported */
+        if (vlen > CONF_MAX_VALUE) {
+                _cleanup_(freep) char *k = conf_quote(key);
+                ERR(l, "value of '%s' too long (%zu bytes; at most %d)", k, vlen, CONF_MAX_VALUE);
+                /* The key was given: no "has no match key" / "no cpus" on top. */
+                for (unsigned i = 0; l->sec == SEC_RULE && i < _K_MAX; i++)
+                        if (strcmp(key, rule_keys[i].name) == 0 && l->key_line[i] == 0)
+                                l->key_line[i] = l->line;
+                return;
+        }
+        if (key[0] == '\0') {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "missing key name before '= %s'", v);
+                return;
+        }
+        if (l->sec == SEC_NONE) {
+                _cleanup_(freep) char *k = conf_quote(key);
+                ERR(l, "key '%s' outside of any section ([pinnerd] or [rule:NAME])", k);
+                return;
+        }
+        if (l->sec == SEC_SETTINGS) {
+                setting_key(l, key, value);
+                return;
+        }
+        for (unsigned k = 0; k < _K_MAX; k++)
+                if (strcmp(key, rule_keys[k].name) == 0) {
+                        rule_key(l, l->rule, (RuleKey) k, value);
+                        return;
+                }
+        _cleanup_(freep) char *k = conf_quote(key);
+        _cleanup_(freep) char *n = conf_quote(l->rule->name);
+        ERR(l, "unknown key '%s' in [rule:%s]", k, n);
+}
+
+/* ---- sections ---- */
+
+static bool rule_name_valid_char(char c) {
+        return isalnum((unsigned char) c) || strchr("_.:@-", c);
+}
+
+static void end_rule(Loader *l) {
+        Rule *r = l->rule;
+        _cleanup_(freep) char *n = conf_quote(r->name);
+        bool has_match = false;
+
+        for (unsigned k = K_COMM; k <= K_PARENT; k++)
+                if (l->key_line[k] != 0)
+                        has_match = true;
+        /* kthreads = yes alone matches every kernel thread; kthreads = no alone
+         * matches nothing. */
+        if (r->kthreads)
+                has_match = true;
+        if (!has_match)
+                conf_diag(l, false, r->line,
+                          "[rule:%s] has no match key (comm, exe, cmdline, user, cgroup, unit, parent or "
+                          "kthreads = yes)",
+                          n);
+        if (l->key_line[K_CPUS] == 0)
+                conf_diag(l, false, r->line, "[rule:%s] has no 'cpus'", n);
+        if (l->rule_kept)
+                l->rule_isolated[r->index] = l->isolated;
+        else
+                conf_rule_done(&l->scratch);
+}
+
+void conf_keys_end_section(Loader *l) {
+        if (l->sec == SEC_RULE)
+                end_rule(l);
+        l->sec = SEC_NONE;
+        l->rule = NULL;
+        l->rule_kept = false;
+}
+
+void conf_keys_begin_rule(Loader *l, const char *name, const char *header) {
+        _cleanup_(freep) char *n = conf_quote(name), *h = conf_quote(header);
+        size_t len = strlen(name);
+        bool keep = true;
+        Rule *r;
+
+        if (len == 0) {
+                ERR(l, "rule name is empty: '%s'", h);
+                keep = false;
+        } else if (len > CONF_MAX_NAME) {
+                ERR(l, "rule name '%s' too long (%zu bytes; at most %d)", n, len, CONF_MAX_NAME);
+                keep = false;
+        } else {
+                for (const char *p = name; *p; p++)
+                        if (!rule_name_valid_char(*p)) {
+                                ERR(l, "rule name '%s' may only hold letters, digits and _ . : @ -", n);
+                                keep = false;
+                                break;
+                        }
+        }
+        if (keep)
+                for (size_t i = 0; i < l->n_rules; i++)
+                        if (strcmp(l->rules[i].name, name) == 0) {
+                                ERR(l, "duplicate rule '%s' (first defined at %s:%u)", n, l->rules[i].file,
+                                    l->rules[i].line);
+                                keep = false;
+                                break;
+                        }
+        if (keep && l->n_rules >= CONF_MAX_RULES) {
+                /* Once: every later rule is the same problem. */
+                if (!l->too_many_reported)
+                        ERR(l, "too many rules: at most %d ('%s' and later rules are not used)",
+                            CONF_MAX_RULES, h);
+                l->too_many_reported = true;
+                keep = false;
+        }
+        if (keep && l->n_rules == l->cap_rules) {
+                size_t ncap = l->cap_rules ? l->cap_rules * 2 : 16;
+                Rule *nv = realloc(l->rules, ncap * sizeof(Rule));
+                signed char *ni;
+                if (!nv) {
+                        l->oom = true;
+                        keep = false;
+                } else {
+                        l->rules = nv;
+                        ni = realloc(l->rule_isolated, ncap);
+                        if (!ni) {
+                                l->oom = true;
+                                keep = false;
+                        } else {
+                                l->rule_isolated = ni;
+                                l->cap_rules = ncap;
+                        }
+                }
+        }
+
+        r = keep ? &l->rules[l->n_rules] : &l->scratch;
+        *r = (Rule){
+                .name = strdup(name),
+                .file = strdup(l->file),
+                .line = l->line,
+                .index = keep ? (unsigned) l->n_rules : 0,
+        };
+        if (!r->name || !r->file) {
+                conf_rule_done(r);
+                l->oom = true;
+                l->sec = SEC_IGNORED;
+                return;
+        }
+        if (keep) {
+                l->rule_isolated[l->n_rules] = -1;
+                l->n_rules++;
+        }
+        l->rule = r;
+        l->rule_kept = keep;
+        l->sec = SEC_RULE;
+        l->isolated = -1;
+        memset(l->key_line, 0, sizeof l->key_line);
+}
+
+void conf_keys_begin_settings(Loader *l) {
+        l->sec = SEC_SETTINGS;
+}
