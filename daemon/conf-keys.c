@@ -3,6 +3,7 @@
  * be repeated, and the parser that validates its value into the Rule or the
  * Settings. Every problem names file:line and the offending text. */
 #include "conf-internal.h"
+#include "conf-regex.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -223,9 +224,17 @@ static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
 }
 
 static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        const char *why;
         regex_t re;
-        int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
+        int rc;
 
+        /* Costed first: regcomp itself is what a hostile pattern makes slow. */
+        if (conf_regex_check(value, NULL, &why) < 0) {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "cmdline '%s' is refused: %s", v, why);
+                return;
+        }
+        rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
         if (rc != 0) {
                 _cleanup_(freep) char *v = conf_quote(value);
                 char msg[256];

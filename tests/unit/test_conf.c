@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf-regex.h"
 #include "conf.h"
 #include "testutil.h"
 
@@ -826,6 +827,119 @@ START_TEST(test_escape) {
 }
 END_TEST
 
+/* ---- what a cmdline regex may cost ---- */
+
+/* Refused before regcomp sees them, with file:line and the reason. */
+static const struct {
+        const char *re;
+        int err;
+        const char *why; /* a substring of the reason */
+} costly[] = {
+        /* The fuzzer's find: 10 s and 4 GB in glibc's regcomp. */
+        {"^x (a++++++++++++++++++++++++++|b)+$", -EINVAL, "stacked quantifiers"},
+        {"a**", -EINVAL, "stacked quantifiers"},
+        {"a+?", -EINVAL, "stacked quantifiers"},
+        {"(ab){2}{3}", -EINVAL, "stacked quantifiers"},
+        {"x*{2}", -EINVAL, "stacked quantifiers"},
+        {"a{256}", -E2BIG, "above 255"},
+        {"a{1,99999999999999999999}", -E2BIG, "above 255"},
+        {"a{,300}", -E2BIG, "above 255"},
+        {"(a)\\1", -EINVAL, "back-references"},
+        {"((((((((((((((((((a))))))))))))))))))", -E2BIG, "nested more than 16 deep"},
+        {"((a{1,255}){1,255}){1,255}", -E2BIG, "more than 4096 nodes"},
+        {"(x{255}){17}", -E2BIG, "more than 4096 nodes"},
+        {"(a?){100}", -E2BIG, "more than 256 optional nodes"},
+        {"((((a?){4}){4}){4}){4}", -E2BIG, "more than 256 optional nodes"},
+        {"(a|b?){200}c", -E2BIG, "more than 256 optional nodes"},
+        {"(^|$){60}", -E2BIG, "more than 256 optional nodes"},
+        {"(\\bx){60}", -E2BIG, "more than 256 optional nodes"},
+};
+
+START_TEST(test_regex_refused) {
+        RegexCost cost;
+        const char *why = NULL;
+        char *text = xasprintf("[rule:a]\ncomm = x\ncmdline = %s\ncpus = 1\n", costly[_i].re);
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all;
+
+        ck_assert_int_eq(conf_regex_check(costly[_i].re, &cost, &why), costly[_i].err);
+        ck_assert_msg(why && strstr(why, costly[_i].why), "%s: %s", costly[_i].re, why);
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        ck_assert_msg(strstr(all, "t.conf:3: cmdline '") && strstr(all, "' is refused: ") &&
+                              strstr(all, costly[_i].why),
+                      "%s", all);
+        ck_assert_uint_eq(d.n_errors, 1);
+        free(all);
+        free(text);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_regex_too_long) {
+        char *lit = repeat('a', REGEX_MAX_LENGTH), *longer = repeat('a', REGEX_MAX_LENGTH + 1);
+        const char *why;
+
+        ck_assert_int_eq(conf_regex_check(lit, NULL, &why), 0);
+        ck_assert_int_eq(conf_regex_check(longer, NULL, &why), -E2BIG);
+        ck_assert_str_eq(why, "longer than 1024 bytes");
+        free(lit);
+        free(longer);
+}
+END_TEST
+
+/* What people write is accepted, and compiles; the figures are small. */
+START_TEST(test_regex_accepted) {
+        static const char *const ok[] = {
+                "-name guest=[a-z0-9-]+",
+                "^/usr/bin/qemu",
+                "(ovs|dpdk)-.*",
+                "^/usr/(s?bin|libexec)/qemu-system-(x86_64|aarch64) ",
+                "java .*-Dapp\\.name=(kafka|zookeeper)\\b",
+                "(^| )--numa(=| )[0-9]{1,3}( |$)",
+                "[[:space:]]-c[[:space:]]+/etc/[[:alnum:]_-]+\\.conf",
+                "[]a*+{]+x", /* specials inside a bracket are members */
+                "[[:alpha:]]{2,5}",
+                "a)b+",         /* a ')' closing nothing is a literal in an ERE */
+                "(x{255}){15}", /* 3857 nodes, few optional ones: cheap */
+                "(a?){85}",     /* 255 optional nodes */
+                "a{0,255}",
+                "((((((((((((((((a))))))))))))))))", /* 16 deep */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                RegexCost cost;
+                const char *why;
+                regex_t re;
+                ck_assert_msg(conf_regex_check(ok[i], &cost, &why) == 0, "%s: %s", ok[i], why);
+                ck_assert_uint_le(cost.nodes, REGEX_MAX_NODES);
+                ck_assert_uint_le(cost.optional, REGEX_MAX_OPTIONAL);
+                ck_assert_msg(regcomp(&re, ok[i], REG_EXTENDED | REG_NOSUB) == 0, "%s", ok[i]);
+                regfree(&re);
+        }
+}
+END_TEST
+
+/* Broken patterns the cost model does not recognise still get the regex
+ * library's own message, and are costed only as far as glibc reads them. */
+START_TEST(test_regex_syntax_left_to_regcomp) {
+        static const char *const bad_re[] = {"(ab", "[a-z", "a{2,x}", "*a", "a{3,1}", "\\", "[[:nope:]]"};
+        for (size_t i = 0; i < ELEMENTSOF(bad_re); i++) {
+                char *text = xasprintf("[rule:a]\ncmdline = %s\ncpus = 1\n", bad_re[i]);
+                Config *c = NULL;
+                ConfDiags d = {0};
+                const char *why;
+                ck_assert_msg(conf_regex_check(bad_re[i], NULL, &why) == 0, "%s: %s", bad_re[i], why);
+                ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), -EINVAL);
+                char *all = diags_text(&d);
+                ck_assert_msg(strstr(all, "is not a valid regular expression: "), "%s", all);
+                free(all);
+                free(text);
+                conf_diags_done(&d);
+        }
+}
+END_TEST
+
 extern Suite *conf_suite(void); /* for -Wmissing-prototypes; the runner declares it too */
 Suite *conf_suite(void) {
         Suite *s = suite_create("conf");
@@ -854,6 +968,13 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_nul_byte);
         tcase_add_test(tc, test_check_main);
         tcase_add_test(tc, test_shipped_config);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("regex");
+        tcase_add_loop_test(tc, test_regex_refused, 0, (int) ELEMENTSOF(costly));
+        tcase_add_test(tc, test_regex_too_long);
+        tcase_add_test(tc, test_regex_accepted);
+        tcase_add_test(tc, test_regex_syntax_left_to_regcomp);
         suite_add_tcase(s, tc);
         return s;
 }
