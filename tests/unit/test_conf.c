@@ -641,9 +641,9 @@ START_TEST(test_owner_and_mode) {
         if (geteuid() == 0)
                 snprintf(expect, sizeof expect, "%s: refusing: writable by group or others (mode 0666)\n",
                          t.main);
-        else
-                snprintf(expect, sizeof expect, "%s: refusing: owned by uid %u, not root\n", t.main,
-                         (unsigned) geteuid());
+        else /* the directory above it is this user's */
+                snprintf(expect, sizeof expect, "%s: refusing: directory '%s' is owned by uid %u, not root\n",
+                         t.main, t.dir, (unsigned) geteuid());
         ck_assert_str_eq(all, expect);
         free(all);
         conf_diags_done(&d);
@@ -707,6 +707,113 @@ START_TEST(test_owner_and_mode) {
                 free(all);
                 conf_diags_done(&d);
         }
+        tree_remove(&t);
+}
+END_TEST
+
+/* The directories above a config file are checked as sshd's StrictModes
+ * checks those above ~/.ssh/authorized_keys, except that a sticky directory
+ * (as /tmp) may be writable by others. */
+START_TEST(test_parent_dirs) {
+        TmpTree t;
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char expect[512], sub[160], link[256], *all;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "test_parent_dirs: not root, skipped (needs root-owned directories)\n");
+                return;
+        }
+        tree_make(&t); /* /tmp (1777, root) / pinnerd-conf-test.X (0700, root) */
+        write_file(t.main, "[rule:a]\ncomm = a\ncpus = 0\n", 0644);
+        ConfLoadOptions o = {.main_path = t.main, .dir = t.dropin, .check_owner = true};
+
+        /* /tmp is sticky: accepted, as `make run` and the tests stage there. */
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* A parent directory others can write: refused, naming it. */
+        ck_assert_int_eq(chmod(t.dir, 0775), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect,
+                 "%s: refusing: directory '%s' is writable by group or others (mode 0775)\n", t.main, t.dir);
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+
+        /* Sticky and world-writable, as /tmp: accepted. */
+        ck_assert_int_eq(chmod(t.dir, 01777), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* A parent directory owned by someone else: refused, however strict its mode. */
+        ck_assert_int_eq(chmod(t.dir, 0755), 0);
+        ck_assert_int_eq(chown(t.dir, 65534, 65534), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect, "%s: refusing: directory '%s' is owned by uid 65534, not root\n",
+                 t.main, t.dir);
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+
+        /* `check` by an ordinary user: a warning, and the file is read. */
+        o.check_owner = false;
+        o.owner_warn = true;
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        ck_assert_uint_eq(d.n, 1);
+        ck_assert(d.v[0].warning);
+        ck_assert(strstr(d.v[0].message, "pinnerd would refuse it: directory '"));
+        ck_assert_uint_eq(c->n_rules, 1);
+        config_free(c);
+        conf_diags_done(&d);
+        o.check_owner = true;
+        o.owner_warn = false;
+        ck_assert_int_eq(chown(t.dir, 0, 0), 0);
+
+        /* Deeper: the drop-in directory's parent, and a symlink's target are
+         * judged where they really are. */
+        ck_assert_int_eq(mkdir(t.dropin, 0755), 0);
+        write_dropin(&t, "x.conf", "[rule:x]\ncomm = x\ncpus = 0\n");
+        snprintf(sub, sizeof sub, "%s/unsafe", t.dir);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        ck_assert_int_eq(chmod(sub, 0757), 0);
+        snprintf(link, sizeof link, "%s/real.conf", sub);
+        write_file(link, "[rule:b]\ncomm = b\ncpus = 0\n", 0644);
+        snprintf(link, sizeof link, "%s/link.conf", t.dropin);
+        snprintf(expect, sizeof expect, "%s/real.conf", sub);
+        ck_assert_int_eq(symlink(expect, link), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect,
+                 "%s: refusing: directory '%s' is writable by group or others (mode 0757)\n", link, sub);
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+        ck_assert_int_eq(unlink(link), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        ck_assert_uint_eq(c->n_rules, 2);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* The main file named through a relative path: its real directories count. */
+        ck_assert_int_eq(chmod(t.dir, 0770), 0);
+        char cwd[4096];
+        ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+        ck_assert_int_eq(chdir(t.dir), 0);
+        ConfLoadOptions rel = {.main_path = "pinnerd.conf", .check_owner = true};
+        ck_assert_int_eq(conf_load(&rel, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect,
+                 "pinnerd.conf: refusing: directory '%s' is writable by group or others (mode 0770)\n",
+                 t.dir);
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+        ck_assert_int_eq(chdir(cwd), 0);
         tree_remove(&t);
 }
 END_TEST
@@ -964,6 +1071,7 @@ Suite *conf_suite(void) {
         tc = tcase_create("files");
         tcase_add_test(tc, test_dropin_order);
         tcase_add_test(tc, test_owner_and_mode);
+        tcase_add_test(tc, test_parent_dirs);
         tcase_add_test(tc, test_not_regular_file);
         tcase_add_test(tc, test_nul_byte);
         tcase_add_test(tc, test_check_main);
