@@ -934,6 +934,91 @@ START_TEST(test_escape) {
 }
 END_TEST
 
+/* Kernel threads show names longer than a user task's 15 bytes: a
+ * workqueue worker is "kworker/u8:1-events_unbound". A kthreads rule may
+ * name them, whichever line says kthreads = yes; past 63 bytes it warns. */
+START_TEST(test_kthread_long_names) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all, *n64 = repeat('k', 64);
+
+        ck_assert_int_eq(conf_load_string("[rule:k]\ncomm = kworker/u8:1-events_unbound\n"
+                                          "threads = kworker/u8:1-events_unbound\ncpus = 0\nkthreads = yes\n"
+                                          "[rule:j]\nkthreads = yes\ncomm = rcu_exp_par_gp_kthread_worker\n"
+                                          "cpus = 0\n",
+                                          "t.conf", NULL, &c, &d),
+                         0);
+        all = diags_text(&d);
+        ck_assert_msg(d.n == 0, "%s", all);
+        free(all);
+        config_free(c);
+        conf_diags_done(&d);
+
+        char *text = xasprintf("[rule:k]\nkthreads = yes\ncomm = %s\ncpus = 0\n"
+                               "[rule:u]\ncomm = kworker/u8:1-events_unbound\nparent = %s\ncpus = 0\n",
+                               n64, n64);
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), 0);
+        all = diags_text(&d);
+        char expect[256];
+        snprintf(expect, sizeof expect,
+                 "t.conf:3: warning: comm '%s' can never match: the kernel shows at most 63 bytes of a "
+                 "kernel thread's name\n",
+                 n64);
+        ck_assert_msg(strstr(all, expect), "%s", all);
+        ck_assert_msg(strstr(all, "t.conf:6: warning: comm 'kworker/u8:1-events_unbound' can never match: "
+                                  "the kernel truncates task names to 15 bytes\n"),
+                      "%s", all);
+        ck_assert_msg(strstr(all, "t.conf:7: warning: parent 'kkkk"), "%s", all);
+        ck_assert_uint_eq(d.n, 3);
+        free(all);
+        free(text);
+        free(n64);
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* A formatted diagnostic is printable ASCII, escaped once: the file name too,
+ * and the "bare" form (for loggers with their own severity) has no
+ * "warning: " word, so no log line says it twice. */
+START_TEST(test_diag_format) {
+        ConfDiag w = {.file = (char *) "/etc/pinnerd.d/a\nb's.conf",
+                      .line = 3,
+                      .warning = true,
+                      .message = (char *) "comm 'it\\'s' can never match"};
+        ConfDiag e = {.file = (char *) "t.conf", .line = 0, .message = (char *) "cannot open: x"};
+        char *s;
+
+        s = conf_diag_format(&w);
+        ck_assert_str_eq(s, "/etc/pinnerd.d/a\\nb\\'s.conf:3: warning: comm 'it\\'s' can never match");
+        free(s);
+        s = conf_diag_format_bare(&w);
+        ck_assert_str_eq(s, "/etc/pinnerd.d/a\\nb\\'s.conf:3: comm 'it\\'s' can never match");
+        free(s);
+        s = conf_diag_format_bare(&e);
+        ck_assert_str_eq(s, "t.conf: cannot open: x");
+        free(s);
+}
+END_TEST
+
+/* Every diagnostic of every bad configuration above: printable ASCII only. */
+START_TEST(test_diags_printable) {
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                Config *c = NULL;
+                ConfDiags d = {0};
+                (void) conf_load_string(bad[i].text, "t\x01.conf", NULL, &c, &d);
+                for (size_t k = 0; k < d.n; k++) {
+                        char *f = conf_diag_format(&d.v[k]);
+                        for (const char *p = f; *p; p++)
+                                ck_assert_msg(*p >= 0x20 && *p < 0x7f, "config %zu: %s", i, f);
+                        free(f);
+                }
+                config_free(c);
+                conf_diags_done(&d);
+        }
+}
+END_TEST
+
 /* ---- what a cmdline regex may cost ---- */
 
 /* Refused before regcomp sees them, with file:line and the reason. */
@@ -1062,6 +1147,9 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_inline_comments);
         tcase_add_test(tc, test_kthreads_alone);
         tcase_add_test(tc, test_warnings);
+        tcase_add_test(tc, test_kthread_long_names);
+        tcase_add_test(tc, test_diag_format);
+        tcase_add_test(tc, test_diags_printable);
         tcase_add_test(tc, test_too_many_rules);
         tcase_add_test(tc, test_too_many_errors_bounded);
         tcase_add_test(tc, test_rule_equal);
