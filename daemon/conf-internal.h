@@ -33,6 +33,9 @@ typedef enum RuleKey {
         K_SPREAD,
         K_ISOLATED,
         K_PRIORITY,
+        K_POLICY,
+        K_RTPRIO,
+        K_NICE,
         _K_MAX,
 } RuleKey;
 

@@ -293,7 +293,52 @@ static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
 }
 
 static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
-        (void) parse_bool_value(l, def->name, value, &r->spread);
+        static const struct {
+                const char *name;
+                SpreadMode mode;
+        } modes[] = {
+                {"no", SPREAD_NO},     {"false", SPREAD_NO},      {"off", SPREAD_NO},     {"0", SPREAD_NO},
+                {"yes", SPREAD_YES},   {"true", SPREAD_YES},      {"on", SPREAD_YES},     {"1", SPREAD_YES},
+                {"rule", SPREAD_RULE}, {"index", SPREAD_INDEX},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++)
+                if (strcmp(value, modes[i].name) == 0) {
+                        r->spread = modes[i].mode;
+                        return;
+                }
+        _cleanup_(freep) char *v = conf_quote(value);
+        ERR(l, "spread '%s' must be no, yes, rule or index", v);
+}
+
+static void key_policy(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        if (policy_kind_parse(value, &r->policy.kind) < 0) {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "policy '%s' must be other, batch, idle, fifo or rr", v);
+                return;
+        }
+        r->has_policy = true;
+}
+
+static void key_rtprio(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        int v;
+
+        if (parse_int(value, &v) < 0 || v < 1 || v > 99) {
+                _cleanup_(freep) char *q = conf_quote(value);
+                ERR(l, "rtprio '%s' must be an integer from 1 to 99", q);
+                return;
+        }
+        r->policy.rtprio = (unsigned) v;
+}
+
+static void key_nice(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        int v;
+
+        if (parse_int(value, &v) < 0 || v < -20 || v > 19) {
+                _cleanup_(freep) char *q = conf_quote(value);
+                ERR(l, "nice '%s' must be an integer from -20 to 19", q);
+                return;
+        }
+        r->policy.nice = v;
 }
 
 static void key_isolated(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
@@ -331,6 +376,9 @@ static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_SPREAD] = {"spread", false, key_spread},
         [K_ISOLATED] = {"isolated", false, key_isolated},
         [K_PRIORITY] = {"priority", false, key_priority},
+        [K_POLICY] = {"policy", false, key_policy},
+        [K_RTPRIO] = {"rtprio", false, key_rtprio},
+        [K_NICE] = {"nice", false, key_nice},
 };
 
 static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
@@ -485,6 +533,26 @@ static void warn_long_task_names(Loader *l, const Rule *r) {
         l->n_names = 0;
 }
 
+/* policy, rtprio and nice go together as the kernel takes them. */
+static void check_policy(Loader *l, const Rule *r, const char *n) {
+        unsigned pl = l->key_line[K_POLICY], rl = l->key_line[K_RTPRIO], nl = l->key_line[K_NICE];
+        bool rt = r->has_policy && policy_is_realtime(r->policy.kind);
+
+        if (rl && !r->has_policy)
+                conf_diag(l, false, rl, "[rule:%s]: rtprio needs policy = fifo or rr", n);
+        else if (rl && !rt)
+                conf_diag(l, false, rl, "[rule:%s]: rtprio is only for policy = fifo or rr, not %s", n,
+                          policy_kind_name(r->policy.kind));
+        if (r->has_policy && rt && !rl)
+                conf_diag(l, false, pl, "[rule:%s]: policy = %s needs rtprio (1-99)", n,
+                          policy_kind_name(r->policy.kind));
+        if (nl && !r->has_policy)
+                conf_diag(l, false, nl, "[rule:%s]: nice needs policy = other or batch", n);
+        else if (nl && (rt || r->policy.kind == POLICY_IDLE))
+                conf_diag(l, false, nl, "[rule:%s]: nice is only for policy = other or batch, not %s", n,
+                          policy_kind_name(r->policy.kind));
+}
+
 static void end_rule(Loader *l) {
         Rule *r = l->rule;
         _cleanup_(freep) char *n = conf_quote(r->name);
@@ -506,6 +574,7 @@ static void end_rule(Loader *l) {
                           n);
         if (l->key_line[K_CPUS] == 0)
                 conf_diag(l, false, r->line, "[rule:%s] has no 'cpus'", n);
+        check_policy(l, r, n);
         if (l->rule_kept)
                 l->rule_isolated[r->index] = l->isolated;
         else

@@ -296,7 +296,8 @@ bool rule_equal(const Rule *a, const Rule *b) {
             (a->n_users && memcmp(a->users, b->users, a->n_users * sizeof(uid_t)) != 0))
                 return false;
         return a->kthreads == b->kthreads && cpuspec_equal(&a->cpus, &b->cpus) && a->spread == b->spread &&
-               a->isolated_allow == b->isolated_allow && a->priority == b->priority;
+               a->isolated_allow == b->isolated_allow && a->priority == b->priority &&
+               a->has_policy == b->has_policy && (!a->has_policy || policy_equal(&a->policy, &b->policy));
 }
 
 static int check_main(const char *main_path, const char *dir, const CpuSet *possible, const struct Host *host,

@@ -10,6 +10,7 @@
 
 #include "cpuset.h"
 #include "cpuspec.h"
+#include "schedpolicy.h"
 #include "util.h"
 
 #define CONF_MAX_RULES 4096
@@ -17,6 +18,14 @@
 #define CONF_MAX_NAME 64    /* bytes in a rule name */
 
 typedef enum DriftAction { DRIFT_REAPPLY, DRIFT_LOG, DRIFT_IGNORE } DriftAction;
+
+/* spread = no | yes | rule | index (pinnerd.conf(5)). */
+typedef enum SpreadMode {
+        SPREAD_NO,    /* the whole effective set */
+        SPREAD_YES,   /* one CPU per thread, per process, distinct cores before siblings */
+        SPREAD_RULE,  /* the same, across every thread the rule manages on the host */
+        SPREAD_INDEX, /* the Nth CPU of the effective set, N from the thread name */
+} SpreadMode;
 
 /* Facts about a task that some rule needs; the scanner reads only these. */
 enum {
@@ -43,7 +52,9 @@ typedef struct Rule {
         StrVec threads; /* thread-name filter; empty = every thread */
         /* Actions. */
         CpuSpec cpus;
-        bool spread;
+        SpreadMode spread;
+        bool has_policy;    /* policy (with rtprio / nice) is set with the mask */
+        SchedPolicy policy;
         bool isolated_allow; /* resolved: rule's value, else [pinnerd] isolated */
         int priority;
 } Rule;
