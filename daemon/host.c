@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "util.h"
 
 /* A cpulist of every other CPU up to 65535 is ~190 KiB. */
@@ -60,9 +61,12 @@ static int read_cpulist_at(int dirfd, const char *root, const char *path, bool o
         r = cpuset_parse_list(text, &s, &err);
         if (r == -EINVAL) {
                 if (ret_error) {
+                        /* The token comes from a file of the tree (reads
+                         * never leave it) and is escaped: it may hold any byte. */
                         _cleanup_(freep) char *full = path_join_root(root ? root : "", path);
+                        _cleanup_(freep) char *tok = text_escape(err.token);
                         *ret_error = xasprintf("cannot parse %s: %s: '%s'", full ? full : path, err.reason,
-                                               err.token);
+                                               tok ? tok : "");
                 }
                 return -EBADMSG;
         }
@@ -98,10 +102,10 @@ static int load_nodes(int rootfd, const char *root, CpuSet ***ret, unsigned *ret
         DIR *d;
         int r = 0;
 
-        fd = openat(rootfd, NODE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = dirfd_openat(rootfd, NODE_DIR, O_RDONLY | O_DIRECTORY);
         if (fd < 0) {
-                if (errno != ENOENT)
-                        return -errno;
+                if (fd != -ENOENT)
+                        return fd;
                 *ret = NULL;
                 *ret_n = 0;
                 return 0;
@@ -318,8 +322,9 @@ static int load_mounts(int rootfd, const char *root, CgroupMounts *ret, char **r
 void host_free(Host *h) {
         if (!h)
                 return;
+        /* rootfd is -1 in a Host built by hand (tests): nothing to close. */
         if (h->rootfd >= 0)
-                close(h->rootfd);
+                dirfd_close(h->root);
         cpuset_free(h->possible);
         cpuset_free(h->online);
         cpuset_free(h->isolated);
@@ -327,6 +332,7 @@ void host_free(Host *h) {
         cpuset_free(h->housekeeping);
         free_nodes(h->nodes, h->n_nodes);
         cgroup_mounts_done(&h->mounts);
+        free(h->root_path);
         free(h);
 }
 
@@ -375,14 +381,18 @@ static int host_load_into(Host *h, const char *root, char **error) {
         CpuState cs = {0};
         int last, r;
 
-        h->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (h->rootfd < 0) {
-                r = -errno;
+        h->root = dirfd_open_root(root);
+        if (h->root < 0) {
+                r = h->root;
                 *error = xasprintf("cannot open root directory %s: %s", root, strerror(-r));
                 return r;
         }
+        h->rootfd = dirfd_fd(h->root);
+        h->root_path = strdup(root);
+        if (!h->root_path)
+                return -ENOMEM;
 
-        r = read_cpulist_at(h->rootfd, root, CPU_DIR "possible", false, &h->possible, error);
+        r = read_cpulist_at(h->root, root, CPU_DIR "possible", false, &h->possible, error);
         if (r < 0)
                 return r;
         last = cpuset_last(h->possible);
@@ -398,7 +408,7 @@ static int host_load_into(Host *h, const char *root, char **error) {
         h->affinity_bytes = (h->affinity_bytes + sizeof(unsigned long) - 1) / sizeof(unsigned long) *
                             sizeof(unsigned long);
 
-        r = load_cpu_state(h->rootfd, root, &cs, error);
+        r = load_cpu_state(h->root, root, &cs, error);
         if (r < 0)
                 return r;
         h->online = cs.online;
@@ -406,7 +416,7 @@ static int host_load_into(Host *h, const char *root, char **error) {
         h->nohz_full = cs.nohz_full;
         h->housekeeping = cs.housekeeping;
 
-        r = load_nodes(h->rootfd, root, &h->nodes, &h->n_nodes, error);
+        r = load_nodes(h->root, root, &h->nodes, &h->n_nodes, error);
         if (r < 0) {
                 if (!*error) {
                         _cleanup_(freep) char *full = path_join_root(root, NODE_DIR);
@@ -414,7 +424,7 @@ static int host_load_into(Host *h, const char *root, char **error) {
                 }
                 return r;
         }
-        return load_mounts(h->rootfd, root, &h->mounts, error);
+        return load_mounts(h->root, root, &h->mounts, error);
 }
 
 int host_load(const char *root, Host **ret, char **ret_error) {
@@ -425,7 +435,7 @@ int host_load(const char *root, Host **ret, char **ret_error) {
         h = calloc(1, sizeof(Host));
         if (!h)
                 return -ENOMEM;
-        h->rootfd = -1;
+        h->root = h->rootfd = -1;
         r = host_load_into(h, root, &error);
         if (r < 0) {
                 if (ret_error)
@@ -437,13 +447,35 @@ int host_load(const char *root, Host **ret, char **ret_error) {
         return 0;
 }
 
-int host_refresh_cpus(Host *h) {
-        CpuState cs = {0};
+int host_refresh(Host *h, char **ret_error) {
+        _cleanup_(cpu_state_done) CpuState cs = {0};
+        _cleanup_(cgroup_mounts_done) CgroupMounts mounts = {0};
+        _cleanup_(freep) char *error = NULL;
+        CpuSet **nodes = NULL;
+        unsigned n_nodes = 0;
         int r;
 
-        r = load_cpu_state(h->rootfd, NULL, &cs, NULL);
-        if (r < 0)
+        /* Everything is read first; the Host changes only when all of it
+         * was read and parsed. possible is fixed at boot, so it stays. */
+        r = load_cpu_state(h->root, h->root_path, &cs, &error);
+        if (r >= 0) {
+                r = load_nodes(h->root, h->root_path, &nodes, &n_nodes, &error);
+                if (r < 0 && !error) {
+                        _cleanup_(freep) char *full = path_join_root(h->root_path, NODE_DIR);
+                        error = xasprintf("cannot read %s: %s", full ? full : NODE_DIR, strerror(-r));
+                }
+        }
+        if (r >= 0)
+                r = load_mounts(h->root, h->root_path, &mounts, &error);
+        if (r < 0) {
+                free_nodes(nodes, n_nodes);
+                if (ret_error)
+                        *ret_error = error ? TAKE_PTR(error)
+                                           : xasprintf("cannot re-read the host below %s: %s", h->root_path,
+                                                       strerror(-r));
                 return r;
+        }
+
         cpuset_free(h->online);
         cpuset_free(h->isolated);
         cpuset_free(h->nohz_full);
@@ -452,7 +484,22 @@ int host_refresh_cpus(Host *h) {
         h->isolated = cs.isolated;
         h->nohz_full = cs.nohz_full;
         h->housekeeping = cs.housekeeping;
+        cs = (CpuState){0};
+        free_nodes(h->nodes, h->n_nodes);
+        h->nodes = nodes;
+        h->n_nodes = n_nodes;
+        cgroup_mounts_done(&h->mounts);
+        h->mounts = mounts;
+        mounts = (CgroupMounts){0};
         return 0;
+}
+
+int host_refresh_cpus(Host *h) {
+        return host_refresh(h, NULL);
+}
+
+int host_open_proc(const Host *h) {
+        return dirfd_open_dir(h->root, "proc");
 }
 
 const CpuSet *host_node_cpus(const Host *h, unsigned node) {
@@ -604,10 +651,10 @@ int host_task_cpuset(const Host *h, const TaskCgroups *c, CpuSet **ret) {
         const CgroupMounts *m = &h->mounts;
 
         if (m->v1_cpuset_path && c->v1_cpuset)
-                return hierarchy_cpus(h->rootfd, m->v1_cpuset_path, m->v1_cpuset_root, c->v1_cpuset,
+                return hierarchy_cpus(h->root, m->v1_cpuset_path, m->v1_cpuset_root, c->v1_cpuset,
                                       "cpuset.effective_cpus", ret);
         if (m->v2_path && c->v2)
-                return hierarchy_cpus(h->rootfd, m->v2_path, m->v2_root, c->v2, "cpuset.cpus.effective", ret);
+                return hierarchy_cpus(h->root, m->v2_path, m->v2_root, c->v2, "cpuset.cpus.effective", ret);
         *ret = NULL;
         return 0;
 }

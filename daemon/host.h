@@ -20,7 +20,14 @@ typedef struct CgroupMounts {
 } CgroupMounts;
 
 typedef struct Host {
-        int rootfd; /* owned */
+        /* Owned directory handle (util.h) for every read below the root:
+         * tagged DIRFD_IN_ROOT for any root but "/", so nothing read through
+         * it leaves the tree. */
+        int root;
+        /* The same directory as a plain fd (not owned): reads through it are
+         * not confined. Kept until every caller uses host_open_proc(). */
+        int rootfd;
+        char *root_path;
         CpuSet *possible, *online, *isolated, *nohz_full, *housekeeping;
         unsigned nr_cpu_ids;   /* last possible CPU + 1: sizes syscall buffers */
         size_t affinity_bytes; /* sched_{get,set}affinity buffer size for this host */
@@ -40,8 +47,19 @@ typedef struct TaskCgroups {
  * Missing isolated/nohz_full files mean "none"; missing possible/online are
  * an error. On failure *ret is untouched and *ret_error (malloc'd) says what. */
 int host_load(const char *root, Host **ret, char **ret_error);
-/* Re-read online/isolated after a hotplug event; mounts and nodes stay. */
+/* Re-read everything that can change while the daemon runs: online,
+ * isolated, nohz_full (and housekeeping), every NUMA node's CPUs, and the
+ * cgroup mounts; possible is fixed at boot and stays. All of it is read
+ * first and swapped in only when every file was read and parsed, so on
+ * failure h is unchanged and *ret_error (malloc'd, if non-NULL) says what.
+ * The CpuSets h held are freed: callers must not keep pointers to them (or
+ * to host_node_cpus() results) across a refresh. For CPU hotplug and reload. */
+int host_refresh(Host *h, char **ret_error);
+/* host_refresh() without the message. */
 int host_refresh_cpus(Host *h);
+/* The proc/ directory below the root as a handle for procfs.h (confined like
+ * h->root); closed with dirfd_close(). -errno on failure. */
+int host_open_proc(const Host *h);
 void host_free(Host *h);
 
 /* Pure parsers, unit-tested on their own.

@@ -490,6 +490,9 @@ void log_flush(Logger *l) {
                 outbuf_reset(q);
                 l->queue_head = 0;
                 l->queued = 0;
+                /* Flushed by hand after a batch: no loop iteration needed. */
+                if (l->post_source)
+                        (void) sd_event_source_set_enabled(l->post_source, SD_EVENT_OFF);
         } else if (l->queue_head > q->len / 2) {
                 memmove(q->data, q->data + l->queue_head, q->len - l->queue_head);
                 q->len -= l->queue_head;
