@@ -297,8 +297,8 @@ static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *va
                 const char *name;
                 SpreadMode mode;
         } modes[] = {
-                {"no", SPREAD_NO},     {"false", SPREAD_NO},      {"off", SPREAD_NO},     {"0", SPREAD_NO},
-                {"yes", SPREAD_YES},   {"true", SPREAD_YES},      {"on", SPREAD_YES},     {"1", SPREAD_YES},
+                {"no", SPREAD_NO},     {"false", SPREAD_NO},    {"off", SPREAD_NO}, {"0", SPREAD_NO},
+                {"yes", SPREAD_YES},   {"true", SPREAD_YES},    {"on", SPREAD_YES}, {"1", SPREAD_YES},
                 {"rule", SPREAD_RULE}, {"index", SPREAD_INDEX},
         };
         for (size_t i = 0; i < ELEMENTSOF(modes); i++)

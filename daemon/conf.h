@@ -53,7 +53,7 @@ typedef struct Rule {
         /* Actions. */
         CpuSpec cpus;
         SpreadMode spread;
-        bool has_policy;    /* policy (with rtprio / nice) is set with the mask */
+        bool has_policy; /* policy (with rtprio / nice) is set with the mask */
         SchedPolicy policy;
         bool isolated_allow; /* resolved: rule's value, else [pinnerd] isolated */
         int priority;

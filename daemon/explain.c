@@ -249,7 +249,7 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
         if (r >= 0) {
                 char path[64];
                 snprintf(path, sizeof path, "%d/task", (int) tgid);
-                int fd = openat(m->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                int fd = dirfd_openat(m->procfd, path, O_RDONLY | O_DIRECTORY);
                 j->task = fd >= 0 ? fdopendir(fd) : NULL;
                 if (!j->task) {
                         if (fd >= 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "util.h"
 
 /* A cpulist of every other CPU up to 65535 is ~190 KiB. */
@@ -60,9 +61,12 @@ static int read_cpulist_at(int dirfd, const char *root, const char *path, bool o
         r = cpuset_parse_list(text, &s, &err);
         if (r == -EINVAL) {
                 if (ret_error) {
+                        /* The token comes from a file of the tree (reads
+                         * never leave it) and is escaped: it may hold any byte. */
                         _cleanup_(freep) char *full = path_join_root(root ? root : "", path);
+                        _cleanup_(freep) char *tok = text_escape(err.token);
                         *ret_error = xasprintf("cannot parse %s: %s: '%s'", full ? full : path, err.reason,
-                                               err.token);
+                                               tok ? tok : "");
                 }
                 return -EBADMSG;
         }
@@ -98,10 +102,10 @@ static int load_nodes(int rootfd, const char *root, CpuSet ***ret, unsigned *ret
         DIR *d;
         int r = 0;
 
-        fd = openat(rootfd, NODE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = dirfd_openat(rootfd, NODE_DIR, O_RDONLY | O_DIRECTORY);
         if (fd < 0) {
-                if (errno != ENOENT)
-                        return -errno;
+                if (fd != -ENOENT)
+                        return fd;
                 *ret = NULL;
                 *ret_n = 0;
                 return 0;
@@ -318,8 +322,9 @@ static int load_mounts(int rootfd, const char *root, CgroupMounts *ret, char **r
 void host_free(Host *h) {
         if (!h)
                 return;
+        /* rootfd is -1 in a Host built by hand (tests): nothing to close. */
         if (h->rootfd >= 0)
-                close(h->rootfd);
+                dirfd_close(h->root);
         cpuset_free(h->possible);
         cpuset_free(h->online);
         cpuset_free(h->isolated);
@@ -330,6 +335,7 @@ void host_free(Host *h) {
         topology_free(h->topology);
         free_nodes(h->nodes, h->n_nodes);
         cgroup_mounts_done(&h->mounts);
+        free(h->root_path);
         free(h);
 }
 
@@ -337,8 +343,8 @@ static void host_freep(Host **h) {
         host_free(*h);
 }
 
-/* online, isolated, nohz_full, housekeeping, the partitions and the
- * topology, read together so a refresh either replaces all of them or none. */
+/* online, isolated, nohz_full and housekeeping, read together so a refresh
+ * either replaces all of them or none. */
 typedef struct CpuState {
         CpuSet *online, *isolated, *nohz_full, *housekeeping, *isolcpus;
         Partitions *partitions;
@@ -356,9 +362,13 @@ static void cpu_state_done(CpuState *c) {
         *c = (CpuState){0};
 }
 
-static int load_cpu_state(const Host *h, const char *root, CpuState *ret, char **ret_error) {
+/* online, isolated, nohz_full, housekeeping, the partitions and the
+ * topology, read together so a refresh either replaces all of them or none.
+ * The partitions are found through `mounts`. */
+static int load_cpu_state(const Host *h, const CgroupMounts *mounts, const char *root, CpuState *ret,
+                          char **ret_error) {
         _cleanup_(cpu_state_done) CpuState c = {0};
-        int rootfd = h->rootfd, r;
+        int rootfd = h->root, r;
 
         r = read_cpulist_at(rootfd, root, CPU_DIR "online", false, &c.online, ret_error);
         if (r < 0)
@@ -370,7 +380,7 @@ static int load_cpu_state(const Host *h, const char *root, CpuState *ret, char *
         r = read_cpulist_at(rootfd, root, CPU_DIR "nohz_full", true, &c.nohz_full, ret_error);
         if (r < 0)
                 return r;
-        r = partitions_load(rootfd, h->mounts.v2_path, &c.partitions, ret_error);
+        r = partitions_load(rootfd, mounts->v2_path, &c.partitions, ret_error);
         if (r < 0)
                 return r;
         /* The topology changes only with the online CPUs (hotplug, SMT
@@ -418,14 +428,18 @@ static int host_load_into(Host *h, const char *root, char **error) {
         CpuState cs = {0};
         int last, r;
 
-        h->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (h->rootfd < 0) {
-                r = -errno;
+        h->root = dirfd_open_root(root);
+        if (h->root < 0) {
+                r = h->root;
                 *error = xasprintf("cannot open root directory %s: %s", root, strerror(-r));
                 return r;
         }
+        h->rootfd = dirfd_fd(h->root);
+        h->root_path = strdup(root);
+        if (!h->root_path)
+                return -ENOMEM;
 
-        r = read_cpulist_at(h->rootfd, root, CPU_DIR "possible", false, &h->possible, error);
+        r = read_cpulist_at(h->root, root, CPU_DIR "possible", false, &h->possible, error);
         if (r < 0)
                 return r;
         last = cpuset_last(h->possible);
@@ -442,15 +456,15 @@ static int host_load_into(Host *h, const char *root, char **error) {
                             sizeof(unsigned long);
 
         /* The mounts first: the partitions are found through them. */
-        r = load_mounts(h->rootfd, root, &h->mounts, error);
+        r = load_mounts(h->root, root, &h->mounts, error);
         if (r < 0)
                 return r;
-        r = load_cpu_state(h, root, &cs, error);
+        r = load_cpu_state(h, &h->mounts, root, &cs, error);
         if (r < 0)
                 return r;
         host_take_cpu_state(h, &cs);
 
-        r = load_nodes(h->rootfd, root, &h->nodes, &h->n_nodes, error);
+        r = load_nodes(h->root, root, &h->nodes, &h->n_nodes, error);
         if (r < 0) {
                 if (!*error) {
                         _cleanup_(freep) char *full = path_join_root(root, NODE_DIR);
@@ -469,7 +483,7 @@ int host_load(const char *root, Host **ret, char **ret_error) {
         h = calloc(1, sizeof(Host));
         if (!h)
                 return -ENOMEM;
-        h->rootfd = -1;
+        h->root = h->rootfd = -1;
         r = host_load_into(h, root, &error);
         if (r < 0) {
                 if (ret_error)
@@ -481,15 +495,47 @@ int host_load(const char *root, Host **ret, char **ret_error) {
         return 0;
 }
 
-int host_refresh_cpus(Host *h) {
-        CpuState cs = {0};
+int host_refresh(Host *h, char **ret_error) {
+        _cleanup_(cpu_state_done) CpuState cs = {0};
+        _cleanup_(cgroup_mounts_done) CgroupMounts mounts = {0};
+        _cleanup_(freep) char *error = NULL;
+        CpuSet **nodes = NULL;
+        unsigned n_nodes = 0;
         int r;
 
-        r = load_cpu_state(h, NULL, &cs, NULL);
-        if (r < 0)
+        /* Everything is read first; the Host changes only when all of it
+         * was read and parsed. possible is fixed at boot, so it stays. */
+        r = load_mounts(h->root, h->root_path, &mounts, &error);
+        if (r >= 0)
+                r = load_cpu_state(h, &mounts, h->root_path, &cs, &error);
+        if (r >= 0) {
+                r = load_nodes(h->root, h->root_path, &nodes, &n_nodes, &error);
+                if (r < 0 && !error) {
+                        _cleanup_(freep) char *full = path_join_root(h->root_path, NODE_DIR);
+                        error = xasprintf("cannot read %s: %s", full ? full : NODE_DIR, strerror(-r));
+                }
+        }
+        if (r < 0) {
+                free_nodes(nodes, n_nodes);
+                if (ret_error)
+                        *ret_error = error ? TAKE_PTR(error)
+                                           : xasprintf("cannot re-read the host below %s: %s", h->root_path,
+                                                       strerror(-r));
                 return r;
+        }
+
         host_take_cpu_state(h, &cs);
+        free_nodes(h->nodes, h->n_nodes);
+        h->nodes = nodes;
+        h->n_nodes = n_nodes;
+        cgroup_mounts_done(&h->mounts);
+        h->mounts = mounts;
+        mounts = (CgroupMounts){0};
         return 0;
+}
+
+int host_refresh_cpus(Host *h) {
+        return host_refresh(h, NULL);
 }
 
 const char *host_isolated_source(const Host *h, unsigned cpu) {
@@ -498,6 +544,10 @@ const char *host_isolated_source(const Host *h, unsigned cpu) {
         if (s)
                 return s;
         return h->isolcpus && cpuset_has(h->isolcpus, cpu) ? "isolcpus" : NULL;
+}
+
+int host_open_proc(const Host *h) {
+        return dirfd_open_dir(h->root, "proc");
 }
 
 const CpuSet *host_node_cpus(const Host *h, unsigned node) {
@@ -649,10 +699,10 @@ int host_task_cpuset(const Host *h, const TaskCgroups *c, CpuSet **ret) {
         const CgroupMounts *m = &h->mounts;
 
         if (m->v1_cpuset_path && c->v1_cpuset)
-                return hierarchy_cpus(h->rootfd, m->v1_cpuset_path, m->v1_cpuset_root, c->v1_cpuset,
+                return hierarchy_cpus(h->root, m->v1_cpuset_path, m->v1_cpuset_root, c->v1_cpuset,
                                       "cpuset.effective_cpus", ret);
         if (m->v2_path && c->v2)
-                return hierarchy_cpus(h->rootfd, m->v2_path, m->v2_root, c->v2, "cpuset.cpus.effective", ret);
+                return hierarchy_cpus(h->root, m->v2_path, m->v2_root, c->v2, "cpuset.cpus.effective", ret);
         *ret = NULL;
         return 0;
 }

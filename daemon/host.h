@@ -22,7 +22,14 @@ typedef struct CgroupMounts {
 } CgroupMounts;
 
 typedef struct Host {
-        int rootfd; /* owned */
+        /* Owned directory handle (util.h) for every read below the root:
+         * tagged DIRFD_IN_ROOT for any root but "/", so nothing read through
+         * it leaves the tree. */
+        int root;
+        /* The same directory as a plain fd (not owned): reads through it are
+         * not confined. Kept until every caller uses host_open_proc(). */
+        int rootfd;
+        char *root_path;
         /* isolated = isolcpus (sysfs cpu/isolated) ∪ partitions->isolated;
          * housekeeping = online − isolated. */
         CpuSet *possible, *online, *isolated, *nohz_full, *housekeeping;
@@ -47,9 +54,20 @@ typedef struct TaskCgroups {
  * Missing isolated/nohz_full files mean "none"; missing possible/online are
  * an error. On failure *ret is untouched and *ret_error (malloc'd) says what. */
 int host_load(const char *root, Host **ret, char **ret_error);
-/* Re-read online/isolated, the partitions and the topology after a hotplug
- * event or a partition change; mounts and nodes stay. */
+/* Re-read everything that can change while the daemon runs: online,
+ * isolated (isolcpus and the cgroup v2 isolated partitions), nohz_full (and
+ * housekeeping), the topology when the online CPUs changed, every NUMA
+ * node's CPUs, and the cgroup mounts; possible is fixed at boot and stays. All of it is read
+ * first and swapped in only when every file was read and parsed, so on
+ * failure h is unchanged and *ret_error (malloc'd, if non-NULL) says what.
+ * The CpuSets h held are freed: callers must not keep pointers to them (or
+ * to host_node_cpus() results) across a refresh. For CPU hotplug and reload. */
+int host_refresh(Host *h, char **ret_error);
+/* host_refresh() without the message. */
 int host_refresh_cpus(Host *h);
+/* The proc/ directory below the root as a handle for procfs.h (confined like
+ * h->root); closed with dirfd_close(). -errno on failure. */
+int host_open_proc(const Host *h);
 void host_free(Host *h);
 
 /* Pure parsers, unit-tested on their own.
@@ -79,11 +97,11 @@ const char *task_cgroups_match_path(const TaskCgroups *c);
  * for a file that is not a cpulist. Reads every time: callers cache. */
 int host_task_cpuset(const Host *h, const TaskCgroups *c, CpuSet **ret);
 
+/* The resolved CPU words a config may use. */
+const CpuSet *host_node_cpus(const Host *h, unsigned node); /* NULL if no such node */
+
 /* Where an isolated CPU comes from: the partition's source ("partition
  * /sys/fs/cgroup/iso") when a cgroup v2 isolated partition holds it (newer
  * kernels list partition CPUs in cpu/isolated too, so that file cannot tell),
  * else "isolcpus"; NULL for a CPU that is not isolated. */
 const char *host_isolated_source(const Host *h, unsigned cpu);
-
-/* The resolved CPU words a config may use. */
-const CpuSet *host_node_cpus(const Host *h, unsigned node); /* NULL if no such node */

@@ -2,9 +2,11 @@
 /* pinnerd: keeps processes and threads on the CPUs an administrator chose. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-event.h>
 
 #include "conf.h"
 #include "host.h"
@@ -71,6 +73,11 @@ int main(int argc, char **argv) {
         bool check = false;
         Logger log;
         Manager *m = NULL;
+
+        /* Before anything can write: a log reader (a pipe on stderr) or
+         * journald going away must cost log lines, never the daemon, so every
+         * write sees EPIPE instead of a fatal SIGPIPE. */
+        signal(SIGPIPE, SIG_IGN);
 
         while ((c = getopt_long(argc, argv, "c:th", options, NULL)) >= 0) {
                 switch (c) {
@@ -143,13 +150,23 @@ int main(int argc, char **argv) {
 
         log_setup(&log, target, level);
         r = manager_new(&opt, &log, &m);
-        if (r != 0)
+        if (r != 0) {
+                log_done(&log);
                 return r;
+        }
+        /* The manager runs the thread's default loop: records logged by its
+         * handlers are written after each handler returns. */
+        sd_event *e = NULL;
+        if (sd_event_default(&e) >= 0) {
+                (void) log_attach_event(&log, e);
+                sd_event_unref(e);
+        }
         r = manager_start(m);
         if (r == 0 && !opt.once)
                 r = manager_run(m);
         if (!opt.once)
                 manager_stop(m);
         manager_free(m);
+        log_done(&log);
         return r;
 }

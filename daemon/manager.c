@@ -216,10 +216,11 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
                 manager_free(m);
                 return EXIT_RUNTIME;
         }
-        m->procfd = openat(m->host->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* Confined to the tree below --root, like every read of the host. */
+        m->procfd = host_open_proc(m->host);
         if (m->procfd < 0) {
-                log_msg(log, LOG_ERR, "cannot open %s/proc: %m",
-                        strcmp(opt->root, "/") == 0 ? "" : opt->root);
+                log_msg(log, LOG_ERR, "cannot open %s/proc: %s", strcmp(opt->root, "/") == 0 ? "" : opt->root,
+                        strerror(-m->procfd));
                 manager_free(m);
                 return EXIT_RUNTIME;
         }
@@ -421,7 +422,7 @@ void manager_free(Manager *m) {
         strvec_done(&m->rule_names);
         config_free(m->config);
         if (m->procfd >= 0)
-                close(m->procfd);
+                dirfd_close(m->procfd);
         host_free(m->host);
         state_dir_close(&m->state);
         free(m);

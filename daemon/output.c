@@ -179,7 +179,10 @@ int json_escape_append(OutBuf *b, const char *str, size_t n) {
                         esc = "\\\"";
                         break;
                 case '\\':
-                        esc = "\\\\";
+                        /* The escape character of the byte escapes below is
+                         * itself escaped: a JSON string decodes to the bytes'
+                         * text with every backslash doubled. */
+                        esc = "\\\\\\\\";
                         break;
                 case '\b':
                         esc = "\\b";
@@ -197,7 +200,13 @@ int json_escape_append(OutBuf *b, const char *str, size_t n) {
                         esc = "\\t";
                         break;
                 default:
-                        snprintf(hex, sizeof hex, "\\u%04x", c);
+                        if (c < 0x80)
+                                snprintf(hex, sizeof hex, "\\u%04x", c);
+                        else
+                                /* Not UTF-8: the four characters \xHH (a JSON
+                                 * "\\xHH"), never a character it could be
+                                 * confused with. */
+                                snprintf(hex, sizeof hex, "\\\\x%02x", c);
                         esc = hex;
                 }
                 outbuf_append(b, s + run, i - run);
@@ -424,6 +433,24 @@ int text_escape_append(OutBuf *b, const char *str, size_t n) {
                 run = i;
         }
         return outbuf_append(b, s + run, n - run);
+}
+
+int text_sanitize_append(OutBuf *b, const char *str, size_t n) {
+        const unsigned char *s = (const unsigned char *) str;
+        size_t start = 0;
+
+        /* Runs without a backslash go through text_escape_append; each
+         * backslash is copied as it is, so escapes already in the text stay
+         * single. */
+        for (size_t i = 0; i <= n; i++) {
+                if (i < n && s[i] != '\\')
+                        continue;
+                text_escape_append(b, str + start, i - start);
+                if (i < n)
+                        outbuf_putc(b, '\\');
+                start = i + 1;
+        }
+        return outbuf_error(b);
 }
 
 char *text_escape(const char *s) {

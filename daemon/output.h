@@ -6,8 +6,8 @@
  *
  * Strings from /proc (comm, cmdline, cgroup paths) can hold any byte but NUL.
  * Both renderers keep valid UTF-8 as it is and escape everything else, so the
- * output is always valid JSON / harmless on a terminal and distinct bytes stay
- * distinct. */
+ * output is always valid JSON / harmless on a terminal and distinct byte
+ * strings stay distinct (both escape their escape character). */
 #pragma once
 
 #include <stdarg.h>
@@ -90,9 +90,15 @@ static inline int json_error(const JsonWriter *w) {
         return w->error ? w->error : w->out->error;
 }
 
-/* Append s[0..n) as a quoted JSON string: \" \\ \b \f \n \r \t, other bytes
- * below 0x20 and DEL as \u00XX, valid UTF-8 as is, and each byte that is not
- * part of a valid UTF-8 sequence as \u00XX of its value (read as Latin-1). */
+/* Append s[0..n) as a quoted JSON string, losslessly: valid UTF-8 as it is
+ * (\" \\ \b \f \n \r \t and \u00XX for the other C0 bytes and DEL, as
+ * JSON requires), and two escapes in the decoded text itself: a backslash
+ * becomes two backslashes, and each byte that is not part of a valid UTF-8
+ * sequence becomes the four characters \xHH (lower-case hex). The decoded
+ * string holds a backslash only as "\\" or "\xHH", so distinct byte strings
+ * give distinct JSON strings (0xFF is "\\xff", U+00FF is "ÿ"), and
+ * `printf '%b'` or a one-line regex turns it back into the bytes. This is
+ * the C-style convention of text_escape_append for the two escapes it uses. */
 int json_escape_append(OutBuf *b, const char *s, size_t n);
 
 /* ---- Text for terminals ---- */
@@ -102,6 +108,12 @@ int json_escape_append(OutBuf *b, const char *s, size_t n);
  * terminals obey) and every byte that is not valid UTF-8. Printable ASCII
  * and other valid UTF-8 are copied as they are. */
 int text_escape_append(OutBuf *b, const char *s, size_t n);
+/* For text that is already escaped (a message whose values were quoted with
+ * an escaper): like text_escape_append, but a backslash is copied as it is,
+ * so existing escapes are not escaped a second time. Control bytes and
+ * invalid UTF-8, which escaped text never holds, are still escaped, so the
+ * result is always harmless on a terminal. */
+int text_sanitize_append(OutBuf *b, const char *s, size_t n);
 /* The same into a new string; NULL on ENOMEM. */
 char *text_escape(const char *s);
 /* Columns a string of printable ASCII / valid UTF-8 takes: one per code point

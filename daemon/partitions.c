@@ -118,12 +118,12 @@ static int cmp_str(const void *a, const void *b) {
 
 /* Child cgroup directories of dirfd, sorted (readdir order is arbitrary). */
 static int list_children(int dirfd, StrVec *ret) {
-        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = dirfd_openat(dirfd, ".", O_RDONLY | O_DIRECTORY);
         DIR *d;
         int r = 0;
 
         if (fd < 0)
-                return -errno;
+                return fd;
         d = fdopendir(fd);
         if (!d) {
                 r = -errno;
@@ -162,7 +162,7 @@ static int walk(Walk *w, int dirfd, const char *path, unsigned depth) {
         if (r < 0)
                 return r == -ENOMEM ? r : 0; /* a cgroup removed under us: nothing below it */
         for (size_t i = 0; i < children.n; i++) {
-                _cleanup_(closep) int fd = -1;
+                _cleanup_(dirfd_closep) int fd = -1;
                 _cleanup_(freep) char *state_text = NULL, *child = NULL;
                 _cleanup_(cpuset_freep) CpuSet *cpus = NULL, *exclusive = NULL;
                 PartitionState st;
@@ -170,7 +170,10 @@ static int walk(Walk *w, int dirfd, const char *path, unsigned depth) {
 
                 if (++w->visits > PART_MAX_VISITS)
                         return 0;
-                fd = openat(dirfd, children.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                /* A symlink is no cgroup: not followed. */
+                if (dirfd_readlinkat(dirfd, children.v[i], (char[1]){0}, 1) >= 0)
+                        continue;
+                fd = dirfd_open_dir(dirfd, children.v[i]);
                 if (fd < 0)
                         continue;
                 r = read_file_alloc_at(fd, "cpuset.cpus.partition", 4096, &state_text, NULL);
@@ -211,7 +214,7 @@ static int walk(Walk *w, int dirfd, const char *path, unsigned depth) {
 
 int partitions_load(int rootfd, const char *v2_path, Partitions **ret, char **ret_error) {
         _cleanup_(partitions_freep) Partitions *p = NULL;
-        _cleanup_(closep) int fd = -1;
+        _cleanup_(dirfd_closep) int fd = -1;
         _cleanup_(freep) char *top = NULL, *root_text = NULL;
         Walk w = {0};
         int r;
@@ -224,11 +227,12 @@ int partitions_load(int rootfd, const char *v2_path, Partitions **ret, char **re
                 return -ENOMEM;
         if (!v2_path)
                 goto done;
-        fd = openat(rootfd, v2_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* v2_path is absolute; below the root handle it is relative. */
+        fd = dirfd_open_dir(rootfd, v2_path[0] == '/' ? v2_path + 1 : v2_path);
         if (fd < 0)
                 goto done; /* mount table names what we cannot open: nothing known */
         /* cpuset bound to a v1 hierarchy (hybrid hosts): no partitions. */
-        if (faccessat(fd, "cpuset.cpus.effective", F_OK, 0) < 0)
+        if (dirfd_exists(fd, "cpuset.cpus.effective") < 0)
                 goto done;
 
         r = read_file_alloc_at(fd, "cpuset.cpus.isolated", PART_FILE_MAX, &root_text, NULL);

@@ -51,9 +51,9 @@ static ssize_t read_proc_once(int procfd, const char *path, char *buf, size_t si
         _cleanup_(closep) int fd = -1;
         ssize_t n;
 
-        fd = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = dirfd_openat(procfd, path, O_RDONLY | O_NOCTTY);
         if (fd < 0)
-                return errno == ENOENT ? -ESRCH : -errno;
+                return fd == -ENOENT ? -ESRCH : fd;
         do
                 n = read(fd, buf, size - 1);
         while (n < 0 && errno == EINTR);
@@ -297,16 +297,16 @@ int procfs_read_exe(int procfd, pid_t pid, char **ret) {
         r = pid_path(path, pid, 0, "exe");
         if (r < 0)
                 return r;
-        n = readlinkat(procfd, path, target, sizeof target);
+        n = dirfd_readlinkat(procfd, path, target, sizeof target);
         if (n < 0) {
-                if (errno != ENOENT)
-                        return -errno;
+                if (n != -ENOENT)
+                        return (int) n;
                 /* ENOENT is also what a kernel thread's exe gives: tell a
                  * task without executable from one that is gone. */
                 r = pid_path(path, pid, 0, "");
                 if (r < 0)
                         return r;
-                return faccessat(procfd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0 ? -ESRCH : -ENOENT;
+                return dirfd_exists(procfd, path) < 0 ? -ESRCH : -ENOENT;
         }
         if ((size_t) n >= sizeof target)
                 return -ENAMETOOLONG;
@@ -361,9 +361,9 @@ static int list_numeric(int procfd, const char *path, pid_t **ret, size_t *ret_n
         bool sorted = true;
         char buf[DENTS_BUF_SIZE] __attribute__((aligned(8)));
 
-        fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = dirfd_openat(procfd, path, O_RDONLY | O_DIRECTORY);
         if (fd < 0)
-                return errno == ENOENT ? -ESRCH : -errno;
+                return fd == -ENOENT ? -ESRCH : fd;
         for (;;) {
                 ssize_t len = getdents64(fd, buf, sizeof buf);
                 if (len < 0)

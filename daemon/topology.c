@@ -308,16 +308,17 @@ int topology_load(int rootfd, const CpuSet *possible, Topology **ret, char **ret
         if (!st.v)
                 return -ENOMEM;
         for (int c = cpuset_next(possible, -1); c >= 0; c = cpuset_next(possible, c)) {
-                _cleanup_(closep) int fd = -1;
                 char path[64];
                 char *s = NULL, *p = NULL, *l = NULL;
+                int fd;
 
                 snprintf(path, sizeof path, "sys/devices/system/cpu/cpu%d", c);
-                fd = openat(rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                /* A handle of the root's kind: below --root it stays in the tree. */
+                fd = dirfd_open_dir(rootfd, path);
                 if (fd < 0) {
-                        if (errno == ENOENT || errno == ENOTDIR)
+                        if (fd == -ENOENT || fd == -ENOTDIR)
                                 continue; /* offline or not captured: nothing known */
-                        r = -errno;
+                        r = fd;
                         if (ret_error)
                                 *ret_error = xasprintf("cannot open %s: %s", path, strerror(-r));
                         return r;
@@ -327,6 +328,7 @@ int topology_load(int rootfd, const CpuSet *possible, Topology **ret, char **ret
                         r = read_optional(fd, "topology/physical_package_id", &p);
                 if (r >= 0)
                         r = read_llc(fd, &l);
+                dirfd_close(fd);
                 st.v[c] = (TopologyCpuText){s, p, l};
                 if (r < 0) {
                         if (ret_error)

@@ -8,7 +8,173 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+
+#include <linux/openat2.h>
+
+int dirfd_open_root(const char *root) {
+        int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        if (strcmp(root, "/") == 0)
+                return fd;
+        if (fd & DIRFD_IN_ROOT) {
+                close(fd);
+                return -EMFILE;
+        }
+        return fd | DIRFD_IN_ROOT;
+}
+
+void dirfd_close(int dirfd) {
+        if (dirfd >= 0)
+                close(dirfd_fd(dirfd));
+}
+
+int dirfd_openat_walk(int dirfd, const char *path, int flags) {
+        char buf[PATH_MAX];
+        char *p, *next;
+        int cur = dirfd_fd(dirfd), owned = -1, fd;
+        size_t n = strlen(path);
+
+        if (n >= sizeof buf)
+                return -ENAMETOOLONG;
+        memcpy(buf, path, n + 1);
+        /* Components of the path; the last one is opened with the caller's
+         * flags. Nothing is followed: a symlink anywhere is refused. */
+        for (p = buf;; p = next) {
+                while (*p == '/')
+                        p++;
+                next = strchr(p, '/');
+                if (next) {
+                        *next++ = '\0';
+                        while (*next == '/')
+                                next++;
+                        if (*next == '\0')
+                                next = NULL; /* a trailing slash */
+                }
+                if (strcmp(p, "..") == 0) {
+                        fd = -ELOOP;
+                        break;
+                }
+                if (*p == '\0' || strcmp(p, ".") == 0) {
+                        if (next)
+                                continue;
+                        fd = openat(cur, ".", flags | O_CLOEXEC);
+                        fd = fd < 0 ? -errno : fd;
+                        break;
+                }
+                if (!next) {
+                        fd = openat(cur, p, flags | O_NOFOLLOW | O_CLOEXEC);
+                        fd = fd < 0 ? -errno : fd;
+                        break;
+                }
+                fd = openat(cur, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) {
+                        struct stat st;
+                        fd = -errno;
+                        /* O_NOFOLLOW | O_DIRECTORY on a symlink says ENOTDIR. */
+                        if (fd == -ENOTDIR && fstatat(cur, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                            S_ISLNK(st.st_mode))
+                                fd = -ELOOP;
+                        break;
+                }
+                if (owned >= 0)
+                        close(owned);
+                owned = cur = fd;
+        }
+        if (owned >= 0)
+                close(owned);
+        return fd;
+}
+
+int dirfd_openat(int dirfd, const char *path, int flags) {
+        int fd;
+
+        if (!dirfd_in_root(dirfd)) {
+                fd = openat(dirfd, path, flags | O_CLOEXEC);
+                return fd < 0 ? -errno : fd;
+        }
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        fd = (int) syscall(SYS_openat2, dirfd_fd(dirfd), path, &how, sizeof how);
+        if (fd >= 0)
+                return fd;
+        /* No openat2 (Linux < 5.6), or a filter that refuses it. */
+        if (errno == ENOSYS || errno == EPERM)
+                return dirfd_openat_walk(dirfd, path, flags);
+        return -errno;
+}
+
+int dirfd_open_dir(int dirfd, const char *path) {
+        int fd = dirfd_openat(dirfd, path, O_RDONLY | O_DIRECTORY);
+
+        if (fd < 0 || !dirfd_in_root(dirfd))
+                return fd;
+        if (fd & DIRFD_IN_ROOT) {
+                close(fd);
+                return -EMFILE;
+        }
+        return fd | DIRFD_IN_ROOT;
+}
+
+/* Split path into its directory (opened as a confined O_PATH handle) and
+ * last component. */
+static int open_parent(int dirfd, const char *path, const char **ret_last) {
+        char dir[PATH_MAX];
+        const char *slash = strrchr(path, '/');
+
+        if (!slash) {
+                *ret_last = path;
+                return -EBADF; /* no parent to open: use dirfd itself */
+        }
+        if ((size_t) (slash - path) >= sizeof dir)
+                return -ENAMETOOLONG;
+        memcpy(dir, path, (size_t) (slash - path));
+        dir[slash - path] = '\0';
+        *ret_last = slash + 1;
+        return dirfd_openat(dirfd, *dir ? dir : ".", O_PATH | O_DIRECTORY);
+}
+
+ssize_t dirfd_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
+        const char *last;
+        ssize_t n;
+        int fd;
+
+        if (!dirfd_in_root(dirfd)) {
+                n = readlinkat(dirfd, path, buf, size);
+                return n < 0 ? -errno : n;
+        }
+        fd = open_parent(dirfd, path, &last);
+        if (fd < 0 && fd != -EBADF)
+                return fd;
+        if (strcmp(last, "..") == 0 || *last == '\0') {
+                if (fd >= 0)
+                        close(fd);
+                return -EINVAL;
+        }
+        n = readlinkat(fd >= 0 ? fd : dirfd_fd(dirfd), last, buf, size);
+        n = n < 0 ? -errno : n;
+        if (fd >= 0)
+                close(fd);
+        return n;
+}
+
+int dirfd_exists(int dirfd, const char *path) {
+        int fd;
+
+        if (!dirfd_in_root(dirfd))
+                return faccessat(dirfd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+        fd = dirfd_openat(dirfd, path, O_PATH | O_NOFOLLOW);
+        if (fd < 0)
+                return fd;
+        close(fd);
+        return 0;
+}
 
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size) {
         _cleanup_(closep) int fd = -1;
@@ -16,9 +182,9 @@ ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size) {
 
         if (size == 0)
                 return -EINVAL;
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = dirfd_openat(dirfd, path, O_RDONLY | O_NOCTTY);
         if (fd < 0)
-                return -errno;
+                return fd;
         for (;;) {
                 ssize_t n = read(fd, buf + len, size - 1 - len);
                 if (n < 0) {
@@ -46,9 +212,9 @@ int read_file_alloc_at(int dirfd, const char *path, size_t max, char **ret, size
         _cleanup_(freep) char *buf = NULL;
         size_t len = 0, cap = 0;
 
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = dirfd_openat(dirfd, path, O_RDONLY | O_NOCTTY);
         if (fd < 0)
-                return -errno;
+                return fd;
         for (;;) {
                 if (cap - len < 2) {
                         size_t ncap = cap ? cap * 2 : 4096;

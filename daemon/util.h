@@ -41,6 +41,51 @@ static inline void fclosep(FILE **f) {
                 _fd;                                                                                         \
         })
 
+/* ---- Directory handles ----
+ *
+ * Files are read below a root: "/" in production, a captured tree with
+ * --root. A handle is a plain directory fd (below "/": one openat(), the fast
+ * path) or, for any other root, that fd with DIRFD_IN_ROOT set: every path
+ * below it is then resolved with openat2(RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS), so absolute symlinks and ".." resolve inside the
+ * tree and never reach the host's files. On a kernel without openat2 (or a
+ * seccomp filter that refuses it) the path is walked one component at a
+ * time with O_NOFOLLOW and any symlink or ".." is refused (-ELOOP).
+ * The bit lies above every fd number the kernel hands out (fs.nr_open is at
+ * most 2^30 - 64), so a tagged handle given to a raw syscall fails with EBADF
+ * instead of escaping. Every helper below takes either kind. */
+#define DIRFD_IN_ROOT (1 << 30)
+
+static inline int dirfd_fd(int dirfd) {
+        return dirfd >= 0 ? dirfd & ~DIRFD_IN_ROOT : dirfd;
+}
+static inline bool dirfd_in_root(int dirfd) {
+        return dirfd >= 0 && (dirfd & DIRFD_IN_ROOT);
+}
+/* Open the directory `root` as a handle: plain for "/", tagged otherwise. */
+int dirfd_open_root(const char *root);
+/* openat() below a handle (O_CLOEXEC added): a plain fd, closed with
+ * close(), or -errno. */
+int dirfd_openat(int dirfd, const char *path, int flags);
+/* A directory below a handle as a handle of the same kind (tagged below a
+ * tagged one: resolution is then confined to it, which lies in the tree).
+ * Closed with dirfd_close(). */
+int dirfd_open_dir(int dirfd, const char *path);
+/* The same, always confined as for a tagged handle, without trying openat2:
+ * the fallback, for tests. */
+int dirfd_openat_walk(int dirfd, const char *path, int flags);
+/* readlinkat() of path below a handle (the link itself is not followed; the
+ * directories leading to it are resolved as dirfd_openat() does). Returns
+ * the length (not NUL-terminated, like readlink) or -errno. */
+ssize_t dirfd_readlinkat(int dirfd, const char *path, char *buf, size_t size);
+/* Does path exist below the handle (without following a final symlink)? 0 or -errno. */
+int dirfd_exists(int dirfd, const char *path);
+void dirfd_close(int dirfd);
+static inline void dirfd_closep(int *dirfd) {
+        if (*dirfd >= 0)
+                dirfd_close(*dirfd);
+}
+
 /* Read a whole small file below dirfd into buf (NUL-terminated). Returns the
  * length, or -errno. -EFBIG when the file does not fit: /proc files we read
  * have known bounds, and a longer one is malformed. */

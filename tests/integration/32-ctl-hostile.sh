@@ -11,7 +11,8 @@ command -v jq >/dev/null || skip "needs jq to validate --json output"
 # comm is the basename of the executed file, cut at 15 bytes: a file name
 # can hold a space, newline, quote, backslash, tab and any UTF-8. n1 is valid
 # UTF-8 (it must round-trip exactly); n2 holds a byte that is not UTF-8
-# (JSON carries it as \u00ff, the byte read as Latin-1, per output.h).
+# (JSON carries it as the text \xff, and a backslash as \\, per pinnerctl(8);
+# `printf %b` undoes both).
 n1="h$$"$' \n"\\\t'"é"
 n2="i$$"$'\xff\x01'
 [ "$(printf '%s' "$n1" | wc -c)" -le 15 ] || fail "test bug: '$n1' is longer than a comm"
@@ -36,15 +37,19 @@ wait_mask "$p2" 1
 # ---- odd bytes in list --json ----
 ctl list --json >"$T/list.json" || fail "list --json: exit $?"
 jq -e . "$T/list.json" >/dev/null || fail "list --json is not valid JSON: $(od -c "$T/list.json" | head -20)"
-jq -j --argjson t "$p1" '.[] | select(.tid == $t) | .comm' "$T/list.json" >"$T/got1"
+# jsonbytes: a JSON string's text (jq -j) back to the bytes, as pinnerctl(8) says.
+jsonbytes() { printf '%b' "$(cat)"; }
+jq -j --argjson t "$p1" '.[] | select(.tid == $t) | .comm' "$T/list.json" | jsonbytes >"$T/got1"
 cmp -s "$T/want1" "$T/got1" || fail "comm of $p1 from JSON: $(od -c "$T/got1"), expected $(od -c "$T/want1")"
-jq -j --argjson t "$p1" '.[] | select(.tid == $t) | .thread' "$T/list.json" >"$T/got1t"
+jq -j --argjson t "$p1" '.[] | select(.tid == $t) | .thread' "$T/list.json" | jsonbytes >"$T/got1t"
 cmp -s "$T/want1" "$T/got1t" || fail "thread name of $p1 from JSON: $(od -c "$T/got1t")"
 ok "list --json: comm with space, newline, quote, backslash, tab, UTF-8 decodes to the same bytes"
-jq -j --argjson t "$p2" '.[] | select(.tid == $t) | .comm' "$T/list.json" >"$T/got2"
-printf 'i%s\xc3\xbf\x01' $$ >"$T/want2"
+jq -j --argjson t "$p2" '.[] | select(.tid == $t) | .comm' "$T/list.json" | jsonbytes >"$T/got2"
+printf '%s' "$n2" >"$T/want2"
 cmp -s "$T/want2" "$T/got2" || fail "comm of $p2 (byte 0xff) from JSON: $(od -c "$T/got2"), expected $(od -c "$T/want2")"
-ok "list --json: a non-UTF-8 byte comes out as its Latin-1 character, JSON still valid"
+jq -e --argjson t "$p2" --arg s "i$$\\xff"$'\x01' '.[] | select(.tid == $t) | .comm == $s' "$T/list.json" >/dev/null ||
+        fail "comm of $p2: the byte 0xff is not the text \\xff in JSON"
+ok "list --json: a non-UTF-8 byte comes out as the text \\xff, exact after decoding, JSON still valid"
 
 # ---- odd bytes in the human list: one line per thread, escaped ----
 ctl list >"$T/list.txt" || fail "list: exit $?"
@@ -59,7 +64,7 @@ LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$T/list.txt" && fail "list: raw co
 ok "list: odd bytes escaped, each thread on one line"
 ctl explain "$p1" >"$T/explain.txt" || fail "explain $p1: exit $?"
 grep -qF -- "pid $p1 ($esc1)" "$T/explain.txt" || fail "explain: process name not escaped: $(head -3 "$T/explain.txt")"
-ctl explain --json "$p1" | jq -j '.comm' >"$T/got1e"
+ctl explain --json "$p1" | jq -j '.comm' | jsonbytes >"$T/got1e"
 cmp -s "$T/want1" "$T/got1e" || fail "explain --json: comm $(od -c "$T/got1e")"
 ok "explain: escaped for people, exact in JSON"
 

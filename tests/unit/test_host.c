@@ -277,6 +277,72 @@ START_TEST(test_refresh_cpus) {
 }
 END_TEST
 
+/* host_refresh on a copy of a fixture whose files change as hotplug and a
+ * reload would see them: node CPU lists shrink and grow, a node appears and
+ * one goes, CPUs are isolated, a cgroup mount appears. A refresh that cannot
+ * read or parse one file changes nothing. */
+START_TEST(test_refresh_all) {
+        /* clang-format off */
+        static const char *const files[] = {
+                CPU "possible", "0-7\n", CPU "online", "0-7\n", CPU "isolated", "\n",
+                NODE "node0/cpulist", "0-3\n", NODE "node1/cpulist", "4-7\n", NULL,
+        };
+        /* clang-format on */
+        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(host_freep) Host *h = NULL;
+        _cleanup_(freep) char *error = NULL, *e2 = NULL, *e3 = NULL, *node1 = NULL;
+
+        ck_assert_int_eq(host_load(root, &h, &error), 0);
+        ck_assert_uint_eq(h->n_nodes, 2);
+        assert_set(host_node_cpus(h, 1), "4-7");
+        ck_assert_ptr_null(h->mounts.v2_path);
+
+        /* CPUs 6-7 go offline, 3 is isolated, node 2 (CPUs 6-7 back later)
+         * appears, cgroup2 gets mounted. */
+        write_file(root, CPU "online", "0-5\n");
+        write_file(root, CPU "isolated", "3\n");
+        write_file(root, NODE "node1/cpulist", "4-5\n");
+        write_file(root, NODE "node2/cpulist", "\n");
+        write_file(root, "proc/self/mountinfo", "41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        ck_assert_int_eq(host_refresh(h, &e2), 0);
+        ck_assert_ptr_null(e2);
+        assert_set(h->online, "0-5");
+        assert_set(h->isolated, "3");
+        assert_set(h->housekeeping, "0-2,4-5");
+        assert_set(h->possible, "0-7");
+        ck_assert_uint_eq(h->n_nodes, 3);
+        assert_set(host_node_cpus(h, 0), "0-3");
+        assert_set(host_node_cpus(h, 1), "4-5");
+        assert_set(host_node_cpus(h, 2), "");
+        assert_str_or_null(h->mounts.v2_path, "sys/fs/cgroup");
+
+        /* Node 1 goes away; a broken node file keeps everything as it was,
+         * including the online set read before it. */
+        node1 = xasprintf("%s/" NODE "node1", root);
+        char *gone = strdup(node1);
+        rm_tree(&gone);
+        write_file(root, CPU "online", "0-7\n");
+        write_file(root, NODE "node2/cpulist", "6-7,junk\n");
+        ck_assert_int_eq(host_refresh(h, &e3), -EBADMSG);
+        ck_assert_ptr_nonnull(e3);
+        ck_assert_msg(strstr(e3, "node2/cpulist"), "%s", e3);
+        assert_set(h->online, "0-5");
+        ck_assert_uint_eq(h->n_nodes, 3);
+        assert_set(host_node_cpus(h, 1), "4-5");
+
+        write_file(root, NODE "node2/cpulist", "6-7\n");
+        ck_assert_int_eq(host_refresh(h, NULL), 0);
+        assert_set(h->online, "0-7");
+        ck_assert_uint_eq(h->n_nodes, 3);
+        ck_assert_ptr_null(host_node_cpus(h, 1));
+        assert_set(host_node_cpus(h, 2), "6-7");
+        /* Hotplug's entry point re-reads the nodes too. */
+        write_file(root, NODE "node2/cpulist", "7\n");
+        ck_assert_int_eq(host_refresh_cpus(h), 0);
+        assert_set(host_node_cpus(h, 2), "7");
+}
+END_TEST
+
 /* ---- mountinfo ---- */
 
 /* clang-format off */
@@ -615,6 +681,7 @@ Suite *host_suite(void) {
         tcase_add_test(tc, test_load_errors);
         tcase_add_test(tc, test_load_sizes_and_nodes);
         tcase_add_test(tc, test_refresh_cpus);
+        tcase_add_test(tc, test_refresh_all);
         tcase_add_loop_test(tc, test_mountinfo, 0, (int) ELEMENTSOF(mountinfo_cases));
         tcase_add_loop_test(tc, test_task_cgroups, 0, (int) ELEMENTSOF(cgroup_cases));
         tcase_add_loop_test(tc, test_task_cpuset_fixture, 0, (int) ELEMENTSOF(task_cpuset_cases));

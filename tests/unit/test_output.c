@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
+
+#include "util.h"
 
 #include "output.h"
 
@@ -21,7 +24,7 @@ static const EscapeCase escape_cases[] = {
         {"", 0, "\"\"", ""},
         {"plain", 0, "\"plain\"", "plain"},
         /* The comm the brief names: quote, backslash, newline, C0, invalid byte. */
-        {"a\"b\\c\n\x01\xff", 0, "\"a\\\"b\\\\c\\n\\u0001\\u00ff\"", "a\"b\\\\c\\n\\x01\\xff"},
+        {"a\"b\\c\n\x01\xff", 0, "\"a\\\"b\\\\\\\\c\\n\\u0001\\\\xff\"", "a\"b\\\\c\\n\\x01\\xff"},
         {"\b\f\r\t", 0, "\"\\b\\f\\r\\t\"", "\\x08\\x0c\\r\\t"},
         {"\x1b[31mred", 0, "\"\\u001b[31mred\"", "\\x1b[31mred"},
         {"del\x7f", 0, "\"del\\u007f\"", "del\\x7f"},
@@ -34,14 +37,14 @@ static const EscapeCase escape_cases[] = {
         {"\xf0\x9f\x98\x80", 0, "\"\xf0\x9f\x98\x80\"", "\xf0\x9f\x98\x80"},
         /* Invalid UTF-8, byte by byte: truncated, overlong, surrogate,
          * past U+10FFFF, stray continuation, 0xF5+. */
-        {"x\xc3", 0, "\"x\\u00c3\"", "x\\xc3"},
-        {"\xc3(", 0, "\"\\u00c3(\"", "\\xc3("},
-        {"\xc0\xaf", 0, "\"\\u00c0\\u00af\"", "\\xc0\\xaf"},
-        {"\xe0\x80\xaf", 0, "\"\\u00e0\\u0080\\u00af\"", "\\xe0\\x80\\xaf"},
-        {"\xed\xa0\x80", 0, "\"\\u00ed\\u00a0\\u0080\"", "\\xed\\xa0\\x80"},
-        {"\xf4\x90\x80\x80", 0, "\"\\u00f4\\u0090\\u0080\\u0080\"", "\\xf4\\x90\\x80\\x80"},
-        {"\x80", 0, "\"\\u0080\"", "\\x80"},
-        {"\xf5\xbf", 0, "\"\\u00f5\\u00bf\"", "\\xf5\\xbf"},
+        {"x\xc3", 0, "\"x\\\\xc3\"", "x\\xc3"},
+        {"\xc3(", 0, "\"\\\\xc3(\"", "\\xc3("},
+        {"\xc0\xaf", 0, "\"\\\\xc0\\\\xaf\"", "\\xc0\\xaf"},
+        {"\xe0\x80\xaf", 0, "\"\\\\xe0\\\\x80\\\\xaf\"", "\\xe0\\x80\\xaf"},
+        {"\xed\xa0\x80", 0, "\"\\\\xed\\\\xa0\\\\x80\"", "\\xed\\xa0\\x80"},
+        {"\xf4\x90\x80\x80", 0, "\"\\\\xf4\\\\x90\\\\x80\\\\x80\"", "\\xf4\\x90\\x80\\x80"},
+        {"\x80", 0, "\"\\\\x80\"", "\\x80"},
+        {"\xf5\xbf", 0, "\"\\\\xf5\\\\xbf\"", "\\xf5\\xbf"},
         /* C1 control U+009B (CSI on some terminals): valid UTF-8, fine in
          * JSON, escaped for terminals. */
         {"\xc2\x9b"
@@ -134,6 +137,233 @@ START_TEST(test_json_all_bytes_valid) {
         unlink(path);
         ck_assert_int_eq(st, 0);
         outbuf_done(&b);
+}
+END_TEST
+
+/* Undo json_escape_append as a reader would: decode the JSON string (the
+ * escapes a JSON parser knows), then the two escapes of the decoded text
+ * (\\ and \xHH). Returns the byte length, or -1 when the text is not in the
+ * documented form. */
+static int hexval(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static ssize_t json_lossless_decode(const char *j, size_t n, char *out, size_t size) {
+        char text[4096];
+        size_t t = 0, o = 0;
+
+        if (n < 2 || j[0] != '"' || j[n - 1] != '"')
+                return -1;
+        for (size_t i = 1; i + 1 < n; i++) {
+                char c = j[i];
+                if (t + 1 >= sizeof text)
+                        return -1;
+                if (c != '\\') {
+                        text[t++] = c;
+                        continue;
+                }
+                c = j[++i];
+                switch (c) {
+                case '"':
+                case '\\':
+                case '/':
+                        text[t++] = c;
+                        break;
+                case 'b':
+                        text[t++] = '\b';
+                        break;
+                case 'f':
+                        text[t++] = '\f';
+                        break;
+                case 'n':
+                        text[t++] = '\n';
+                        break;
+                case 'r':
+                        text[t++] = '\r';
+                        break;
+                case 't':
+                        text[t++] = '\t';
+                        break;
+                case 'u': {
+                        int v = 0;
+                        for (int k = 1; k <= 4; k++) {
+                                int h = hexval(j[i + k]);
+                                if (h < 0)
+                                        return -1;
+                                v = v * 16 + h;
+                        }
+                        /* Only ASCII controls are written this way. */
+                        if (v >= 0x80)
+                                return -1;
+                        text[t++] = (char) v;
+                        i += 4;
+                        break;
+                }
+                default:
+                        return -1;
+                }
+        }
+        for (size_t i = 0; i < t; i++) {
+                if (o >= size)
+                        return -1;
+                if (text[i] != '\\') {
+                        out[o++] = text[i];
+                        continue;
+                }
+                if (i + 1 < t && text[i + 1] == '\\') {
+                        out[o++] = '\\';
+                        i++;
+                } else if (i + 3 < t && text[i + 1] == 'x' && hexval(text[i + 2]) >= 0 &&
+                           hexval(text[i + 3]) >= 0) {
+                        out[o++] = (char) (hexval(text[i + 2]) * 16 + hexval(text[i + 3]));
+                        i += 3;
+                } else
+                        return -1; /* a lone backslash: not what the writer makes */
+        }
+        return (ssize_t) o;
+}
+
+static void assert_roundtrip(const char *in, size_t n) {
+        OutBuf b = OUTBUF_INIT;
+        char back[1024];
+        ssize_t m;
+
+        ck_assert_int_eq(json_escape_append(&b, in, n), 0);
+        m = json_lossless_decode(b.data, b.len, back, sizeof back);
+        ck_assert_msg(m >= 0, "not in the documented form: %s", b.data);
+        ck_assert_msg((size_t) m == n && memcmp(back, in, n) == 0, "%s does not decode to its input", b.data);
+        /* Nothing but printable ASCII and valid UTF-8 in the JSON text. */
+        for (size_t i = 0; i < b.len; i++)
+                ck_assert((unsigned char) b.data[i] >= 0x20 && b.data[i] != 0x7f);
+        outbuf_done(&b);
+}
+
+/* Every string of one and two bytes and the hostile classes decode back to
+ * exactly their bytes: the mapping is injective, so 0xFF and U+00FF differ. */
+START_TEST(test_json_lossless) {
+        static const char *const hostile[] = {
+                "\xff",
+                "\xc3\xbf", /* byte 0xFF vs U+00FF */
+                "\\xff",
+                "\\\\xff", /* the escape written out as text */
+                "\\",
+                "\\\\",
+                "\\x",
+                "\\x4",
+                "x\\",
+                "\xc0\x80",
+                "\xc1\xbf",
+                "\xe0\x80\x80",
+                "\xe0\x9f\xbf",
+                "\xf0\x80\x80\x80", /* overlong */
+                "\xf0\x8f\xbf\xbf", /* overlong */
+                "\xed\xa0\x80",
+                "\xed\xbf\xbf",
+                "\xed\xa0\x80\xed\xb0\x80", /* surrogates */
+                "\xf4\x90\x80\x80",
+                "\xf7\xbf\xbf\xbf",
+                "\xf8\x88\x80\x80\x80", /* too large */
+                "\xe2\x82",
+                "\xf0\x9f\x98",
+                "\xc3",
+                "\xe2",
+                "a\xf0\x9f", /* truncated */
+                "\x80\x80",
+                "\xbf",
+                "\xfe\xff",
+                "\xef\xbb\xbf",
+                "\xf4\x8f\xbf\xbf", /* stray, BOM, max */
+                "a\"b\\c\n\x01\xff",
+                "\xc2\x9b",
+                "\xc2\x80\xc2\x9f",
+        };
+        OutBuf b = OUTBUF_INIT;
+
+        for (unsigned c = 1; c < 256; c++) {
+                char one = (char) c;
+                assert_roundtrip(&one, 1);
+        }
+        for (unsigned c = 0; c < 65536; c++) {
+                char two[2] = {(char) (c >> 8), (char) c};
+                assert_roundtrip(two, 2);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(hostile); i++)
+                assert_roundtrip(hostile[i], strlen(hostile[i]));
+
+        /* The two the issue names, as a jq user sees them. */
+        json_escape_append(&b, "\xff", 1);
+        ck_assert_str_eq(outbuf_str(&b), "\"\\\\xff\"");
+        outbuf_reset(&b);
+        json_escape_append(&b, "\xc3\xbf", 2);
+        ck_assert_str_eq(outbuf_str(&b), "\"\xc3\xbf\"");
+        outbuf_done(&b);
+}
+END_TEST
+
+/* The same strings through a real JSON parser: python3 decodes every one, and
+ * the documented reverse mapping gives back the bytes. */
+START_TEST(test_json_lossless_python) {
+        char path[] = "/tmp/pinnerd-test-json.XXXXXX", cmd[4096];
+        OutBuf b = OUTBUF_INIT, want = OUTBUF_INIT;
+        JsonWriter w;
+        FILE *f;
+        int fd;
+
+        if (system("command -v python3 >/dev/null 2>&1") != 0)
+                return; /* make deps installs it; the C decoder above still ran */
+        json_init(&w, &b);
+        json_array_begin(&w);
+        for (unsigned c = 0; c < 65536; c += 7) {
+                unsigned char s[3] = {(unsigned char) (c >> 8), (unsigned char) c, (unsigned char) (c * 31)};
+                json_string_len(&w, (const char *) s, 3);
+                outbuf_printf(&want, "%02x%02x%02x\n", s[0], s[1], s[2]);
+        }
+        json_array_end(&w);
+        ck_assert_int_eq(json_finish(&w), 0);
+        fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        f = fdopen(fd, "w");
+        ck_assert_uint_eq(fwrite(b.data, 1, b.len, f), b.len);
+        fclose(f);
+        snprintf(cmd, sizeof cmd, "python3 %s/../unit/json-lossless.py %s",
+                 getenv("PINNERD_FIXTURES") ?: "tests/fixtures", path);
+        f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        OutBuf got = OUTBUF_INIT;
+        char line[64];
+        while (fgets(line, sizeof line, f))
+                outbuf_puts(&got, line);
+        int st = pclose(f);
+        unlink(path);
+        ck_assert_int_eq(st, 0);
+        ck_assert_uint_eq(got.len, want.len);
+        ck_assert(memcmp(got.data, want.data, want.len) == 0);
+        outbuf_done(&got);
+        outbuf_done(&want);
+        outbuf_done(&b);
+}
+END_TEST
+
+/* Already escaped text (a reason quoting a value with \') passes once;
+ * what escaped text cannot hold is still escaped. */
+START_TEST(test_text_sanitize) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                {"comm 'it\\'s' does not match 'x'", "comm 'it\\'s' does not match 'x'"},
+                {"a\\\\b", "a\\\\b"},
+                {"line\nforged", "line\\nforged"},
+                {"\x1b[2J\xff", "\\x1b[2J\\xff"},
+                {"caf\xc3\xa9 \\x41", "caf\xc3\xa9 \\x41"},
+                {"\\", "\\"},
+                {"", ""},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                OutBuf b = OUTBUF_INIT;
+                ck_assert_int_eq(text_sanitize_append(&b, cases[i].in, strlen(cases[i].in)), 0);
+                ck_assert_str_eq(outbuf_str(&b), cases[i].out);
+                outbuf_done(&b);
+        }
 }
 END_TEST
 
@@ -422,6 +652,9 @@ Suite *output_suite(void) {
         tcase_add_loop_test(tc, test_text_escape_table, 0, ELEMENTSOF(escape_cases));
         tcase_add_test(tc, test_text_escape_alloc);
         tcase_add_test(tc, test_json_all_bytes_valid);
+        tcase_add_test(tc, test_json_lossless);
+        tcase_add_test(tc, test_json_lossless_python);
+        tcase_add_test(tc, test_text_sanitize);
         tcase_add_test(tc, test_json_nested);
         tcase_add_test(tc, test_json_scalar_top_level);
         tcase_add_loop_test(tc, test_json_misuse, 0, _MISUSE_MAX);

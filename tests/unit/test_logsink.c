@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/* The logger's sinks: journald's native protocol on a fake journal socket
+ * (bytes exact, MESSAGE escaped), a journald that stalls or goes away and
+ * comes back, a stderr whose reader is gone, and records written after the
+ * event handler that logged them. */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "log.h"
+
+typedef struct FakeJournal {
+        char dir[64];
+        char path[96];
+        int fd;
+} FakeJournal;
+
+static void fake_bind(FakeJournal *j) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        j->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(j->fd, 0);
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", j->path);
+        ck_assert_int_eq(bind(j->fd, (struct sockaddr *) &sa, sizeof sa), 0);
+}
+
+static void fake_start(FakeJournal *j) {
+        snprintf(j->dir, sizeof j->dir, "/tmp/pinnerd-logsink-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(j->dir));
+        snprintf(j->path, sizeof j->path, "%s/socket", j->dir);
+        fake_bind(j);
+}
+
+/* Journald going away: its socket file and the socket itself. */
+static void fake_stop(FakeJournal *j) {
+        if (j->fd >= 0)
+                close(j->fd);
+        j->fd = -1;
+        unlink(j->path);
+}
+
+static void fake_done(FakeJournal *j) {
+        fake_stop(j);
+        rmdir(j->dir);
+}
+
+/* The next datagram, or -1 when none is waiting. */
+static ssize_t fake_recv(FakeJournal *j, char *buf, size_t size) {
+        ssize_t n = recv(j->fd, buf, size - 1, MSG_DONTWAIT);
+        if (n >= 0)
+                buf[n] = '\0';
+        return n;
+}
+
+/* The value of KEY in a native-protocol record, both forms. */
+static ssize_t field(const char *rec, size_t n, const char *key, char *out, size_t size) {
+        size_t kl = strlen(key);
+        for (size_t i = 0; i < n;) {
+                const char *line = rec + i;
+                if (n - i > kl && memcmp(line, key, kl) == 0 && line[kl] == '=') {
+                        const char *nl = memchr(line + kl + 1, '\n', n - i - kl - 1);
+                        size_t vl = (size_t) (nl - line - kl - 1);
+                        ck_assert_uint_lt(vl, size);
+                        memcpy(out, line + kl + 1, vl);
+                        return (ssize_t) vl;
+                }
+                if (n - i > kl + 9 && memcmp(line, key, kl) == 0 && line[kl] == '\n') {
+                        uint64_t vl = 0;
+                        for (int b = 0; b < 8; b++)
+                                vl |= (uint64_t) (unsigned char) line[kl + 1 + b] << (8 * b);
+                        ck_assert_uint_lt(vl, size);
+                        memcpy(out, line + kl + 9, vl);
+                        return (ssize_t) vl;
+                }
+                /* Skip this field. */
+                const char *eq = memchr(line, '=', n - i), *nl = memchr(line, '\n', n - i);
+                ck_assert_ptr_nonnull(nl);
+                if (eq && eq < nl)
+                        i += (size_t) (nl - line) + 1;
+                else {
+                        uint64_t vl = 0;
+                        for (int b = 0; b < 8; b++)
+                                vl |= (uint64_t) (unsigned char) nl[1 + b] << (8 * b);
+                        i += (size_t) (nl - line) + 1 + 8 + vl + 1;
+                }
+        }
+        return -1;
+}
+
+static void journal_logger(Logger *l, FakeJournal *j) {
+        log_setup(l, LOG_TARGET_JOURNAL, LOG_DEBUG);
+        l->journal_path = j->path;
+}
+
+START_TEST(test_native_record) {
+        FakeJournal j;
+        Logger l;
+        char rec[8192], v[1024];
+        ssize_t n, k;
+
+        fake_start(&j);
+        journal_logger(&l, &j);
+        LogFields f = {.rule = "r", .pid = 42, .tid = 43, .comm = "a\nb\xff", .thread = "x\\y", .cpus = "1"};
+        log_event(&l, EV_APPLIED, LOG_INFO, &f, "pinned %s", f.comm);
+        n = fake_recv(&j, rec, sizeof rec);
+        ck_assert_int_gt(n, 0);
+
+        /* MESSAGE: one line, valid UTF-8, the name escaped once. */
+        k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
+        ck_assert_int_gt(k, 0);
+        v[k] = '\0';
+        ck_assert_str_eq(v, "pinned a\\nb\\xff");
+        /* PINNERD_COMM: the exact bytes, newline and all (binary form). */
+        k = field(rec, (size_t) n, "PINNERD_COMM", v, sizeof v);
+        ck_assert_int_eq(k, 4);
+        ck_assert(memcmp(v, "a\nb\xff", 4) == 0);
+        k = field(rec, (size_t) n, "PINNERD_THREAD", v, sizeof v);
+        ck_assert_int_eq(k, 3);
+        ck_assert(memcmp(v, "x\\y", 3) == 0);
+        k = field(rec, (size_t) n, "PINNERD_EVENT", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_str_eq(v, "applied");
+        k = field(rec, (size_t) n, "SYSLOG_IDENTIFIER", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_str_eq(v, "pinnerd");
+        k = field(rec, (size_t) n, "PINNERD_TID", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_str_eq(v, "43");
+        ck_assert_int_eq(field(rec, (size_t) n, "PINNERD_REASON", v, sizeof v), -1);
+        ck_assert_uint_eq(log_lost_total(&l), 0);
+        log_done(&l);
+        fake_done(&j);
+}
+END_TEST
+
+/* A journald that reads nothing: every call returns at once, the queue
+ * stays bounded, the overflow is counted; once it reads again the queued
+ * records flow and one records-lost record says how many were dropped. */
+START_TEST(test_stalled_journal) {
+        FakeJournal j;
+        Logger l;
+        char rec[8192], v[1024];
+        const unsigned total = LOG_QUEUE_MAX_RECORDS + 3000;
+        unsigned got = 0, lost_records = 0;
+        ssize_t n;
+
+        fake_start(&j);
+        journal_logger(&l, &j);
+        for (unsigned i = 0; i < total; i++)
+                log_msg(&l, LOG_INFO, "record %u", i);
+        ck_assert_uint_le(l.queued, LOG_QUEUE_MAX_RECORDS);
+        ck_assert_uint_gt(log_lost_total(&l), 0);
+        uint64_t dropped = log_lost_total(&l);
+        ck_assert_uint_eq(dropped, l.lost_full);
+
+        /* journald reads again. */
+        for (int round = 0; round < 100000 && (l.queued > 0 || round == 0); round++) {
+                while ((n = fake_recv(&j, rec, sizeof rec)) > 0) {
+                        ssize_t k = field(rec, (size_t) n, "PINNERD_EVENT", v, sizeof v);
+                        if (k > 0 && (v[k] = '\0', strcmp(v, "records-lost") == 0)) {
+                                lost_records++;
+                                k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
+                                v[k] = '\0';
+                                char want[64];
+                                snprintf(want, sizeof want, "%llu log records lost",
+                                         (unsigned long long) dropped);
+                                ck_assert_msg(strstr(v, want), "summary says: %s", v);
+                        } else
+                                got++;
+                }
+                log_flush(&l);
+        }
+        while ((n = fake_recv(&j, rec, sizeof rec)) > 0) {
+                ssize_t k = field(rec, (size_t) n, "PINNERD_EVENT", v, sizeof v);
+                if (k > 0 && (v[k] = '\0', strcmp(v, "records-lost") == 0))
+                        lost_records++;
+                else
+                        got++;
+        }
+        ck_assert_uint_eq(l.queued, 0);
+        ck_assert_uint_eq(lost_records, 1);
+        ck_assert_uint_eq(got + dropped, total);
+        log_done(&l);
+        fake_done(&j);
+}
+END_TEST
+
+/* journald goes away (said once on stderr) and comes back at the same path:
+ * records flow again, after one records-lost record. */
+START_TEST(test_journal_gone_and_back) {
+        FakeJournal j;
+        Logger l;
+        char rec[8192], v[1024], *err = NULL;
+        size_t err_len = 0;
+        ssize_t n, k;
+
+        fake_start(&j);
+        journal_logger(&l, &j);
+        l.err = open_memstream(&err, &err_len);
+        log_msg(&l, LOG_INFO, "before");
+        ck_assert_int_gt(fake_recv(&j, rec, sizeof rec), 0);
+
+        fake_stop(&j);
+        for (int i = 0; i < 5; i++)
+                log_msg(&l, LOG_INFO, "while gone %d", i);
+        ck_assert_uint_eq(log_lost_total(&l), 5);
+        fflush(l.err);
+        ck_assert_ptr_nonnull(strstr(err, "journald is not reachable"));
+        ck_assert_ptr_null(strstr(strstr(err, "journald is not reachable") + 1, "journald is not reachable"));
+
+        fake_bind(&j);
+        usleep(LOG_RECONNECT_USEC + 50000);
+        log_msg(&l, LOG_INFO, "after");
+        n = fake_recv(&j, rec, sizeof rec);
+        ck_assert_int_gt(n, 0);
+        k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_str_eq(v, "after");
+        n = fake_recv(&j, rec, sizeof rec);
+        ck_assert_int_gt(n, 0);
+        k = field(rec, (size_t) n, "PINNERD_EVENT", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_str_eq(v, "records-lost");
+        k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_msg(strstr(v, "5 log records lost (journald unreachable 5)"), "%s", v);
+        log_done(&l);
+        fclose(l.err);
+        free(err);
+        fake_done(&j);
+}
+END_TEST
+
+/* stderr into a pipe whose reader exited: no SIGPIPE death (ignored, as
+ * main() does), the records are counted, and with a journal socket there
+ * the logger moves to it and says why. */
+START_TEST(test_stderr_reader_gone) {
+        FakeJournal j;
+        Logger l;
+        char rec[8192], v[1024];
+        int p[2];
+
+        signal(SIGPIPE, SIG_IGN);
+        fake_start(&j);
+        ck_assert_int_eq(pipe(p), 0);
+        close(p[0]);
+        log_setup(&l, LOG_TARGET_STDERR, LOG_DEBUG);
+        l.journal_path = j.path;
+        l.err = fdopen(p[1], "w");
+        ck_assert_ptr_nonnull(l.err);
+        log_msg(&l, LOG_INFO, "first");
+        ck_assert(l.err_broken);
+        ck_assert_int_eq(l.target, LOG_TARGET_JOURNAL);
+        ssize_t n = fake_recv(&j, rec, sizeof rec);
+        ck_assert_int_gt(n, 0);
+        ssize_t k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_msg(strstr(v, "stderr failed (Broken pipe)"), "%s", v);
+        log_msg(&l, LOG_INFO, "second");
+        n = fake_recv(&j, rec, sizeof rec);
+        ck_assert_int_gt(n, 0);
+        k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_str_eq(v, "second");
+        log_done(&l);
+        fclose(l.err);
+        fake_done(&j);
+}
+END_TEST
+
+/* Without a journal to fall back to, records are dropped and counted. */
+START_TEST(test_stderr_reader_gone_no_journal) {
+        Logger l;
+        int p[2];
+
+        signal(SIGPIPE, SIG_IGN);
+        ck_assert_int_eq(pipe(p), 0);
+        close(p[0]);
+        log_setup(&l, LOG_TARGET_STDERR, LOG_DEBUG);
+        l.journal_path = "/nonexistent/pinnerd-journal";
+        l.err = fdopen(p[1], "w");
+        for (int i = 0; i < 3; i++)
+                log_msg(&l, LOG_INFO, "line %d", i);
+        ck_assert(l.err_broken);
+        ck_assert_int_eq(l.target, LOG_TARGET_STDERR);
+        ck_assert_uint_eq(log_lost_total(&l), 3);
+        log_done(&l);
+        fclose(l.err);
+}
+END_TEST
+
+typedef struct HandlerCheck {
+        Logger *l;
+        FakeJournal *j;
+        ssize_t seen_inside;
+} HandlerCheck;
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        HandlerCheck *c = userdata;
+        char rec[8192];
+        LogFields f = {.pid = 7, .tid = 7, .comm = "w"};
+
+        log_event(c->l, EV_APPLIED, LOG_INFO, &f, "inside the handler");
+        /* Nothing written yet: the handler's own work comes first. */
+        c->seen_inside = fake_recv(c->j, rec, sizeof rec);
+        return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
+
+START_TEST(test_written_after_handler) {
+        FakeJournal j;
+        Logger l;
+        sd_event *e = NULL;
+        HandlerCheck c = {.l = &l, .j = &j};
+        char rec[8192], v[256];
+
+        fake_start(&j);
+        journal_logger(&l, &j);
+        ck_assert_int_ge(sd_event_new(&e), 0);
+        ck_assert_int_eq(log_attach_event(&l, e), 0);
+        ck_assert_int_ge(sd_event_add_defer(e, NULL, on_defer, &c), 0);
+        /* One iteration runs the handler, the next the logger's post source. */
+        for (int i = 0; i < 3; i++)
+                ck_assert_int_ge(sd_event_run(e, 0), 0);
+        ck_assert_int_eq(c.seen_inside, -1);
+        ssize_t n = fake_recv(&j, rec, sizeof rec);
+        ck_assert_int_gt(n, 0);
+        ssize_t k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_str_eq(v, "inside the handler");
+        log_done(&l);
+        sd_event_unref(e);
+        fake_done(&j);
+}
+END_TEST
+
+/* Already escaped text is escaped once; raw text once too. */
+START_TEST(test_escaped_once) {
+        Logger l;
+        char *buf = NULL;
+        size_t len = 0;
+
+        log_setup(&l, LOG_TARGET_STDERR, LOG_DEBUG);
+        l.err = open_memstream(&buf, &len);
+        log_msg_escaped(&l, LOG_ERR, "a.conf:3: comm 'it\\'s'\nforged");
+        log_msg(&l, LOG_ERR, "raw %s", "it\\'s");
+        fflush(l.err);
+        ck_assert_str_eq(buf, "pinnerd: err: a.conf:3: comm 'it\\'s'\\nforged\n"
+                              "pinnerd: err: raw it\\\\'s\n");
+        log_done(&l);
+        fclose(l.err);
+        free(buf);
+}
+END_TEST
+
+Suite *logsink_suite(void) {
+        Suite *s = suite_create("logsink");
+        TCase *tc = tcase_create("sinks");
+        tcase_set_timeout(tc, 30);
+        tcase_add_test(tc, test_native_record);
+        tcase_add_test(tc, test_stalled_journal);
+        tcase_add_test(tc, test_journal_gone_and_back);
+        tcase_add_test(tc, test_stderr_reader_gone);
+        tcase_add_test(tc, test_stderr_reader_gone_no_journal);
+        tcase_add_test(tc, test_written_after_handler);
+        tcase_add_test(tc, test_escaped_once);
+        suite_add_tcase(s, tc);
+        return s;
+}
