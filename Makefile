@@ -55,7 +55,7 @@ BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps run check unit asan fuzz integration man-lint install uninstall clean bench \
-        check-vm format format-check
+        check-vm format format-check soak valgrind
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -144,6 +144,14 @@ check: deps
 
 bench: $(PROGS) $(BENCHES) $(HELPERS)
 	@sh tests/bench/run.sh $(abspath $(BUILD))
+
+# Long churn under one daemon (SOAK_S seconds, default 600); exit 77 is a skip.
+soak: $(PROGS) $(HELPERS)
+	@SOAK_S=$(or $(SOAK_S),600) bash tests/soak/run.sh $(abspath $(BUILD)); rc=$$?; [ $$rc = 77 ] && rc=0; exit $$rc
+
+# The daemon under valgrind memcheck through churn, reloads, ctl verbs and stop.
+valgrind: $(PROGS) $(HELPERS)
+	@bash tests/valgrind/run.sh $(abspath $(BUILD)); rc=$$?; [ $$rc = 77 ] && rc=0; exit $$rc
 
 # Exit 77 is a skip: run.sh has printed "check-vm: SKIP: <why>".
 check-vm: deps all
