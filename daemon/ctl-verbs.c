@@ -53,6 +53,11 @@ static uint64_t counter_value(const Counters *c, size_t i) {
         return *(const uint64_t *) ((const char *) c + counter_fields[i].offset);
 }
 
+static const char *spread_name(SpreadMode s) {
+        static const char *const names[] = {"no", "yes", "rule", "index"};
+        return (unsigned) s < ELEMENTSOF(names) ? names[s] : "?";
+}
+
 static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         _cleanup_(freep) char *online = fmt_cpus(m->host->online), *isolated = fmt_cpus(m->host->isolated);
         uint64_t up = now_usec() - m->start_usec;
@@ -83,6 +88,12 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         json_field_string(&w, "name", r->name);
                         json_field_int(&w, "priority", r->priority);
                         json_field_string(&w, "cpus", r->cpus.text);
+                        char pol[32];
+                        if (r->has_policy && policy_format(&r->policy, pol, sizeof pol) == 0)
+                                json_field_string(&w, "policy", pol);
+                        else
+                                json_field_string(&w, "policy", NULL);
+                        json_field_string(&w, "spread", spread_name(r->spread));
                         json_field_uint(&w, "threads", rule_thread_count(m, r->name));
                         json_object_end(&w);
                 }
@@ -167,6 +178,7 @@ typedef struct ListJob {
         PeerView peer;
         pid_t last_pid;
         bool last_visible;
+        bool policies; /* some rule sets a policy: a POLICY column */
         JsonWriter w;
         Table t;
 } ListJob;
@@ -184,9 +196,25 @@ static void list_job_freep(ListJob **j) {
         list_job_free(*j);
 }
 
+/* The policy th's rule sets, "-" when none; the original after a slash. */
+static void rule_policy(const Manager *m, const Thread *th, char *buf, size_t size, char *orig,
+                        size_t osize) {
+        const Rule *r = th->rule ? config_find_rule(m->config, th->rule) : NULL;
+
+        snprintf(buf, size, "-");
+        snprintf(orig, osize, "-");
+        if (r && r->has_policy)
+                (void) policy_format(&r->policy, buf, size);
+        if (th->policy_original)
+                (void) policy_format(th->policy_original, orig, osize);
+}
+
 static void list_row(Manager *m, ListJob *j, const Thread *th) {
         _cleanup_(freep) char *req_s = rule_requested(m, th->rule), *eff = fmt_cpus(th->applied),
                               *orig = fmt_cpus(th->original);
+        char pol[32], pol_orig[32];
+
+        rule_policy(m, th, pol, sizeof pol, pol_orig, sizeof pol_orig);
         if (j->json) {
                 json_object_begin(&j->w);
                 json_field_int(&j->w, "pid", th->pid);
@@ -198,6 +226,8 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
                 json_field_string(&j->w, "effective", th->applied ? eff : NULL);
                 json_field_string(&j->w, "original", th->original ? orig : NULL);
                 json_field_string(&j->w, "skipped", th->skip_reason);
+                json_field_string(&j->w, "policy", strcmp(pol, "-") ? pol : NULL);
+                json_field_string(&j->w, "original_policy", th->policy_original ? pol_orig : NULL);
                 json_object_end(&j->w);
                 return;
         }
@@ -212,6 +242,8 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
         else
                 table_add_cell(&j->t, eff);
         table_add_cell(&j->t, orig);
+        if (j->policies)
+                table_add_cell(&j->t, pol);
 }
 
 static int list_step(void *userdata, void *state, CtlReply *reply) {
@@ -279,6 +311,10 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 table_add_column(&j->t, "REQUESTED", TABLE_LEFT);
                 table_add_column(&j->t, "EFFECTIVE", TABLE_LEFT);
                 table_add_column(&j->t, "ORIGINAL", TABLE_LEFT);
+                for (size_t k = 0; k < m->config->n_rules; k++)
+                        j->policies |= m->config->rules[k].has_policy;
+                if (j->policies)
+                        table_add_column(&j->t, "POLICY", TABLE_LEFT);
         }
         reply->step = list_step;
         reply->step_free = list_job_free;

@@ -35,7 +35,7 @@ const Rule *decide_rule(const Config *c, const TaskFacts *f, StrVec *why) {
 }
 
 int decide_thread(const Host *h, const Rule *rule, bool remembered, const CpuSet *task_cpuset,
-                  const unsigned *load, unsigned n_load, Decision *ret) {
+                  const unsigned *load, unsigned n_load, const char *thread_name, Decision *ret) {
         Decision d = {0};
         int r;
 
@@ -46,7 +46,8 @@ int decide_thread(const Host *h, const Rule *rule, bool remembered, const CpuSet
                 return 0;
         }
         d.rule = rule;
-        r = plan_thread(h, rule, task_cpuset, rule->spread ? load : NULL, rule->spread ? n_load : 0, &d.plan);
+        r = plan_thread_named(h, rule, task_cpuset, rule->spread ? load : NULL, rule->spread ? n_load : 0,
+                              thread_name, &d.plan);
         if (r < 0)
                 return r;
         if (!d.plan.effective || cpuset_empty(d.plan.effective)) {

@@ -101,7 +101,7 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                         (void) reconcile_spread_load(m, j->p.stat.pid, rule, tid,
                                                      holds ? entry->spread_cpu : -1, &load, &n_load);
                 }
-                planned = decide_thread(m->host, rule, entry != NULL, cpuset, load, n_load, &d) >= 0;
+                planned = decide_thread(m->host, rule, entry != NULL, cpuset, load, n_load, ts.comm, &d) >= 0;
         }
         if (j->exe_withheld)
                 for (size_t k = 0; k < why.n; k++) {
@@ -119,6 +119,13 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                               *b = planned ? fmt_cpus(d.plan.in_online) : NULL,
                               *eff = planned ? fmt_cpus(d.plan.effective) : NULL,
                               *online = fmt_cpus(m->host->online), *isolated = fmt_cpus(m->host->isolated);
+
+        char pol[32] = "-", cur_pol[32] = "-";
+        SchedPolicy now_pol;
+        bool have_pol = !m->aff.from_status && policy_get(tid, &now_pol) == 0 &&
+                        policy_format(&now_pol, cur_pol, sizeof cur_pol) == 0;
+        if (rule && rule->has_policy)
+                (void) policy_format(&rule->policy, pol, sizeof pol);
 
         if (j->json) {
                 JsonWriter *w = &j->w;
@@ -140,11 +147,18 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                         json_field_string(w, "after_online", b);
                         json_field_bool(w, "isolated_allowed", rule->isolated_allow);
                         json_field_bool(w, "spread", rule->spread);
+                        if (rule->spread && d.plan.spread_cpu >= 0) {
+                                json_field_int(w, "spread_cpu", d.plan.spread_cpu);
+                                json_field_int(w, "spread_index", d.plan.spread_index);
+                                json_field_string(w, "spread_how", d.plan.spread_how);
+                        }
                         json_field_string(w, "effective", eff);
                         json_field_string(w, "skip_reason", d.verdict == VERDICT_SKIP ? d.reason : NULL);
                         json_object_end(w);
                 }
                 json_field_string(w, "current", current ? cur : NULL);
+                json_field_string(w, "policy", rule && rule->has_policy ? pol : NULL);
+                json_field_string(w, "current_policy", have_pol ? cur_pol : NULL);
                 json_field_string(w, "original", entry && entry->original ? orig : NULL);
                 json_object_end(w);
                 return;
@@ -172,13 +186,22 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                         outbuf_printf(o, "  isolated CPUs allowed by the rule\n");
                 else
                         outbuf_printf(o, "  − isolated %s = %s\n", *isolated ? isolated : "(none)", eff);
-                if (rule->spread)
-                        outbuf_printf(o, "  spread: one CPU per thread → %s\n", eff);
+                if (rule->spread && d.plan.spread_cpu >= 0) {
+                        if (d.plan.spread_index >= 0)
+                                outbuf_printf(o, "  spread: slot %d of %u CPUs (%s) → CPU %d\n",
+                                              d.plan.spread_index, d.plan.spread_candidates,
+                                              d.plan.spread_how, d.plan.spread_cpu);
+                        else
+                                outbuf_printf(o, "  spread: %s of %u CPUs → CPU %d\n", d.plan.spread_how,
+                                              d.plan.spread_candidates, d.plan.spread_cpu);
+                }
                 if (d.verdict == VERDICT_SKIP)
                         outbuf_printf(o, "  effective: empty, thread left as it is: %s\n", d.reason);
                 else
                         outbuf_printf(o, "  effective %s\n", eff);
         }
+        if (rule && rule->has_policy)
+                outbuf_printf(o, "  policy %s (now %s)\n", pol, have_pol ? cur_pol : "unknown");
         outbuf_printf(o, "  current mask %s", cur);
         if (entry && entry->original)
                 outbuf_printf(o, ", original %s (restored when no rule applies)", orig);

@@ -190,6 +190,7 @@ static void build_journal(OutBuf *out, EventKind kind, int priority, const LogFi
         jfield(out, "PINNERD_THREAD", lf->thread);
         jfield(out, "PINNERD_CPUS", lf->cpus);
         jfield(out, "PINNERD_REQUESTED", lf->requested);
+        jfield(out, "PINNERD_POLICY", lf->policy);
         jfield(out, "PINNERD_PREVIOUS", lf->previous);
         jfield(out, "PINNERD_REASON", lf->reason);
 }
@@ -250,6 +251,7 @@ static void build_stderr(OutBuf *out, EventKind kind, int priority, const LogFie
                 put_field(out, &first, "thread", lf->thread);
                 put_field(out, &first, "cpus", lf->cpus);
                 put_field(out, &first, "requested", lf->requested);
+                put_field(out, &first, "policy", lf->policy);
                 put_field(out, &first, "previous", lf->previous);
                 put_field(out, &first, "reason", lf->reason);
         }

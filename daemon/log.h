@@ -49,6 +49,7 @@ typedef struct LogFields {
         pid_t pid, tid;
         const char *comm, *thread;
         const char *cpus, *requested, *previous;
+        const char *policy; /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
         const char *reason;
 } LogFields;
 

@@ -14,22 +14,61 @@ int plan_resolve_cpus(const Host *h, const CpuSpec *spec, CpuSet **ret) {
         return cpuspec_resolve(h, spec, ret);
 }
 
-/* The least loaded CPU of the set; CPUs past the load table carry none; ties
- * go to the lowest number. */
-static int spread_pick(const CpuSet *s, const unsigned *load, unsigned n_load) {
+static unsigned load_of(const unsigned *load, unsigned n_load, int c) {
+        return load && c >= 0 && (unsigned) c < n_load ? load[c] : 0;
+}
+
+/* Least loaded core first (its SMT siblings' load added up), then the least
+ * loaded CPU, then the lowest number. Without a topology every CPU is its
+ * own core. */
+static int spread_pick(const Host *h, const CpuSet *s, const unsigned *load, unsigned n_load) {
         int best = -1;
-        unsigned best_load = 0;
+        unsigned best_core = 0, best_cpu = 0;
 
         for (int c = cpuset_next(s, -1); c >= 0; c = cpuset_next(s, c)) {
-                unsigned l = load && (unsigned) c < n_load ? load[c] : 0;
-                if (best < 0 || l < best_load) {
+                const CpuSet *sib = h->topology ? topology_siblings(h->topology, (unsigned) c) : NULL;
+                unsigned core = 0, own = load_of(load, n_load, c);
+                if (sib)
+                        for (int t = cpuset_next(sib, -1); t >= 0; t = cpuset_next(sib, t))
+                                core += load_of(load, n_load, t);
+                else
+                        core = own;
+                if (best < 0 || core < best_core || (core == best_core && own < best_cpu)) {
                         best = c;
-                        best_load = l;
-                        if (l == 0)
-                                break;
+                        best_core = core;
+                        best_cpu = own;
                 }
         }
         return best;
+}
+
+int plan_name_index(const char *s) {
+        const char *p = s;
+
+        if (!s)
+                return -1;
+        while (*p && (*p < '0' || *p > '9'))
+                p++;
+        if (!*p)
+                return -1;
+        int v = 0, digits = 0;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (++digits > 9)
+                        return -1;
+                v = v * 10 + (*p - '0');
+        }
+        return v;
+}
+
+/* The Nth CPU of s in ascending order, N modulo its size. */
+static int nth_cpu(const CpuSet *s, unsigned n) {
+        unsigned count = cpuset_count(s), k = 0;
+
+        n %= count;
+        for (int c = cpuset_next(s, -1); c >= 0; c = cpuset_next(s, c))
+                if (k++ == n)
+                        return c;
+        return -1;
 }
 
 /* The "− isolated" step. A thread inside an isolated partition lives on
@@ -83,7 +122,12 @@ static int explain_empty(const Host *h, const Rule *r, const CpuSet *task_cpuset
 
 int plan_thread(const Host *h, const Rule *r, const CpuSet *task_cpuset, const unsigned *spread_load,
                 unsigned n_load, Plan *ret) {
-        _cleanup_(plan_done) Plan p = {0};
+        return plan_thread_named(h, r, task_cpuset, spread_load, n_load, NULL, ret);
+}
+
+int plan_thread_named(const Host *h, const Rule *r, const CpuSet *task_cpuset, const unsigned *spread_load,
+                      unsigned n_load, const char *thread_name, Plan *ret) {
+        _cleanup_(plan_done) Plan p = {.spread_cpu = -1, .spread_index = -1};
         int k;
 
         k = plan_resolve_cpus(h, &r->cpus, &p.requested);
@@ -117,7 +161,22 @@ int plan_thread(const Host *h, const Rule *r, const CpuSet *task_cpuset, const u
                 if (k < 0)
                         return k;
         } else if (r->spread) {
-                int c = spread_pick(p.effective, spread_load, n_load);
+                int c = -1;
+                p.spread_candidates = cpuset_count(p.effective);
+                if (r->spread == SPREAD_INDEX)
+                        p.spread_index = plan_name_index(thread_name);
+                if (p.spread_index >= 0) {
+                        c = nth_cpu(p.effective, (unsigned) p.spread_index);
+                        p.spread_how = "the number in the thread's name";
+                } else {
+                        c = spread_pick(h, p.effective, spread_load, n_load);
+                        p.spread_how =
+                                r->spread == SPREAD_RULE ? "least used core among the rule's threads"
+                                : r->spread == SPREAD_INDEX
+                                        ? "no number in the thread's name: least used core of the process"
+                                        : "least used core of the process";
+                }
+                p.spread_cpu = c;
                 cpuset_clear(p.effective);
                 k = cpuset_add(p.effective, (unsigned) c);
                 if (k < 0)

@@ -17,6 +17,11 @@ typedef struct Plan {
         CpuSet *dropped;         /* requested − effective, before spread picks one */
         const char *skip_reason; /* non-NULL when effective is empty */
         char *skip_reason_buf;   /* owns skip_reason when it had to be formatted */
+        /* Spread rules: the slot taken and why, for explain. */
+        int spread_cpu;             /* -1 when the rule does not spread */
+        int spread_index;           /* spread = index: N from the name, -1 if it has none */
+        unsigned spread_candidates; /* CPUs it chose from */
+        const char *spread_how;     /* "vCPU/thread number N", "least used core", ... */
 } Plan;
 
 /* Resolve a CpuSpec against the host: each term (node:N, package:N, llc:N,
@@ -34,4 +39,15 @@ int plan_resolve_cpus(const Host *h, const CpuSpec *spec, CpuSet **ret);
  * and stable as threads come and go. */
 int plan_thread(const Host *h, const Rule *r, const CpuSet *task_cpuset, const unsigned *spread_load,
                 unsigned n_load, Plan *ret);
+/* The same, knowing the thread's name: spread = index takes the first
+ * decimal number in it (CPU 3/KVM → 3) as the slot, modulo the number of
+ * CPUs, in ascending CPU order; a name without a number falls back to
+ * spread = yes. spread = yes and rule take the least loaded core first (the
+ * sum over its SMT siblings, from the host's topology), then the least
+ * loaded CPU of it, then the lowest number: distinct cores before siblings. */
+int plan_thread_named(const Host *h, const Rule *r, const CpuSet *task_cpuset, const unsigned *spread_load,
+                      unsigned n_load, const char *thread_name, Plan *ret);
+
+/* The first decimal number in s (at most 9 digits), or -1 (pure). */
+int plan_name_index(const char *s);
 void plan_done(Plan *p);

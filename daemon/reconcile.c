@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "schedpolicy.h"
 #include "manager-internal.h"
 #include "procfs.h"
 #include "util.h"
@@ -49,13 +50,35 @@ static void forget(Manager *m, Thread *th) {
         thread_table_remove(m->threads, th->tid);
 }
 
+/* Put back the policy a rule replaced. */
+static bool restore_policy(Manager *m, Thread *th, const char *why) {
+        SchedPolicy prev;
+        char pol[32];
+        int err;
+
+        if (!th->policy_original)
+                return false;
+        AffinityResult res =
+                policy_apply(&m->aff, th->pid, th->tid, th->start, th->policy_original, &prev, &err);
+        if (res == AFF_SET || res == AFF_DRY_RUN) {
+                (void) policy_format(th->policy_original, pol, sizeof pol);
+                report_policy_restored(&m->report, th, pol, why, res == AFF_DRY_RUN);
+                return true;
+        }
+        if (res != AFF_UNCHANGED && res != AFF_GONE && res != AFF_RECYCLED)
+                report_restore_failed(&m->report, th, affinity_result_reason(res), err);
+        return false;
+}
+
 static bool restore_thread(Manager *m, Thread *th, const char *why) {
         _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
         AffinityResult res;
+        bool done;
         int err;
 
+        done = restore_policy(m, th, why);
         if (!th->original)
-                return false;
+                return done;
         res = affinity_apply(&m->aff, th->pid, th->tid, th->start, th->original, &prev, &now, &err);
         switch (res) {
         case AFF_SET:
@@ -65,17 +88,19 @@ static bool restore_thread(Manager *m, Thread *th, const char *why) {
         case AFF_UNCHANGED:
         case AFF_GONE:
         case AFF_RECYCLED:
-                return false;
+                return done;
         default:
                 report_restore_failed(&m->report, th, affinity_result_reason(res), err);
-                return false;
+                return done;
         }
 }
 
 /* A thread no rule applies to any more: put its mask back and forget it. */
 static void release_thread(Manager *m, Thread *th, const char *why) {
-        if (m->config->settings.restore)
+        if (m->config->settings.restore) {
                 restore_thread(m, th, why);
+                thread_table_note_released(m->threads, th);
+        }
         forget(m, th);
 }
 
@@ -135,13 +160,61 @@ static void record_result(Manager *m, Thread *th, const Rule *rule, const Plan *
         th->applied = cpuset_dup(now ? now : plan->effective);
 }
 
+/* The rule's scheduling policy, with the mask and under the same identity
+ * check; a rule without one gives back a policy an earlier rule set. */
+static void apply_policy(Manager *m, Thread *th, const Rule *rule) {
+        SchedPolicy prev;
+        char pol[32];
+        int err;
+
+        if (!rule->has_policy) {
+                if (th->policy_original && restore_policy(m, th, "the rule sets no policy any more")) {
+                        free(TAKE_PTR(th->policy_original));
+                        m->state.dirty = true;
+                }
+                return;
+        }
+        AffinityResult res = policy_apply(&m->aff, th->pid, th->tid, th->start, &rule->policy, &prev, &err);
+        (void) policy_format(&rule->policy, pol, sizeof pol);
+        switch (res) {
+        case AFF_SET:
+        case AFF_DRY_RUN:
+        case AFF_UNCHANGED:
+                if (!th->policy_original) {
+                        /* Inherited from a thread whose policy we set? Then that
+                         * thread's original; else what it had. */
+                        const SchedPolicy *orig =
+                                thread_table_true_policy(m->threads, th->pid, &prev, &rule->policy);
+                        if (res != AFF_UNCHANGED || orig != &prev) {
+                                if (thread_remember_policy(th, orig) < 0)
+                                        log_msg(m->log, LOG_ERR, "out of memory remembering tid %d",
+                                                (int) th->tid);
+                                m->state.dirty = true;
+                        }
+                }
+                th->reported &= ~(unsigned) REPORTED_POLICY;
+                if (res != AFF_UNCHANGED)
+                        report_policy_applied(&m->report, th, rule, pol, &prev, res == AFF_DRY_RUN);
+                return;
+        case AFF_GONE:
+        case AFF_RECYCLED:
+                return; /* the next event or scan forgets it */
+        default:
+                if (report_once(th, REPORTED_POLICY))
+                        report_policy_failed(&m->report, th, rule, pol, affinity_result_reason(res), err);
+                return;
+        }
+}
+
 int reconcile_spread_load(Manager *m, pid_t pid, const Rule *rule, pid_t tid, int held_cpu, unsigned **ret,
                           unsigned *ret_n) {
         _cleanup_(freep) unsigned *counts = NULL;
         unsigned n = 0;
         int r;
 
-        r = thread_table_spread_load(m->threads, pid, rule->name, tid, &counts, &n);
+        /* spread = rule counts the rule's threads of every process. */
+        r = thread_table_spread_load(m->threads, rule->spread == SPREAD_RULE ? 0 : pid, rule->name, tid,
+                                     &counts, &n);
         if (r < 0)
                 return r;
         return decide_spread_load(counts, n, held_cpu, m->host->nr_cpu_ids, ret, ret_n);
@@ -244,7 +317,7 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 if (r < 0)
                         return;
         }
-        r = decide_thread(m->host, rule, true, task_cpuset, load, n_load, &d);
+        r = decide_thread(m->host, rule, true, task_cpuset, load, n_load, ts.comm, &d);
         if (r < 0) {
                 log_msg(m->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name,
                         strerror(-r));
@@ -276,6 +349,8 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 res = affinity_apply(&m->aff, p->stat.pid, tid, ts.starttime, d.plan.effective, &prev, &now,
                                      &err);
         record_result(m, th, rule, &d.plan, res, prev, now, err);
+        if (res == AFF_SET || res == AFF_DRY_RUN || res == AFF_UNCHANGED)
+                apply_policy(m, th, rule);
 }
 
 /* Every thread of pid. The comm pre-check keeps unrelated processes cheap, but
@@ -335,48 +410,77 @@ void reconcile_exit(Manager *m, pid_t pid, pid_t tid) {
          * until then a restart would drop it by identity. */
         if (th)
                 thread_table_remove(m->threads, tid);
+        if (tid == pid)
+                thread_table_forget_process(m->threads, pid);
 }
 
 void reconcile_exec(Manager *m, pid_t pid) {
+        _cleanup_(cpuset_freep) CpuSet *cur = NULL;
         Thread *moved = NULL, *next;
-        size_t n_dead = 0;
+        size_t n_dead = 0, n_match = 0;
+        bool same_original = true;
 
-        /* By now the exits of the threads the exec killed are forgotten. A
-         * non-leader thread that exec'd took the leader's tid and sent no
-         * exit: its entry is the one left whose tid is gone. */
+        /* A non-leader thread that exec'd took the leader's tid and sent no
+         * exit. Its entry is one of those whose tid is gone; the threads the
+         * exec killed are gone too, and their exit events may still be on
+         * the way. The exec'ing thread kept its mask: the entry whose applied
+         * mask the process has now is it; failing that, entries that agree
+         * on the original need no choice. */
+        (void) affinity_get(&m->aff, pid, pid, &cur);
+        for (Thread *th = thread_table_first_of(m->threads, pid); th; th = th->pid_next) {
+                TaskStat ts;
+                if (th->tid == pid || procfs_read_stat(m->procfd, pid, th->tid, &ts) >= 0 || !th->original)
+                        continue;
+                n_dead++;
+                if (cur && th->applied && cpuset_equal(th->applied, cur)) {
+                        if (n_match++ == 0)
+                                moved = th;
+                } else if (!moved && n_dead == 1)
+                        moved = th;
+        }
+        if (n_match > 1 || (n_match == 0 && n_dead > 1)) {
+                for (Thread *th = thread_table_first_of(m->threads, pid); th; th = th->pid_next) {
+                        TaskStat ts;
+                        if (th->tid == pid || !th->original ||
+                            procfs_read_stat(m->procfd, pid, th->tid, &ts) >= 0)
+                                continue;
+                        if (!cpuset_equal(th->original, moved->original))
+                                same_original = false;
+                }
+                if (!same_original)
+                        moved = NULL;
+        }
+        if (moved)
+                log_msg(m->log, LOG_DEBUG, "pid %d: thread %d exec'd; its original mask moves to the leader",
+                        (int) pid, (int) moved->tid);
+        /* Every dead entry goes; their exit events find nothing. */
+        _cleanup_(cpuset_freep) CpuSet *orig = moved ? cpuset_dup(moved->original) : NULL;
+        CpuSet *applied = moved && moved->applied ? cpuset_dup(moved->applied) : NULL;
         for (Thread *th = thread_table_first_of(m->threads, pid); th; th = next) {
                 TaskStat ts;
                 next = th->pid_next;
-                if (th->tid == pid || procfs_read_stat(m->procfd, pid, th->tid, &ts) >= 0)
-                        continue;
-                n_dead++;
-                if (!moved)
-                        moved = th;
+                if (th->tid != pid && procfs_read_stat(m->procfd, pid, th->tid, &ts) < 0)
+                        forget(m, th);
         }
-        if (n_dead != 1 || !moved->original) {
-                for (Thread *th = thread_table_first_of(m->threads, pid); th; th = next) {
-                        TaskStat ts;
-                        next = th->pid_next;
-                        if (th->tid != pid && procfs_read_stat(m->procfd, pid, th->tid, &ts) < 0)
-                                forget(m, th);
-                }
+        if (!orig) {
+                cpuset_free(applied);
                 return;
         }
         TaskStat ls;
         if (procfs_read_stat(m->procfd, pid, pid, &ls) < 0) {
-                forget(m, moved);
+                cpuset_free(applied);
                 return;
         }
-        _cleanup_(cpuset_freep) CpuSet *orig = cpuset_dup(moved->original);
-        forget(m, moved);
+        /* Any leader entry is about the thread that exited: replaced. */
         Thread *th = thread_table_put(m->threads, pid, pid, ls.starttime);
-        if (!th || !orig || thread_remember_original(th, orig) < 0) {
+        if (!th || !orig || thread_remember_original(th, orig) < 0 ||
+            thread_set_names(th, ls.comm, ls.comm) < 0) {
+                cpuset_free(applied);
                 log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) pid);
                 return;
         }
+        th->applied = applied;
         m->state.dirty = true;
-        log_msg(m->log, LOG_DEBUG, "pid %d: a thread exec'd; its original mask moves to the leader",
-                (int) pid);
 }
 
 /* ---- scans ------------------------------------------------------------------ */
@@ -411,6 +515,14 @@ static void scan_all(Manager *m) {
                         release_thread(m, th, "no rule applies any more");
                 else if (th)
                         forget(m, th);
+        }
+        /* Memories of processes that are gone (an exit event lost). */
+        pid_t dead[256];
+        size_t nd = thread_table_released_pids(m->threads, dead, ELEMENTSOF(dead));
+        for (size_t k = 0; k < nd; k++) {
+                TaskStat ts;
+                if (procfs_read_stat(m->procfd, dead[k], dead[k], &ts) < 0)
+                        thread_table_forget_process(m->threads, dead[k]);
         }
 }
 
@@ -497,7 +609,8 @@ void reconcile_load_state(Manager *m) {
                 Thread *th = thread_table_get(m->threads, e.v[k].tid);
                 if (!th)
                         th = thread_table_put(m->threads, e.v[k].pid, e.v[k].tid, e.v[k].start);
-                if (!th || thread_remember_original(th, e.v[k].original) < 0) {
+                if (!th || thread_remember_original(th, e.v[k].original) < 0 ||
+                    (e.v[k].has_policy && thread_remember_policy(th, &e.v[k].policy) < 0)) {
                         log_msg(m->log, LOG_ERR, "out of memory loading %s/state", m->state.dir);
                         return;
                 }

@@ -14,7 +14,7 @@ static void log_diags(Manager *m, const ConfDiags *d, StrVec *errors) {
                 _cleanup_(freep) char *s = conf_diag_format_bare(&d->v[i]);
                 if (!s)
                         continue;
-                log_msg(m->log, d->v[i].warning ? LOG_WARNING : LOG_ERR, "%s", s);
+                log_msg_escaped(m->log, d->v[i].warning ? LOG_WARNING : LOG_ERR, s);
                 if (errors && !d->v[i].warning)
                         (void) strvec_push(errors, s);
         }

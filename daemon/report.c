@@ -124,3 +124,43 @@ void report_dropped(Reporter *rp, const Thread *th, const Rule *rule, const Plan
                  "isolated",
                  rule->name, d, req, th->comm, (int) th->pid);
 }
+
+void report_policy_applied(Reporter *rp, const Thread *th, const Rule *rule, const char *policy,
+                           const SchedPolicy *prev, bool dry_run) {
+        char was[32] = "?";
+        LogFields f;
+
+        (void) policy_format(prev, was, sizeof was);
+        thread_fields(th, &f);
+        f.policy = policy;
+        f.reason = "scheduling policy";
+        rp->counters.applied++;
+        log_event(rp->log, EV_APPLIED, LOG_INFO, &f,
+                  "%s %s/%s (pid %d, tid %d) to policy %s by rule %s (was %s)", dry_run ? "would set" : "set",
+                  th->comm, th->name, (int) th->pid, (int) th->tid, policy, rule->name, was);
+}
+
+void report_policy_restored(Reporter *rp, const Thread *th, const char *policy, const char *why,
+                            bool dry_run) {
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.policy = policy;
+        f.reason = why;
+        rp->counters.restored++;
+        log_event(rp->log, EV_RESTORED, LOG_INFO, &f, "restored %s/%s (pid %d, tid %d) to policy %s: %s%s",
+                  th->comm, th->name, (int) th->pid, (int) th->tid, policy, why, dry_run ? " (dry run)" : "");
+}
+
+void report_policy_failed(Reporter *rp, const Thread *th, const Rule *rule, const char *policy,
+                          const char *reason, int err) {
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.policy = policy;
+        f.reason = reason;
+        rp->counters.failed++;
+        log_event(rp->log, EV_FAILED, LOG_ERR, &f,
+                  "failed to set policy %s on %s/%s (pid %d, tid %d) by rule %s: %s", policy, th->comm,
+                  th->name, (int) th->pid, (int) th->tid, rule->name, strerror(err ? err : EINVAL));
+}

@@ -37,4 +37,12 @@ void report_refused(Reporter *rp, const Thread *th, const Rule *rule, const char
 void report_failed(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const char *reason,
                    int err);
 void report_drift(Reporter *rp, const Thread *th, const CpuSet *now, bool reapply);
+/* A rule's scheduling policy set (prev: what the thread had), put back, or
+ * refused. */
+void report_policy_applied(Reporter *rp, const Thread *th, const Rule *rule, const char *policy,
+                           const SchedPolicy *prev, bool dry_run);
+void report_policy_restored(Reporter *rp, const Thread *th, const char *policy, const char *why,
+                            bool dry_run);
+void report_policy_failed(Reporter *rp, const Thread *th, const Rule *rule, const char *policy,
+                          const char *reason, int err);
 void report_dropped(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan);

@@ -155,6 +155,11 @@ AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t st
         int r;
 
         *ret_errno = 0;
+        if (a->from_status) {
+                /* A captured tree has no live thread to ask: say what would be set. */
+                *ret_previous = (SchedPolicy){.kind = POLICY_OTHER};
+                return AFF_DRY_RUN;
+        }
         r = policy_get(tid, &prev);
         if (r < 0) {
                 *ret_errno = -r;

@@ -41,6 +41,7 @@ int policy_parse(const char *s, SchedPolicy *ret);
 int policy_get(pid_t tid, SchedPolicy *ret);
 /* Make tid's policy `want`; *ret_previous gets what it had. Results as
  * affinity_apply: AFF_UNCHANGED, AFF_SET, AFF_DRY_RUN, AFF_GONE, AFF_RECYCLED,
- * AFF_EPERM (no CAP_SYS_NICE, or RLIMIT_RTPRIO), AFF_EINVAL, AFF_EBUSY. */
+ * AFF_EPERM (no CAP_SYS_NICE, or RLIMIT_RTPRIO), AFF_EINVAL, AFF_EBUSY.
+ * On a captured tree (a->from_status) nothing can be read: AFF_DRY_RUN. */
 AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t start, const SchedPolicy *want,
                             SchedPolicy *ret_previous, int *ret_errno);

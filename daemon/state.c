@@ -37,20 +37,21 @@ static int parse_dec_range(const char *s, const char *end, uint64_t *ret) {
         return 0;
 }
 
-/* "T TID START PID CPULIST": four space-separated fields after the tag. */
+/* "T TID START PID CPULIST POLICY": five space-separated fields after the tag. */
 static int parse_entry(const char *line, const char *end, StateEntry *ret) {
-        const char *f[4], *fe[4], *p = line + 2;
+        const char *f[5], *fe[5], *p = line + 2;
         uint64_t tid, start, pid;
-        char list[8192];
+        char text[8192];
+        StateEntry e = {0};
 
         if (end - line < 2 || line[0] != 'T' || line[1] != ' ')
                 return -EINVAL;
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 5; i++) {
                 f[i] = p;
                 while (p < end && *p != ' ')
                         p++;
                 fe[i] = p;
-                if (i < 3) {
+                if (i < 4) {
                         if (p == end)
                                 return -EINVAL;
                         p++;
@@ -60,20 +61,35 @@ static int parse_entry(const char *line, const char *end, StateEntry *ret) {
             parse_dec_range(f[2], fe[2], &pid) < 0 || tid == 0 || pid == 0 || tid > INT32_MAX ||
             pid > INT32_MAX)
                 return -EINVAL;
-        size_t ll = (size_t) (fe[3] - f[3]);
-        if (ll == 0 || ll >= sizeof list)
-                return -EINVAL;
-        memcpy(list, f[3], ll);
-        list[ll] = '\0';
-        CpuSet *set = NULL;
-        if (cpuset_parse_list(list, &set, NULL) < 0)
-                return -EINVAL;
-        if (cpuset_empty(set)) {
-                cpuset_free(set);
-                return -EINVAL;
+        for (int i = 3; i < 5; i++) {
+                size_t ll = (size_t) (fe[i] - f[i]);
+                if (ll == 0 || ll >= sizeof text)
+                        return -EINVAL;
+                memcpy(text, f[i], ll);
+                text[ll] = '\0';
+                if (strcmp(text, "-") == 0)
+                        continue;
+                if (i == 4) {
+                        if (policy_parse(text, &e.policy) < 0)
+                                goto bad;
+                        e.has_policy = true;
+                        continue;
+                }
+                if (cpuset_parse_list(text, &e.original, NULL) < 0)
+                        goto bad;
+                if (cpuset_empty(e.original))
+                        goto bad;
         }
-        *ret = (StateEntry){.pid = (pid_t) pid, .tid = (pid_t) tid, .start = start, .original = set};
+        if (!e.original && !e.has_policy)
+                goto bad;
+        e.pid = (pid_t) pid;
+        e.tid = (pid_t) tid;
+        e.start = start;
+        *ret = e;
         return 0;
+bad:
+        cpuset_free(e.original);
+        return -EINVAL;
 }
 
 int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_error) {
@@ -143,14 +159,17 @@ char *state_format(const ThreadTable *t, size_t *ret_len) {
 
         outbuf_puts(&o, STATE_HEADER);
         while ((th = thread_table_next(t, &i))) {
-                if (!th->original)
+                char pol[32] = "-";
+                if (!th->original && !th->policy_original)
                         continue;
-                _cleanup_(freep) char *list = cpuset_format_list(th->original);
-                if (!list) {
+                _cleanup_(freep) char *list = th->original ? cpuset_format_list(th->original) : strdup("-");
+                if (!list ||
+                    (th->policy_original && policy_format(th->policy_original, pol, sizeof pol) < 0)) {
                         outbuf_done(&o);
                         return NULL;
                 }
-                outbuf_printf(&o, "T %d %" PRIu64 " %d %s\n", (int) th->tid, th->start, (int) th->pid, list);
+                outbuf_printf(&o, "T %d %" PRIu64 " %d %s %s\n", (int) th->tid, th->start, (int) th->pid,
+                              list, pol);
                 n++;
         }
         outbuf_printf(&o, "end %zu\n", n);

@@ -14,7 +14,10 @@
  * Format (text, one entry a line):
  *
  *     pinnerd-state 1
- *     T TID START PID CPULIST
+ *     T TID START PID CPULIST POLICY
+ *
+ * CPULIST is the original mask and POLICY the original scheduling policy
+ * (schedpolicy.h's text form), each "-" when pinnerd did not change it.
  *     ...
  *     end COUNT
  *
@@ -38,7 +41,9 @@
 typedef struct StateEntry {
         pid_t pid, tid;
         uint64_t start;
-        CpuSet *original;
+        CpuSet *original; /* NULL: the mask was not changed */
+        bool has_policy;
+        SchedPolicy policy;
 } StateEntry;
 
 typedef struct StateEntries {

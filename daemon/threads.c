@@ -13,9 +13,23 @@
  * questions (spread load, inherited originals) cost that process's threads,
  * not the table's. */
 struct ThreadTable {
-        IntMap by_tid; /* tid → Thread* */
-        IntMap by_pid; /* pid → first Thread* of the process */
+        IntMap by_tid;   /* tid → Thread* */
+        IntMap by_pid;   /* pid → first Thread* of the process */
+        IntMap released; /* pid → Released*: the last entry given back, for inheritance */
 };
+
+/* A thread pinnerd gave back may have created threads on its mask first. */
+typedef struct Released {
+        CpuSet *applied, *original;
+} Released;
+
+static void released_free(Released *r) {
+        if (!r)
+                return;
+        cpuset_free(r->applied);
+        cpuset_free(r->original);
+        free(r);
+}
 
 static const char empty_name[] = "";
 
@@ -31,6 +45,7 @@ static void thread_free(Thread *th) {
         free(th->skip_reason);
         cpuset_free(th->original);
         cpuset_free(th->applied);
+        free(th->policy_original);
         free(th);
 }
 
@@ -42,6 +57,10 @@ void thread_table_free(ThreadTable *t) {
                 return;
         while ((s = intmap_next(&t->by_tid, &i)))
                 thread_free((Thread *) s->value);
+        i = 0;
+        while ((s = intmap_next(&t->released, &i)))
+                released_free((Released *) s->value);
+        intmap_done(&t->released);
         intmap_done(&t->by_tid);
         intmap_done(&t->by_pid);
         free(t);
@@ -148,10 +167,48 @@ Thread *thread_table_first_of(const ThreadTable *t, pid_t pid) {
 }
 
 const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, const CpuSet *now) {
+        uintptr_t v;
+
         for (const Thread *th = thread_table_first_of(t, pid); th; th = th->pid_next)
                 if (th->original && th->applied && now && cpuset_equal(th->applied, now))
                         return th->original;
+        if (now && intmap_get(&t->released, pid, &v) && cpuset_equal(((Released *) v)->applied, now))
+                return ((Released *) v)->original;
         return now;
+}
+
+void thread_table_note_released(ThreadTable *t, const Thread *th) {
+        Released *r;
+        uintptr_t old = 0;
+        int k;
+
+        if (!th->original || !th->applied || cpuset_equal(th->original, th->applied))
+                return;
+        r = calloc(1, sizeof *r);
+        if (!r)
+                return;
+        r->applied = cpuset_dup(th->applied);
+        r->original = cpuset_dup(th->original);
+        if (!r->applied || !r->original || (k = intmap_put(&t->released, th->pid, (uintptr_t) r, &old)) < 0) {
+                released_free(r);
+                return;
+        }
+        if (k == 1)
+                released_free((Released *) old);
+}
+
+void thread_table_forget_process(ThreadTable *t, pid_t pid) {
+        uintptr_t v;
+        if (intmap_remove(&t->released, pid, &v))
+                released_free((Released *) v);
+}
+
+size_t thread_table_released_pids(const ThreadTable *t, pid_t *buf, size_t size) {
+        const IntMapSlot *s;
+        size_t i = 0, n = 0;
+        while (n < size && (s = intmap_next(&t->released, &i)))
+                buf[n++] = s->key;
+        return n;
 }
 
 int thread_remember_original(Thread *th, const CpuSet *original) {
@@ -159,6 +216,26 @@ int thread_remember_original(Thread *th, const CpuSet *original) {
                 return 0;
         th->original = cpuset_dup(original);
         return th->original ? 0 : -ENOMEM;
+}
+
+const SchedPolicy *thread_table_true_policy(const ThreadTable *t, pid_t pid, const SchedPolicy *now,
+                                            const SchedPolicy *ruled) {
+        if (!policy_equal(now, ruled))
+                return now;
+        for (const Thread *th = thread_table_first_of(t, pid); th; th = th->pid_next)
+                if (th->policy_original && th->applied)
+                        return th->policy_original;
+        return now;
+}
+
+int thread_remember_policy(Thread *th, const SchedPolicy *original) {
+        if (th->policy_original || !original)
+                return 0;
+        th->policy_original = malloc(sizeof *th->policy_original);
+        if (!th->policy_original)
+                return -ENOMEM;
+        *th->policy_original = *original;
+        return 0;
 }
 
 bool thread_dropped_reported(const ThreadTable *t, const Thread *th) {
@@ -172,17 +249,27 @@ int thread_table_spread_load(const ThreadTable *t, pid_t pid, const char *rule, 
                              unsigned **ret, unsigned *ret_n) {
         unsigned n = 0;
         unsigned *load;
+        size_t i = 0;
+        const Thread *th;
 
-        for (const Thread *th = thread_table_first_of(t, pid); th; th = th->pid_next)
-                if (th->tid != except_tid && th->spread_cpu >= 0 && th->rule && strcmp(th->rule, rule) == 0 &&
-                    (unsigned) th->spread_cpu + 1 > n)
-                        n = (unsigned) th->spread_cpu + 1;
+        /* pid 0: every process (spread = rule), a walk of the whole table. */
+#define EACH(body)                                                                                           \
+        if (pid > 0)                                                                                         \
+                for (th = thread_table_first_of(t, pid); th; th = th->pid_next) {                            \
+                        body                                                                                 \
+                }                                                                                            \
+        else                                                                                                 \
+                for (i = 0; (th = thread_table_next(t, &i));) {                                              \
+                        body                                                                                 \
+                }
+        EACH(if (th->tid != except_tid && th->spread_cpu >= 0 && th->rule && strcmp(th->rule, rule) == 0 &&
+                 (unsigned) th->spread_cpu + 1 > n) n = (unsigned) th->spread_cpu + 1;)
         load = calloc(n ? n : 1, sizeof(unsigned));
         if (!load)
                 return -ENOMEM;
-        for (const Thread *th = thread_table_first_of(t, pid); th; th = th->pid_next)
-                if (th->tid != except_tid && th->spread_cpu >= 0 && th->rule && strcmp(th->rule, rule) == 0)
-                        load[th->spread_cpu]++;
+        EACH(if (th->tid != except_tid && th->spread_cpu >= 0 && th->rule && strcmp(th->rule, rule) == 0)
+                     load[th->spread_cpu]++;)
+#undef EACH
         *ret = load;
         *ret_n = n;
         return 0;

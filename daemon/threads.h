@@ -12,6 +12,7 @@
 
 #include "cpuset.h"
 #include "procfs.h"
+#include "schedpolicy.h"
 
 /* Problems reported at most once per (tid, start time). */
 enum {
@@ -22,6 +23,7 @@ enum {
         REPORTED_ERROR = 1u << 4,
         REPORTED_DRIFT = 1u << 5,
         REPORTED_DROPPED = 1u << 6, /* CPUs left out: said once per (process, rule) */
+        REPORTED_POLICY = 1u << 7,  /* the policy could not be set */
 };
 
 /* Kept small: a host may have tens of thousands of managed threads
@@ -34,6 +36,7 @@ typedef struct Thread {
         const char *rule;                   /* the rule that placed it, NULL if none; interned by the owner */
         CpuSet *original;                   /* first mask we replaced; NULL until we change it */
         CpuSet *applied;                    /* what we set (effective), NULL if nothing */
+        SchedPolicy *policy_original;       /* policy we replaced; NULL until a rule sets one */
         int spread_cpu;                     /* -1 unless a spread rule placed it */
         unsigned reported;                  /* REPORTED_* */
         char *skip_reason;                  /* last skip, for list/explain */
@@ -74,15 +77,32 @@ Thread *thread_table_first_of(const ThreadTable *t, pid_t pid);
  * borrowed set (the table's or `now`). */
 const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, const CpuSet *now);
 
+/* th is given back (no rule wants it any more) while its process lives on:
+ * threads it created on pinnerd's mask, still to be met, get its original
+ * through thread_table_true_original. One such memory per process, the
+ * last; forgotten with the process (thread_table_forget_process). */
+void thread_table_note_released(ThreadTable *t, const Thread *th);
+void thread_table_forget_process(ThreadTable *t, pid_t pid);
+/* Up to size pids with such a memory (for scans to drop dead ones). */
+size_t thread_table_released_pids(const ThreadTable *t, pid_t *buf, size_t size);
+
 /* Record the original of th (a copy), once: later calls keep the first.
  * -ENOMEM. */
 int thread_remember_original(Thread *th, const CpuSet *original);
+
+/* The policy counterpart of thread_table_true_original: a thread created
+ * by a thread whose policy pinnerd set carries that policy (`now` equals
+ * `ruled`, the policy the rule sets): its original is that thread's. */
+const SchedPolicy *thread_table_true_policy(const ThreadTable *t, pid_t pid, const SchedPolicy *now,
+                                            const SchedPolicy *ruled);
+/* Record the original policy of th (a copy), once. -ENOMEM. */
+int thread_remember_policy(Thread *th, const SchedPolicy *original);
 
 /* Has some thread of th's process under th's rule already had its dropped
  * CPUs reported? */
 bool thread_dropped_reported(const ThreadTable *t, const Thread *th);
 
-/* For spread rules: how many of pid's threads placed by `rule` sit on each
- * CPU (excluding `except_tid`). *ret is calloc'd with *ret_n entries. */
+/* For spread rules: how many of pid's threads (pid 0: of every process)
+ * placed by `rule` sit on each CPU (excluding `except_tid`). *ret is calloc'd with *ret_n entries. */
 int thread_table_spread_load(const ThreadTable *t, pid_t pid, const char *rule, pid_t except_tid,
                              unsigned **ret, unsigned *ret_n);

@@ -66,13 +66,16 @@ expect_eq "$(rule_threads)" 0 "rule 'short' counts no threads"
 import os, sys, time
 pid = os.fork()
 if pid == 0:
+    null = os.open("/dev/null", os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
     os.execv(sys.argv[1], [sys.argv[1], "--threads", "2", "--hold", "1"])
 print(pid, flush=True)
 time.sleep(60)' "$T/$C" >"$T/zombie.pid" 2>&1 &
 zparent=$!
 cleanup_add "kill $zparent"
 wait_until 5 "the zombie's pid" test -s "$T/zombie.pid"
-zpid=$(head -n 1 "$T/zombie.pid")
+zpid=$(cat "$T/zombie.pid")
 WAIT_SECS=5 wait_event applied rule=short pid="$zpid"
 wait_until 5 "pid $zpid to become a zombie" sh -c "awk '{print \$3}' /proc/$zpid/stat | grep -qx Z"
 ok "pid $zpid is a zombie (state Z), not reaped"

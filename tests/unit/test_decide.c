@@ -67,19 +67,19 @@ START_TEST(test_decide_verdicts) {
         Decision d;
 
         ck_assert_int_eq(host_load(fixture_path("host-2cpu"), &h, &err), 0);
-        ck_assert_int_eq(decide_thread(h, NULL, false, NULL, NULL, 0, &d), 0);
+        ck_assert_int_eq(decide_thread(h, NULL, false, NULL, NULL, 0, NULL, &d), 0);
         ck_assert_int_eq(d.verdict, VERDICT_NONE);
         decision_done(&d);
-        ck_assert_int_eq(decide_thread(h, NULL, true, NULL, NULL, 0, &d), 0);
+        ck_assert_int_eq(decide_thread(h, NULL, true, NULL, NULL, 0, NULL, &d), 0);
         ck_assert_int_eq(d.verdict, VERDICT_RELEASE);
         ck_assert_str_eq(d.reason, "no rule applies any more");
         decision_done(&d);
-        ck_assert_int_eq(decide_thread(h, &c->rules[0], true, NULL, NULL, 0, &d), 0);
+        ck_assert_int_eq(decide_thread(h, &c->rules[0], true, NULL, NULL, 0, NULL, &d), 0);
         ck_assert_int_eq(d.verdict, VERDICT_APPLY);
         ck_assert_uint_eq(cpuset_count(d.plan.effective), 1);
         decision_done(&d);
         /* CPU 7 is not on this 2-CPU host: skipped with a reason. */
-        ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, NULL, 0, &d), 0);
+        ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, NULL, 0, NULL, &d), 0);
         ck_assert_int_eq(d.verdict, VERDICT_SKIP);
         ck_assert_ptr_nonnull(d.reason);
         decision_done(&d);
@@ -114,6 +114,66 @@ START_TEST(test_decide_spread_load) {
 }
 END_TEST
 
+/* Spread on an SMT host (host-smt: CPUs 2k and 2k+1 are one core): distinct
+ * cores before siblings; index mode by the number in the name. */
+START_TEST(test_spread_modes) {
+        Config *c = load("[rule:yes]\ncomm = a\ncpus = 0-3\nspread = yes\n"
+                         "[rule:idx]\ncomm = b\ncpus = 0-3\nspread = index\n");
+        Host *h = NULL;
+        char *err = NULL;
+        unsigned load[4] = {0};
+        int order[4];
+        Decision d;
+
+        ck_assert_int_eq(host_load(fixture_path("host-smt"), &h, &err), 0);
+        for (int k = 0; k < 4; k++) {
+                ck_assert_int_eq(decide_thread(h, &c->rules[0], false, NULL, load, 4, "w", &d), 0);
+                ck_assert_int_eq(d.verdict, VERDICT_APPLY);
+                order[k] = d.plan.spread_cpu;
+                ck_assert_int_eq(cpuset_count(d.plan.effective), 1);
+                load[order[k]]++;
+                decision_done(&d);
+        }
+        /* Both cores first (0 then 2), then their siblings. */
+        ck_assert_int_eq(order[0], 0);
+        ck_assert_int_eq(order[1], 2);
+        ck_assert_int_eq(order[2], 1);
+        ck_assert_int_eq(order[3], 3);
+
+        /* Index: created out of order, each lands by its number, mod 4. */
+        static const struct {
+                const char *name;
+                int cpu;
+        } idx[] = {{"CPU 3/KVM", 3}, {"CPU 1/KVM", 1}, {"CPU 0/KVM", 0},
+                   {"CPU 2/KVM", 2}, {"CPU 6/KVM", 2}, {"vcpu12", 0}};
+        for (size_t k = 0; k < ELEMENTSOF(idx); k++) {
+                ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, NULL, 0, idx[k].name, &d), 0);
+                ck_assert_int_eq(d.plan.spread_cpu, idx[k].cpu);
+                decision_done(&d);
+        }
+        /* No number: spread = yes. */
+        unsigned busy[4] = {1, 0, 0, 0};
+        ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, busy, 4, "worker", &d), 0);
+        ck_assert_int_eq(d.plan.spread_index, -1);
+        ck_assert_int_eq(d.plan.spread_cpu, 2);
+        decision_done(&d);
+        host_free(h);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_name_index) {
+        ck_assert_int_eq(plan_name_index("CPU 3/KVM"), 3);
+        ck_assert_int_eq(plan_name_index("CPU 12/TCG"), 12);
+        ck_assert_int_eq(plan_name_index("lcore-worker-7"), 7);
+        ck_assert_int_eq(plan_name_index("worker"), -1);
+        ck_assert_int_eq(plan_name_index(""), -1);
+        ck_assert_int_eq(plan_name_index(NULL), -1);
+        ck_assert_int_eq(plan_name_index("x1234567890"), -1); /* too long a number */
+        ck_assert_int_eq(plan_name_index("a007"), 7);
+}
+END_TEST
+
 extern Suite *decide_suite(void);
 Suite *decide_suite(void) {
         Suite *s = suite_create("decide");
@@ -121,6 +181,8 @@ Suite *decide_suite(void) {
         tcase_add_test(tc, test_decide_rule_agrees);
         tcase_add_test(tc, test_decide_verdicts);
         tcase_add_test(tc, test_decide_spread_load);
+        tcase_add_test(tc, test_spread_modes);
+        tcase_add_test(tc, test_name_index);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -36,20 +36,29 @@ START_TEST(test_state_round_trip) {
         Thread *x = thread_table_put(t, 100, 100, 5000);
         Thread *y = thread_table_put(t, 100, 101, 5001);
         thread_table_put(t, 200, 200, 6000); /* no original: not written */
+        Thread *z = thread_table_put(t, 300, 300, 7000);
+        SchedPolicy pol = {.kind = POLICY_OTHER, .nice = -3};
         ck_assert_int_eq(thread_remember_original(x, a), 0);
         ck_assert_int_eq(thread_remember_original(y, b), 0);
+        ck_assert_int_eq(thread_remember_policy(y, &pol), 0);
+        ck_assert_int_eq(thread_remember_policy(z, &pol), 0); /* a policy only */
         text = state_format(t, &len);
         ck_assert_ptr_nonnull(text);
         ck_assert_int_eq(state_parse_buf(text, len, &e, &err), 0);
-        ck_assert_uint_eq(e.n, 2);
+        ck_assert_uint_eq(e.n, 3);
         for (size_t i = 0; i < e.n; i++) {
-                ck_assert_int_eq(e.v[i].pid, 100);
                 if (e.v[i].tid == 100) {
+                        ck_assert_int_eq(e.v[i].pid, 100);
                         ck_assert_uint_eq(e.v[i].start, 5000);
                         ck_assert(cpuset_equal(e.v[i].original, a));
-                } else {
-                        ck_assert_int_eq(e.v[i].tid, 101);
+                        ck_assert(!e.v[i].has_policy);
+                } else if (e.v[i].tid == 101) {
                         ck_assert(cpuset_equal(e.v[i].original, b));
+                        ck_assert(e.v[i].has_policy && policy_equal(&e.v[i].policy, &pol));
+                } else {
+                        ck_assert_int_eq(e.v[i].tid, 300);
+                        ck_assert_ptr_null(e.v[i].original);
+                        ck_assert(e.v[i].has_policy && policy_equal(&e.v[i].policy, &pol));
                 }
         }
         state_entries_done(&e);
@@ -67,19 +76,22 @@ START_TEST(test_state_hostile) {
                 "garbage\n",
                 "pinnerd-state 2\nend 0\n",
                 "pinnerd-state 1\n",                              /* no end line: truncated */
-                "pinnerd-state 1\nT 1 2 1 0-1\n",                 /* truncated after an entry */
-                "pinnerd-state 1\nT 1 2 1 0-1\nend 2\n",          /* count mismatch */
-                "pinnerd-state 1\nT 1 2 1 0-1\nend 1",            /* no final newline */
-                "pinnerd-state 1\nT 1 2 1 0-1\nend 1\nT 3 4 3 0\n", /* after the end */
-                "pinnerd-state 1\nT 0 2 1 0-1\nend 1\n",          /* tid 0 */
-                "pinnerd-state 1\nT -1 2 1 0-1\nend 1\n",
-                "pinnerd-state 1\nT 1 2 0 0-1\nend 1\n",          /* pid 0 */
-                "pinnerd-state 1\nT 3000000000 2 1 0-1\nend 1\n", /* tid past pid_t */
-                "pinnerd-state 1\nT 1 99999999999999999999 1 0-1\nend 1\n", /* overflow */
-                "pinnerd-state 1\nT 1 2 1 x\nend 1\n",            /* bad cpulist */
-                "pinnerd-state 1\nT 1 2 1 \nend 1\n",             /* empty cpulist */
+                "pinnerd-state 1\nT 1 2 1 0-1 -\n",                 /* truncated after an entry */
+                "pinnerd-state 1\nT 1 2 1 0-1 -\nend 2\n",          /* count mismatch */
+                "pinnerd-state 1\nT 1 2 1 0-1 -\nend 1",            /* no final newline */
+                "pinnerd-state 1\nT 1 2 1 0-1 -\nend 1\nT 3 4 3 0 -\n", /* after the end */
+                "pinnerd-state 1\nT 0 2 1 0-1 -\nend 1\n",          /* tid 0 */
+                "pinnerd-state 1\nT -1 2 1 0-1 -\nend 1\n",
+                "pinnerd-state 1\nT 1 2 0 0-1 -\nend 1\n",          /* pid 0 */
+                "pinnerd-state 1\nT 3000000000 2 1 0-1 -\nend 1\n", /* tid past pid_t */
+                "pinnerd-state 1\nT 1 99999999999999999999 1 0-1 -\nend 1\n", /* overflow */
+                "pinnerd-state 1\nT 1 2 1 x -\nend 1\n",            /* bad cpulist */
+                "pinnerd-state 1\nT 1 2 1  -\nend 1\n",          /* empty cpulist */
+                "pinnerd-state 1\nT 1 2 1 - -\nend 1\n",          /* neither */
+                "pinnerd-state 1\nT 1 2 1 - fifo:0\nend 1\n",     /* bad policy */
+                "pinnerd-state 1\nT 1 2 1 0 fifo:1 x\nend 1\n",   /* a sixth field */
                 "pinnerd-state 1\nT 1 2 1 0-1 extra\nend 1\n",
-                "pinnerd-state 1\nT 1  2 1 0-1\nend 1\n",         /* double space */
+                "pinnerd-state 1\nT 1  2 1 0-1 -\nend 1\n",         /* double space */
                 "pinnerd-state 1\nX 1 2 1 0-1\nend 1\n",
                 "pinnerd-state 1\nend x\n",
         };
