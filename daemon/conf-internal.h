@@ -73,8 +73,9 @@ typedef struct Loader {
          * whether they name kernel threads (whose names are longer). */
         struct TaskNameGlob {
                 RuleKey key;
-                size_t idx; /* in the key's StrVec */
+                size_t idx; /* in the key's StrVec, or its negated one */
                 unsigned line;
+                bool negated;
         } * names;
         size_t n_names, cap_names;
 } Loader;

@@ -24,14 +24,17 @@ typedef enum GlobCheck {
 
 typedef struct RuleKeyDef RuleKeyDef;
 /* A rule key's parser; value is non-empty except for cpus, which says so
- * itself. */
-typedef void (*RuleKeyParser)(Loader *l, Rule *r, const RuleKeyDef *def, const char *value);
+ * itself. negated: the line was `key = !value` (value is without the '!'),
+ * only for keys that are negatable. */
+typedef void (*RuleKeyParser)(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated);
 
 struct RuleKeyDef {
         const char *name;
         bool repeatable;
         RuleKeyParser parse;
+        bool negatable;  /* a match value: `!value` excludes */
         size_t vec;      /* glob keys: offsetof the StrVec in Rule */
+        size_t not_vec;  /* glob keys: offsetof the negated values' StrVec */
         GlobCheck check; /* glob keys */
 };
 
@@ -205,19 +208,20 @@ static int push_glob(Loader *l, StrVec *vec, const char *value) {
 }
 
 /* Paths that parse but can never match deserve a warning. */
-static void warn_unmatchable(Loader *l, const RuleKeyDef *def, const char *value) {
+static void warn_unmatchable(Loader *l, const RuleKeyDef *def, const char *value, bool negated) {
         if (def->check == GLOB_ABS_PATH && value[0] != '/' && value[0] != '*') {
                 _cleanup_(freep) char *v = conf_quote(value);
-                WARN(l, "%s '%s' can never match: it is an absolute path (try '*/%s')", def->name, v, v);
+                WARN(l, "%s '%s%s' %s: it is an absolute path (try '%s*/%s')", def->name, negated ? "!" : "",
+                     v, negated ? "excludes nothing" : "can never match", negated ? "!" : "", v);
         }
 }
 
-static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
-        StrVec *vec = (StrVec *) ((char *) r + def->vec);
+static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        StrVec *vec = (StrVec *) ((char *) r + (negated ? def->not_vec : def->vec));
 
         if (push_glob(l, vec, value) < 0)
                 return;
-        warn_unmatchable(l, def, value);
+        warn_unmatchable(l, def, value, negated);
         if (def->check == GLOB_TASK_NAME) {
                 if (l->n_names == l->cap_names) {
                         size_t ncap = l->cap_names ? l->cap_names * 2 : 8;
@@ -229,12 +233,16 @@ static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
                         l->names = nv;
                         l->cap_names = ncap;
                 }
-                l->names[l->n_names++] = (struct TaskNameGlob){
-                        .key = (RuleKey) (def - rule_keys), .idx = vec->n - 1, .line = l->line};
+                l->names[l->n_names++] = (struct TaskNameGlob){.key = (RuleKey) (def - rule_keys),
+                                                               .idx = vec->n - 1,
+                                                               .line = l->line,
+                                                               .negated = negated};
         }
 }
 
-static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        regex_t **list = negated ? &r->not_cmdline : &r->cmdline;
+        StrVec *src = negated ? &r->not_cmdline_src : &r->cmdline_src;
         const char *why;
         regex_t re;
         int rc;
@@ -253,44 +261,47 @@ static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *v
                 ERR(l, "cmdline '%s' is not a valid regular expression: %s", v, msg);
                 return;
         }
-        regex_t *nv = realloc(r->cmdline, (r->cmdline_src.n + 1) * sizeof(regex_t));
+        regex_t *nv = realloc(*list, (src->n + 1) * sizeof(regex_t));
         if (!nv) {
                 regfree(&re);
                 l->oom = true;
                 return;
         }
-        r->cmdline = nv;
-        r->cmdline[r->cmdline_src.n] = re;
-        if (strvec_push(&r->cmdline_src, value) < 0) {
-                /* cmdline_src.n counts compiled entries: keep them in step. */
-                regfree(&r->cmdline[r->cmdline_src.n]);
+        *list = nv;
+        nv[src->n] = re;
+        if (strvec_push(src, value) < 0) {
+                /* src->n counts compiled entries: keep them in step. */
+                regfree(&nv[src->n]);
                 l->oom = true;
         }
 }
 
-static void key_user(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_user(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        uid_t **list = negated ? &r->not_users : &r->users;
+        size_t *n = negated ? &r->n_not_users : &r->n_users;
+        StrVec *src = negated ? &r->not_user_src : &r->user_src;
         uid_t uid;
 
         if (lookup_user(l, value, &uid) < 0)
                 return;
-        uid_t *nv = realloc(r->users, (r->n_users + 1) * sizeof(uid_t));
+        uid_t *nv = realloc(*list, (*n + 1) * sizeof(uid_t));
         if (!nv) {
                 l->oom = true;
                 return;
         }
-        r->users = nv;
-        if (strvec_push(&r->user_src, value) < 0) {
+        *list = nv;
+        if (strvec_push(src, value) < 0) {
                 l->oom = true;
                 return;
         }
-        r->users[r->n_users++] = uid;
+        nv[(*n)++] = uid;
 }
 
-static void key_kthreads(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_kthreads(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         (void) parse_bool_value(l, def->name, value, &r->kthreads);
 }
 
-static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         if (value[0] == '\0') {
                 ERR(l, "'cpus' has an empty value");
                 return;
@@ -298,18 +309,18 @@ static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
         (void) parse_cpus_value(l, value, &r->cpus);
 }
 
-static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         (void) parse_bool_value(l, def->name, value, &r->spread);
 }
 
-static void key_isolated(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_isolated(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         bool allow;
 
         if (parse_isolated_value(l, value, &allow) == 0)
                 l->isolated = allow;
 }
 
-static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         int rc = parse_int(value, &r->priority);
 
         if (rc < 0) {
@@ -321,13 +332,15 @@ static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *
         }
 }
 
-#define GLOB_KEY(field, chk) .repeatable = true, .parse = key_glob, .vec = offsetof(Rule, field), .check = chk
+#define GLOB_KEY(field, chk)                                                                                 \
+        .repeatable = true, .parse = key_glob, .negatable = true, .vec = offsetof(Rule, field),              \
+        .not_vec = offsetof(Rule, not_##field), .check = chk
 
 static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_COMM] = {"comm", GLOB_KEY(comm, GLOB_TASK_NAME)},
         [K_EXE] = {"exe", GLOB_KEY(exe, GLOB_ABS_PATH)},
-        [K_CMDLINE] = {"cmdline", true, key_cmdline},
-        [K_USER] = {"user", true, key_user},
+        [K_CMDLINE] = {"cmdline", true, key_cmdline, true},
+        [K_USER] = {"user", true, key_user, true},
         [K_CGROUP] = {"cgroup", GLOB_KEY(cgroup, GLOB_ABS_PATH)},
         [K_UNIT] = {"unit", GLOB_KEY(unit, GLOB_ANY)},
         [K_PARENT] = {"parent", GLOB_KEY(parent, GLOB_TASK_NAME)},
@@ -354,7 +367,27 @@ static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
                 ERR(l, "'%s' has an empty value", def->name);
                 return;
         }
-        def->parse(l, r, def, value);
+        if (value[0] == '!') {
+                _cleanup_(freep) char *v = conf_quote(value);
+                const char *rest = value + 1;
+                if (!def->negatable)
+                        ERR(l, "%s '%s': only match values can be negated with '!'%s", def->name, v,
+                            k == K_KTHREADS ? " (kthreads = no is the default)" : "");
+                else if (rest[0] == '\0')
+                        ERR(l, "%s '!' negates nothing: write '!VALUE'", def->name);
+                else if (rest[0] == '!')
+                        ERR(l, "%s '%s': one '!' negates; a value that starts with '!' is written '\\!...'",
+                            def->name, v);
+                else if (isspace((unsigned char) rest[0])) {
+                        while (isspace((unsigned char) rest[0]))
+                                rest++;
+                        _cleanup_(freep) char *t = conf_quote(rest);
+                        ERR(l, "%s '%s': no space may follow '!' (write '!%s')", def->name, v, t);
+                } else
+                        def->parse(l, r, def, rest, true);
+                return;
+        }
+        def->parse(l, r, def, value, false);
 }
 
 /* ---- [pinnerd] ---- */
@@ -473,20 +506,23 @@ static void warn_long_task_names(Loader *l, const Rule *r) {
 
         for (size_t i = 0; i < l->n_names; i++) {
                 const RuleKeyDef *def = &rule_keys[l->names[i].key];
-                const StrVec *vec = (const StrVec *) ((const char *) r + def->vec);
+                const StrVec *vec =
+                        (const StrVec *) ((const char *) r + (l->names[i].negated ? def->not_vec : def->vec));
                 const char *value = vec->v[l->names[i].idx];
                 if (has_glob_chars(value) || strlen(value) <= max)
                         continue;
                 _cleanup_(freep) char *v = conf_quote(value);
+                const char *neg = l->names[i].negated ? "!" : "";
+                const char *verdict = l->names[i].negated ? "excludes nothing" : "can never match";
                 if (r->kthreads)
-                        conf_diag(l, true, l->names[i].line,
-                                  "%s '%s' can never match: the kernel shows at most %zu bytes of a kernel "
-                                  "thread's name",
-                                  def->name, v, max);
+                        conf_diag(
+                                l, true, l->names[i].line,
+                                "%s '%s%s' %s: the kernel shows at most %zu bytes of a kernel thread's name",
+                                def->name, neg, v, verdict, max);
                 else
                         conf_diag(l, true, l->names[i].line,
-                                  "%s '%s' can never match: the kernel truncates task names to %zu bytes",
-                                  def->name, v, max);
+                                  "%s '%s%s' %s: the kernel truncates task names to %zu bytes", def->name,
+                                  neg, v, verdict, max);
         }
         l->n_names = 0;
 }
