@@ -70,6 +70,21 @@ static int parse_seconds_value(Loader *l, const char *key, const char *value, un
         return 0;
 }
 
+static int parse_drift_value(Loader *l, const char *value, DriftAction *ret) {
+        if (strcmp(value, "reapply") == 0)
+                *ret = DRIFT_REAPPLY;
+        else if (strcmp(value, "log") == 0)
+                *ret = DRIFT_LOG;
+        else if (strcmp(value, "ignore") == 0)
+                *ret = DRIFT_IGNORE;
+        else {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "drift '%s' must be reapply, log or ignore", v);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int parse_isolated_value(Loader *l, const char *value, bool *ret) {
         if (strcmp(value, "exclude") == 0)
                 *ret = false;
@@ -317,7 +332,14 @@ static void key_isolated(Loader *l, Rule *r, const RuleKeyDef *def, const char *
         bool allow;
 
         if (parse_isolated_value(l, value, &allow) == 0)
-                l->isolated = allow;
+                l->own.isolated = allow;
+}
+
+static void key_drift(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        DriftAction d;
+
+        if (parse_drift_value(l, value, &d) == 0)
+                l->own.drift = (signed char) d;
 }
 
 static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
@@ -350,6 +372,7 @@ static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_SPREAD] = {"spread", false, key_spread},
         [K_ISOLATED] = {"isolated", false, key_isolated},
         [K_PRIORITY] = {"priority", false, key_priority},
+        [K_DRIFT] = {"drift", false, key_drift},
 };
 
 static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
@@ -410,16 +433,26 @@ static void set_verify(Loader *l, Settings *s, const char *key, const char *valu
         (void) parse_seconds_value(l, key, value, &s->verify);
 }
 
+static void set_restore_at_stop(Loader *l, Settings *s, const char *key, const char *value) {
+        if (parse_bool_value(l, key, value, &s->restore_at_stop) == 0) {
+                l->restore_at_stop_file = l->file;
+                l->restore_at_stop_line = l->line;
+        }
+}
+
 static void set_drift(Loader *l, Settings *s, const char *key, const char *value) {
-        if (strcmp(value, "reapply") == 0)
-                s->drift = DRIFT_REAPPLY;
-        else if (strcmp(value, "log") == 0)
-                s->drift = DRIFT_LOG;
-        else if (strcmp(value, "ignore") == 0)
-                s->drift = DRIFT_IGNORE;
-        else {
-                _cleanup_(freep) char *v = conf_quote(value);
-                ERR(l, "drift '%s' must be reapply, log or ignore", v);
+        (void) parse_drift_value(l, value, &s->drift);
+}
+
+void conf_keys_finish(Loader *l) {
+        /* Without restore nothing is put back, at stop or ever: a
+         * restore-at-stop line then says something the daemon would not do. */
+        if (l->restore_at_stop_file && !l->settings.restore) {
+                l->file = l->restore_at_stop_file;
+                conf_diag(l, false, l->restore_at_stop_line,
+                          "restore-at-stop needs restore = yes (restore = no restores nothing, at stop or on "
+                          "reload)");
+                l->file = NULL;
         }
 }
 
@@ -427,8 +460,11 @@ static const struct {
         const char *name;
         SettingParser parse;
 } setting_keys[_S_MAX] = {
-        [S_ISOLATED] = {"isolated", set_isolated}, [S_RESTORE] = {"restore", set_restore},
-        [S_RESCAN] = {"rescan", set_rescan},       [S_VERIFY] = {"verify", set_verify},
+        [S_ISOLATED] = {"isolated", set_isolated},
+        [S_RESTORE] = {"restore", set_restore},
+        [S_RESTORE_AT_STOP] = {"restore-at-stop", set_restore_at_stop},
+        [S_RESCAN] = {"rescan", set_rescan},
+        [S_VERIFY] = {"verify", set_verify},
         [S_DRIFT] = {"drift", set_drift},
 };
 
@@ -549,7 +585,7 @@ static void end_rule(Loader *l) {
         if (l->key_line[K_CPUS] == 0)
                 conf_diag(l, false, r->line, "[rule:%s] has no 'cpus'", n);
         if (l->rule_kept)
-                l->rule_isolated[r->index] = l->isolated;
+                l->rule_own[r->index] = l->own;
         else
                 conf_rule_done(&l->scratch);
 }
@@ -602,18 +638,18 @@ void conf_keys_begin_rule(Loader *l, const char *name, const char *header) {
         if (keep && l->n_rules == l->cap_rules) {
                 size_t ncap = l->cap_rules ? l->cap_rules * 2 : 16;
                 Rule *nv = realloc(l->rules, ncap * sizeof(Rule));
-                signed char *ni;
+                RuleOwn *ni;
                 if (!nv) {
                         l->oom = true;
                         keep = false;
                 } else {
                         l->rules = nv;
-                        ni = realloc(l->rule_isolated, ncap);
+                        ni = realloc(l->rule_own, ncap * sizeof(RuleOwn));
                         if (!ni) {
                                 l->oom = true;
                                 keep = false;
                         } else {
-                                l->rule_isolated = ni;
+                                l->rule_own = ni;
                                 l->cap_rules = ncap;
                         }
                 }
@@ -633,13 +669,13 @@ void conf_keys_begin_rule(Loader *l, const char *name, const char *header) {
                 return;
         }
         if (keep) {
-                l->rule_isolated[l->n_rules] = -1;
+                l->rule_own[l->n_rules] = (RuleOwn){-1, -1};
                 l->n_rules++;
         }
         l->rule = r;
         l->rule_kept = keep;
         l->sec = SEC_RULE;
-        l->isolated = -1;
+        l->own = (RuleOwn){-1, -1};
         memset(l->key_line, 0, sizeof l->key_line);
         l->n_names = 0;
 }

@@ -185,7 +185,7 @@ static void loader_init(Loader *l, ConfDiags *diags, const CpuSet *possible) {
         *l = (Loader){
                 .diags = diags,
                 .possible = possible,
-                .settings = {.restore = true, .verify = 60, .drift = DRIFT_REAPPLY},
+                .settings = {.restore = true, .restore_at_stop = true, .verify = 60, .drift = DRIFT_REAPPLY},
         };
 }
 
@@ -193,7 +193,7 @@ static void loader_done(Loader *l) {
         for (size_t i = 0; i < l->n_rules; i++)
                 conf_rule_done(&l->rules[i]);
         free(l->rules);
-        free(l->rule_isolated);
+        free(l->rule_own);
         conf_rule_done(&l->scratch);
         strvec_done(&l->files);
         free(l->linebuf);
@@ -219,6 +219,8 @@ unsigned rule_facts(const Rule *r) {
 static int loader_finish(Loader *l, Config **ret) {
         _cleanup_(config_freep) Config *c = NULL;
 
+        if (!l->stop && !l->oom)
+                conf_keys_finish(l);
         if (l->oom)
                 return -ENOMEM;
         if (l->diags->n_errors > 0)
@@ -239,8 +241,9 @@ static int loader_finish(Loader *l, Config **ret) {
         l->files = (StrVec){0};
         for (size_t i = 0; i < c->n_rules; i++) {
                 Rule *r = &c->rules[i];
-                r->isolated_allow =
-                        l->rule_isolated[i] >= 0 ? l->rule_isolated[i] : c->settings.isolated_allow;
+                const RuleOwn *own = &l->rule_own[i];
+                r->isolated_allow = own->isolated >= 0 ? own->isolated : c->settings.isolated_allow;
+                r->drift = own->drift >= 0 ? (DriftAction) own->drift : c->settings.drift;
                 c->facts |= rule_facts(r);
                 c->by_priority[i] = r;
         }
@@ -334,7 +337,7 @@ bool rule_equal(const Rule *a, const Rule *b) {
             (a->n_not_users && memcmp(a->not_users, b->not_users, a->n_not_users * sizeof(uid_t)) != 0))
                 return false;
         return a->kthreads == b->kthreads && cpuspec_equal(&a->cpus, &b->cpus) && a->spread == b->spread &&
-               a->isolated_allow == b->isolated_allow && a->priority == b->priority;
+               a->isolated_allow == b->isolated_allow && a->priority == b->priority && a->drift == b->drift;
 }
 
 int conf_check_main(const char *main_path, const char *dir, const CpuSet *possible, FILE *out, FILE *err) {

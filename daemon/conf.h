@@ -70,14 +70,23 @@ typedef struct Rule {
         bool spread;
         bool isolated_allow; /* resolved: rule's value, else [pinnerd] isolated */
         int priority;
+        /* What to do when something else changes a mask this rule set:
+         * resolved, the rule's own `drift` key, else [pinnerd] drift. */
+        DriftAction drift;
 } Rule;
 
 typedef struct Settings {
         bool isolated_allow; /* [pinnerd] isolated = allow */
         bool restore;        /* default yes */
-        unsigned rescan;     /* seconds, 0 = only after lost events */
-        unsigned verify;     /* seconds, 0 = off; default 60 */
-        DriftAction drift;   /* default reapply */
+        /* [pinnerd] restore-at-stop, default yes: with restore, also put
+         * originals back when pinnerd stops (no: only on reload, for threads
+         * no rule applies to any more). Meaningful only with restore; given
+         * with restore = no it is a config error. Restore at stop iff
+         * restore && restore_at_stop. */
+        bool restore_at_stop;
+        unsigned rescan;   /* seconds, 0 = only after lost events */
+        unsigned verify;   /* seconds, 0 = off; default 60 */
+        DriftAction drift; /* default reapply */
 } Settings;
 
 typedef struct Config {

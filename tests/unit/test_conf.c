@@ -1127,6 +1127,92 @@ START_TEST(test_negation_stored) {
 }
 END_TEST
 
+/* ---- per-rule drift, restore-at-stop ---- */
+
+START_TEST(test_drift_and_restore_at_stop) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all;
+
+        ck_assert_int_eq(conf_load_string("[rule:own]\ncomm = a\ncpus = 0\ndrift = log\n"
+                                          "[rule:inherit]\ncomm = b\ncpus = 0\n"
+                                          "[pinnerd]\ndrift = ignore\nrestore-at-stop = no\n",
+                                          "t.conf", NULL, &c, &d),
+                         0);
+        ck_assert_int_eq(c->rules[0].drift, DRIFT_LOG);
+        ck_assert_int_eq(c->rules[1].drift, DRIFT_IGNORE); /* [pinnerd] came later: still resolved */
+        ck_assert_int_eq(c->settings.drift, DRIFT_IGNORE);
+        ck_assert(c->settings.restore);
+        ck_assert(!c->settings.restore_at_stop);
+        config_free(c);
+        conf_diags_done(&d);
+
+        ck_assert_int_eq(conf_load_string("[rule:a]\ncomm = a\ncpus = 0\n", "t.conf", NULL, &c, &d), 0);
+        ck_assert(c->settings.restore_at_stop);
+        ck_assert_int_eq(c->rules[0].drift, DRIFT_REAPPLY);
+        config_free(c);
+        conf_diags_done(&d);
+
+        static const struct {
+                const char *text, *expect;
+        } bad_t[] = {
+                {"[pinnerd]\nrestore = no\nrestore-at-stop = no\n",
+                 "t.conf:3: restore-at-stop needs restore = yes"},
+                {"[pinnerd]\nrestore-at-stop = yes\nrestore = no\n",
+                 "t.conf:2: restore-at-stop needs restore = yes"},
+                {"[pinnerd]\nrestore-at-stop = sometimes\n",
+                 "t.conf:2: restore-at-stop 'sometimes' is not a boolean"},
+                {"[pinnerd]\nrestore-at-stop = no\nrestore-at-stop = no\n",
+                 "t.conf:3: 'restore-at-stop' given twice in [pinnerd]"},
+                {RC "drift = sometimes\n", "t.conf:4: drift 'sometimes' must be reapply, log or ignore"},
+                {RC "drift = log\ndrift = log\n", "t.conf:5: 'drift' given twice in [rule:a]"},
+                {RC "drift = !log\n", "t.conf:4: drift '!log': only match values can be negated"},
+                {RC "drift =\n", "t.conf:4: 'drift' has an empty value"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad_t); i++) {
+                ck_assert_int_eq(conf_load_string(bad_t[i].text, "t.conf", NULL, &c, &d), -EINVAL);
+                all = diags_text(&d);
+                ck_assert_msg(strstr(all, bad_t[i].expect), "case %zu:\n  want %s\n  got  %s", i,
+                              bad_t[i].expect, all);
+                free(all);
+                conf_diags_done(&d);
+        }
+
+        /* A rule whose drift changed is another rule for reload. */
+        Config *c2 = NULL;
+        ck_assert_int_eq(conf_load_string(RC "drift = log\n", "t.conf", NULL, &c, &d), 0);
+        ck_assert_int_eq(conf_load_string(RC, "t.conf", NULL, &c2, &d), 0);
+        ck_assert(!rule_equal(&c->rules[0], &c2->rules[0]));
+        config_free(c);
+        config_free(c2);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* restore-at-stop in the main file, restore = no in a drop-in: the error
+ * names the line that set restore-at-stop. */
+START_TEST(test_restore_at_stop_across_files) {
+        TmpTree t;
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char expect[256], *all;
+
+        tree_make(&t);
+        write_file(t.main, "[pinnerd]\nrestore-at-stop = no\n", 0644);
+        ck_assert_int_eq(mkdir(t.dropin, 0755), 0);
+        write_dropin(&t, "10.conf", "[pinnerd]\nrestore = no\n");
+        ConfLoadOptions o = {.main_path = t.main, .dir = t.dropin};
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect, "%s:2: restore-at-stop needs restore = yes", t.main);
+        ck_assert_msg(strstr(all, expect), "%s", all);
+        ck_assert_uint_eq(d.n_errors, 1);
+        free(all);
+        conf_diags_done(&d);
+        tree_remove(&t);
+}
+END_TEST
+
 /* ---- what a cmdline regex may cost ---- */
 
 /* Refused before regcomp sees them, with file:line and the reason. */
@@ -1260,6 +1346,7 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_diags_printable);
         tcase_add_test(tc, test_negation_parse);
         tcase_add_test(tc, test_negation_stored);
+        tcase_add_test(tc, test_drift_and_restore_at_stop);
         tcase_add_test(tc, test_too_many_rules);
         tcase_add_test(tc, test_too_many_errors_bounded);
         tcase_add_test(tc, test_rule_equal);
@@ -1270,6 +1357,7 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_dropin_order);
         tcase_add_test(tc, test_owner_and_mode);
         tcase_add_test(tc, test_parent_dirs);
+        tcase_add_test(tc, test_restore_at_stop_across_files);
         tcase_add_test(tc, test_not_regular_file);
         tcase_add_test(tc, test_nul_byte);
         tcase_add_test(tc, test_check_main);
