@@ -36,10 +36,26 @@ typedef enum RuleKey {
         K_POLICY,
         K_RTPRIO,
         K_NICE,
+        K_DRIFT,
         _K_MAX,
 } RuleKey;
 
-typedef enum SettingKey { S_ISOLATED, S_RESTORE, S_RESCAN, S_VERIFY, S_DRIFT, _S_MAX } SettingKey;
+typedef enum SettingKey {
+        S_ISOLATED,
+        S_RESTORE,
+        S_RESTORE_AT_STOP,
+        S_RESCAN,
+        S_VERIFY,
+        S_DRIFT,
+        _S_MAX
+} SettingKey;
+
+/* What a rule says about settings [pinnerd] also has: resolved only when
+ * every file is read, since [pinnerd] may come later. -1: not given. */
+typedef struct RuleOwn {
+        signed char isolated; /* 0 exclude, 1 allow */
+        signed char drift;    /* a DriftAction */
+} RuleOwn;
 
 typedef enum Section { SEC_NONE, SEC_SETTINGS, SEC_RULE, SEC_IGNORED } Section;
 
@@ -52,10 +68,13 @@ typedef struct Loader {
 
         Settings settings;
         Rule *rules;
-        signed char *rule_isolated; /* per rule: -1 unset, 0 exclude, 1 allow */
+        RuleOwn *rule_own; /* per rule */
         size_t n_rules, cap_rules;
         bool too_many_reported;
         StrVec files;
+        /* Where restore-at-stop was last set, for the check against restore. */
+        const char *restore_at_stop_file;
+        unsigned restore_at_stop_line;
 
         /* The file being read. */
         const char *file;
@@ -72,13 +91,14 @@ typedef struct Loader {
         Rule scratch;
         bool rule_kept;
         unsigned key_line[_K_MAX];
-        signed char isolated;
+        RuleOwn own;
         /* Task-name globs of this rule, judged at its end, when it is known
          * whether they name kernel threads (whose names are longer). */
         struct TaskNameGlob {
                 RuleKey key;
-                size_t idx; /* in the key's StrVec */
+                size_t idx; /* in the key's StrVec, or its negated one */
                 unsigned line;
+                bool negated;
         } * names;
         size_t n_names, cap_names;
 } Loader;
@@ -99,6 +119,8 @@ void conf_keys_begin_settings(Loader *l);
 /* header is the section header as written, for messages. */
 void conf_keys_begin_rule(Loader *l, const char *name, const char *header);
 void conf_keys_end_section(Loader *l);
+/* After the last file: checks that span files (restore-at-stop). */
+void conf_keys_finish(Loader *l);
 
 /* conf-ini.c: parse one file's text (NUL-free, len bytes) as l->file. */
 void conf_ini_parse(Loader *l, const char *text, size_t len);

@@ -25,14 +25,17 @@ typedef enum GlobCheck {
 
 typedef struct RuleKeyDef RuleKeyDef;
 /* A rule key's parser; value is non-empty except for cpus, which says so
- * itself. */
-typedef void (*RuleKeyParser)(Loader *l, Rule *r, const RuleKeyDef *def, const char *value);
+ * itself. negated: the line was `key = !value` (value is without the '!'),
+ * only for keys that are negatable. */
+typedef void (*RuleKeyParser)(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated);
 
 struct RuleKeyDef {
         const char *name;
         bool repeatable;
         RuleKeyParser parse;
+        bool negatable;  /* a match value: `!value` excludes */
         size_t vec;      /* glob keys: offsetof the StrVec in Rule */
+        size_t not_vec;  /* glob keys: offsetof the negated values' StrVec */
         GlobCheck check; /* glob keys */
 };
 
@@ -65,6 +68,21 @@ static int parse_seconds_value(Loader *l, const char *key, const char *value, un
                 return -ERANGE;
         }
         *ret = u;
+        return 0;
+}
+
+static int parse_drift_value(Loader *l, const char *value, DriftAction *ret) {
+        if (strcmp(value, "reapply") == 0)
+                *ret = DRIFT_REAPPLY;
+        else if (strcmp(value, "log") == 0)
+                *ret = DRIFT_LOG;
+        else if (strcmp(value, "ignore") == 0)
+                *ret = DRIFT_IGNORE;
+        else {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "drift '%s' must be reapply, log or ignore", v);
+                return -EINVAL;
+        }
         return 0;
 }
 
@@ -199,19 +217,20 @@ static int push_glob(Loader *l, StrVec *vec, const char *value) {
 }
 
 /* Paths that parse but can never match deserve a warning. */
-static void warn_unmatchable(Loader *l, const RuleKeyDef *def, const char *value) {
+static void warn_unmatchable(Loader *l, const RuleKeyDef *def, const char *value, bool negated) {
         if (def->check == GLOB_ABS_PATH && value[0] != '/' && value[0] != '*') {
                 _cleanup_(freep) char *v = conf_quote(value);
-                WARN(l, "%s '%s' can never match: it is an absolute path (try '*/%s')", def->name, v, v);
+                WARN(l, "%s '%s%s' %s: it is an absolute path (try '%s*/%s')", def->name, negated ? "!" : "",
+                     v, negated ? "excludes nothing" : "can never match", negated ? "!" : "", v);
         }
 }
 
-static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
-        StrVec *vec = (StrVec *) ((char *) r + def->vec);
+static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        StrVec *vec = (StrVec *) ((char *) r + (negated ? def->not_vec : def->vec));
 
         if (push_glob(l, vec, value) < 0)
                 return;
-        warn_unmatchable(l, def, value);
+        warn_unmatchable(l, def, value, negated);
         if (def->check == GLOB_TASK_NAME) {
                 if (l->n_names == l->cap_names) {
                         size_t ncap = l->cap_names ? l->cap_names * 2 : 8;
@@ -223,12 +242,16 @@ static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
                         l->names = nv;
                         l->cap_names = ncap;
                 }
-                l->names[l->n_names++] = (struct TaskNameGlob){
-                        .key = (RuleKey) (def - rule_keys), .idx = vec->n - 1, .line = l->line};
+                l->names[l->n_names++] = (struct TaskNameGlob){.key = (RuleKey) (def - rule_keys),
+                                                               .idx = vec->n - 1,
+                                                               .line = l->line,
+                                                               .negated = negated};
         }
 }
 
-static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        regex_t **list = negated ? &r->not_cmdline : &r->cmdline;
+        StrVec *src = negated ? &r->not_cmdline_src : &r->cmdline_src;
         const char *why;
         regex_t re;
         int rc;
@@ -247,44 +270,47 @@ static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *v
                 ERR(l, "cmdline '%s' is not a valid regular expression: %s", v, msg);
                 return;
         }
-        regex_t *nv = realloc(r->cmdline, (r->cmdline_src.n + 1) * sizeof(regex_t));
+        regex_t *nv = realloc(*list, (src->n + 1) * sizeof(regex_t));
         if (!nv) {
                 regfree(&re);
                 l->oom = true;
                 return;
         }
-        r->cmdline = nv;
-        r->cmdline[r->cmdline_src.n] = re;
-        if (strvec_push(&r->cmdline_src, value) < 0) {
-                /* cmdline_src.n counts compiled entries: keep them in step. */
-                regfree(&r->cmdline[r->cmdline_src.n]);
+        *list = nv;
+        nv[src->n] = re;
+        if (strvec_push(src, value) < 0) {
+                /* src->n counts compiled entries: keep them in step. */
+                regfree(&nv[src->n]);
                 l->oom = true;
         }
 }
 
-static void key_user(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_user(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        uid_t **list = negated ? &r->not_users : &r->users;
+        size_t *n = negated ? &r->n_not_users : &r->n_users;
+        StrVec *src = negated ? &r->not_user_src : &r->user_src;
         uid_t uid;
 
         if (lookup_user(l, value, &uid) < 0)
                 return;
-        uid_t *nv = realloc(r->users, (r->n_users + 1) * sizeof(uid_t));
+        uid_t *nv = realloc(*list, (*n + 1) * sizeof(uid_t));
         if (!nv) {
                 l->oom = true;
                 return;
         }
-        r->users = nv;
-        if (strvec_push(&r->user_src, value) < 0) {
+        *list = nv;
+        if (strvec_push(src, value) < 0) {
                 l->oom = true;
                 return;
         }
-        r->users[r->n_users++] = uid;
+        nv[(*n)++] = uid;
 }
 
-static void key_kthreads(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_kthreads(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         (void) parse_bool_value(l, def->name, value, &r->kthreads);
 }
 
-static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         if (value[0] == '\0') {
                 ERR(l, "'cpus' has an empty value");
                 return;
@@ -292,7 +318,7 @@ static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
         (void) parse_cpus_value(l, value, &r->cpus);
 }
 
-static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         static const struct {
                 const char *name;
                 SpreadMode mode;
@@ -310,7 +336,7 @@ static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *va
         ERR(l, "spread '%s' must be no, yes, rule or index", v);
 }
 
-static void key_policy(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_policy(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         if (policy_kind_parse(value, &r->policy.kind) < 0) {
                 _cleanup_(freep) char *v = conf_quote(value);
                 ERR(l, "policy '%s' must be other, batch, idle, fifo or rr", v);
@@ -319,7 +345,7 @@ static void key_policy(Loader *l, Rule *r, const RuleKeyDef *def, const char *va
         r->has_policy = true;
 }
 
-static void key_rtprio(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_rtprio(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         int v;
 
         if (parse_int(value, &v) < 0 || v < 1 || v > 99) {
@@ -330,7 +356,7 @@ static void key_rtprio(Loader *l, Rule *r, const RuleKeyDef *def, const char *va
         r->policy.rtprio = (unsigned) v;
 }
 
-static void key_nice(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_nice(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         int v;
 
         if (parse_int(value, &v) < 0 || v < -20 || v > 19) {
@@ -341,14 +367,21 @@ static void key_nice(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
         r->policy.nice = v;
 }
 
-static void key_isolated(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_isolated(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         bool allow;
 
         if (parse_isolated_value(l, value, &allow) == 0)
-                l->isolated = allow;
+                l->own.isolated = allow;
 }
 
-static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+static void key_drift(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        DriftAction d;
+
+        if (parse_drift_value(l, value, &d) == 0)
+                l->own.drift = (signed char) d;
+}
+
+static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         int rc = parse_int(value, &r->priority);
 
         if (rc < 0) {
@@ -360,13 +393,15 @@ static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *
         }
 }
 
-#define GLOB_KEY(field, chk) .repeatable = true, .parse = key_glob, .vec = offsetof(Rule, field), .check = chk
+#define GLOB_KEY(field, chk)                                                                                 \
+        .repeatable = true, .parse = key_glob, .negatable = true, .vec = offsetof(Rule, field),              \
+        .not_vec = offsetof(Rule, not_##field), .check = chk
 
 static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_COMM] = {"comm", GLOB_KEY(comm, GLOB_TASK_NAME)},
         [K_EXE] = {"exe", GLOB_KEY(exe, GLOB_ABS_PATH)},
-        [K_CMDLINE] = {"cmdline", true, key_cmdline},
-        [K_USER] = {"user", true, key_user},
+        [K_CMDLINE] = {"cmdline", true, key_cmdline, true},
+        [K_USER] = {"user", true, key_user, true},
         [K_CGROUP] = {"cgroup", GLOB_KEY(cgroup, GLOB_ABS_PATH)},
         [K_UNIT] = {"unit", GLOB_KEY(unit, GLOB_ANY)},
         [K_PARENT] = {"parent", GLOB_KEY(parent, GLOB_TASK_NAME)},
@@ -379,6 +414,7 @@ static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_POLICY] = {"policy", false, key_policy},
         [K_RTPRIO] = {"rtprio", false, key_rtprio},
         [K_NICE] = {"nice", false, key_nice},
+        [K_DRIFT] = {"drift", false, key_drift},
 };
 
 static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
@@ -396,7 +432,27 @@ static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
                 ERR(l, "'%s' has an empty value", def->name);
                 return;
         }
-        def->parse(l, r, def, value);
+        if (value[0] == '!') {
+                _cleanup_(freep) char *v = conf_quote(value);
+                const char *rest = value + 1;
+                if (!def->negatable)
+                        ERR(l, "%s '%s': only match values can be negated with '!'%s", def->name, v,
+                            k == K_KTHREADS ? " (kthreads = no is the default)" : "");
+                else if (rest[0] == '\0')
+                        ERR(l, "%s '!' negates nothing: write '!VALUE'", def->name);
+                else if (rest[0] == '!')
+                        ERR(l, "%s '%s': one '!' negates; a value that starts with '!' is written '\\!...'",
+                            def->name, v);
+                else if (isspace((unsigned char) rest[0])) {
+                        while (isspace((unsigned char) rest[0]))
+                                rest++;
+                        _cleanup_(freep) char *t = conf_quote(rest);
+                        ERR(l, "%s '%s': no space may follow '!' (write '!%s')", def->name, v, t);
+                } else
+                        def->parse(l, r, def, rest, true);
+                return;
+        }
+        def->parse(l, r, def, value, false);
 }
 
 /* ---- [pinnerd] ---- */
@@ -419,16 +475,26 @@ static void set_verify(Loader *l, Settings *s, const char *key, const char *valu
         (void) parse_seconds_value(l, key, value, &s->verify);
 }
 
+static void set_restore_at_stop(Loader *l, Settings *s, const char *key, const char *value) {
+        if (parse_bool_value(l, key, value, &s->restore_at_stop) == 0) {
+                l->restore_at_stop_file = l->file;
+                l->restore_at_stop_line = l->line;
+        }
+}
+
 static void set_drift(Loader *l, Settings *s, const char *key, const char *value) {
-        if (strcmp(value, "reapply") == 0)
-                s->drift = DRIFT_REAPPLY;
-        else if (strcmp(value, "log") == 0)
-                s->drift = DRIFT_LOG;
-        else if (strcmp(value, "ignore") == 0)
-                s->drift = DRIFT_IGNORE;
-        else {
-                _cleanup_(freep) char *v = conf_quote(value);
-                ERR(l, "drift '%s' must be reapply, log or ignore", v);
+        (void) parse_drift_value(l, value, &s->drift);
+}
+
+void conf_keys_finish(Loader *l) {
+        /* Without restore nothing is put back, at stop or ever: a
+         * restore-at-stop line then says something the daemon would not do. */
+        if (l->restore_at_stop_file && !l->settings.restore) {
+                l->file = l->restore_at_stop_file;
+                conf_diag(l, false, l->restore_at_stop_line,
+                          "restore-at-stop needs restore = yes (restore = no restores nothing, at stop or on "
+                          "reload)");
+                l->file = NULL;
         }
 }
 
@@ -436,8 +502,11 @@ static const struct {
         const char *name;
         SettingParser parse;
 } setting_keys[_S_MAX] = {
-        [S_ISOLATED] = {"isolated", set_isolated}, [S_RESTORE] = {"restore", set_restore},
-        [S_RESCAN] = {"rescan", set_rescan},       [S_VERIFY] = {"verify", set_verify},
+        [S_ISOLATED] = {"isolated", set_isolated},
+        [S_RESTORE] = {"restore", set_restore},
+        [S_RESTORE_AT_STOP] = {"restore-at-stop", set_restore_at_stop},
+        [S_RESCAN] = {"rescan", set_rescan},
+        [S_VERIFY] = {"verify", set_verify},
         [S_DRIFT] = {"drift", set_drift},
 };
 
@@ -515,20 +584,23 @@ static void warn_long_task_names(Loader *l, const Rule *r) {
 
         for (size_t i = 0; i < l->n_names; i++) {
                 const RuleKeyDef *def = &rule_keys[l->names[i].key];
-                const StrVec *vec = (const StrVec *) ((const char *) r + def->vec);
+                const StrVec *vec =
+                        (const StrVec *) ((const char *) r + (l->names[i].negated ? def->not_vec : def->vec));
                 const char *value = vec->v[l->names[i].idx];
                 if (has_glob_chars(value) || strlen(value) <= max)
                         continue;
                 _cleanup_(freep) char *v = conf_quote(value);
+                const char *neg = l->names[i].negated ? "!" : "";
+                const char *verdict = l->names[i].negated ? "excludes nothing" : "can never match";
                 if (r->kthreads)
-                        conf_diag(l, true, l->names[i].line,
-                                  "%s '%s' can never match: the kernel shows at most %zu bytes of a kernel "
-                                  "thread's name",
-                                  def->name, v, max);
+                        conf_diag(
+                                l, true, l->names[i].line,
+                                "%s '%s%s' %s: the kernel shows at most %zu bytes of a kernel thread's name",
+                                def->name, neg, v, verdict, max);
                 else
                         conf_diag(l, true, l->names[i].line,
-                                  "%s '%s' can never match: the kernel truncates task names to %zu bytes",
-                                  def->name, v, max);
+                                  "%s '%s%s' %s: the kernel truncates task names to %zu bytes", def->name,
+                                  neg, v, verdict, max);
         }
         l->n_names = 0;
 }
@@ -576,7 +648,7 @@ static void end_rule(Loader *l) {
                 conf_diag(l, false, r->line, "[rule:%s] has no 'cpus'", n);
         check_policy(l, r, n);
         if (l->rule_kept)
-                l->rule_isolated[r->index] = l->isolated;
+                l->rule_own[r->index] = l->own;
         else
                 conf_rule_done(&l->scratch);
 }
@@ -629,18 +701,18 @@ void conf_keys_begin_rule(Loader *l, const char *name, const char *header) {
         if (keep && l->n_rules == l->cap_rules) {
                 size_t ncap = l->cap_rules ? l->cap_rules * 2 : 16;
                 Rule *nv = realloc(l->rules, ncap * sizeof(Rule));
-                signed char *ni;
+                RuleOwn *ni;
                 if (!nv) {
                         l->oom = true;
                         keep = false;
                 } else {
                         l->rules = nv;
-                        ni = realloc(l->rule_isolated, ncap);
+                        ni = realloc(l->rule_own, ncap * sizeof(RuleOwn));
                         if (!ni) {
                                 l->oom = true;
                                 keep = false;
                         } else {
-                                l->rule_isolated = ni;
+                                l->rule_own = ni;
                                 l->cap_rules = ncap;
                         }
                 }
@@ -660,13 +732,13 @@ void conf_keys_begin_rule(Loader *l, const char *name, const char *header) {
                 return;
         }
         if (keep) {
-                l->rule_isolated[l->n_rules] = -1;
+                l->rule_own[l->n_rules] = (RuleOwn){-1, -1};
                 l->n_rules++;
         }
         l->rule = r;
         l->rule_kept = keep;
         l->sec = SEC_RULE;
-        l->isolated = -1;
+        l->own = (RuleOwn){-1, -1};
         memset(l->key_line, 0, sizeof l->key_line);
         l->n_names = 0;
 }

@@ -145,6 +145,18 @@ void conf_rule_done(Rule *r) {
         free(r->users);
         strvec_done(&r->user_src);
         strvec_done(&r->threads);
+        strvec_done(&r->not_comm);
+        strvec_done(&r->not_exe);
+        strvec_done(&r->not_cgroup);
+        strvec_done(&r->not_unit);
+        strvec_done(&r->not_parent);
+        strvec_done(&r->not_threads);
+        for (size_t i = 0; r->not_cmdline && i < r->not_cmdline_src.n; i++)
+                regfree(&r->not_cmdline[i]);
+        free(r->not_cmdline);
+        strvec_done(&r->not_cmdline_src);
+        free(r->not_users);
+        strvec_done(&r->not_user_src);
         cpuspec_done(&r->cpus);
         *r = (Rule){0};
 }
@@ -173,7 +185,7 @@ static void loader_init(Loader *l, ConfDiags *diags, const CpuSet *possible, con
                 .diags = diags,
                 .possible = possible,
                 .host = host,
-                .settings = {.restore = true, .verify = 60, .drift = DRIFT_REAPPLY},
+                .settings = {.restore = true, .restore_at_stop = true, .verify = 60, .drift = DRIFT_REAPPLY},
         };
 }
 
@@ -181,16 +193,34 @@ static void loader_done(Loader *l) {
         for (size_t i = 0; i < l->n_rules; i++)
                 conf_rule_done(&l->rules[i]);
         free(l->rules);
-        free(l->rule_isolated);
+        free(l->rule_own);
         conf_rule_done(&l->scratch);
         strvec_done(&l->files);
         free(l->linebuf);
         free(l->names);
 }
 
+unsigned rule_facts(const Rule *r) {
+        unsigned f = 0;
+
+        if (r->exe.n || r->not_exe.n)
+                f |= FACT_EXE;
+        if (r->cmdline_src.n || r->not_cmdline_src.n)
+                f |= FACT_CMDLINE;
+        if (r->n_users || r->n_not_users)
+                f |= FACT_UID;
+        if (r->cgroup.n || r->unit.n || r->not_cgroup.n || r->not_unit.n)
+                f |= FACT_CGROUP;
+        if (r->parent.n || r->not_parent.n)
+                f |= FACT_PARENT;
+        return f;
+}
+
 static int loader_finish(Loader *l, Config **ret) {
         _cleanup_(config_freep) Config *c = NULL;
 
+        if (!l->stop && !l->oom)
+                conf_keys_finish(l);
         if (l->oom)
                 return -ENOMEM;
         if (l->diags->n_errors > 0)
@@ -211,18 +241,10 @@ static int loader_finish(Loader *l, Config **ret) {
         l->files = (StrVec){0};
         for (size_t i = 0; i < c->n_rules; i++) {
                 Rule *r = &c->rules[i];
-                r->isolated_allow =
-                        l->rule_isolated[i] >= 0 ? l->rule_isolated[i] : c->settings.isolated_allow;
-                if (r->exe.n)
-                        c->facts |= FACT_EXE;
-                if (r->cmdline_src.n)
-                        c->facts |= FACT_CMDLINE;
-                if (r->n_users)
-                        c->facts |= FACT_UID;
-                if (r->cgroup.n || r->unit.n)
-                        c->facts |= FACT_CGROUP;
-                if (r->parent.n)
-                        c->facts |= FACT_PARENT;
+                const RuleOwn *own = &l->rule_own[i];
+                r->isolated_allow = own->isolated >= 0 ? own->isolated : c->settings.isolated_allow;
+                r->drift = own->drift >= 0 ? (DriftAction) own->drift : c->settings.drift;
+                c->facts |= rule_facts(r);
                 c->by_priority[i] = r;
         }
         if (c->n_rules > 1)
@@ -291,12 +313,21 @@ bool rule_equal(const Rule *a, const Rule *b) {
             !strvec_equal(&a->parent, &b->parent) || !strvec_equal(&a->cmdline_src, &b->cmdline_src) ||
             !strvec_equal(&a->threads, &b->threads))
                 return false;
+        if (!strvec_equal(&a->not_comm, &b->not_comm) || !strvec_equal(&a->not_exe, &b->not_exe) ||
+            !strvec_equal(&a->not_cgroup, &b->not_cgroup) || !strvec_equal(&a->not_unit, &b->not_unit) ||
+            !strvec_equal(&a->not_parent, &b->not_parent) ||
+            !strvec_equal(&a->not_cmdline_src, &b->not_cmdline_src) ||
+            !strvec_equal(&a->not_threads, &b->not_threads))
+                return false;
         /* Compare resolved uids: the same name may now be another uid. */
         if (a->n_users != b->n_users ||
             (a->n_users && memcmp(a->users, b->users, a->n_users * sizeof(uid_t)) != 0))
                 return false;
+        if (a->n_not_users != b->n_not_users ||
+            (a->n_not_users && memcmp(a->not_users, b->not_users, a->n_not_users * sizeof(uid_t)) != 0))
+                return false;
         return a->kthreads == b->kthreads && cpuspec_equal(&a->cpus, &b->cpus) && a->spread == b->spread &&
-               a->isolated_allow == b->isolated_allow && a->priority == b->priority &&
+               a->isolated_allow == b->isolated_allow && a->priority == b->priority && a->drift == b->drift &&
                a->has_policy == b->has_policy && (!a->has_policy || policy_equal(&a->policy, &b->policy));
 }
 

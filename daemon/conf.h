@@ -50,6 +50,16 @@ typedef struct Rule {
         StrVec user_src; /* as written, for explain */
         bool kthreads;
         StrVec threads; /* thread-name filter; empty = every thread */
+        /* Negated values, `key = !value`, stored without the '!': a task
+         * (or thread) matching any of them is not matched (each is AND NOT).
+         * A key with only negated values means "anything but these". A key
+         * counts as given (for "at least one match key") either way. */
+        StrVec not_comm, not_exe, not_cgroup, not_unit, not_parent, not_threads;
+        StrVec not_cmdline_src;
+        regex_t *not_cmdline; /* not_cmdline_src.n compiled */
+        uid_t *not_users;
+        size_t n_not_users;
+        StrVec not_user_src;
         /* Actions. */
         CpuSpec cpus;
         SpreadMode spread;
@@ -57,14 +67,23 @@ typedef struct Rule {
         SchedPolicy policy;
         bool isolated_allow; /* resolved: rule's value, else [pinnerd] isolated */
         int priority;
+        /* What to do when something else changes a mask this rule set:
+         * resolved, the rule's own `drift` key, else [pinnerd] drift. */
+        DriftAction drift;
 } Rule;
 
 typedef struct Settings {
         bool isolated_allow; /* [pinnerd] isolated = allow */
         bool restore;        /* default yes */
-        unsigned rescan;     /* seconds, 0 = only after lost events */
-        unsigned verify;     /* seconds, 0 = off; default 60 */
-        DriftAction drift;   /* default reapply */
+        /* [pinnerd] restore-at-stop, default yes: with restore, also put
+         * originals back when pinnerd stops (no: only on reload, for threads
+         * no rule applies to any more). Meaningful only with restore; given
+         * with restore = no it is a config error. Restore at stop iff
+         * restore && restore_at_stop. */
+        bool restore_at_stop;
+        unsigned rescan;   /* seconds, 0 = only after lost events */
+        unsigned verify;   /* seconds, 0 = off; default 60 */
+        DriftAction drift; /* default reapply */
 } Settings;
 
 typedef struct Config {
@@ -122,6 +141,8 @@ char *conf_diag_format(const ConfDiag *d);
 char *conf_diag_format_bare(const ConfDiag *d);
 
 const Rule *config_find_rule(const Config *c, const char *name);
+/* The FACT_* bits r's match keys (positive or negated) need. */
+unsigned rule_facts(const Rule *r);
 /* Two rules with the same name ask for the same thing (keys and actions). */
 bool rule_equal(const Rule *a, const Rule *b);
 

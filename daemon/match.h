@@ -36,6 +36,25 @@ bool rule_match_process(const Rule *r, const TaskFacts *f, char **why);
 /* Does the rule's thread filter match f->thread? */
 bool rule_match_thread(const Rule *r, const TaskFacts *f, char **why);
 
+/* Negated match values (`cgroup = !/kubepods.slice/...`) are part of both
+ * functions above: a value a negated pattern matches fails the key, with
+ * *why "cgroup '...' is excluded by '!...'".
+ *
+ * The re-check right before the write. Between the scan that decided and the
+ * sched_setaffinity that applies, a task can change in ways that reach
+ * pinnerd only as a later event, or not at all: move to another cgroup
+ * (into a container a rule excludes), change uid, be reparented. The apply
+ * path re-reads the facts rule_recheck_facts() names (FACT_* bits; 0 means
+ * nothing to re-read) and calls rule_still_matches() with them; false means
+ * the write must not happen (why, when non-NULL, says why). It re-evaluates
+ * the cgroup and unit keys, positive and negated, and every negated value of
+ * the other keys; comm and thread are taken from f as they are (a rename is
+ * an event of its own). Positive comm, exe, cmdline, user and parent values
+ * are not re-checked: they only change with an exec or rename, which pinnerd
+ * sees as an event. An unknown fact (NULL, !has_uid) makes it false. */
+unsigned rule_recheck_facts(const Rule *r);
+bool rule_still_matches(const Rule *r, const TaskFacts *f, char **why);
+
 /* Could a rule match a task with this process name and kernel-thread flag,
  * if its other facts matched too? A no lets the daemon skip reading them. */
 bool match_comm_possible(const Config *c, const char *comm, bool kthread);

@@ -49,9 +49,10 @@ build_one() { # name sources...
 build_one fuzz_cpulist "$d/cpuset.c" "$d/util.c"
 build_one fuzz_config "$d/conf.c" "$d/conf-ini.c" "$d/conf-keys.c" "$d/conf-load.c" "$d/conf-regex.c" "$d/cpuset.c" \
         "$d/util.c" "$d/cpuspec.c" "$d/host.c" "$d/topology.c" "$d/partitions.c" "$d/schedpolicy.c" "$d/procfs.c"
+build_one fuzz_ctlproto "$d/ctlproto.c" "$d/util.c"
 
 status=0
-for h in cpulist config; do
+for h in cpulist config ctlproto; do
         corpus=$tmp/corpus-$h
         mkdir -p "$corpus"
         cp "$top/tests/fuzz/seeds/$h/"* "$corpus/"

@@ -1057,6 +1057,200 @@ START_TEST(test_diags_printable) {
 }
 END_TEST
 
+/* ---- negated match values ---- */
+
+START_TEST(test_negation_parse) {
+        static const struct {
+                const char *line;
+                const char *expect; /* error on t.conf:3, or NULL: accepted */
+        } t[] = {
+                {"comm = !", "t.conf:3: comm '!' negates nothing: write '!VALUE'"},
+                {"comm = !!x",
+                 "t.conf:3: comm '!!x': one '!' negates; a value that starts with '!' is written "
+                 "'\\!...'"},
+                {"cgroup = ! /kubepods.slice/*", "t.conf:3: cgroup '! /kubepods.slice/*': no space may "
+                                                 "follow '!' (write '!/kubepods.slice/*')"},
+                {"comm = !\tx", "t.conf:3: comm '!\\tx': no space may follow '!' (write '!x')"},
+                {"kthreads = !yes", "t.conf:3: kthreads '!yes': only match values can be negated with '!' "
+                                    "(kthreads = no is the default)"},
+                {"kthreads = !no", "t.conf:3: kthreads '!no': only match values can be negated"},
+                {"spread = !yes", "t.conf:3: spread '!yes': only match values can be negated with '!'"},
+                {"priority = !1", "t.conf:3: priority '!1': only match values"},
+                {"isolated = !allow", "t.conf:3: isolated '!allow': only match values"},
+                {"cmdline = !(", "t.conf:3: cmdline '(' is not a valid regular expression: "},
+                {"cmdline = !a**", "t.conf:3: cmdline 'a**' is refused: stacked quantifiers"},
+                {"user = !no-such-user-here", "t.conf:3: unknown user 'no-such-user-here'"},
+                {"comm = !ssh*", NULL},
+                {"comm = \\!x", NULL}, /* a name starting with '!', escaped for fnmatch */
+                {"cmdline = !^/usr/bin/foo( |$)", NULL},
+                {"user = !root", NULL},
+                /* threads filters threads; it is no match key, negated or not */
+                {"threads = !CPU */KVM", "t.conf:1: [rule:a] has no match key"},
+                {"exe = !/usr/sbin/*", NULL},
+                {"unit = !*.scope", NULL},
+                {"parent = !cron", NULL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                char *text = xasprintf("[rule:a]\ncpus = 0\n%s\n", t[i].line);
+                Config *c = NULL;
+                ConfDiags d = {0};
+                int r = conf_load_string(text, "t.conf", NULL, &c, &d);
+                char *all = diags_text(&d);
+                if (t[i].expect) {
+                        ck_assert_msg(r == -EINVAL, "%s: accepted", t[i].line);
+                        ck_assert_msg(strstr(all, t[i].expect), "%s:\n  want %s\n  got  %s", t[i].line,
+                                      t[i].expect, all);
+                        /* a rejected match value still counts as the key given */
+                        if (strncmp(t[i].line, "comm", 4) == 0)
+                                ck_assert_msg(!strstr(all, "has no match key"), "%s", all);
+                } else {
+                        /* Alone, a negated key is a whole rule: "anything but". */
+                        ck_assert_msg(r == 0 && d.n == 0, "%s: %s", t[i].line, all);
+                        config_free(c);
+                }
+                free(all);
+                free(text);
+                conf_diags_done(&d);
+        }
+}
+END_TEST
+
+START_TEST(test_negation_stored) {
+        Config *c = NULL, *c2 = NULL;
+        ConfDiags d = {0};
+
+        ck_assert_int_eq(conf_load_string("[rule:a]\ncomm = qemu-*\ncomm = !qemu-img\ncmdline = !--x\n"
+                                          "cmdline = y\nuser = !0\nthreads = !io*\ncpus = 0\n",
+                                          "t.conf", NULL, &c, &d),
+                         0);
+        const Rule *r = &c->rules[0];
+        ck_assert_uint_eq(r->comm.n, 1);
+        ck_assert_str_eq(r->comm.v[0], "qemu-*");
+        ck_assert_uint_eq(r->not_comm.n, 1);
+        ck_assert_str_eq(r->not_comm.v[0], "qemu-img");
+        ck_assert_uint_eq(r->not_cmdline_src.n, 1);
+        ck_assert_str_eq(r->not_cmdline_src.v[0], "--x");
+        ck_assert_uint_eq(r->cmdline_src.n, 1);
+        ck_assert_uint_eq(r->n_not_users, 1);
+        ck_assert_uint_eq(r->not_users[0], 0);
+        ck_assert_str_eq(r->not_threads.v[0], "io*");
+        ck_assert_uint_eq(c->facts, FACT_CMDLINE | FACT_UID);
+
+        /* `x` and `!x` are different rules for reload. */
+        ck_assert_int_eq(conf_load_string("[rule:a]\ncomm = qemu-*\ncomm = qemu-img\ncmdline = !--x\n"
+                                          "cmdline = y\nuser = !0\nthreads = !io*\ncpus = 0\n",
+                                          "t.conf", NULL, &c2, &d),
+                         0);
+        ck_assert(!rule_equal(&c->rules[0], &c2->rules[0]));
+        ck_assert(rule_equal(&c->rules[0], &c->rules[0]));
+        config_free(c2);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* A negated literal the kernel could never show excludes nothing. */
+        ck_assert_int_eq(conf_load_string("[rule:a]\ncomm = !qemu-system-x86_64\nexe = !qemu\ncpus = 0\n",
+                                          "t.conf", NULL, &c, &d),
+                         0);
+        char *all = diags_text(&d);
+        ck_assert_msg(strstr(all,
+                             "t.conf:2: warning: comm '!qemu-system-x86_64' excludes nothing: the kernel "
+                             "truncates task names to 15 bytes"),
+                      "%s", all);
+        ck_assert_msg(strstr(all, "t.conf:3: warning: exe '!qemu' excludes nothing: it is an absolute path "
+                                  "(try '!*/qemu')"),
+                      "%s", all);
+        free(all);
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* ---- per-rule drift, restore-at-stop ---- */
+
+START_TEST(test_drift_and_restore_at_stop) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all;
+
+        ck_assert_int_eq(conf_load_string("[rule:own]\ncomm = a\ncpus = 0\ndrift = log\n"
+                                          "[rule:inherit]\ncomm = b\ncpus = 0\n"
+                                          "[pinnerd]\ndrift = ignore\nrestore-at-stop = no\n",
+                                          "t.conf", NULL, &c, &d),
+                         0);
+        ck_assert_int_eq(c->rules[0].drift, DRIFT_LOG);
+        ck_assert_int_eq(c->rules[1].drift, DRIFT_IGNORE); /* [pinnerd] came later: still resolved */
+        ck_assert_int_eq(c->settings.drift, DRIFT_IGNORE);
+        ck_assert(c->settings.restore);
+        ck_assert(!c->settings.restore_at_stop);
+        config_free(c);
+        conf_diags_done(&d);
+
+        ck_assert_int_eq(conf_load_string("[rule:a]\ncomm = a\ncpus = 0\n", "t.conf", NULL, &c, &d), 0);
+        ck_assert(c->settings.restore_at_stop);
+        ck_assert_int_eq(c->rules[0].drift, DRIFT_REAPPLY);
+        config_free(c);
+        conf_diags_done(&d);
+
+        static const struct {
+                const char *text, *expect;
+        } bad_t[] = {
+                {"[pinnerd]\nrestore = no\nrestore-at-stop = no\n",
+                 "t.conf:3: restore-at-stop needs restore = yes"},
+                {"[pinnerd]\nrestore-at-stop = yes\nrestore = no\n",
+                 "t.conf:2: restore-at-stop needs restore = yes"},
+                {"[pinnerd]\nrestore-at-stop = sometimes\n",
+                 "t.conf:2: restore-at-stop 'sometimes' is not a boolean"},
+                {"[pinnerd]\nrestore-at-stop = no\nrestore-at-stop = no\n",
+                 "t.conf:3: 'restore-at-stop' given twice in [pinnerd]"},
+                {RC "drift = sometimes\n", "t.conf:4: drift 'sometimes' must be reapply, log or ignore"},
+                {RC "drift = log\ndrift = log\n", "t.conf:5: 'drift' given twice in [rule:a]"},
+                {RC "drift = !log\n", "t.conf:4: drift '!log': only match values can be negated"},
+                {RC "drift =\n", "t.conf:4: 'drift' has an empty value"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad_t); i++) {
+                ck_assert_int_eq(conf_load_string(bad_t[i].text, "t.conf", NULL, &c, &d), -EINVAL);
+                all = diags_text(&d);
+                ck_assert_msg(strstr(all, bad_t[i].expect), "case %zu:\n  want %s\n  got  %s", i,
+                              bad_t[i].expect, all);
+                free(all);
+                conf_diags_done(&d);
+        }
+
+        /* A rule whose drift changed is another rule for reload. */
+        Config *c2 = NULL;
+        ck_assert_int_eq(conf_load_string(RC "drift = log\n", "t.conf", NULL, &c, &d), 0);
+        ck_assert_int_eq(conf_load_string(RC, "t.conf", NULL, &c2, &d), 0);
+        ck_assert(!rule_equal(&c->rules[0], &c2->rules[0]));
+        config_free(c);
+        config_free(c2);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* restore-at-stop in the main file, restore = no in a drop-in: the error
+ * names the line that set restore-at-stop. */
+START_TEST(test_restore_at_stop_across_files) {
+        TmpTree t;
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char expect[256], *all;
+
+        tree_make(&t);
+        write_file(t.main, "[pinnerd]\nrestore-at-stop = no\n", 0644);
+        ck_assert_int_eq(mkdir(t.dropin, 0755), 0);
+        write_dropin(&t, "10.conf", "[pinnerd]\nrestore = no\n");
+        ConfLoadOptions o = {.main_path = t.main, .dir = t.dropin};
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect, "%s:2: restore-at-stop needs restore = yes", t.main);
+        ck_assert_msg(strstr(all, expect), "%s", all);
+        ck_assert_uint_eq(d.n_errors, 1);
+        free(all);
+        conf_diags_done(&d);
+        tree_remove(&t);
+}
+END_TEST
+
 /* ---- what a cmdline regex may cost ---- */
 
 /* Refused before regcomp sees them, with file:line and the reason. */
@@ -1188,6 +1382,9 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_kthread_long_names);
         tcase_add_test(tc, test_diag_format);
         tcase_add_test(tc, test_diags_printable);
+        tcase_add_test(tc, test_negation_parse);
+        tcase_add_test(tc, test_negation_stored);
+        tcase_add_test(tc, test_drift_and_restore_at_stop);
         tcase_add_test(tc, test_too_many_rules);
         tcase_add_test(tc, test_too_many_errors_bounded);
         tcase_add_test(tc, test_rule_equal);
@@ -1198,6 +1395,7 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_dropin_order);
         tcase_add_test(tc, test_owner_and_mode);
         tcase_add_test(tc, test_parent_dirs);
+        tcase_add_test(tc, test_restore_at_stop_across_files);
         tcase_add_test(tc, test_not_regular_file);
         tcase_add_test(tc, test_nul_byte);
         tcase_add_test(tc, test_check_main);

@@ -312,6 +312,179 @@ START_TEST(test_why) {
 }
 END_TEST
 
+/* ---- negation ---- */
+
+static const char neg_text[] = "[rule:not-ssh]\n" /* only negated: anything but */
+                               "comm = !ssh*\n"
+                               "cpus = 0\n"
+                               "[rule:vms]\n" /* positive OR'ed, then each negated AND NOT */
+                               "comm = qemu-*\n"
+                               "comm = kvm\n"
+                               "cgroup = !/kubepods.slice/*\n"
+                               "cgroup = !*/docker-*.scope\n"
+                               "threads = !*worker*\n"
+                               "cpus = 1\n"
+                               "[rule:units]\n"
+                               "unit = !nginx.service\n"
+                               "user = !0\n"
+                               "cmdline = !--no-pin\n"
+                               "exe = !/usr/sbin/*\n"
+                               "parent = !cron\n"
+                               "cpus = 0\n"
+                               "[rule:both]\n"
+                               "unit = *.service\n"
+                               "unit = !nginx.service\n"
+                               "cpus = 0\n";
+
+START_TEST(test_negation) {
+        Config *c = load(neg_text);
+        const Rule *not_ssh = config_find_rule(c, "not-ssh"), *vms = config_find_rule(c, "vms"),
+                   *units = config_find_rule(c, "units"), *both = config_find_rule(c, "both");
+        const struct {
+                const Rule *r;
+                TaskFacts f;
+                bool process, thread;
+                const char *why; /* for a mismatch */
+        } t[] = {
+                {not_ssh, F(.comm = "bash", .thread = "bash"), true, true, NULL},
+                {not_ssh, F(.comm = "sshd", .thread = "sshd"), false, true,
+                 "comm 'sshd' is excluded by '!ssh*'"},
+                {not_ssh, F(.comm = NULL), false, true,
+                 "comm is unknown (the task is gone or the file was unreadable)"},
+                {vms, F(.comm = "qemu-kvm", .cgroup = "/machine.slice/vm1.scope", .thread = "CPU 0/KVM"),
+                 true, true, NULL},
+                {vms, F(.comm = "kvm", .cgroup = "/kubepods.slice/pod1/x", .thread = "CPU 0/KVM"), false,
+                 true, "cgroup '/kubepods.slice/pod1/x' is excluded by '!/kubepods.slice/*'"},
+                {vms, F(.comm = "kvm", .cgroup = "/system.slice/docker-ab12.scope", .thread = "t"), false,
+                 true, "cgroup '/system.slice/docker-ab12.scope' is excluded by '!*/docker-*.scope'"},
+                {vms, F(.comm = "bash", .cgroup = "/"), false, true,
+                 "comm 'bash' does not match any of 'qemu-*' or 'kvm'"},
+                /* An unreadable cgroup is not taken as "not excluded". */
+                {vms, F(.comm = "kvm", .cgroup = NULL), false, true,
+                 "cgroup is unknown (the task is gone or the file was unreadable)"},
+                {vms, F(.comm = "kvm", .cgroup = "/", .thread = "io-worker-1"), true, false,
+                 "thread name 'io-worker-1' is excluded by '!*worker*'"},
+                {units,
+                 F(.comm = "x", .cgroup = "/system.slice/a.service", .uid = 1000, .has_uid = true,
+                   .cmdline = "x --pin", .exe = "/usr/bin/x", .parent_comm = "bash"),
+                 true, true, NULL},
+                /* No unit at all is not the excluded unit. */
+                {units,
+                 F(.comm = "x", .cgroup = "/docker/123", .uid = 1000, .has_uid = true, .cmdline = "x",
+                   .exe = "/usr/bin/x", .parent_comm = "bash"),
+                 true, true, NULL},
+                {units,
+                 F(.comm = "x", .cgroup = "/system.slice/nginx.service/w", .uid = 1000, .has_uid = true,
+                   .cmdline = "x", .exe = "/usr/bin/x", .parent_comm = "bash"),
+                 false, true, "unit 'nginx.service' is excluded by '!nginx.service'"},
+                {units,
+                 F(.comm = "x", .cgroup = "/", .uid = 0, .has_uid = true, .cmdline = "x", .exe = "/usr/bin/x",
+                   .parent_comm = "bash"),
+                 false, true, "uid '0' is excluded by '!0'"},
+                {units,
+                 F(.comm = "x", .cgroup = "/", .uid = 5, .has_uid = true, .cmdline = "x --no-pin",
+                   .exe = "/usr/bin/x", .parent_comm = "bash"),
+                 false, true, "cmdline 'x --no-pin' is excluded by '!--no-pin'"},
+                {units,
+                 F(.comm = "x", .cgroup = "/", .uid = 5, .has_uid = true, .cmdline = "x",
+                   .exe = "/usr/sbin/x", .parent_comm = "bash"),
+                 false, true, "exe '/usr/sbin/x' is excluded by '!/usr/sbin/*'"},
+                {units,
+                 F(.comm = "x", .cgroup = "/", .uid = 5, .has_uid = true, .cmdline = "x", .exe = "/usr/bin/x",
+                   .parent_comm = "cron"),
+                 false, true, "parent 'cron' is excluded by '!cron'"},
+                {units, F(.comm = "x", .cgroup = "/", .exe = "/usr/bin/x", .cmdline = "x", .has_uid = false),
+                 false, true, "uid is unknown (the task is gone or the file was unreadable)"},
+                /* Positive and negated lines of one key. */
+                {both, F(.comm = "x", .cgroup = "/system.slice/a.service"), true, true, NULL},
+                {both, F(.comm = "x", .cgroup = "/system.slice/nginx.service"), false, true,
+                 "unit 'nginx.service' is excluded by '!nginx.service'"},
+                {both, F(.comm = "x", .cgroup = "/docker/1"), false, true,
+                 "cgroup '/docker/1' belongs to no systemd unit"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                char *why = NULL;
+                bool p = rule_match_process(t[i].r, &t[i].f, &why);
+                ck_assert_msg(p == t[i].process, "case %zu: process %d", i, p);
+                if (p) {
+                        ck_assert_ptr_null(why);
+                        p = rule_match_thread(t[i].r, &t[i].f, &why);
+                        ck_assert_msg(p == t[i].thread, "case %zu: thread %d", i, p);
+                }
+                if (!p) {
+                        ck_assert_msg(why && strcmp(why, t[i].why) == 0, "case %zu:\n  got  %s\n  want %s", i,
+                                      why, t[i].why);
+                        free(why);
+                }
+        }
+        /* The fact reader is told what negated keys need. */
+        ck_assert_uint_eq(c->facts, FACT_EXE | FACT_CMDLINE | FACT_UID | FACT_CGROUP | FACT_PARENT);
+        ck_assert_uint_eq(rule_facts(vms), FACT_CGROUP);
+        config_free(c);
+
+        c = load("[rule:a]\ncomm = !ssh*\ncpus = 0\n[rule:b]\ncomm = qemu*\ncomm = !qemu-img\ncpus = 0\n");
+        ck_assert(!match_comm_possible(c, "sshd", false));
+        ck_assert(match_comm_possible(c, "bash", false));
+        ck_assert(match_comm_possible(c, "qemu-kvm", false));
+        config_free(c);
+        c = load("[rule:b]\ncomm = qemu*\ncomm = !qemu-img\ncpus = 0\n");
+        ck_assert(!match_comm_possible(c, "qemu-img", false));
+        ck_assert(match_comm_possible(c, "qemu-kvm", false));
+        ck_assert(!match_comm_possible(c, "bash", false));
+        config_free(c);
+}
+END_TEST
+
+/* The re-check right before the write: a task that moved into an excluded
+ * cgroup, changed uid into an excluded one, or left the rule's cgroup. */
+START_TEST(test_still_matches) {
+        Config *c = load(neg_text);
+        const Rule *vms = config_find_rule(c, "vms"), *units = config_find_rule(c, "units"),
+                   *not_ssh = config_find_rule(c, "not-ssh");
+        TaskFacts scan = F(.comm = "kvm", .thread = "CPU 0/KVM", .cgroup = "/machine.slice/vm1.scope");
+        char *why = NULL;
+
+        ck_assert_uint_eq(rule_recheck_facts(vms), FACT_CGROUP);
+        ck_assert_uint_eq(rule_recheck_facts(units),
+                          FACT_CGROUP | FACT_UID | FACT_CMDLINE | FACT_EXE | FACT_PARENT);
+        ck_assert_uint_eq(rule_recheck_facts(not_ssh), 0);
+        ck_assert(rule_match_process(vms, &scan, NULL) && rule_still_matches(vms, &scan, NULL));
+
+        TaskFacts moved = scan;
+        moved.cgroup = "/kubepods.slice/kubepods-pod1.slice/cri-containerd-1.scope";
+        ck_assert(!rule_still_matches(vms, &moved, &why));
+        ck_assert_str_eq(why,
+                         "cgroup '/kubepods.slice/kubepods-pod1.slice/cri-containerd-1.scope' is excluded "
+                         "by '!/kubepods.slice/*'");
+        free(why);
+        why = NULL;
+        moved.cgroup = NULL; /* gone, or unreadable: no write */
+        ck_assert(!rule_still_matches(vms, &moved, NULL));
+
+        /* A positive cgroup key: leaving it counts too. */
+        Config *c2 = load("[rule:m]\ncgroup = /machine.slice/*\ncpus = 0\n");
+        const Rule *m = &c2->rules[0];
+        ck_assert_uint_eq(rule_recheck_facts(m), FACT_CGROUP);
+        ck_assert(rule_still_matches(m, &scan, NULL));
+        moved.cgroup = "/system.slice/x.service";
+        ck_assert(!rule_still_matches(m, &moved, NULL));
+        config_free(c2);
+
+        TaskFacts u = F(.comm = "x", .thread = "x", .cgroup = "/", .uid = 5, .has_uid = true, .cmdline = "x",
+                        .exe = "/usr/bin/x", .parent_comm = "bash");
+        ck_assert(rule_still_matches(units, &u, NULL));
+        u.uid = 0; /* setuid(0) between scan and write */
+        ck_assert(!rule_still_matches(units, &u, &why));
+        ck_assert_str_eq(why, "uid '0' is excluded by '!0'");
+        free(why);
+        u.uid = 5;
+        u.parent_comm = "cron"; /* reparented */
+        ck_assert(!rule_still_matches(units, &u, NULL));
+        config_free(c);
+}
+END_TEST
+
 extern Suite *match_suite(void);
 Suite *match_suite(void) {
         Suite *s = suite_create("match");
@@ -322,6 +495,8 @@ Suite *match_suite(void) {
         tcase_add_test(tc, test_kthreads_only_rule);
         tcase_add_test(tc, test_comm_possible);
         tcase_add_test(tc, test_why);
+        tcase_add_test(tc, test_negation);
+        tcase_add_test(tc, test_still_matches);
         suite_add_tcase(s, tc);
         return s;
 }
