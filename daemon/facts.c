@@ -29,6 +29,29 @@ void proc_facts_done(ProcFacts *p) {
         *p = (ProcFacts){0};
 }
 
+/* The facts `need` names, beyond the stat file p already holds. tid's own
+ * cgroup file is read (threads may sit in other v1 cpusets). */
+static void read_more(const Facts *fx, ProcFacts *p, pid_t tid, unsigned need) {
+        pid_t pid = p->stat.pid;
+
+        /* A fact that cannot be read stays NULL and matches nothing. */
+        if (need & FACT_EXE)
+                (void) procfs_read_exe(fx->procfd, pid, &p->exe);
+        if (need & FACT_CMDLINE)
+                (void) procfs_read_cmdline(fx->procfd, pid, &p->cmdline);
+        if (need & FACT_UID)
+                p->has_uid = procfs_read_uid(fx->procfd, pid, &p->uid) >= 0;
+        if ((need & FACT_CGROUP) && procfs_read_cgroup(fx->procfd, pid, tid, &p->cgroup_raw) >= 0)
+                (void) task_cgroups_parse_buf(p->cgroup_raw, &p->cgroups);
+        if (need & FACT_PARENT) {
+                TaskStat ps;
+                if (p->stat.ppid > 0 && procfs_read_stat(fx->procfd, p->stat.ppid, p->stat.ppid, &ps) >= 0) {
+                        memcpy(p->parent_comm, ps.comm, sizeof p->parent_comm);
+                        p->has_parent = true;
+                }
+        }
+}
+
 int facts_read_process(const Facts *fx, const Config *c, pid_t pid, bool force, ProcFacts *ret) {
         ProcFacts p = {0};
         unsigned need = c->facts;
@@ -38,26 +61,21 @@ int facts_read_process(const Facts *fx, const Config *c, pid_t pid, bool force, 
         if (r < 0)
                 return r;
         p.candidate = match_comm_possible(c, p.stat.comm, p.stat.flags & PROC_PF_KTHREAD);
-        if (p.candidate || force) {
-                /* A fact that cannot be read stays NULL and matches nothing. */
-                if (need & FACT_EXE)
-                        (void) procfs_read_exe(fx->procfd, pid, &p.exe);
-                if (need & FACT_CMDLINE)
-                        (void) procfs_read_cmdline(fx->procfd, pid, &p.cmdline);
-                if (need & FACT_UID || force)
-                        p.has_uid = procfs_read_uid(fx->procfd, pid, &p.uid) >= 0;
-                if ((need & FACT_CGROUP) && procfs_read_cgroup(fx->procfd, pid, pid, &p.cgroup_raw) >= 0)
-                        (void) task_cgroups_parse_buf(p.cgroup_raw, &p.cgroups);
-                if (need & FACT_PARENT) {
-                        TaskStat ps;
-                        if (p.stat.ppid > 0 &&
-                            procfs_read_stat(fx->procfd, p.stat.ppid, p.stat.ppid, &ps) >= 0) {
-                                memcpy(p.parent_comm, ps.comm, sizeof p.parent_comm);
-                                p.has_parent = true;
-                        }
-                }
-        }
+        if (p.candidate || force)
+                read_more(fx, &p, pid, force ? need | FACT_UID : need);
         *ret = p;
+        return 0;
+}
+
+int facts_reread(const Facts *fx, const ProcFacts *p, pid_t tid, unsigned need, ProcFacts *ret) {
+        ProcFacts q = {.stat = p->stat, .candidate = p->candidate};
+        int r;
+
+        r = procfs_read_stat(fx->procfd, p->stat.pid, p->stat.pid, &q.stat);
+        if (r < 0)
+                return r;
+        read_more(fx, &q, tid, need);
+        *ret = q;
         return 0;
 }
 

@@ -56,6 +56,9 @@ bool facts_worth_a_look(const Facts *fx, const Config *c, pid_t pid);
  * is gone. */
 int facts_read_process(const Facts *fx, const Config *c, pid_t pid, bool force, ProcFacts *ret);
 void proc_facts_done(ProcFacts *p);
+/* Fresh copies of the facts `need` names (FACT_*), for the re-check right
+ * before a write: tid's cgroup, the process's exe, cmdline, uid, parent. */
+int facts_reread(const Facts *fx, const ProcFacts *p, pid_t tid, unsigned need, ProcFacts *ret);
 
 /* The TaskFacts view of one thread of p, for matching. */
 void facts_task_view(const ProcFacts *p, pid_t tid, const char *thread_name, TaskFacts *ret);

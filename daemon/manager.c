@@ -390,15 +390,19 @@ void manager_stop(Manager *m) {
         size_t n = 0;
 
         (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping: restoring masks");
-        if (m->config && m->config->settings.restore && m->threads) {
+        if (m->config && m->config->settings.restore && m->config->settings.restore_at_stop && m->threads) {
                 n = reconcile_restore_all(m, "pinnerd stopping");
                 /* Everything is back: nothing for a later start to take over. */
                 if (m->state_enabled)
                         (void) unlinkat(m->state.dirfd, "state", 0);
                 m->state_enabled = false;
         }
-        log_event(m->log, EV_STOPPING, LOG_INFO, NULL, "pinnerd stopping: %zu threads managed, %zu restored",
-                  m->threads ? thread_table_size(m->threads) : 0, n);
+        log_event(m->log, EV_STOPPING, LOG_INFO, NULL,
+                  "pinnerd stopping: %zu threads managed, %zu restored%s",
+                  m->threads ? thread_table_size(m->threads) : 0, n,
+                  m->config && m->config->settings.restore && !m->config->settings.restore_at_stop
+                          ? " (restore-at-stop = no: masks stay; the state file keeps the originals)"
+                          : "");
 }
 
 void manager_free(Manager *m) {

@@ -340,6 +340,28 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 report_dropped(&m->report, th, rule, &d.plan);
         }
 
+        /* The task may have moved (into a container a rule excludes) since
+         * its facts were read: the keys that can change without an event
+         * are read again, and a rule that no longer matches writes nothing. */
+        unsigned recheck = rule_recheck_facts(rule);
+        if (recheck) {
+                _cleanup_(proc_facts_done) ProcFacts fresh = {0};
+                _cleanup_(freep) char *why = NULL;
+                TaskFacts tf;
+                if (facts_reread(&m->facts, p, tid, recheck, &fresh) < 0) {
+                        forget(m, th);
+                        return;
+                }
+                facts_task_view(&fresh, tid, ts.comm, &tf);
+                if (!rule_still_matches(rule, &tf, &why)) {
+                        log_msg(m->log, LOG_DEBUG,
+                                "tid %d: rule %s no longer matches right before the write: %s", (int) tid,
+                                rule->name, why ? why : "changed");
+                        release_thread(m, th, why ? why : "the rule no longer matches");
+                        return;
+                }
+        }
+
         /* In a dry run the kernel's mask never changes: compare with what we
          * decided last time, or every re-evaluation would say "would pin". */
         AffinityResult res;
@@ -544,14 +566,15 @@ void reconcile_check_drift(Manager *m) {
         Thread *th;
         _cleanup_(freep) pid_t *reapply = calloc(thread_table_size(m->threads) + 1, sizeof(pid_t));
         size_t n_reapply = 0;
-        DriftAction drift = m->config->settings.drift;
-
         if (!reapply)
                 return;
         while ((th = thread_table_next(m->threads, &i))) {
                 _cleanup_(cpuset_freep) CpuSet *cur = NULL;
                 if (!th->applied)
                         continue;
+                /* The rule's own drift policy, else [pinnerd] drift. */
+                const Rule *rule = th->rule ? config_find_rule(m->config, th->rule) : NULL;
+                DriftAction drift = rule ? rule->drift : m->config->settings.drift;
                 if (affinity_get(&m->aff, th->pid, th->tid, &cur) < 0)
                         continue; /* gone: the exit event or the next scan forgets it */
                 if (cpuset_equal(cur, th->applied))

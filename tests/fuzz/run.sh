@@ -48,7 +48,7 @@ build_one() { # name sources...
 }
 build_one fuzz_cpulist "$d/cpuset.c" "$d/util.c"
 build_one fuzz_config "$d/conf.c" "$d/conf-ini.c" "$d/conf-keys.c" "$d/conf-load.c" "$d/conf-regex.c" "$d/cpuset.c" \
-        "$d/util.c" "$d/cpuspec.c" "$d/host.c" "$d/topology.c" "$d/partitions.c" "$d/schedpolicy.c" "$d/procfs.c"
+        "$d/util.c" "$d/cpuspec.c" "$d/host.c" "$d/topology.c" "$d/partitions.c" "$d/schedpolicy.c" "$d/procfs.c" "$d/output.c"
 build_one fuzz_ctlproto "$d/ctlproto.c" "$d/util.c"
 
 status=0
