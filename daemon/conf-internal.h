@@ -37,6 +37,7 @@ typedef enum RuleKey {
         K_RTPRIO,
         K_NICE,
         K_DRIFT,
+        K_AVOID,
         _K_MAX,
 } RuleKey;
 

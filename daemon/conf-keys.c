@@ -318,6 +318,11 @@ static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
         (void) parse_cpus_value(l, value, &r->cpus);
 }
 
+static void key_avoid(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        if (parse_cpus_value(l, value, &r->cpus) == 0)
+                r->avoid = true;
+}
+
 static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         static const struct {
                 const char *name;
@@ -408,6 +413,7 @@ static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_KTHREADS] = {"kthreads", false, key_kthreads},
         [K_THREADS] = {"threads", GLOB_KEY(threads, GLOB_TASK_NAME)},
         [K_CPUS] = {"cpus", false, key_cpus},
+        [K_AVOID] = {"avoid", false, key_avoid},
         [K_SPREAD] = {"spread", false, key_spread},
         [K_ISOLATED] = {"isolated", false, key_isolated},
         [K_PRIORITY] = {"priority", false, key_priority},
@@ -644,8 +650,12 @@ static void end_rule(Loader *l) {
                           "[rule:%s] has no match key (comm, exe, cmdline, user, cgroup, unit, parent or "
                           "kthreads = yes)",
                           n);
-        if (l->key_line[K_CPUS] == 0)
-                conf_diag(l, false, r->line, "[rule:%s] has no 'cpus'", n);
+        if (l->key_line[K_CPUS] && l->key_line[K_AVOID])
+                conf_diag(l, false, l->key_line[K_AVOID],
+                          "[rule:%s] has both 'cpus' (line %u) and 'avoid': give one of them", n,
+                          l->key_line[K_CPUS]);
+        else if (l->key_line[K_CPUS] == 0 && l->key_line[K_AVOID] == 0)
+                conf_diag(l, false, r->line, "[rule:%s] has no 'cpus' (or 'avoid')", n);
         check_policy(l, r, n);
         if (l->rule_kept)
                 l->rule_own[r->index] = l->own;

@@ -326,9 +326,10 @@ bool rule_equal(const Rule *a, const Rule *b) {
         if (a->n_not_users != b->n_not_users ||
             (a->n_not_users && memcmp(a->not_users, b->not_users, a->n_not_users * sizeof(uid_t)) != 0))
                 return false;
-        return a->kthreads == b->kthreads && cpuspec_equal(&a->cpus, &b->cpus) && a->spread == b->spread &&
-               a->isolated_allow == b->isolated_allow && a->priority == b->priority && a->drift == b->drift &&
-               a->has_policy == b->has_policy && (!a->has_policy || policy_equal(&a->policy, &b->policy));
+        return a->kthreads == b->kthreads && cpuspec_equal(&a->cpus, &b->cpus) && a->avoid == b->avoid &&
+               a->spread == b->spread && a->isolated_allow == b->isolated_allow &&
+               a->priority == b->priority && a->drift == b->drift && a->has_policy == b->has_policy &&
+               (!a->has_policy || policy_equal(&a->policy, &b->policy));
 }
 
 static int check_main(const char *main_path, const char *dir, const CpuSet *possible, const struct Host *host,

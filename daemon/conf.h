@@ -61,7 +61,8 @@ typedef struct Rule {
         size_t n_not_users;
         StrVec not_user_src;
         /* Actions. */
-        CpuSpec cpus;
+        CpuSpec cpus; /* with avoid: the CPUs to keep the thread off */
+        bool avoid;   /* avoid = CPUSET: original mask minus cpus, never widened */
         SpreadMode spread;
         bool has_policy; /* policy (with rtprio / nice) is set with the mask */
         SchedPolicy policy;

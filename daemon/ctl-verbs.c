@@ -79,6 +79,14 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_field_bool(&w, "dry_run", m->opt.dry_run);
                 json_field_string(&w, "online_cpus", online);
                 json_field_string(&w, "isolated_cpus", isolated);
+                json_key(&w, "isolated_sources");
+                json_object_begin(&w);
+                IsolatedSource src[16];
+                size_t n_src = isolated_sources(m->host, src, ELEMENTSOF(src));
+                for (size_t k = 0; k < n_src; k++)
+                        json_field_string(&w, src[k].name, src[k].cpus);
+                isolated_sources_done(src, n_src);
+                json_object_end(&w);
                 json_field_uint(&w, "managed_threads", thread_table_size(m->threads));
                 json_key(&w, "rules");
                 json_array_begin(&w);
@@ -126,8 +134,12 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         outbuf_printf(&reply->out, "\nevents:       %s%s%s%s\n", manager_event_source(m),
                       m->intake.error ? " (" : "", m->intake.error ? m->intake.error : "",
                       m->intake.error ? ")" : "");
+        _cleanup_(freep) char *iso_src = fmt_isolated(m->host);
         outbuf_printf(&reply->out, "online CPUs:  %s\nisolated:     %s\nmanaged:      %zu threads\n", online,
-                      *isolated ? isolated : "none", thread_table_size(m->threads));
+                      iso_src     ? iso_src
+                      : *isolated ? isolated
+                                  : "none",
+                      thread_table_size(m->threads));
         outbuf_puts(&reply->out, "counters:     ");
         for (size_t i = 0; i < ELEMENTSOF(counter_fields); i++)
                 outbuf_printf(&reply->out, "%s%s %" PRIu64, i ? ", " : "", counter_fields[i].name,

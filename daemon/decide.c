@@ -35,7 +35,8 @@ const Rule *decide_rule(const Config *c, const TaskFacts *f, StrVec *why) {
 }
 
 int decide_thread(const Host *h, const Rule *rule, bool remembered, const CpuSet *task_cpuset,
-                  const unsigned *load, unsigned n_load, const char *thread_name, Decision *ret) {
+                  const unsigned *load, unsigned n_load, const char *thread_name, const CpuSet *base,
+                  Decision *ret) {
         Decision d = {0};
         int r;
 
@@ -47,7 +48,7 @@ int decide_thread(const Host *h, const Rule *rule, bool remembered, const CpuSet
         }
         d.rule = rule;
         r = plan_thread_named(h, rule, task_cpuset, rule->spread ? load : NULL, rule->spread ? n_load : 0,
-                              thread_name, &d.plan);
+                              thread_name, base, &d.plan);
         if (r < 0)
                 return r;
         if (!d.plan.effective || cpuset_empty(d.plan.effective)) {

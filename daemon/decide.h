@@ -34,10 +34,12 @@ typedef struct Decision {
 } Decision;
 
 /* rule: decide_rule()'s answer; remembered: pinnerd has an entry for the
- * thread; thread_name for spread = index. task_cpuset NULL = no cpuset limit. load/n_load: see
+ * thread; thread_name for spread = index; base: for avoid rules, the
+ * thread's original mask. task_cpuset NULL = no cpuset limit. load/n_load: see
  * decide_spread_load (ignored unless the rule spreads). */
 int decide_thread(const Host *h, const Rule *rule, bool remembered, const CpuSet *task_cpuset,
-                  const unsigned *load, unsigned n_load, const char *thread_name, Decision *ret);
+                  const unsigned *load, unsigned n_load, const char *thread_name, const CpuSet *base,
+                  Decision *ret);
 void decision_done(Decision *d);
 
 /* The spread load a thread is planned against: `counts` is how many threads

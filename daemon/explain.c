@@ -101,7 +101,13 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                         (void) reconcile_spread_load(m, j->p.stat.pid, rule, tid,
                                                      holds ? entry->spread_cpu : -1, &load, &n_load);
                 }
-                planned = decide_thread(m->host, rule, entry != NULL, cpuset, load, n_load, ts.comm, &d) >= 0;
+                const CpuSet *base = NULL;
+                if (rule->avoid)
+                        base = entry && entry->original ? entry->original
+                               : current ? thread_table_true_original(m->threads, j->p.stat.pid, current)
+                                         : NULL;
+                planned = decide_thread(m->host, rule, entry != NULL, cpuset, load, n_load, ts.comm, base,
+                                        &d) >= 0;
         }
         if (j->exe_withheld)
                 for (size_t k = 0; k < why.n; k++) {
@@ -118,7 +124,8 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                               *a = planned ? fmt_cpus(d.plan.in_cpuset) : NULL,
                               *b = planned ? fmt_cpus(d.plan.in_online) : NULL,
                               *eff = planned ? fmt_cpus(d.plan.effective) : NULL,
-                              *online = fmt_cpus(m->host->online), *isolated = fmt_cpus(m->host->isolated);
+                              *online = fmt_cpus(m->host->online), *isolated = fmt_cpus(m->host->isolated),
+                              *iso_src = fmt_isolated(m->host);
 
         char pol[32] = "-", cur_pol[32] = "-";
         SchedPolicy now_pol;
@@ -179,13 +186,24 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                 outbuf_putc(o, '\n');
         }
         if (planned) {
-                outbuf_printf(o, "  requested %s (%s)\n", req, rule->cpus.text);
+                if (rule->avoid) {
+                        _cleanup_(freep) char *av = fmt_cpus(d.plan.avoided);
+                        outbuf_printf(o, "  its own mask minus avoided %s (%s) = %s\n", av, rule->cpus.text,
+                                      req);
+                } else
+                        outbuf_printf(o, "  requested %s (%s)\n", req, rule->cpus.text);
                 outbuf_printf(o, "  ∩ cpuset %s = %s\n", cpuset ? cs_s : "(no limit)", a);
                 outbuf_printf(o, "  ∩ online %s = %s\n", online, b);
-                if (rule->isolated_allow)
-                        outbuf_printf(o, "  isolated CPUs allowed by the rule\n");
+                if (rule->isolated_allow || rule->avoid)
+                        outbuf_printf(o, "  isolated CPUs %s\n",
+                                      rule->avoid ? "kept where it had them (avoid never widens)"
+                                                  : "allowed by the rule");
                 else
-                        outbuf_printf(o, "  − isolated %s = %s\n", *isolated ? isolated : "(none)", eff);
+                        outbuf_printf(o, "  − isolated %s = %s\n",
+                                      iso_src     ? iso_src
+                                      : *isolated ? isolated
+                                                  : "(none)",
+                                      eff);
                 if (rule->spread && d.plan.spread_cpu >= 0) {
                         if (d.plan.spread_index >= 0)
                                 outbuf_printf(o, "  spread: slot %d of %u CPUs (%s) → CPU %d\n",

@@ -52,6 +52,7 @@ struct Manager {
         sd_device_monitor *hotplug;
         struct CtlServer *ctl;
 
+        bool host_fresh; /* re-read during this verify pass */
         uint64_t generation;
         uint64_t start_usec;
         int exit_code;
@@ -87,6 +88,9 @@ int manager_load_config(Manager *m, Config **ret, StrVec *errors);
 int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors);
 
 /* manager.c */
+/* Re-read what can change on the host (online and isolated CPUs, the
+ * partitions, NUMA nodes, mounts); on failure keep the old and say so. */
+void manager_refresh_host(Manager *m, const char *why);
 /* "proc-connector", "polling", or "single scan" (--once). */
 const char *manager_event_source(const Manager *m);
 void manager_storm_timer_update(Manager *m);

@@ -170,20 +170,31 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(m->event, 0);
 }
 
+void manager_refresh_host(Manager *m, const char *why) {
+        _cleanup_(freep) char *err = NULL, *before = fmt_cpus(m->host->isolated), *after = NULL;
+        int r = host_refresh(m->host, &err);
+
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "%s: cannot re-read the host's CPUs, keeping what was known: %s",
+                        why, err ? err : strerror(-r));
+                return;
+        }
+        facts_cache_clear(&m->facts);
+        after = fmt_cpus(m->host->isolated);
+        if (before && after && strcmp(before, after) != 0)
+                log_msg(m->log, LOG_NOTICE, "isolated CPUs changed from %s to %s (%s)",
+                        *before ? before : "none", *after ? after : "none", why);
+}
+
 static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
         Manager *m = userdata;
         _cleanup_(freep) char *before = fmt_cpus(m->host->online), *after = NULL;
-        int r = host_refresh_cpus(m->host);
 
-        if (r < 0) {
-                log_msg(m->log, LOG_ERR, "CPU hotplug: cannot re-read CPUs: %s", strerror(-r));
-                return 0;
-        }
+        manager_refresh_host(m, "CPU hotplug");
         after = fmt_cpus(m->host->online);
         if (before && after && strcmp(before, after) == 0)
                 return 0;
         log_msg(m->log, LOG_NOTICE, "online CPUs changed from %s to %s; re-planning", before, after);
-        facts_cache_clear(&m->facts);
         manager_rescan(m, "CPU hotplug");
         manager_state_flush(m, false);
         return 0;

@@ -96,6 +96,10 @@ static int remove_isolated(const Host *h, const CpuSet *task_cpuset, CpuSet *s) 
 
 /* Why nothing is left, naming the step that emptied the set. */
 static int explain_empty(const Host *h, const Rule *r, const CpuSet *task_cpuset, Plan *p) {
+        if (r->avoid && cpuset_empty(p->requested)) {
+                p->skip_reason = "no CPU of its own mask is left after 'avoid'";
+                return 0;
+        }
         if (cpuset_empty(p->requested)) {
                 int k = cpuspec_empty_reason(h, &r->cpus, &p->skip_reason_buf);
                 if (k < 0)
@@ -122,17 +126,25 @@ static int explain_empty(const Host *h, const Rule *r, const CpuSet *task_cpuset
 
 int plan_thread(const Host *h, const Rule *r, const CpuSet *task_cpuset, const unsigned *spread_load,
                 unsigned n_load, Plan *ret) {
-        return plan_thread_named(h, r, task_cpuset, spread_load, n_load, NULL, ret);
+        return plan_thread_named(h, r, task_cpuset, spread_load, n_load, NULL, NULL, ret);
 }
 
 int plan_thread_named(const Host *h, const Rule *r, const CpuSet *task_cpuset, const unsigned *spread_load,
-                      unsigned n_load, const char *thread_name, Plan *ret) {
+                      unsigned n_load, const char *thread_name, const CpuSet *base, Plan *ret) {
         _cleanup_(plan_done) Plan p = {.spread_cpu = -1, .spread_index = -1};
         int k;
 
         k = plan_resolve_cpus(h, &r->cpus, &p.requested);
         if (k < 0)
                 return k;
+        if (r->avoid) {
+                CpuSet *req = base ? cpuset_dup(base) : cpuset_new();
+                if (!req)
+                        return -ENOMEM;
+                cpuset_andnot(req, p.requested);
+                p.avoided = p.requested;
+                p.requested = req;
+        }
         p.in_cpuset = cpuset_dup(p.requested);
         if (!p.in_cpuset)
                 return -ENOMEM;
@@ -146,7 +158,7 @@ int plan_thread_named(const Host *h, const Rule *r, const CpuSet *task_cpuset, c
         p.effective = cpuset_dup(p.in_online);
         if (!p.effective)
                 return -ENOMEM;
-        if (!r->isolated_allow && h->isolated) {
+        if (!r->isolated_allow && !r->avoid && h->isolated) {
                 k = remove_isolated(h, task_cpuset, p.effective);
                 if (k < 0)
                         return k;
@@ -193,6 +205,7 @@ void plan_done(Plan *p) {
         cpuset_free(p->in_online);
         cpuset_free(p->effective);
         cpuset_free(p->dropped);
+        cpuset_free(p->avoided);
         free(p->skip_reason_buf);
         *p = (Plan){0};
 }

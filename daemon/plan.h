@@ -10,7 +10,8 @@
 #include "host.h"
 
 typedef struct Plan {
-        CpuSet *requested;       /* the rule's cpus resolved on this host */
+        CpuSet *requested;       /* the rule's cpus resolved on this host (avoid: base − avoided) */
+        CpuSet *avoided;         /* avoid rules: the CPUs avoided, resolved; else NULL */
         CpuSet *in_cpuset;       /* requested ∩ the thread's cpuset */
         CpuSet *in_online;       /* ... ∩ online */
         CpuSet *effective;       /* ... − isolated (unless allowed); spread: one CPU */
@@ -46,7 +47,11 @@ int plan_thread(const Host *h, const Rule *r, const CpuSet *task_cpuset, const u
  * sum over its SMT siblings, from the host's topology), then the least
  * loaded CPU of it, then the lowest number: distinct cores before siblings. */
 int plan_thread_named(const Host *h, const Rule *r, const CpuSet *task_cpuset, const unsigned *spread_load,
-                      unsigned n_load, const char *thread_name, Plan *ret);
+                      unsigned n_load, const char *thread_name, const CpuSet *base, Plan *ret);
+/* For avoid rules, `base` is the thread's original mask (what it would have
+ * without pinnerd): requested = base − the rule's CPUs, then ∩ cpuset ∩
+ * online, and no "− isolated" step, so the thread never gains a CPU it did
+ * not have. A NULL base plans nothing (skipped: mask unknown). */
 
 /* The first decimal number in s (at most 9 digits), or -1 (pure). */
 int plan_name_index(const char *s);

@@ -317,7 +317,16 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 if (r < 0)
                         return;
         }
-        r = decide_thread(m->host, rule, true, task_cpuset, load, n_load, ts.comm, &d);
+        /* avoid works from what the thread would have without pinnerd. */
+        _cleanup_(cpuset_freep) CpuSet *cur = NULL;
+        const CpuSet *base = NULL;
+        if (rule->avoid) {
+                if (th->original)
+                        base = th->original;
+                else if (affinity_get(&m->aff, p->stat.pid, tid, &cur) >= 0)
+                        base = thread_table_true_original(m->threads, p->stat.pid, cur);
+        }
+        r = decide_thread(m->host, rule, true, task_cpuset, load, n_load, ts.comm, base, &d);
         if (r < 0) {
                 log_msg(m->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name,
                         strerror(-r));
@@ -553,12 +562,36 @@ void manager_rescan(Manager *m, const char *why) {
         Counters before = m->report.counters;
 
         m->report.counters.rescans++;
+        /* Partitions and NUMA nodes give no event: every rescan re-reads them. */
+        manager_refresh_host(m, why);
         scan_all(m);
         log_event(m->log, EV_RESCAN, LOG_DEBUG, NULL,
                   "rescan (%s) took %.1f ms: %" PRIu64 " applied, %" PRIu64 " restored, %zu threads managed",
                   why, (double) (now_usec() - t0) / 1000.0, m->report.counters.applied - before.applied,
                   m->report.counters.restored - before.restored, thread_table_size(m->threads));
         manager_storm_timer_update(m);
+}
+
+/* Is cur what the kernel makes of the applied mask within the thread's
+ * cpuset now? The host is re-read first (once per pass), so partitions made
+ * since are known to status and to the re-plan. */
+static bool kernel_narrowed(Manager *m, const Thread *th, const CpuSet *cur) {
+        _cleanup_(proc_facts_done) ProcFacts p = {0};
+        _cleanup_(cpuset_freep) CpuSet *within = NULL;
+        const CpuSet *cs = NULL;
+
+        if (!m->host_fresh) {
+                manager_refresh_host(m, "a pinned mask was narrowed");
+                m->host_fresh = true;
+        }
+        if (facts_read_process(&m->facts, m->config, th->pid, false, &p) < 0 ||
+            facts_thread_cpuset(&m->facts, &p, th->tid, &cs) < 0 || !cs)
+                return false;
+        within = cpuset_dup(th->applied);
+        if (!within)
+                return false;
+        cpuset_and(within, cs);
+        return cpuset_equal(within, cur);
 }
 
 void reconcile_check_drift(Manager *m) {
@@ -568,6 +601,8 @@ void reconcile_check_drift(Manager *m) {
         size_t n_reapply = 0;
         if (!reapply)
                 return;
+        m->host_fresh = false;
+        facts_cache_clear(&m->facts);
         while ((th = thread_table_next(m->threads, &i))) {
                 _cleanup_(cpuset_freep) CpuSet *cur = NULL;
                 if (!th->applied)
@@ -582,6 +617,12 @@ void reconcile_check_drift(Manager *m) {
                 /* A different mask may belong to a new thread with a recycled tid. */
                 if (!thread_still_there(m, th)) {
                         reapply[n_reapply++] = th->tid; /* re-evaluated below: identity drops it */
+                        continue;
+                }
+                /* Narrowed by the kernel (its cpuset shrank, or CPUs went to
+                 * an isolated partition): re-planned, not drift. */
+                if (cpuset_subset(cur, th->applied) && kernel_narrowed(m, th, cur)) {
+                        reapply[n_reapply++] = th->tid;
                         continue;
                 }
                 /* Someone else changed a mask we set. */

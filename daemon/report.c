@@ -4,10 +4,66 @@
 #include <errno.h>
 #include <string.h>
 
+#include "host.h"
+#include "output.h"
 #include "util.h"
 
 char *fmt_cpus(const CpuSet *s) {
         return s ? cpuset_format_list(s) : strdup("-");
+}
+
+size_t isolated_sources(const Host *h, IsolatedSource *v, size_t max) {
+        CpuSet *sets[16] = {0};
+        size_t n = 0;
+
+        if (max > 16)
+                max = 16;
+        for (int c = h->isolated ? cpuset_next(h->isolated, -1) : -1; c >= 0;
+             c = cpuset_next(h->isolated, c)) {
+                const char *src = host_isolated_source(h, (unsigned) c);
+                size_t k;
+                if (!src)
+                        src = "isolcpus";
+                for (k = 0; k < n && strcmp(v[k].name, src) != 0; k++)
+                        ;
+                if (k == n) {
+                        if (n == max || !(sets[n] = cpuset_new()))
+                                continue;
+                        v[n++] = (IsolatedSource){.name = src};
+                }
+                (void) cpuset_add(sets[k], (unsigned) c);
+        }
+        for (size_t k = 0; k < n; k++) {
+                v[k].cpus = cpuset_format_list(sets[k]);
+                cpuset_free(sets[k]);
+        }
+        return n;
+}
+
+void isolated_sources_done(IsolatedSource *v, size_t n) {
+        for (size_t k = 0; k < n; k++)
+                free(v[k].cpus);
+}
+
+char *fmt_isolated(const Host *h) {
+        IsolatedSource v[16];
+        size_t n = isolated_sources(h, v, ELEMENTSOF(v));
+        OutBuf o = OUTBUF_INIT;
+
+        for (size_t k = 0; k < n; k++) {
+                outbuf_printf(&o, "%s%s (", k ? ", " : "", v[k].cpus ? v[k].cpus : "?");
+                /* Partition paths are raw cgroup names: escaped for people. */
+                text_escape_append(&o, v[k].name, strlen(v[k].name));
+                outbuf_putc(&o, ')');
+        }
+        isolated_sources_done(v, n);
+        if (n == 0)
+                outbuf_puts(&o, "none");
+        if (outbuf_error(&o) < 0) {
+                outbuf_done(&o);
+                return NULL;
+        }
+        return o.data;
 }
 
 static void thread_fields(const Thread *th, LogFields *f) {

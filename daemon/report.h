@@ -25,6 +25,19 @@ typedef struct Reporter {
 /* A cpulist for messages and tables; "-" for NULL. malloc'd. */
 char *fmt_cpus(const CpuSet *s);
 
+/* Where the host's isolated CPUs come from, grouped: n sources (at most
+ * max), each a name ("isolcpus", "partition /sys/fs/cgroup/iso") and its
+ * CPUs (malloc'd cpulist). Returns n. */
+typedef struct IsolatedSource {
+        const char *name; /* the host's; valid until it is refreshed */
+        char *cpus;
+} IsolatedSource;
+struct Host;
+size_t isolated_sources(const struct Host *h, IsolatedSource *v, size_t max);
+void isolated_sources_done(IsolatedSource *v, size_t n);
+/* "2 (isolcpus), 3 (partition /sys/fs/cgroup/iso)", or "none". malloc'd. */
+char *fmt_isolated(const struct Host *h);
+
 void report_applied(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const CpuSet *prev,
                     bool dry_run);
 void report_restored(Reporter *rp, const Thread *th, const CpuSet *prev, const char *why, bool dry_run);

@@ -67,19 +67,19 @@ START_TEST(test_decide_verdicts) {
         Decision d;
 
         ck_assert_int_eq(host_load(fixture_path("host-2cpu"), &h, &err), 0);
-        ck_assert_int_eq(decide_thread(h, NULL, false, NULL, NULL, 0, NULL, &d), 0);
+        ck_assert_int_eq(decide_thread(h, NULL, false, NULL, NULL, 0, NULL, NULL, &d), 0);
         ck_assert_int_eq(d.verdict, VERDICT_NONE);
         decision_done(&d);
-        ck_assert_int_eq(decide_thread(h, NULL, true, NULL, NULL, 0, NULL, &d), 0);
+        ck_assert_int_eq(decide_thread(h, NULL, true, NULL, NULL, 0, NULL, NULL, &d), 0);
         ck_assert_int_eq(d.verdict, VERDICT_RELEASE);
         ck_assert_str_eq(d.reason, "no rule applies any more");
         decision_done(&d);
-        ck_assert_int_eq(decide_thread(h, &c->rules[0], true, NULL, NULL, 0, NULL, &d), 0);
+        ck_assert_int_eq(decide_thread(h, &c->rules[0], true, NULL, NULL, 0, NULL, NULL, &d), 0);
         ck_assert_int_eq(d.verdict, VERDICT_APPLY);
         ck_assert_uint_eq(cpuset_count(d.plan.effective), 1);
         decision_done(&d);
         /* CPU 7 is not on this 2-CPU host: skipped with a reason. */
-        ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, NULL, 0, NULL, &d), 0);
+        ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, NULL, 0, NULL, NULL, &d), 0);
         ck_assert_int_eq(d.verdict, VERDICT_SKIP);
         ck_assert_ptr_nonnull(d.reason);
         decision_done(&d);
@@ -127,7 +127,7 @@ START_TEST(test_spread_modes) {
 
         ck_assert_int_eq(host_load(fixture_path("host-smt"), &h, &err), 0);
         for (int k = 0; k < 4; k++) {
-                ck_assert_int_eq(decide_thread(h, &c->rules[0], false, NULL, load, 4, "w", &d), 0);
+                ck_assert_int_eq(decide_thread(h, &c->rules[0], false, NULL, load, 4, "w", NULL, &d), 0);
                 ck_assert_int_eq(d.verdict, VERDICT_APPLY);
                 order[k] = d.plan.spread_cpu;
                 ck_assert_int_eq(cpuset_count(d.plan.effective), 1);
@@ -147,16 +147,55 @@ START_TEST(test_spread_modes) {
         } idx[] = {{"CPU 3/KVM", 3}, {"CPU 1/KVM", 1}, {"CPU 0/KVM", 0},
                    {"CPU 2/KVM", 2}, {"CPU 6/KVM", 2}, {"vcpu12", 0}};
         for (size_t k = 0; k < ELEMENTSOF(idx); k++) {
-                ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, NULL, 0, idx[k].name, &d), 0);
+                ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, NULL, 0, idx[k].name, NULL, &d),
+                                 0);
                 ck_assert_int_eq(d.plan.spread_cpu, idx[k].cpu);
                 decision_done(&d);
         }
         /* No number: spread = yes. */
         unsigned busy[4] = {1, 0, 0, 0};
-        ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, busy, 4, "worker", &d), 0);
+        ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, busy, 4, "worker", NULL, &d), 0);
         ck_assert_int_eq(d.plan.spread_index, -1);
         ck_assert_int_eq(d.plan.spread_cpu, 2);
         decision_done(&d);
+        host_free(h);
+        config_free(c);
+}
+END_TEST
+
+/* avoid: the thread's own mask minus the CPUs, never widened. */
+START_TEST(test_avoid) {
+        Config *c = load("[rule:shield]\ncomm = *\navoid = 1\n");
+        Host *h = NULL;
+        char *err = NULL;
+        CpuSet *both = NULL, *one = NULL, *zero = NULL;
+        Decision d;
+
+        ck_assert_int_eq(host_load(fixture_path("host-2cpu"), &h, &err), 0);
+        ck_assert(c->rules[0].avoid);
+        ck_assert_int_eq(cpuset_parse_list("0-1", &both, NULL), 0);
+        ck_assert_int_eq(cpuset_parse_list("1", &one, NULL), 0);
+        ck_assert_int_eq(cpuset_parse_list("0", &zero, NULL), 0);
+        ck_assert_int_eq(decide_thread(h, &c->rules[0], false, NULL, NULL, 0, "t", both, &d), 0);
+        ck_assert_int_eq(d.verdict, VERDICT_APPLY);
+        ck_assert(cpuset_equal(d.plan.effective, zero));
+        decision_done(&d);
+        /* Narrowed to 0 on purpose (taskset -c 0): stays 0, never gains 1. */
+        ck_assert_int_eq(decide_thread(h, &c->rules[0], false, NULL, NULL, 0, "t", zero, &d), 0);
+        ck_assert(cpuset_equal(d.plan.effective, zero));
+        decision_done(&d);
+        /* Only on the avoided CPU: nothing left, skipped with a reason. */
+        ck_assert_int_eq(decide_thread(h, &c->rules[0], false, NULL, NULL, 0, "t", one, &d), 0);
+        ck_assert_int_eq(d.verdict, VERDICT_SKIP);
+        ck_assert_ptr_nonnull(strstr(d.reason, "avoid"));
+        decision_done(&d);
+        /* Mask unknown: nothing planned. */
+        ck_assert_int_eq(decide_thread(h, &c->rules[0], false, NULL, NULL, 0, "t", NULL, &d), 0);
+        ck_assert_int_eq(d.verdict, VERDICT_SKIP);
+        decision_done(&d);
+        cpuset_free(both);
+        cpuset_free(one);
+        cpuset_free(zero);
         host_free(h);
         config_free(c);
 }
@@ -183,6 +222,7 @@ Suite *decide_suite(void) {
         tcase_add_test(tc, test_decide_spread_load);
         tcase_add_test(tc, test_spread_modes);
         tcase_add_test(tc, test_name_index);
+        tcase_add_test(tc, test_avoid);
         suite_add_tcase(s, tc);
         return s;
 }
