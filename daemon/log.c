@@ -197,10 +197,10 @@ static void build_journal(OutBuf *out, EventKind kind, int priority, const LogFi
 /* A field value on the stderr line: escaped as for a terminal (output.h),
  * and quotes too, so a comm holding a newline or a quote cannot forge a
  * second line or a field. */
-static void put_escaped(OutBuf *out, const char *s) {
+static void put_escaped(OutBuf *out, const char *s, bool escaped) {
         OutBuf b = OUTBUF_INIT;
 
-        if (text_escape_append(&b, s, strlen(s)) < 0) {
+        if ((escaped ? text_sanitize_append(&b, s, strlen(s)) : text_escape_append(&b, s, strlen(s))) < 0) {
                 outbuf_done(&b);
                 outbuf_puts(out, "(unprintable)");
                 return;
@@ -214,7 +214,7 @@ static void put_escaped(OutBuf *out, const char *s) {
 }
 
 /* " key=value", or "key=value" for the first field after the bracket. */
-static void put_field(OutBuf *out, bool *first, const char *key, const char *value) {
+static void put_field_as(OutBuf *out, bool *first, const char *key, const char *value, bool escaped) {
         if (!value)
                 return;
         outbuf_printf(out, "%s%s=", *first ? "" : " ", key);
@@ -222,9 +222,13 @@ static void put_field(OutBuf *out, bool *first, const char *key, const char *val
         bool quote = strpbrk(value, " \"") != NULL || *value == '\0';
         if (quote)
                 outbuf_putc(out, '"');
-        put_escaped(out, value);
+        put_escaped(out, value, escaped);
         if (quote)
                 outbuf_putc(out, '"');
+}
+
+static void put_field(OutBuf *out, bool *first, const char *key, const char *value) {
+        put_field_as(out, first, key, value, false);
 }
 
 /* One stderr line: the message, then the fields as key=value. */
@@ -251,7 +255,7 @@ static void build_stderr(OutBuf *out, EventKind kind, int priority, const LogFie
                 put_field(out, &first, "cpus", lf->cpus);
                 put_field(out, &first, "requested", lf->requested);
                 put_field(out, &first, "previous", lf->previous);
-                put_field(out, &first, "reason", lf->reason);
+                put_field_as(out, &first, "reason", lf->reason, lf->reason_escaped);
         }
         if ((kind >= 0 && kind < _EV_MAX) || lf)
                 outbuf_putc(out, ']');

@@ -50,6 +50,7 @@ typedef struct LogFields {
         const char *comm, *thread;
         const char *cpus, *requested, *previous;
         const char *reason;
+        bool reason_escaped; /* reason is already escaped text (a configuration error) */
 } LogFields;
 
 /* A burst of this many thread records per window passes; the rest are

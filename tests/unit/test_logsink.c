@@ -349,9 +349,13 @@ START_TEST(test_escaped_once) {
         l.err = open_memstream(&buf, &len);
         log_msg_escaped(&l, LOG_ERR, "a.conf:3: comm 'it\\'s'\nforged");
         log_msg(&l, LOG_ERR, "raw %s", "it\\'s");
+        LogFields f = {.reason = "a.conf:3: cpus 'it\\'s'", .reason_escaped = true};
+        log_event(&l, EV_RELOAD_FAILED, LOG_ERR, &f, "reload rejected");
         fflush(l.err);
         ck_assert_str_eq(buf, "pinnerd: err: a.conf:3: comm 'it\\'s'\\nforged\n"
-                              "pinnerd: err: raw it\\\\'s\n");
+                              "pinnerd: err: raw it\\\\'s\n"
+                              "pinnerd: err: reload rejected [event=reload-failed reason=\"a.conf:3: cpus "
+                              "'it\\'s'\"]\n");
         log_done(&l);
         fclose(l.err);
         free(buf);
