@@ -123,6 +123,26 @@ static void jfield(OutBuf *out, const char *key, const char *value) {
                 log_journal_field(out, key, value, strlen(value));
 }
 
+/* The longest prefix of escaped text s[0..len) of at most max bytes that
+ * ends between two escapes or characters: never half a \xHH or a UTF-8
+ * sequence. */
+static size_t escaped_prefix(const char *s, size_t len, size_t max) {
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned char c = (unsigned char) s[i];
+                size_t t;
+                if (c == '\\')
+                        t = i + 1 < len && s[i + 1] == 'x' ? 4 : 2;
+                else
+                        t = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+                if (i + t > max)
+                        break;
+                i += t;
+        }
+        return i;
+}
+
 /* The message as people see it: raw text escaped once (text_escape_append),
  * or already escaped text checked (text_sanitize_append); cut to
  * LOG_MESSAGE_MAX so a record always fits a datagram. */
@@ -144,17 +164,8 @@ static void put_message(OutBuf *out, const char *message, bool escaped) {
         }
         size_t len = m.len;
         bool cut = n < strlen(message) || len > LOG_MESSAGE_MAX;
-        if (len > LOG_MESSAGE_MAX) {
-                len = LOG_MESSAGE_MAX;
-                /* Never cut an escape or a UTF-8 sequence in half. */
-                while (len > 0 && ((m.data[len] & 0xC0) == 0x80))
-                        len--;
-                for (size_t k = len; k > 0 && len - k < 4; k--)
-                        if (m.data[k - 1] == '\\') {
-                                len = k - 1;
-                                break;
-                        }
-        }
+        if (len > LOG_MESSAGE_MAX)
+                len = escaped_prefix(m.data, len, LOG_MESSAGE_MAX);
         outbuf_append(out, m.data, len);
         if (cut)
                 outbuf_puts(out, "...");
