@@ -143,7 +143,7 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                 json_key(w, "not_matched");
                 json_array_begin(w);
                 for (size_t k = 0; k < why.n; k++)
-                        json_string(w, why.v[k]);
+                        json_text(w, why.v[k]); /* escaped once already, by match.c */
                 json_array_end(w);
                 if (planned) {
                         json_key(w, "steps");

@@ -123,6 +123,26 @@ static void jfield(OutBuf *out, const char *key, const char *value) {
                 log_journal_field(out, key, value, strlen(value));
 }
 
+/* The longest prefix of escaped text s[0..len) of at most max bytes that
+ * ends between two escapes or characters: never half a \xHH or a UTF-8
+ * sequence. */
+static size_t escaped_prefix(const char *s, size_t len, size_t max) {
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned char c = (unsigned char) s[i];
+                size_t t;
+                if (c == '\\')
+                        t = i + 1 < len && s[i + 1] == 'x' ? 4 : 2;
+                else
+                        t = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+                if (i + t > max)
+                        break;
+                i += t;
+        }
+        return i;
+}
+
 /* The message as people see it: raw text escaped once (text_escape_append),
  * or already escaped text checked (text_sanitize_append); cut to
  * LOG_MESSAGE_MAX so a record always fits a datagram. */
@@ -144,17 +164,8 @@ static void put_message(OutBuf *out, const char *message, bool escaped) {
         }
         size_t len = m.len;
         bool cut = n < strlen(message) || len > LOG_MESSAGE_MAX;
-        if (len > LOG_MESSAGE_MAX) {
-                len = LOG_MESSAGE_MAX;
-                /* Never cut an escape or a UTF-8 sequence in half. */
-                while (len > 0 && ((m.data[len] & 0xC0) == 0x80))
-                        len--;
-                for (size_t k = len; k > 0 && len - k < 4; k--)
-                        if (m.data[k - 1] == '\\') {
-                                len = k - 1;
-                                break;
-                        }
-        }
+        if (len > LOG_MESSAGE_MAX)
+                len = escaped_prefix(m.data, len, LOG_MESSAGE_MAX);
         outbuf_append(out, m.data, len);
         if (cut)
                 outbuf_puts(out, "...");
@@ -198,10 +209,10 @@ static void build_journal(OutBuf *out, EventKind kind, int priority, const LogFi
 /* A field value on the stderr line: escaped as for a terminal (output.h),
  * and quotes too, so a comm holding a newline or a quote cannot forge a
  * second line or a field. */
-static void put_escaped(OutBuf *out, const char *s) {
+static void put_escaped(OutBuf *out, const char *s, bool escaped) {
         OutBuf b = OUTBUF_INIT;
 
-        if (text_escape_append(&b, s, strlen(s)) < 0) {
+        if ((escaped ? text_sanitize_append(&b, s, strlen(s)) : text_escape_append(&b, s, strlen(s))) < 0) {
                 outbuf_done(&b);
                 outbuf_puts(out, "(unprintable)");
                 return;
@@ -215,7 +226,7 @@ static void put_escaped(OutBuf *out, const char *s) {
 }
 
 /* " key=value", or "key=value" for the first field after the bracket. */
-static void put_field(OutBuf *out, bool *first, const char *key, const char *value) {
+static void put_field_as(OutBuf *out, bool *first, const char *key, const char *value, bool escaped) {
         if (!value)
                 return;
         outbuf_printf(out, "%s%s=", *first ? "" : " ", key);
@@ -223,9 +234,13 @@ static void put_field(OutBuf *out, bool *first, const char *key, const char *val
         bool quote = strpbrk(value, " \"") != NULL || *value == '\0';
         if (quote)
                 outbuf_putc(out, '"');
-        put_escaped(out, value);
+        put_escaped(out, value, escaped);
         if (quote)
                 outbuf_putc(out, '"');
+}
+
+static void put_field(OutBuf *out, bool *first, const char *key, const char *value) {
+        put_field_as(out, first, key, value, false);
 }
 
 /* One stderr line: the message, then the fields as key=value. */
@@ -253,7 +268,7 @@ static void build_stderr(OutBuf *out, EventKind kind, int priority, const LogFie
                 put_field(out, &first, "requested", lf->requested);
                 put_field(out, &first, "policy", lf->policy);
                 put_field(out, &first, "previous", lf->previous);
-                put_field(out, &first, "reason", lf->reason);
+                put_field_as(out, &first, "reason", lf->reason, lf->reason_escaped);
         }
         if ((kind >= 0 && kind < _EV_MAX) || lf)
                 outbuf_putc(out, ']');

@@ -51,6 +51,7 @@ typedef struct LogFields {
         const char *cpus, *requested, *previous;
         const char *policy; /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
         const char *reason;
+        bool reason_escaped; /* reason is already escaped text (a configuration error) */
 } LogFields;
 
 /* A burst of this many thread records per window passes; the rest are

@@ -151,7 +151,9 @@ enum {
         JSON_HAS_ITEMS = 1u << 1,
 };
 
-int json_escape_append(OutBuf *b, const char *str, size_t n) {
+/* lossless: a backslash is doubled in the decoded text (names); otherwise
+ * it stays one (text that is already escaped). */
+static int json_quote(OutBuf *b, const char *str, size_t n, bool lossless) {
         const unsigned char *s = (const unsigned char *) str;
         size_t run = 0; /* start of bytes copied verbatim */
         size_t i = 0;
@@ -182,7 +184,7 @@ int json_escape_append(OutBuf *b, const char *str, size_t n) {
                         /* The escape character of the byte escapes below is
                          * itself escaped: a JSON string decodes to the bytes'
                          * text with every backslash doubled. */
-                        esc = "\\\\\\\\";
+                        esc = lossless ? "\\\\\\\\" : "\\\\";
                         break;
                 case '\b':
                         esc = "\\b";
@@ -216,6 +218,14 @@ int json_escape_append(OutBuf *b, const char *str, size_t n) {
         }
         outbuf_append(b, s + run, n - run);
         return outbuf_putc(b, '"');
+}
+
+int json_escape_append(OutBuf *b, const char *s, size_t n) {
+        return json_quote(b, s, n, true);
+}
+
+int json_text_append(OutBuf *b, const char *s, size_t n) {
+        return json_quote(b, s, n, false);
 }
 
 void json_init(JsonWriter *w, OutBuf *out) {
@@ -334,6 +344,23 @@ int json_string_len(JsonWriter *w, const char *s, size_t n) {
 
 int json_string(JsonWriter *w, const char *s) {
         return json_string_len(w, s, s ? strlen(s) : 0);
+}
+
+int json_text(JsonWriter *w, const char *s) {
+        int r;
+
+        if (!s)
+                return json_null(w);
+        r = json_before_value(w);
+        if (r < 0)
+                return r;
+        json_text_append(w->out, s, strlen(s));
+        return json_after_value(w);
+}
+
+int json_field_text(JsonWriter *w, const char *key, const char *s) {
+        int r = json_key(w, key);
+        return r < 0 ? r : json_text(w, s);
 }
 
 int json_int(JsonWriter *w, int64_t v) {

@@ -80,6 +80,9 @@ int json_bool(JsonWriter *w, bool v);
 int json_null(JsonWriter *w);
 /* key + value in one call, for the common object member. */
 int json_field_string(JsonWriter *w, const char *key, const char *s);
+/* The same for already escaped text (json_text_append); NULL writes null. */
+int json_text(JsonWriter *w, const char *s);
+int json_field_text(JsonWriter *w, const char *key, const char *s);
 int json_field_int(JsonWriter *w, const char *key, int64_t v);
 int json_field_uint(JsonWriter *w, const char *key, uint64_t v);
 int json_field_bool(JsonWriter *w, const char *key, bool v);
@@ -100,6 +103,12 @@ static inline int json_error(const JsonWriter *w) {
  * `printf '%b'` or a one-line regex turns it back into the bytes. This is
  * the C-style convention of text_escape_append for the two escapes it uses. */
 int json_escape_append(OutBuf *b, const char *s, size_t n);
+/* Text that is already escaped for people (a reason, an error quoting values
+ * with conf_escape) as a JSON string: JSON's own escapes, a backslash stays
+ * one, so it decodes to the same text the plain output shows. Bytes that are
+ * not UTF-8 (escaped text holds none) become the text \xHH. Not lossless by
+ * design: names and other raw bytes go through json_escape_append. */
+int json_text_append(OutBuf *b, const char *s, size_t n);
 
 /* ---- Text for terminals ---- */
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Readers for /proc: one pure parse_*_buf() per file, and a thin reader that
  * opens the file below the proc directory handle (so tests and --root point it
- * at a fake tree). Every reader returns -errno:
+ * at a fake tree). procfd is a handle as util.h describes (host_open_proc()):
+ * a plain fd for the real /proc, one openat() per file; below a --root tree
+ * every path is resolved inside it. Every reader returns -errno:
  *   -ESRCH    the task went away. openat()'s ENOENT on PID/... is mapped to
  *             it, so callers test one code; treat -ENOENT as "gone" too if in
  *             doubt, it is only returned by procfs_read_exe (see there).

@@ -14,6 +14,7 @@ static void log_diags(Manager *m, const ConfDiags *d, StrVec *errors) {
                 _cleanup_(freep) char *s = conf_diag_format_bare(&d->v[i]);
                 if (!s)
                         continue;
+                /* The diagnostic quotes its values escaped already. */
                 log_msg_escaped(m->log, d->v[i].warning ? LOG_WARNING : LOG_ERR, s);
                 if (errors && !d->v[i].warning)
                         (void) strvec_push(errors, s);
@@ -44,9 +45,12 @@ int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading", now_usec());
+        /* Term warnings and the re-plan see the host as it is now. */
+        manager_refresh_host(m, "reload");
         r = manager_load_config(m, &c, errors);
         if (r < 0) {
-                LogFields f = {.reason = errors->n ? errors->v[0] : "configuration invalid"};
+                LogFields f = {.reason = errors->n ? errors->v[0] : "configuration invalid",
+                               .reason_escaped = true};
                 log_event(m->log, EV_RELOAD_FAILED, LOG_ERR, &f,
                           "reload rejected (%zu error%s); kept previous configuration", errors->n,
                           errors->n == 1 ? "" : "s");

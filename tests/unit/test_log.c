@@ -29,6 +29,7 @@ static const char *capture_text(Capture *c) {
 }
 
 static void capture_done(Capture *c) {
+        log_done(&c->l);
         fclose(c->f);
         free(c->buf);
 }

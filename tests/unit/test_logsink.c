@@ -349,12 +349,64 @@ START_TEST(test_escaped_once) {
         l.err = open_memstream(&buf, &len);
         log_msg_escaped(&l, LOG_ERR, "a.conf:3: comm 'it\\'s'\nforged");
         log_msg(&l, LOG_ERR, "raw %s", "it\\'s");
+        LogFields f = {.reason = "a.conf:3: cpus 'it\\'s'", .reason_escaped = true};
+        log_event(&l, EV_RELOAD_FAILED, LOG_ERR, &f, "reload rejected");
         fflush(l.err);
         ck_assert_str_eq(buf, "pinnerd: err: a.conf:3: comm 'it\\'s'\\nforged\n"
-                              "pinnerd: err: raw it\\\\'s\n");
+                              "pinnerd: err: raw it\\\\'s\n"
+                              "pinnerd: err: reload rejected [event=reload-failed reason=\"a.conf:3: cpus "
+                              "'it\\'s'\"]\n");
         log_done(&l);
         fclose(l.err);
         free(buf);
+}
+END_TEST
+
+/* Hostile sizes and bytes: a 20 KB message of invalid bytes is cut whole
+ * escapes at a time and still fits one datagram; a comm of every byte value
+ * arrives exact. */
+START_TEST(test_hostile_record) {
+        FakeJournal j;
+        Logger l;
+        static char rec[65536], v[32768], big[20001], every[256];
+        ssize_t n, k;
+
+        fake_start(&j);
+        journal_logger(&l, &j);
+        memset(big, '\xff', sizeof big - 1);
+        for (int i = 1; i < 256; i++)
+                every[i - 1] = (char) i;
+        LogFields f = {.tid = 9, .comm = every};
+        log_event(&l, EV_SKIPPED, LOG_NOTICE, &f, "%s", big);
+        n = fake_recv(&j, rec, sizeof rec);
+        ck_assert_int_gt(n, 0);
+        k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
+        ck_assert_int_gt(k, 0);
+        v[k] = '\0';
+        ck_assert_uint_le((size_t) k, LOG_MESSAGE_MAX + 3);
+        ck_assert_str_eq(v + k - 3, "...");
+        /* Whole \xff escapes only, nothing but printable ASCII. */
+        ck_assert_uint_eq((size_t) (k - 3) % 4, 0);
+        for (ssize_t i = 0; i < k; i++)
+                ck_assert(v[i] >= 0x20 && v[i] < 0x7f);
+        k = field(rec, (size_t) n, "PINNERD_COMM", v, sizeof v);
+        ck_assert_int_eq(k, 255);
+        ck_assert(memcmp(v, every, 255) == 0);
+
+        /* Backslashes (two bytes each escaped), cut after an odd byte count:
+         * never half an escape. */
+        memset(big, '\\', sizeof big - 1);
+        big[4097] = '\0';
+        log_msg(&l, LOG_INFO, "x%s", big);
+        n = fake_recv(&j, rec, sizeof rec);
+        ck_assert_int_gt(n, 0);
+        k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
+        v[k] = '\0';
+        ck_assert_str_eq(v + k - 3, "...");
+        ck_assert_uint_eq((size_t) (k - 4) % 2, 0);
+        ck_assert_uint_le((size_t) k, LOG_MESSAGE_MAX + 3);
+        log_done(&l);
+        fake_done(&j);
 }
 END_TEST
 
@@ -369,6 +421,7 @@ Suite *logsink_suite(void) {
         tcase_add_test(tc, test_stderr_reader_gone_no_journal);
         tcase_add_test(tc, test_written_after_handler);
         tcase_add_test(tc, test_escaped_once);
+        tcase_add_test(tc, test_hostile_record);
         suite_add_tcase(s, tc);
         return s;
 }

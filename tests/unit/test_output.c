@@ -344,6 +344,33 @@ START_TEST(test_json_lossless_python) {
 }
 END_TEST
 
+/* Reasons in JSON read as in text: escaped once, valid JSON. */
+START_TEST(test_json_text) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                {"comm 'it\\'s' does not match", "\"comm 'it\\\\'s' does not match\""},
+                {"a\"b\n", "\"a\\\"b\\n\""},
+                {"\xff\x01", "\"\\\\xff\\u0001\""},
+                {"caf\xc3\xa9", "\"caf\xc3\xa9\""},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                OutBuf b = OUTBUF_INIT;
+                JsonWriter w;
+                ck_assert_int_eq(json_text_append(&b, cases[i].in, strlen(cases[i].in)), 0);
+                ck_assert_str_eq(outbuf_str(&b), cases[i].out);
+                outbuf_reset(&b);
+                json_init(&w, &b);
+                json_object_begin(&w);
+                json_field_text(&w, "why", cases[i].in);
+                json_field_text(&w, "none", NULL);
+                json_object_end(&w);
+                ck_assert_int_eq(json_finish(&w), 0);
+                outbuf_done(&b);
+        }
+}
+END_TEST
+
 /* Already escaped text (a reason quoting a value with \') passes once;
  * what escaped text cannot hold is still escaped. */
 START_TEST(test_text_sanitize) {
@@ -655,6 +682,7 @@ Suite *output_suite(void) {
         tcase_add_test(tc, test_json_lossless);
         tcase_add_test(tc, test_json_lossless_python);
         tcase_add_test(tc, test_text_sanitize);
+        tcase_add_test(tc, test_json_text);
         tcase_add_test(tc, test_json_nested);
         tcase_add_test(tc, test_json_scalar_top_level);
         tcase_add_loop_test(tc, test_json_misuse, 0, _MISUSE_MAX);
