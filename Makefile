@@ -165,14 +165,18 @@ check-vm: deps all
 
 # The shipped config must be root-owned and not group/other-writable to be
 # accepted (as sshd does); a checkout owned by an ordinary user gets a staged copy.
+# Decisions go to stderr, i.e. this terminal: with the default `auto` they would go
+# to the journal whenever journald runs and the terminal would stay silent
+# (PINNERD_LOG_TARGET=journal|auto to have that). Ctrl-C reaches pinnerd as SIGINT
+# (it is in the foreground process group), which restores what it changed.
 run: deps all
 	@stage=$$(mktemp -d /tmp/pinnerd-run.XXXXXX) && \
 	install -m 0644 -o root -g root conf/pinnerd.conf $$stage/pinnerd.conf && \
 	mkdir -p $$stage/pinnerd.d && \
 	trap 'rm -rf $$stage' EXIT INT TERM && \
-	echo "pinnerd: running on conf/pinnerd.conf (staged in $$stage); Ctrl-C to stop" && \
+	echo "pinnerd: running on conf/pinnerd.conf (staged in $$stage), decisions below; Ctrl-C to stop" && \
 	$(BUILD)/pinnerd --config $$stage/pinnerd.conf --config-dir $$stage/pinnerd.d \
-		--socket $${PINNERD_SOCKET:-/run/pinnerd/control} --log-target $${PINNERD_LOG_TARGET:-auto} $(RUN_ARGS)
+		--socket $${PINNERD_SOCKET:-/run/pinnerd/control} --log-target $${PINNERD_LOG_TARGET:-stderr} $(RUN_ARGS)
 
 install: all
 	install -D -m 0755 $(BUILD)/pinnerd $(DESTDIR)$(SBINDIR)/pinnerd
