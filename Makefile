@@ -2,7 +2,8 @@
 #
 #   sudo make run     install build deps, build, run pinnerd in the foreground on conf/pinnerd.conf
 #   sudo make check   install build deps, then every test (unit, sanitizers, fuzz, integration)
-#   make install      DESTDIR= and PREFIX= honoured
+#   make install      DESTDIR= and PREFIX= honoured (other systems; on Debian: make deb)
+#   make deb          build/pinnerd_VERSION_ARCH.deb from a copy of the tree (DEB_OUT= elsewhere)
 
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
@@ -11,6 +12,7 @@ MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
+DEB_OUT    ?= $(BUILD)
 
 VERSION    := 0.1.0
 CC         ?= cc
@@ -20,8 +22,9 @@ SANITIZE   ?=
 PKGS       := libsystemd inih
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS     ?= -O2 -g
+# CPPFLAGS: dpkg-buildflags puts _FORTIFY_SOURCE there.
 ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DPINNERD_VERSION='"$(VERSION)"' \
-              -Idaemon $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+              -Idaemon $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
@@ -63,8 +66,8 @@ HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run check unit asan fuzz integration man-lint install uninstall clean bench \
-        check-vm format format-check
+.PHONY: all deps run check unit asan fuzz integration man-lint install install-files uninstall clean bench \
+        check-vm format format-check deb deb-check
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -151,6 +154,8 @@ check: deps
 	@echo "== man pages and formatting"
 	$(Q)$(MAKE) --no-print-directory man-lint
 	$(Q)$(MAKE) --no-print-directory format-check
+	@echo "== Debian package"
+	$(Q)$(MAKE) --no-print-directory deb-check
 	@echo "== fuzzing"
 	$(Q)$(MAKE) --no-print-directory fuzz
 	@echo "== integration tests"
@@ -178,7 +183,13 @@ run: deps all
 	$(BUILD)/pinnerd --config $$stage/pinnerd.conf --config-dir $$stage/pinnerd.d \
 		--socket $${PINNERD_SOCKET:-/run/pinnerd/control} --log-target $${PINNERD_LOG_TARGET:-stderr} $(RUN_ARGS)
 
-install: all
+# install-files only copies (the package build uses it); install also tells the
+# running system, when there is one to tell (no DESTDIR).
+install: install-files
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
+		echo "install: systemctl daemon-reload"; systemctl daemon-reload; fi
+
+install-files: all
 	install -D -m 0755 $(BUILD)/pinnerd $(DESTDIR)$(SBINDIR)/pinnerd
 	install -D -m 0755 $(BUILD)/pinnerctl $(DESTDIR)$(BINDIR)/pinnerctl
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/pinnerd.d
@@ -193,6 +204,29 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
 	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree (tracked
+# and new files, as they are now) so the checkout stays clean; the .deb lands
+# in DEB_OUT (build/ by default).
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "deb: needs dpkg-dev and debhelper (make deps)"; exit 1; }
+	@set -e; tmp=$$(mktemp -d /tmp/pinnerd-deb.XXXXXX); trap 'rm -rf "$$tmp"' EXIT INT TERM; \
+	mkdir -p "$$tmp/src" "$(DEB_OUT)"; \
+	git ls-files -z -co --exclude-standard | xargs -0 tar -cf - | tar -xf - -C "$$tmp/src"; \
+	echo "deb: dpkg-buildpackage in $$tmp/src (log: $$tmp/build.log)"; \
+	if ! (cd "$$tmp/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u SANITIZE \
+		dpkg-buildpackage -b -us -uc) >"$$tmp/build.log" 2>&1; then \
+		tail -n 40 "$$tmp/build.log"; echo "deb: dpkg-buildpackage failed"; exit 1; fi; \
+	for f in "$$tmp"/pinnerd_*.deb; do cp "$$f" "$(DEB_OUT)/"; echo "deb: $(DEB_OUT)/$${f##*/}"; done
+
+# make deb + lintian, from make check. Skipped (with the reason) where the
+# packaging tools are missing and cannot be installed.
+deb-check:
+	@if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null || ! command -v lintian >/dev/null; then \
+		echo "deb-check: SKIP: needs dpkg-dev, debhelper and lintian (make deps installs them)"; exit 0; fi; \
+	rm -f $(DEB_OUT)/pinnerd_*.deb && $(MAKE) --no-print-directory deb && \
+	lintian --fail-on error,warning $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(DEB_OUT)/pinnerd_*.deb && echo "deb-check: lintian clean"
 
 FORMAT_SRCS = daemon/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/bench/*.c tests/fuzz/*.c
 
