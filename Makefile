@@ -11,6 +11,9 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# bash-completion's loader looks in $XDG_DATA_DIRS/bash-completion/completions
+# (/usr/local/share and /usr/share by default).
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR    ?=
 DEB_OUT    ?= $(BUILD)
 
@@ -197,13 +200,15 @@ install-files: all
 	chmod 0644 $(DESTDIR)$(UNITDIR)/pinnerd.service
 	install -m 0644 man/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/pinnerd.8 man/pinnerctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -D -m 0644 conf/pinnerctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf ]; then \
 		echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf"; \
 	else install -m 0644 conf/pinnerd.conf $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
-	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8
+	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8 \
+	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree (tracked
 # and new files, as they are now) so the checkout stays clean; the .deb lands
