@@ -14,6 +14,9 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 # bash-completion's loader looks in $XDG_DATA_DIRS/bash-completion/completions
 # (/usr/local/share and /usr/share by default).
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+# journald's message catalog: journalctl --update-catalog reads
+# /usr/local/lib/systemd/catalog and /usr/lib/systemd/catalog.
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
 DESTDIR    ?=
 DEB_OUT    ?= $(BUILD)
 
@@ -187,8 +190,11 @@ run: deps all
 		--socket $${PINNERD_SOCKET:-/run/pinnerd/control} --log-target $${PINNERD_LOG_TARGET:-stderr} $(RUN_ARGS)
 
 # install-files only copies (the package build uses it); install also tells the
-# running system, when there is one to tell (no DESTDIR).
+# running system, when there is one to tell (no DESTDIR). The package leaves the
+# catalog to the systemd package's dpkg trigger on /usr/lib/systemd/catalog.
 install: install-files
+	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then \
+		echo "install: journalctl --update-catalog"; journalctl --update-catalog; fi
 	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
 		echo "install: systemctl daemon-reload"; systemctl daemon-reload; fi
 
@@ -201,6 +207,7 @@ install-files: all
 	install -m 0644 man/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/pinnerd.8 man/pinnerctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -D -m 0644 conf/pinnerctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
+	install -D -m 0644 systemd/pinnerd.catalog $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf ]; then \
 		echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf"; \
 	else install -m 0644 conf/pinnerd.conf $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf; fi
@@ -208,7 +215,8 @@ install-files: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
 	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8 \
-	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
+	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
+	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree (tracked
 # and new files, as they are now) so the checkout stays clean; the .deb lands

@@ -43,6 +43,7 @@ has -rw-r--r-- /usr/share/man/man8/pinnerctl.8.gz
 has -rw-r--r-- /usr/share/man/man5/pinnerd.conf.5.gz
 has -rw-r--r-- /usr/share/doc/pinnerd/copyright
 has -rw-r--r-- /usr/share/bash-completion/completions/pinnerctl
+has -rw-r--r-- /usr/lib/systemd/catalog/pinnerd.catalog
 ok "files at Debian's paths (unit under $unitdir)"
 if grep -q '/usr/local' "$T/contents"; then fail "something under /usr/local: $(grep /usr/local "$T/contents")"; fi
 
