@@ -481,13 +481,39 @@ static int verb_rescan(Manager *m, const CtlRequest *req, CtlReply *reply) {
         return 0;
 }
 
+/* Prometheus text exposition; --json does not apply (the format is fixed). */
+static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
+        _cleanup_(freep) MetricsRule *rules =
+                calloc(m->config->n_rules ? m->config->n_rules : 1, sizeof *rules);
+        if (!rules)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->config->n_rules; i++)
+                rules[i] = (MetricsRule){m->config->rules[i].name,
+                                         rule_thread_count(m, m->config->rules[i].name)};
+        MetricsSnapshot s = {
+                .events = m->counters.events,
+                .lost_event_rescans = m->counters.lost_rescans,
+                .rescans = m->counters.rescans,
+                .applied = m->counters.applied,
+                .restored = m->counters.restored,
+                .skipped = m->counters.skipped,
+                .failed = m->counters.failed,
+                .drift = m->counters.drift,
+                .managed_threads = thread_table_size(m->threads),
+                .rules = rules,
+                .n_rules = m->config->n_rules,
+                .event_to_pin = &m->event_to_pin,
+        };
+        return metrics_render(&s, &reply->out);
+}
+
 static const struct {
         const char *verb;
         int (*fn)(Manager *m, const CtlRequest *req, CtlReply *reply);
         bool takes_args;
 } verbs[] = {
         {"status", verb_status, false}, {"list", verb_list, false},     {"explain", verb_explain, true},
-        {"reload", verb_reload, false}, {"rescan", verb_rescan, false},
+        {"reload", verb_reload, false}, {"rescan", verb_rescan, false}, {"metrics", verb_metrics, false},
 };
 
 int manager_ctl_handler(void *userdata, const CtlRequest *req, CtlReply *reply) {

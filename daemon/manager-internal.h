@@ -13,6 +13,7 @@
 #include "intmap.h"
 #include "manager.h"
 #include "match.h"
+#include "metrics.h"
 #include "plan.h"
 #include "threads.h"
 
@@ -77,6 +78,10 @@ struct Manager {
         uint64_t generation;
         uint64_t start_usec;
         Counters counters;
+        /* Kernel timestamp (CLOCK_MONOTONIC ns) of the event being handled,
+         * 0 in a scan: a mask set meanwhile is observed in event_to_pin. */
+        uint64_t event_ns;
+        MetricsHistogram event_to_pin;
         int exit_code;
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "ctlserver.h"
@@ -307,6 +308,12 @@ static void apply_result(Manager *m, Thread *th, const Rule *rule, const Plan *p
                 if (!th->original && prev)
                         th->original = cpuset_dup(prev);
                 m->counters.applied++;
+                if (res == AFF_SET && m->event_ns) {
+                        struct timespec ts;
+                        clock_gettime(CLOCK_MONOTONIC, &ts);
+                        uint64_t now_ns = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+                        metrics_observe(&m->event_to_pin, now_ns > m->event_ns ? now_ns - m->event_ns : 0);
+                }
                 th->reported &= ~(unsigned) REPORTED_DRIFT;
                 log_event(m->log, EV_APPLIED, LOG_INFO, &f,
                           "%s %s/%s (pid %d, tid %d) to CPU%s %s by rule %s (was %s)",
@@ -641,8 +648,9 @@ enum { WANT_THREAD = 1, WANT_PROCESS = 2, WANT_GONE = 4 };
 typedef struct Pending {
         pid_t tid, pid;
         unsigned want;
-        size_t seq;    /* arrival order */
-        pid_t creator; /* fork: the creating thread */
+        size_t seq;        /* arrival order */
+        pid_t creator;     /* fork: the creating thread */
+        uint64_t event_ns; /* the kernel's timestamp */
 } Pending;
 
 static int pending_cmp(const void *a, const void *b) {
@@ -664,20 +672,21 @@ static void process_batch(Manager *m, size_t n) {
                 const CnEvent *e = &m->batch[i];
                 switch (e->type) {
                 case CN_EV_FORK:
-                        pend[np++] =
-                                (Pending){e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i,
-                                          e->parent_pid};
+                        pend[np++] = (Pending){
+                                e->pid, e->tgid,       e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD,
+                                i,      e->parent_pid, e->timestamp_ns};
                         break;
                 case CN_EV_EXEC:
-                        pend[np++] = (Pending){e->tgid, e->tgid, WANT_PROCESS, i, 0};
+                        pend[np++] = (Pending){e->tgid, e->tgid, WANT_PROCESS, i, 0, e->timestamp_ns};
                         break;
                 case CN_EV_COMM:
                         /* The leader's name is the process name every thread matches on. */
-                        pend[np++] = (Pending){e->pid, e->tgid,
-                                               e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD, i, 0};
+                        pend[np++] =
+                                (Pending){e->pid, e->tgid, e->pid == e->tgid ? WANT_PROCESS : WANT_THREAD,
+                                          i,      0,       e->timestamp_ns};
                         break;
                 case CN_EV_EXIT:
-                        pend[np++] = (Pending){e->pid, e->tgid, WANT_GONE, i, 0};
+                        pend[np++] = (Pending){e->pid, e->tgid, WANT_GONE, i, 0, e->timestamp_ns};
                         break;
                 default:
                         break;
@@ -690,9 +699,13 @@ static void process_batch(Manager *m, size_t n) {
                 size_t j = i;
                 unsigned want = 0;
                 pid_t pid = pend[i].pid, creator = 0;
+                uint64_t event_ns = 0;
                 for (; j < np && pend[j].tid == pend[i].tid; j++) {
                         if (pend[j].creator > 0)
                                 creator = pend[j].creator;
+                        /* The latest event is the one the decision answers. */
+                        if (pend[j].event_ns > event_ns)
+                                event_ns = pend[j].event_ns;
                         if (pend[j].want == WANT_GONE)
                                 want = WANT_GONE;
                         else
@@ -711,10 +724,12 @@ static void process_batch(Manager *m, size_t n) {
                                 thread_table_remove(m->threads, tid);
                         continue;
                 }
+                m->event_ns = event_ns;
                 if (want & WANT_PROCESS)
                         evaluate_process(m, pid);
                 else
                         evaluate_one_thread(m, pid, tid, creator);
+                m->event_ns = 0;
         }
 }
 
