@@ -203,7 +203,9 @@ install-files: all
 	install -D -m 0755 $(BUILD)/pinnerctl $(DESTDIR)$(BINDIR)/pinnerctl
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/pinnerd.d
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' systemd/pinnerd.service.in > $(DESTDIR)$(UNITDIR)/pinnerd.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/pinnerd.service
+	sed -e 's|@BINDIR@|$(BINDIR)|g' systemd/pinnerd-metrics.service.in > $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service
+	install -m 0644 systemd/pinnerd-metrics.timer $(DESTDIR)$(UNITDIR)/
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pinnerd.service $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service
 	install -m 0644 man/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/pinnerd.8 man/pinnerctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -D -m 0644 conf/pinnerctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
@@ -214,6 +216,7 @@ install-files: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
+	      $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service $(DESTDIR)$(UNITDIR)/pinnerd-metrics.timer \
 	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8 \
 	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
 	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi

@@ -38,6 +38,8 @@ has -rwxr-xr-x /usr/bin/pinnerctl
 has -rw-r--r-- /etc/pinnerd.conf
 has drwxr-xr-x /etc/pinnerd.d/
 has -rw-r--r-- "$unitdir/pinnerd.service"
+has -rw-r--r-- "$unitdir/pinnerd-metrics.service"
+has -rw-r--r-- "$unitdir/pinnerd-metrics.timer"
 has -rw-r--r-- /usr/share/man/man8/pinnerd.8.gz
 has -rw-r--r-- /usr/share/man/man8/pinnerctl.8.gz
 has -rw-r--r-- /usr/share/man/man5/pinnerd.conf.5.gz
@@ -58,9 +60,20 @@ expect_eq "$(cat "$T/ctrl/conffiles")" "/etc/pinnerd.conf" "conffiles"
 grep -q "deb-systemd-helper enable 'pinnerd.service'" "$T/ctrl/postinst" || fail "postinst does not enable pinnerd.service"
 grep -q "deb-systemd-invoke \$_dh_action 'pinnerd.service'" "$T/ctrl/postinst" || fail "postinst does not start pinnerd.service"
 ok "postinst enables and starts pinnerd.service"
+# --no-enable: enabled again on upgrade only where the administrator had it
+# enabled (debian-installed); never started.
+awk "/debian-installed 'pinnerd-metrics.timer'/ {g = 1} /enable 'pinnerd-metrics.timer'/ && !g {bad = 1} END {exit bad}" \
+        "$T/ctrl/postinst" || fail "postinst enables the metrics timer on a new install: $(grep pinnerd-metrics "$T/ctrl/postinst")"
+if grep -q "invoke .*pinnerd-metrics" "$T/ctrl/postinst"; then
+        fail "postinst starts the metrics timer: $(grep pinnerd-metrics "$T/ctrl/postinst")"
+fi
+dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ".$unitdir/pinnerd-metrics.service" | grep -q "/usr/bin/pinnerctl metrics" ||
+        fail "pinnerd-metrics.service does not run /usr/bin/pinnerctl metrics"
+ok "the metrics timer is shipped, not enabled or started"
 grep -q 'rm -rf /etc/pinnerd.d /run/pinnerd' "$T/ctrl/postrm" || fail "postrm purge keeps /etc/pinnerd.d or /run/pinnerd"
+grep -q 'rm -f /var/lib/prometheus/node-exporter/pinnerd.prom' "$T/ctrl/postrm" || fail "postrm purge keeps pinnerd.prom"
 grep -q "deb-systemd-helper purge 'pinnerd.service'" "$T/ctrl/postrm" || fail "postrm does not purge the unit's state"
-ok "postrm purges the unit state, /etc/pinnerd.d and /run/pinnerd"
+ok "postrm purges the unit state, /etc/pinnerd.d, /run/pinnerd and pinnerd.prom"
 
 # Hardening (hardening=+all): fortified calls, full RELRO, PIE.
 dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/sbin/pinnerd >"$T/pinnerd"
