@@ -20,8 +20,12 @@ out=$1 mirror=$2 suite=$3 debcache=$4
 here=$(cd "$(dirname "$0")" && pwd)
 root=$out/root
 
-# Packages the guest needs beyond minbase. procps for ps/pgrep, kmod for modprobe.
+# Packages the guest needs beyond minbase. procps for ps/pgrep, kmod for modprobe;
+# pinnerd's dependencies (libsystemd0, libinih1) so `apt install ./pinnerd_*.deb`
+# needs no network; bash-completion and python3-prometheus-client for the
+# administrator's tools the test uses (TAB completion, a Prometheus text parser).
 packages=systemd,systemd-sysv,dbus,udev,linux-image-amd64,kmod,libsystemd0,libinih1,procps
+packages=$packages,bash-completion,python3-prometheus-client
 
 step() { printf 'build-image: %s\n' "$*"; }
 
