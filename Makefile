@@ -50,7 +50,9 @@ DEPS := gcc make pkg-config libsystemd-dev libinih-dev check libsubunit-dev \
 # it (19 on Debian 13 wants ~50 changes). So format-check runs clang-format-14
 # only, and is skipped with a message where the suite has none: taken when apt
 # has a candidate for it (Debian 12), left out otherwise (Debian 13).
-DEPS_IF_AVAILABLE := clang-format-14
+# systemd-dev: the systemd.pc the package build reads the unit directory from
+# (Debian 13; on 12 it is part of systemd).
+DEPS_IF_AVAILABLE := clang-format-14 systemd-dev
 CLANG_FORMAT ?= clang-format-14
 
 # Quiet by default; `make V=1` shows every command.
@@ -73,7 +75,7 @@ BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps run check unit asan fuzz integration man-lint install install-files uninstall clean bench \
-        check-vm format format-check deb deb-check
+        check-vm format format-check deb deb-check print-deps
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -91,6 +93,10 @@ deps:
 		missing=$$(for p in $(DEPS) $$avail; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: missing packages; run: sudo apt-get install" $$missing; exit 1; fi
+
+# For tests/system (the README check in a fresh guest): the two lists.
+print-deps:
+	@echo "DEPS=$(DEPS)"; echo "DEPS_IF_AVAILABLE=$(DEPS_IF_AVAILABLE)"
 
 $(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/obj
 	$(call say,CC,$<)

@@ -1,6 +1,7 @@
 #!/bin/sh
-# build-image.sh OUT MIRROR SUITE DEBCACHE
+# build-image.sh OUT MIRROR SUITE DEBCACHE [EXTRA]
 #
+# EXTRA: more packages, comma-separated (the README check's build dependencies).
 # Builds the guest for the system tests into the empty directory OUT:
 #   OUT/rootfs.img   raw ext4: Debian (debootstrap minbase) with systemd, dbus, udev,
 #                    the Debian kernel and pinnerd's runtime libraries, plus the
@@ -16,7 +17,7 @@
 # Nothing is mounted outside OUT: the disk image is made with `mke2fs -d`.
 set -eu
 
-out=$1 mirror=$2 suite=$3 debcache=$4
+out=$1 mirror=$2 suite=$3 debcache=$4 extra=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$out/root
 
@@ -25,7 +26,7 @@ root=$out/root
 # needs no network; bash-completion and python3-prometheus-client for the
 # administrator's tools the test uses (TAB completion, a Prometheus text parser).
 packages=systemd,systemd-sysv,dbus,udev,linux-image-amd64,kmod,libsystemd0,libinih1,procps
-packages=$packages,bash-completion,python3-prometheus-client
+packages=$packages,bash-completion,python3-prometheus-client${extra:+,$extra}
 
 step() { printf 'build-image: %s\n' "$*"; }
 

@@ -432,6 +432,20 @@ check_eq "pinnerd-metrics.service result" success "$(systemctl show -p Result --
 check_eq "only pinnerd.prom in the textfile directory (no temporary file)" pinnerd.prom "$(ls -A "${prom%/*}")"
 info "$(systemd-analyze security --no-pager pinnerd-metrics.service 2>/dev/null | tail -n 1)"
 
+# ------------------------------------------------------------------ 17b. upgrade
+step 17b "apt install --reinstall (what an upgrade does): the edited conffile stays, the daemon restarts, the timer stays enabled"
+sum=$(md5sum <"$conf")
+old=$(main_pid pinnerd)
+out=$(cd /root/pkg && apt install -y --reinstall ./pinnerd_*.deb 2>&1)
+rc=$?
+check_true "apt install --reinstall (exit $rc)" "$(echo "$out" | grep -E '^(Setting up|E:)' | tr '\n' ' ')" '[ $rc = 0 ]'
+check_eq "/etc/pinnerd.conf keeps the administrator's edit" "$sum" "$(md5sum <"$conf")"
+new=$(main_pid pinnerd)
+check_true "pinnerd restarted by the package ($old -> $new)" "$(systemctl is-active pinnerd)" \
+	'[ "$(systemctl is-active pinnerd)" = active ] && [ "${new:-0}" != 0 ] && [ "$new" != "$old" ]'
+check_eq "pinnerd-metrics.timer still enabled" enabled "$(systemctl is-enabled pinnerd-metrics.timer 2>&1)"
+eventually "worker9 pinned by the restarted daemon" 0-1 20 tmask "$b" worker9
+
 # ------------------------------------------------------------------ 18. purge
 step 18 "apt purge pinnerd leaves nothing behind"
 systemctl stop pintest-a pintest-b pinned-test 2>/dev/null

@@ -18,7 +18,10 @@
 # Exit: 0 all passed, 1 a step failed or the VM did not report, 77 cannot run here
 # (not root, no qemu/debootstrap, no mirror) with a "check-vm: SKIP:" line.
 #
-# Environment: VM_SUITES (default "trixie bookworm"); PINNERD_VM_SMOKE=1 boots the image and runs only smoke-guest.sh (no
+# Environment: VM_SUITES (default "trixie bookworm"); PINNERD_VM_README=1 instead
+# proves the README's `make check` in a fresh guest of each suite (readme-guest.sh:
+# an image with exactly the packages `make deps` asks for, 2 CPUs, no isolcpus,
+# a copy of the tree; slow under TCG, so not part of the default run); PINNERD_VM_SMOKE=1 boots the image and runs only smoke-guest.sh (no
 # daemon needed: proves the VM machinery); PINNERD_VM_CACHE (default /var/tmp/pinnerd-vm);
 # PINNERD_VM_TIMEOUT seconds for boot + test (default 300); PINNERD_VM_KEEP=1 keeps the
 # run directory for debugging.
@@ -27,8 +30,9 @@ set -eu
 repo=$(cd "${1:?usage: run.sh REPO_DIR}" && pwd)
 here=$repo/tests/system
 cache=${PINNERD_VM_CACHE:-/var/tmp/pinnerd-vm}
-vm_timeout=${PINNERD_VM_TIMEOUT:-300}
 smoke=${PINNERD_VM_SMOKE:-0}
+readme=${PINNERD_VM_README:-0}
+if [ "$readme" = 1 ]; then vm_timeout=${PINNERD_VM_TIMEOUT:-5400}; else vm_timeout=${PINNERD_VM_TIMEOUT:-300}; fi
 
 say() { printf 'check-vm: %s\n' "$*"; }
 skip() {
@@ -92,6 +96,7 @@ mke2fs 2>&1 | grep -q -- '-d ' || skip "mke2fs has no -d (e2fsprogs >= 1.43 need
 # ---------------------------------------------------------------- cleanup
 run=
 debdir=
+deb=
 build_tmp=
 build_pid=
 qemu_pid=
@@ -179,7 +184,23 @@ apt_mirror_for() { # SUITE
 # ---------------------------------------------------------------- phase 1: image
 run_suite() { # SUITE; returns non-zero when a step failed
 suite=$1
-key=$(cat "$here/build-image.sh" "$here"/image/* | { cat; echo "$suite $(uname -m)"; } |
+# The README check's image also has what `make deps` installs on this suite:
+# DEPS, and those of DEPS_IF_AVAILABLE the suite has (clang-format-14 only on
+# bookworm, systemd-dev only from trixie on), and git for a checkout.
+extra= flavor=
+if [ "$readme" = 1 ]; then
+	deps=$(make -s -C "$repo" --no-print-directory print-deps)
+	extra=$(echo "$deps" | sed -n 's/^DEPS=//p')
+	for p in $(echo "$deps" | sed -n 's/^DEPS_IF_AVAILABLE=//p'); do
+		case $suite:$p in
+		bookworm:systemd-dev | trixie:clang-format-14) ;;
+		*) extra="$extra $p" ;;
+		esac
+	done
+	extra=$(echo "$extra git" | tr -s ' ' ',' | sed 's/^,//')
+	flavor=-readme
+fi
+key=$(cat "$here/build-image.sh" "$here"/image/* | { cat; echo "$suite $(uname -m) $extra"; } |
 	sha256sum | cut -c1-16)
 image=$cache/$key
 mkdir -p "$cache"
@@ -206,17 +227,17 @@ else
 	# Old images of this suite from earlier versions of the scripts are of no further use.
 	for old in "$cache"/*/; do
 		[ -f "$old/complete" ] && [ "${old%/}" != "$image" ] &&
-			[ "$(cat "$old/suite" 2>/dev/null)" = "$suite" ] && rm -rf "${old%/}"
+			[ "$(cat "$old/suite" 2>/dev/null)" = "$suite$flavor" ] && rm -rf "${old%/}"
 	done
 	build_tmp=$(mktemp -d "$cache/build.XXXXXX")
 	# In the background and in its own process group, so that a signal to this script
 	# ends the build at once (the trap runs as soon as `wait` is interrupted).
-	setsid sh "$here/build-image.sh" "$build_tmp" "$mirror" "$suite" "$cache/debs-$suite" &
+	setsid sh "$here/build-image.sh" "$build_tmp" "$mirror" "$suite" "$cache/debs-$suite" "$extra" &
 	build_pid=$!
 	wait "$build_pid" || die "image build failed (log above)"
 	build_pid=
 	rm -f "$build_tmp/debootstrap.log"
-	echo "$suite" >"$build_tmp/suite"
+	echo "$suite$flavor" >"$build_tmp/suite"
 	date -u +%FT%TZ >"$build_tmp/complete"
 	rm -rf "$image"
 	mv "$build_tmp" "$image"
@@ -233,6 +254,11 @@ data=$run/data
 mkdir -p "$data" "$run/out"
 if [ "$smoke" = 1 ]; then
 	cp "$here/smoke-guest.sh" "$data/test.sh"
+elif [ "$readme" = 1 ]; then
+	# The tree as it is (tracked and new files), to be a fresh checkout in the guest.
+	mkdir "$data/src"
+	(cd "$repo" && git ls-files -z -co --exclude-standard | xargs -0 tar -cf -) | tar -xf - -C "$data/src"
+	cp "$here/readme-guest.sh" "$data/test.sh"
 else
 	cp "$deb" "$debdir/pintest" "$data/"
 	cp "$here/guest-test.sh" "$data/test.sh"
@@ -242,7 +268,10 @@ size=$(($(du -sm "$data" | cut -f1) + 32))
 truncate -s "${size}M" "$run/data.img"
 mke2fs -q -t ext4 -L pinnerd-data -E root_owner=0:0 -d "$data" "$run/data.img"
 qemu-img create -q -f qcow2 -F raw -b "$image/rootfs.img" "$run/root.qcow2"
-say "phase stage: $( [ "$smoke" = 1 ] && echo "smoke test" || echo "$(basename "$deb") + guest-test.sh"), data disk ${size} MiB, overlay on $key ($(secs "$t0") s)"
+what="$(basename "${deb:-none}") + guest-test.sh"
+[ "$smoke" = 1 ] && what="smoke test"
+[ "$readme" = 1 ] && what="the tree + readme-guest.sh"
+say "phase stage: $what, data disk ${size} MiB, overlay on $key ($(secs "$t0") s)"
 
 # ---------------------------------------------------------------- phase 3+4: boot, test
 out=$run/out
@@ -250,9 +279,15 @@ out=$run/out
 : >"$out/status"
 : >"$out/journal.log"
 cmdline="console=ttyS0 root=/dev/vda rw quiet isolcpus=4-5 pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
+smp=6 mem=1536
+if [ "$readme" = 1 ]; then
+	# Like this project's machines: 2 CPUs, nothing isolated.
+	cmdline="console=ttyS0 root=/dev/vda rw quiet pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
+	smp=2 mem=3072
+fi
 t_boot=$(ms)
 qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-	-machine pc,accel=tcg -cpu Nehalem -smp 6 -m 1536 \
+	-machine pc,accel=tcg -cpu Nehalem -smp "$smp" -m "$mem" \
 	-kernel "$image/kernel" -initrd "$image/initrd.img" -append "$cmdline" \
 	-drive "file=$run/root.qcow2,format=qcow2,if=virtio,cache=unsafe" \
 	-drive "file=$run/data.img,format=raw,if=virtio,readonly=on" \
@@ -326,7 +361,8 @@ return 0
 # ---------------------------------------------------------------- phase 0: deb
 # One package for every suite, built here: what an administrator installs.
 debdir=
-if [ "$smoke" != 1 ]; then
+deb=
+if [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
 	t0=$(ms)
 	debdir=$(mktemp -d /tmp/check-vm-deb.XXXXXX)
 	make -C "$repo" --no-print-directory deb DEB_OUT="$debdir" >"$debdir/make-deb.log" 2>&1 || {

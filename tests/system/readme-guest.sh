@@ -1,0 +1,21 @@
+#!/bin/sh
+# readme-guest.sh DATADIR — the README's test command on a fresh Debian machine
+# (PINNERD_VM_README=1 make check-vm): a checkout of the tree as it is, then
+# `make check` as root, exactly as the README says. The image has what `make
+# deps` installs and nothing of pinnerd; the guest has no network, so `make deps`
+# must find everything installed, and every name it asks for must have been one
+# debootstrap could install on this suite.
+set -u
+d=${1:?usage: readme-guest.sh DATADIR}
+. /etc/os-release
+echo "readme: $PRETTY_NAME, kernel $(uname -r), $(nproc) CPUs, $(stat -f -c %T /sys/fs/cgroup)"
+rm -rf /root/pinnerd
+cp -a "$d/src" /root/pinnerd || exit 1
+cd /root/pinnerd || exit 1
+# A checkout, as `git clone` would leave it (make deb packs the tracked files).
+git init -q && git add -A && git -c user.name=check -c user.email=check@localhost commit -qm tree || exit 1
+t0=$(date +%s)
+make check
+rc=$?
+echo "readme: make check exited $rc after $(($(date +%s) - t0)) s"
+exit "$rc"
