@@ -184,20 +184,11 @@ apt_mirror_for() { # SUITE
 # ---------------------------------------------------------------- phase 1: image
 run_suite() { # SUITE; returns non-zero when a step failed
 suite=$1
-# The README check's image also has what `make deps` installs on this suite:
-# DEPS, and those of DEPS_IF_AVAILABLE the suite has (clang-format-14 only on
-# bookworm, systemd-dev only from trixie on), and git for a checkout.
+# The README check's image also has what `make deps` installs on this suite
+# (build-image.sh runs it there, with apt), keyed on the lists it asks for.
 extra= flavor=
 if [ "$readme" = 1 ]; then
-	deps=$(make -s -C "$repo" --no-print-directory print-deps)
-	extra=$(echo "$deps" | sed -n 's/^DEPS=//p')
-	for p in $(echo "$deps" | sed -n 's/^DEPS_IF_AVAILABLE=//p'); do
-		case $suite:$p in
-		bookworm:systemd-dev | trixie:clang-format-14) ;;
-		*) extra="$extra $p" ;;
-		esac
-	done
-	extra=$(echo "$extra git" | tr -s ' ' ',' | sed 's/^,//')
+	extra=$(make -s -C "$repo" --no-print-directory print-deps | tr '\n' ' ')
 	flavor=-readme
 fi
 key=$(cat "$here/build-image.sh" "$here"/image/* | { cat; echo "$suite $(uname -m) $extra"; } |
@@ -232,7 +223,8 @@ else
 	build_tmp=$(mktemp -d "$cache/build.XXXXXX")
 	# In the background and in its own process group, so that a signal to this script
 	# ends the build at once (the trap runs as soon as `wait` is interrupted).
-	setsid sh "$here/build-image.sh" "$build_tmp" "$mirror" "$suite" "$cache/debs-$suite" "$extra" &
+	setsid sh "$here/build-image.sh" "$build_tmp" "$mirror" "$suite" "$cache/debs-$suite" \
+		${flavor:+"$repo/Makefile"} &
 	build_pid=$!
 	wait "$build_pid" || die "image build failed (log above)"
 	build_pid=
