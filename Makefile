@@ -2,7 +2,8 @@
 #
 #   sudo make run     install build deps, build, run pinnerd in the foreground on conf/pinnerd.conf
 #   sudo make check   install build deps, then every test (unit, sanitizers, fuzz, integration)
-#   make install      DESTDIR= and PREFIX= honoured
+#   make install      DESTDIR= and PREFIX= honoured (other systems; on Debian: make deb)
+#   make deb          build/pinnerd_VERSION_ARCH.deb from a copy of the tree (DEB_OUT= elsewhere)
 
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
@@ -10,7 +11,14 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# bash-completion's loader looks in $XDG_DATA_DIRS/bash-completion/completions
+# (/usr/local/share and /usr/share by default).
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+# journald's message catalog: journalctl --update-catalog reads
+# /usr/local/lib/systemd/catalog and /usr/lib/systemd/catalog.
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
 DESTDIR    ?=
+DEB_OUT    ?= $(BUILD)
 
 VERSION    := 0.1.0
 CC         ?= cc
@@ -20,8 +28,9 @@ SANITIZE   ?=
 PKGS       := libsystemd inih
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS     ?= -O2 -g
+# CPPFLAGS: dpkg-buildflags puts _FORTIFY_SOURCE there.
 ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DPINNERD_VERSION='"$(VERSION)"' \
-              -Idaemon $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+              -Idaemon $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
@@ -31,9 +40,20 @@ LDFLAGS    += -fsanitize=address,undefined
 endif
 
 # Debian packages the build and the tests need. `make deps` installs the
-# missing ones as root and prints the apt-get line otherwise.
+# missing ones as root and prints the apt-get line otherwise. Every name exists
+# on Debian 12 and 13: the unversioned metapackages (libclang-rt-dev is LLVM 14
+# on 12 and 19 on 13), and packaging tools for `make deb`.
 DEPS := gcc make pkg-config libsystemd-dev libinih-dev check libsubunit-dev \
-        clang clang-format libclang-rt-14-dev mandoc man-db systemd procps jq util-linux iproute2 python3 strace
+        clang clang-format libclang-rt-dev mandoc man-db systemd procps jq util-linux iproute2 python3 strace \
+        dpkg-dev debhelper lintian bash-completion python3-prometheus-client
+# The tree is formatted with clang-format 14, and later versions disagree with
+# it (19 on Debian 13 wants ~50 changes). So format-check runs clang-format-14
+# only, and is skipped with a message where the suite has none: taken when apt
+# has a candidate for it (Debian 12), left out otherwise (Debian 13).
+# systemd-dev: the systemd.pc the package build reads the unit directory from
+# (Debian 13; on 12 it is part of systemd).
+DEPS_IF_AVAILABLE := clang-format-14 systemd-dev
+CLANG_FORMAT ?= clang-format-14
 
 # Quiet by default; `make V=1` shows every command.
 ifeq ($(V),1)
@@ -54,20 +74,29 @@ HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run check unit asan fuzz integration man-lint install uninstall clean bench \
-        check-vm format format-check soak valgrind
+.PHONY: all deps run check unit asan fuzz integration man-lint install install-files uninstall clean bench \
+        check-vm format format-check deb deb-check print-deps soak valgrind
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
 
 deps:
-	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	@avail=$$(for p in $(DEPS_IF_AVAILABLE); do \
+		apt-cache policy $$p 2>/dev/null | grep -q 'Candidate: [0-9]' && echo $$p; done); \
+	missing=$$(for p in $(DEPS) $$avail; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "deps: all installed"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "deps: installing" $$missing; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		avail=$$(for p in $(DEPS_IF_AVAILABLE); do \
+			apt-cache policy $$p 2>/dev/null | grep -q 'Candidate: [0-9]' && echo $$p; done); \
+		missing=$$(for p in $(DEPS) $$avail; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: missing packages; run: sudo apt-get install" $$missing; exit 1; fi
+
+# For tests/system (the README check in a fresh guest): the two lists.
+print-deps:
+	@echo "DEPS=$(DEPS)"; echo "DEPS_IF_AVAILABLE=$(DEPS_IF_AVAILABLE)"
 
 $(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/obj
 	$(call say,CC,$<)
@@ -137,6 +166,8 @@ check: deps
 	@echo "== man pages and formatting"
 	$(Q)$(MAKE) --no-print-directory man-lint
 	$(Q)$(MAKE) --no-print-directory format-check
+	@echo "== Debian package"
+	$(Q)$(MAKE) --no-print-directory deb-check
 	@echo "== fuzzing"
 	$(Q)$(MAKE) --no-print-directory fuzz
 	@echo "== integration tests"
@@ -159,38 +190,86 @@ check-vm: deps all
 
 # The shipped config must be root-owned and not group/other-writable to be
 # accepted (as sshd does); a checkout owned by an ordinary user gets a staged copy.
+# Decisions go to stderr, i.e. this terminal: with the default `auto` they would go
+# to the journal whenever journald runs and the terminal would stay silent
+# (PINNERD_LOG_TARGET=journal|auto to have that). Ctrl-C reaches pinnerd as SIGINT
+# (it is in the foreground process group), which restores what it changed.
 run: deps all
 	@stage=$$(mktemp -d /tmp/pinnerd-run.XXXXXX) && \
 	install -m 0644 -o root -g root conf/pinnerd.conf $$stage/pinnerd.conf && \
 	mkdir -p $$stage/pinnerd.d && \
 	trap 'rm -rf $$stage' EXIT INT TERM && \
-	echo "pinnerd: running on conf/pinnerd.conf (staged in $$stage); Ctrl-C to stop" && \
+	echo "pinnerd: running on conf/pinnerd.conf (staged in $$stage), decisions below; Ctrl-C to stop" && \
 	$(BUILD)/pinnerd --config $$stage/pinnerd.conf --config-dir $$stage/pinnerd.d \
-		--socket $${PINNERD_SOCKET:-/run/pinnerd/control} --log-target $${PINNERD_LOG_TARGET:-auto} $(RUN_ARGS)
+		--socket $${PINNERD_SOCKET:-/run/pinnerd/control} --log-target $${PINNERD_LOG_TARGET:-stderr} $(RUN_ARGS)
 
-install: all
+# install-files only copies (the package build uses it); install also tells the
+# running system, when there is one to tell (no DESTDIR). The package leaves the
+# catalog to the systemd package's dpkg trigger on /usr/lib/systemd/catalog.
+install: install-files
+	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then \
+		echo "install: journalctl --update-catalog"; journalctl --update-catalog; fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
+		echo "install: systemctl daemon-reload"; systemctl daemon-reload; fi
+
+install-files: all
 	install -D -m 0755 $(BUILD)/pinnerd $(DESTDIR)$(SBINDIR)/pinnerd
 	install -D -m 0755 $(BUILD)/pinnerctl $(DESTDIR)$(BINDIR)/pinnerctl
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/pinnerd.d
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' systemd/pinnerd.service.in > $(DESTDIR)$(UNITDIR)/pinnerd.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/pinnerd.service
+	sed -e 's|@BINDIR@|$(BINDIR)|g' systemd/pinnerd-metrics.service.in > $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service
+	install -m 0644 systemd/pinnerd-metrics.timer $(DESTDIR)$(UNITDIR)/
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pinnerd.service $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service
 	install -m 0644 man/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/pinnerd.8 man/pinnerctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -D -m 0644 conf/pinnerctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
+	install -D -m 0644 systemd/pinnerd.catalog $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf ]; then \
 		echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf"; \
 	else install -m 0644 conf/pinnerd.conf $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
-	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8
+	      $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service $(DESTDIR)$(UNITDIR)/pinnerd-metrics.timer \
+	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8 \
+	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
+	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree (tracked
+# and new files, as they are now) so the checkout stays clean; the .deb lands
+# in DEB_OUT (build/ by default).
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "deb: needs dpkg-dev and debhelper (make deps)"; exit 1; }
+	@set -e; tmp=$$(mktemp -d /tmp/pinnerd-deb.XXXXXX); trap 'rm -rf "$$tmp"' EXIT INT TERM; \
+	mkdir -p "$$tmp/src" "$(DEB_OUT)"; \
+	git ls-files -z -co --exclude-standard | xargs -0 tar -cf - | tar -xf - -C "$$tmp/src"; \
+	echo "deb: dpkg-buildpackage in $$tmp/src (log: $$tmp/build.log)"; \
+	if ! (cd "$$tmp/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u SANITIZE \
+		dpkg-buildpackage -b -us -uc) >"$$tmp/build.log" 2>&1; then \
+		tail -n 40 "$$tmp/build.log"; echo "deb: dpkg-buildpackage failed"; exit 1; fi; \
+	for f in "$$tmp"/pinnerd_*.deb; do cp "$$f" "$(DEB_OUT)/"; echo "deb: $(DEB_OUT)/$${f##*/}"; done
+
+# make deb + lintian, from make check. Skipped (with the reason) where the
+# packaging tools are missing and cannot be installed.
+deb-check:
+	@if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null || ! command -v lintian >/dev/null; then \
+		echo "deb-check: SKIP: needs dpkg-dev, debhelper and lintian (make deps installs them)"; exit 0; fi; \
+	rm -f $(DEB_OUT)/pinnerd_*.deb && $(MAKE) --no-print-directory deb && \
+	lintian --fail-on error,warning $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(DEB_OUT)/pinnerd_*.deb && echo "deb-check: lintian clean"
 
 FORMAT_SRCS = daemon/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/bench/*.c tests/fuzz/*.c
 
+# clang-format-14 only (see DEPS_IF_AVAILABLE): another version's verdict on
+# this tree is about that version, not about the code.
 format:
-	clang-format -i $(FORMAT_SRCS)
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
 
 format-check:
-	@clang-format --dry-run -Werror $(FORMAT_SRCS) && echo "format-check: clean"
+	@if ! command -v $(CLANG_FORMAT) >/dev/null 2>&1; then \
+		echo "format-check: SKIP: $(CLANG_FORMAT) not found (the tree is formatted with clang-format 14;" \
+		     "other versions format differently; Debian 13 has no clang-format-14)"; \
+	else $(CLANG_FORMAT) --dry-run -Werror $(FORMAT_SRCS) && echo "format-check: clean"; fi
 
 clean:
 	rm -rf build build-asan

@@ -16,13 +16,31 @@
 #include "peer.h"
 #include "procfs.h"
 
-static size_t rule_thread_count(const Manager *m, const char *rule) {
-        size_t i = 0, n = 0;
+/* Pinned threads per rule of the config, in one walk of the table (entries
+ * point at interned names, so counting per name pointer is cheap); calloc'd,
+ * n_rules entries, NULL on ENOMEM. */
+static size_t *rule_thread_counts(const Manager *m) {
+        size_t n_names = m->rule_names.n, i = 0;
+        _cleanup_(freep) size_t *per_name = calloc(n_names ? n_names : 1, sizeof(size_t));
+        size_t *per_rule = calloc(m->config->n_rules ? m->config->n_rules : 1, sizeof(size_t));
         Thread *th;
+
+        if (!per_name || !per_rule) {
+                free(per_rule);
+                return NULL;
+        }
         while ((th = thread_table_next(m->threads, &i)))
-                if (th->rule && th->applied && strcmp(th->rule, rule) == 0)
-                        n++;
-        return n;
+                if (th->rule && th->applied)
+                        for (size_t k = 0; k < n_names; k++)
+                                if (m->rule_names.v[k] == th->rule) {
+                                        per_name[k]++;
+                                        break;
+                                }
+        for (size_t r = 0; r < m->config->n_rules; r++)
+                for (size_t k = 0; k < n_names; k++)
+                        if (strcmp(m->rule_names.v[k], m->config->rules[r].name) == 0)
+                                per_rule[r] = per_name[k];
+        return per_rule;
 }
 
 static void fmt_duration(uint64_t usec, char *buf, size_t size) {
@@ -59,6 +77,9 @@ static const char *spread_name(SpreadMode s) {
 }
 
 static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
+        _cleanup_(freep) size_t *counts = rule_thread_counts(m);
+        if (!counts)
+                return -ENOMEM;
         _cleanup_(freep) char *online = fmt_cpus(m->host->online), *isolated = fmt_cpus(m->host->isolated);
         uint64_t up = now_usec() - m->start_usec;
 
@@ -102,7 +123,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         else
                                 json_field_string(&w, "policy", NULL);
                         json_field_string(&w, "spread", spread_name(r->spread));
-                        json_field_uint(&w, "threads", rule_thread_count(m, r->name));
+                        json_field_uint(&w, "threads", counts[i]);
                         json_object_end(&w);
                 }
                 json_array_end(&w);
@@ -156,7 +177,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 const Rule *r = &m->config->rules[i];
                 table_add_cell(&t, r->name);
                 table_add_cellf(&t, "%d", r->priority);
-                table_add_cellf(&t, "%zu", rule_thread_count(m, r->name));
+                table_add_cellf(&t, "%zu", counts[i]);
                 table_add_cell(&t, r->cpus.text);
         }
         int r = table_render(&t, &reply->out);
@@ -366,13 +387,41 @@ static int verb_rescan(Manager *m, const CtlRequest *req, CtlReply *reply) {
         return 0;
 }
 
+/* Prometheus text exposition; --json does not apply (the format is fixed). */
+static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
+        _cleanup_(freep) MetricsRule *rules =
+                calloc(m->config->n_rules ? m->config->n_rules : 1, sizeof *rules);
+        _cleanup_(freep) size_t *counts = rule_thread_counts(m);
+        const Counters *c = &m->report.counters;
+
+        if (!rules || !counts)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->config->n_rules; i++)
+                rules[i] = (MetricsRule){m->config->rules[i].name, counts[i]};
+        MetricsSnapshot s = {
+                .events = c->events,
+                .lost_event_rescans = c->lost_rescans,
+                .rescans = c->rescans,
+                .applied = c->applied,
+                .restored = c->restored,
+                .skipped = c->skipped,
+                .failed = c->failed,
+                .drift = c->drift,
+                .managed_threads = thread_table_size(m->threads),
+                .rules = rules,
+                .n_rules = m->config->n_rules,
+                .event_to_pin = &m->report.event_to_pin,
+        };
+        return metrics_render(&s, &reply->out);
+}
+
 static const struct {
         const char *verb;
         int (*fn)(Manager *m, const CtlRequest *req, CtlReply *reply);
         bool takes_args;
 } verbs[] = {
         {"status", verb_status, false}, {"list", verb_list, false},     {"explain", verb_explain, true},
-        {"reload", verb_reload, false}, {"rescan", verb_rescan, false},
+        {"reload", verb_reload, false}, {"rescan", verb_rescan, false}, {"metrics", verb_metrics, false},
 };
 
 int manager_ctl_handler(void *userdata, const CtlRequest *req, CtlReply *reply) {

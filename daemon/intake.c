@@ -199,6 +199,7 @@ static void process_items(Manager *m, const WorkItem *items, size_t n) {
                 const WorkItem *w = &items[i];
                 if (w->want == WANT_GONE)
                         continue;
+                m->report.event_ns = w->timestamp_ns;
                 if (w->want & WANT_EXEC)
                         reconcile_exec(m, w->pid);
                 if (w->want & WANT_PROCESS)
@@ -206,6 +207,7 @@ static void process_items(Manager *m, const WorkItem *items, size_t n) {
                 else
                         reconcile_thread(m, w->pid, w->tid, w->want & WANT_NEW);
         }
+        m->report.event_ns = 0;
 }
 
 static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *userdata) {

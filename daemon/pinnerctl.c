@@ -51,6 +51,7 @@ static void help(FILE *f) {
                    "  list            managed threads and their CPU masks\n"
                    "  explain PID     which rule matched each thread of PID, mask at each step\n"
                    "  rescan          rescan /proc now (root)\n"
+                   "  metrics         counters and latencies, Prometheus text format\n"
                    "  check [FILE]    validate a configuration without the daemon\n"
                    "\n"
                    "Options:\n"
@@ -183,6 +184,7 @@ static const Verb verbs[] = {
         {"list",    "",         true,  true,  0, 0, verb_daemon},
         {"explain", " PID",     true,  true,  1, 1, verb_explain},
         {"rescan",  "",         true,  true,  0, 0, verb_daemon},
+        {"metrics", "",         true,  false, 0, 0, verb_daemon},
         {"check",   " [FILE]",  false, false, 0, 1, verb_check},
 };
 /* clang-format on */

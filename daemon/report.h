@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "cpuset.h"
 #include "log.h"
+#include "metrics.h"
 #include "plan.h"
 #include "threads.h"
 
@@ -20,6 +21,10 @@ typedef struct Reporter {
         Logger *log; /* not owned */
         Counters counters;
         bool dry_run;
+        /* Kernel timestamp (CLOCK_MONOTONIC ns) of the event being handled,
+         * 0 in a scan: a mask set meanwhile is observed in event_to_pin. */
+        uint64_t event_ns;
+        MetricsHistogram event_to_pin;
 } Reporter;
 
 /* A cpulist for messages and tables; "-" for NULL. malloc'd. */

@@ -1,6 +1,9 @@
 #!/bin/sh
-# build-image.sh OUT MIRROR SUITE DEBCACHE
+# build-image.sh OUT MIRROR SUITE DEBCACHE [MAKEFILE]
 #
+# MAKEFILE (the README check): after debootstrap, run that Makefile's `make deps`
+# in the new system, with apt from the mirror, as a new user's first command
+# would, and add git (a checkout).
 # Builds the guest for the system tests into the empty directory OUT:
 #   OUT/rootfs.img   raw ext4: Debian (debootstrap minbase) with systemd, dbus, udev,
 #                    the Debian kernel and pinnerd's runtime libraries, plus the
@@ -16,12 +19,16 @@
 # Nothing is mounted outside OUT: the disk image is made with `mke2fs -d`.
 set -eu
 
-out=$1 mirror=$2 suite=$3 debcache=$4
+out=$1 mirror=$2 suite=$3 debcache=$4 depsmk=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$out/root
 
-# Packages the guest needs beyond minbase. procps for ps/pgrep, kmod for modprobe.
+# Packages the guest needs beyond minbase. procps for ps/pgrep, kmod for modprobe;
+# pinnerd's dependencies (libsystemd0, libinih1) so `apt install ./pinnerd_*.deb`
+# needs no network; bash-completion and python3-prometheus-client for the
+# administrator's tools the test uses (TAB completion, a Prometheus text parser).
 packages=systemd,systemd-sysv,dbus,udev,linux-image-amd64,kmod,libsystemd0,libinih1,procps
+packages=$packages,bash-completion,python3-prometheus-client
 
 step() { printf 'build-image: %s\n' "$*"; }
 
@@ -37,6 +44,29 @@ debootstrap --variant=minbase --include="$packages" --cache-dir="$debcache" \
 	[ -f "$root/debootstrap/debootstrap.log" ] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
 	exit 1
 }
+
+if [ -n "$depsmk" ]; then
+	step "make deps in the new system (apt-get from $mirror)"
+	# No services start in a chroot; dpkg's scripts need /proc and /dev.
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod 0755 "$root/usr/sbin/policy-rc.d"
+	mount -t proc proc "$root/proc"
+	mount --bind /dev "$root/dev"
+	cp "$depsmk" "$root/root/deps.mk"
+	cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+	rc=0
+	chroot "$root" sh -c 'export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends make git &&
+		cd /root && make -f deps.mk deps && make -f deps.mk deps' >"$out/deps.log" 2>&1 || rc=$?
+	umount "$root/dev" "$root/proc"
+	rm -f "$root/usr/sbin/policy-rc.d" "$root/root/deps.mk"
+	grep '^deps:' "$out/deps.log" | sed 's/^/build-image: /'
+	if [ "$rc" != 0 ]; then
+		tail -n 30 "$out/deps.log" >&2
+		exit 1
+	fi
+	rm -f "$out/deps.log"
+fi
 rm -f "$root/etc/dpkg/dpkg.cfg.d/pinnerd-vm-unsafe-io"
 
 step "configure guest"

@@ -1,14 +1,18 @@
 #!/bin/sh
 # guest-test.sh DATADIR — pinnerd as an administrator lives it, on a real systemd
 # machine: 6 CPUs with isolcpus=4-5, cgroup v2, journald. Runs inside the VM as root
-# (run.sh boots it; pinnerd was installed from `make install DESTDIR=` just before).
+# (run.sh boots it); installs DATADIR/pinnerd_*.deb with `apt install`, walks the
+# administrator's story on it, and ends with `apt purge`.
 #
 # Every check prints "[STEP] PASS|FAIL what: what it saw"; the last line is
 # "N passed, N failed"; the exit status is 0 only when nothing failed.
 set -u
 
+data=${1:?usage: guest-test.sh DATADIR}
 conf=/etc/pinnerd.conf
 pintest=/usr/local/bin/pintest
+prom=/var/lib/prometheus/node-exporter/pinnerd.prom
+export DEBIAN_FRONTEND=noninteractive
 cur=0 passed=0 failed=0
 
 # ------------------------------------------------------------------ helpers
@@ -143,6 +147,31 @@ check_eq "cpuset.cpus.effective of pinned-test.service" 1-2 \
 check_eq "pinned-test's svc1 before pinnerd" 1-2 "$(tmask "$svc" svc1)"
 info "PID 1 affinity now $(mask 1)"
 
+# ------------------------------------------------------------------ 0b. apt install
+step 0b "apt install ./pinnerd_*.deb: the unit is enabled and started, the timer is not"
+deb=$(ls "$data"/pinnerd_*.deb 2>/dev/null | head -n 1)
+info "$(basename "${deb:-none}"): Depends: $(dpkg-deb -f "$deb" Depends 2>&1)"
+# As an administrator does, from a directory of their own (the data disk is
+# read-only). No network in the guest: the image has the dependencies already
+# (and not --no-download: apt then loses the local file's directory, "Pathname to
+# install is not absolute").
+mkdir -p /root/pkg && cp "$deb" /root/pkg/
+out=$(cd /root/pkg && apt install -y ./pinnerd_*.deb 2>&1)
+rc=$?
+check_true "apt install ./$(basename "$deb") (exit $rc)" "$(echo "$out" | grep -E '^(Setting up|E:)' | tr '\n' ' ')" '[ $rc = 0 ]'
+check_eq "dpkg-query status" "install ok installed" "$(dpkg-query -W -f='${Status}' pinnerd 2>&1)"
+check_eq "systemctl is-enabled pinnerd (enabled by the package)" enabled "$(systemctl is-enabled pinnerd 2>&1)"
+check_eq "systemctl is-active pinnerd (started by the package)" active "$(systemctl is-active pinnerd 2>&1)"
+check_eq "systemctl is-enabled pinnerd-metrics.timer (shipped disabled)" disabled "$(systemctl is-enabled pinnerd-metrics.timer 2>&1)"
+check_eq "systemctl is-active pinnerd-metrics.timer" inactive "$(systemctl is-active pinnerd-metrics.timer 2>&1)"
+check_eq "/etc/pinnerd.conf is a conffile" /etc/pinnerd.conf "$(dpkg-query -W -f='${Conffiles}' pinnerd | awk '{print $1}')"
+for f in /usr/sbin/pinnerd /usr/bin/pinnerctl /usr/lib/systemd/catalog/pinnerd.catalog \
+	/usr/share/bash-completion/completions/pinnerctl /usr/share/man/man8/pinnerctl.8.gz; do
+	check_true "installed: $f" "$(ls -l "$f" 2>&1)" "[ -f '$f' ]"
+done
+check_true "installed: /etc/pinnerd.d/" "$(ls -ld /etc/pinnerd.d 2>&1)" '[ -d /etc/pinnerd.d ]'
+info "unit file: $(systemctl show -p FragmentPath --value pinnerd)"
+
 # ------------------------------------------------------------------ 1. config
 step 1 "the shipped config is valid; the test's config passes pinnerctl check"
 out=$(pinnerd --check 2>&1)
@@ -160,11 +189,11 @@ out=$(systemd-analyze verify --man=no "$unitfile" 2>&1)
 rc=$?
 check_true "systemd-analyze verify $unitfile (exit $rc)" "${out:-clean}" '[ $rc = 0 ] && [ -z "$out" ]'
 
-# ------------------------------------------------------------------ 2. enable --now
-step 2 "systemctl enable --now pinnerd"
-out=$(systemctl enable --now pinnerd 2>&1)
+# ------------------------------------------------------------------ 2. reload onto the test's rules
+step 2 "systemctl reload pinnerd: the package's running daemon takes the edited $conf"
+out=$(systemctl reload pinnerd 2>&1)
 rc=$?
-check_true "systemctl enable --now pinnerd (exit $rc)" "$(echo "$out" | tr '\n' ' ')" '[ $rc = 0 ]'
+check_true "systemctl reload pinnerd (exit $rc)" "${out:-ok}" '[ $rc = 0 ]'
 check_eq "systemctl is-enabled pinnerd" enabled "$(systemctl is-enabled pinnerd 2>&1)"
 check_eq "systemctl is-active pinnerd" active "$(systemctl is-active pinnerd 2>&1)"
 daemon_pid=$(main_pid pinnerd)
@@ -332,11 +361,117 @@ else
 	bad "CPU 1 cannot be taken offline in the guest ($online not writable)"
 fi
 
-# ------------------------------------------------------------------ end
-step 15 "clean up"
-systemctl stop pinnerd pintest-a pintest-b pinned-test 2>/dev/null
-systemctl disable --quiet pinnerd 2>/dev/null
+# ------------------------------------------------------------------ 15. catalog
+step 15 "journalctl -x explains pinnerd's records (the message catalog, compiled by the package's trigger)"
+out=$(journalctl --no-pager -x -u pinnerd PINNERD_EVENT=applied PINNERD_RULE=workers -n 1 2>&1)
+check_contains "journalctl -x on an applied record: the catalog's subject" "pinnerd pinned a thread" "$out"
+check_contains "... with the record's fields substituted" "Rule workers matched thread" "$out"
+check_contains "... and what to do" "pinnerctl explain" "$out"
+n=$(journalctl --list-catalog 2>/dev/null | grep -c ' pinnerd: ')
+check_eq "journalctl --list-catalog: pinnerd entries" 11 "$n"
+
+# ------------------------------------------------------------------ 16. completion
+step 16 "TAB completion of pinnerctl in a login shell"
+# What TAB does: bash-completion's default handler (complete -D) loads the file
+# for the command, then the command's own function answers.
+out=$(HOME=/root bash -lic '
+	f=$(complete -p -D 2>/dev/null | sed -n "s/.*-F \([^ ]*\).*/\1/p")
+	[ -n "$f" ] || { echo "no default completion (bash-completion not loaded)"; exit 1; }
+	COMP_WORDS=(pinnerctl re); COMP_CWORD=1; COMP_LINE="pinnerctl re"; COMP_POINT=12
+	"$f" pinnerctl re pinnerctl >/dev/null 2>&1
+	complete -p pinnerctl
+	COMPREPLY=()
+	_pinnerctl pinnerctl re pinnerctl
+	echo "compgen: ${COMPREPLY[*]}"
+	COMP_WORDS=(pinnerctl explain ""); COMP_CWORD=2; COMPREPLY=()
+	_pinnerctl pinnerctl "" explain
+	echo "explain: ${#COMPREPLY[@]} pids"' 2>/dev/null)
+check_contains "complete -p pinnerctl after login" "complete -F _pinnerctl pinnerctl" "$out"
+check_contains "pinnerctl re<TAB>" "compgen: reload rescan" "$out"
+n=$(echo "$out" | sed -n 's/^explain: \([0-9]*\) pids/\1/p')
+check_true "pinnerctl explain <TAB> offers pids" "${n:-0} pids" '[ "${n:-0}" -gt 10 ]'
+
+# ------------------------------------------------------------------ 17. metrics
+step 17 "pinnerctl metrics, parsed by python3-prometheus-client; the timer writes $prom"
+cat >/tmp/parse-metrics.py <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+need = ["pinnerd_events", "pinnerd_lost_event_rescans", "pinnerd_rescans", "pinnerd_applied",
+        "pinnerd_restored", "pinnerd_skipped", "pinnerd_failed", "pinnerd_drift",
+        "pinnerd_managed_threads", "pinnerd_rule_threads", "pinnerd_event_to_pin_seconds"]
+missing = [n for n in need if n not in fams]
+rules = {s.labels["rule"]: int(s.value) for s in fams["pinnerd_rule_threads"].samples} if "pinnerd_rule_threads" in fams else {}
+h = {s.name: s.value for s in fams["pinnerd_event_to_pin_seconds"].samples if not s.name.endswith("_bucket")} \
+    if "pinnerd_event_to_pin_seconds" in fams else {}
+c = h.get("pinnerd_event_to_pin_seconds_count", 0)
+print("families %d missing %s rules %s event_to_pin count %d mean_us %.0f" %
+      (len(fams), missing or "none", sorted(rules.items()), c,
+       h.get("pinnerd_event_to_pin_seconds_sum", 0) / c * 1e6 if c else 0))
+PY
+pinnerctl metrics >/tmp/metrics.txt 2>&1
+rc=$?
+check_eq "pinnerctl metrics exit status" 0 "$rc"
+out=$(python3 /tmp/parse-metrics.py /tmp/metrics.txt 2>&1)
+check_contains "prometheus_client parses it, every SPEC family" "missing none" "$out"
+check_contains "per-rule gauges" "('workers', " "$out"
+n=$(echo "$out" | sed -n 's/.*event_to_pin count \([0-9]*\).*/\1/p')
+check_true "event_to_pin histogram has observations ($out)" "${n:-0}" '[ "${n:-0}" -gt 0 ]'
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups pinnerctl metrics 2>&1 | grep -c '^# TYPE')
+check_eq "pinnerctl metrics as nobody: TYPE lines" 11 "$out"
+out=$(systemctl enable --now pinnerd-metrics.timer 2>&1)
+rc=$?
+check_true "systemctl enable --now pinnerd-metrics.timer (exit $rc)" "${out:-ok}" '[ $rc = 0 ]'
+end=$(($(date +%s) + 30))
+while [ ! -s "$prom" ] && [ "$(date +%s)" -lt "$end" ]; do sleep 0.5; done
+check_true "the timer wrote $prom" "$(ls -l "$prom" 2>&1)" "[ -s '$prom' ]"
+check_eq "mode of $prom" 644 "$(stat -c %a "$prom" 2>&1)"
+out=$(python3 /tmp/parse-metrics.py "$prom" 2>&1)
+check_contains "$prom parses" "missing none" "$out"
+check_eq "pinnerd-metrics.service result" success "$(systemctl show -p Result --value pinnerd-metrics.service)"
+check_eq "only pinnerd.prom in the textfile directory (no temporary file)" pinnerd.prom "$(ls -A "${prom%/*}")"
+info "$(systemd-analyze security --no-pager pinnerd-metrics.service 2>/dev/null | tail -n 1)"
+
+# ------------------------------------------------------------------ 17b. upgrade
+step 17b "apt install --reinstall (what an upgrade does): the edited conffile stays, the daemon restarts, the timer stays enabled"
+sum=$(md5sum <"$conf")
+old=$(main_pid pinnerd)
+out=$(cd /root/pkg && apt install -y --reinstall ./pinnerd_*.deb 2>&1)
+rc=$?
+check_true "apt install --reinstall (exit $rc)" "$(echo "$out" | grep -E '^(Setting up|E:)' | tr '\n' ' ')" '[ $rc = 0 ]'
+check_eq "/etc/pinnerd.conf keeps the administrator's edit" "$sum" "$(md5sum <"$conf")"
+new=$(main_pid pinnerd)
+check_true "pinnerd restarted by the package ($old -> $new)" "$(systemctl is-active pinnerd)" \
+	'[ "$(systemctl is-active pinnerd)" = active ] && [ "${new:-0}" != 0 ] && [ "$new" != "$old" ]'
+check_eq "pinnerd-metrics.timer still enabled" enabled "$(systemctl is-enabled pinnerd-metrics.timer 2>&1)"
+eventually "worker9 pinned by the restarted daemon" 0-1 20 tmask "$b" worker9
+
+# ------------------------------------------------------------------ 18. purge
+step 18 "apt purge pinnerd leaves nothing behind"
+systemctl stop pintest-a pintest-b pinned-test 2>/dev/null
 info "pinnerd journal: $(jcount) records; events: $(journalctl --no-pager -u pinnerd -o verbose | sed -n 's/^[[:space:]]*PINNERD_EVENT=//p' | sort | uniq -c | tr -s ' \n' ' ')"
+# An administrator's drop-in: purge means the configuration goes too.
+printf '[rule:dropin]\ncomm = nothing-like-this\ncpus = 0\n' >/etc/pinnerd.d/local.conf
+out=$(apt purge -y pinnerd 2>&1)
+rc=$?
+check_true "apt purge -y pinnerd (exit $rc)" "$(echo "$out" | grep -E '^(Purging|Removing|E:)' | tr '\n' ' ')" '[ $rc = 0 ]'
+check_eq "dpkg-query status" "" "$(dpkg-query -W -f='${Status}' pinnerd 2>/dev/null)"
+left=
+for f in /usr/sbin/pinnerd /usr/bin/pinnerctl /etc/pinnerd.conf /etc/pinnerd.d /run/pinnerd "$prom" \
+	/usr/lib/systemd/catalog/pinnerd.catalog /usr/share/bash-completion/completions/pinnerctl \
+	/lib/systemd/system/pinnerd.service /usr/lib/systemd/system/pinnerd.service \
+	/usr/lib/systemd/system/pinnerd-metrics.timer /lib/systemd/system/pinnerd-metrics.timer \
+	/etc/systemd/system/multi-user.target.wants/pinnerd.service \
+	/etc/systemd/system/timers.target.wants/pinnerd-metrics.timer \
+	/var/lib/systemd/deb-systemd-helper-enabled/pinnerd.service.dsh-also \
+	/var/lib/prometheus/node-exporter /usr/share/doc/pinnerd; do
+	[ -e "$f" ] || [ -L "$f" ] && left="$left $f"
+done
+check_eq "files left after purge" "" "$left"
+check_eq "pinnerd processes after purge" "" "$(pgrep -x pinnerd)"
+check_eq "systemctl is-active pinnerd after purge" inactive "$(systemctl is-active pinnerd 2>&1)"
+n=$(journalctl --list-catalog 2>/dev/null | grep -c ' pinnerd: ')
+check_eq "catalog entries after purge" 0 "$n"
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-in-guest.sh DATADIR — first thing on the data disk the guest runs (from the
-# image's pinnerd-system-test.service): report the boot, install the staged tree
-# from `make install DESTDIR=stage` the way a package would, then run test.sh.
+# image's pinnerd-system-test.service): report the boot, install a staged tree
+# (DATADIR/stage, from `make install DESTDIR=`) if there is one, then run test.sh
+# (guest-test.sh installs the package itself, as its first step).
 d=$1
 echo "boot: uptime $(cut -d' ' -f1 /proc/uptime) s, system $(systemctl is-system-running 2>&1)," \
 	"kernel $(uname -r), $(nproc --all) CPUs"

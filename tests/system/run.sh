@@ -1,13 +1,16 @@
 #!/bin/sh
 # tests/system/run.sh REPO_DIR — pinnerd on a real systemd machine (`sudo make check-vm`).
 #
-# Boots a Debian VM under qemu (TCG, 6 vCPUs, isolcpus=4-5, cgroup v2, journald),
-# installs pinnerd into it from `make install DESTDIR=...`, runs guest-test.sh there
-# as a user would, and reports the guest's PASS/FAIL lines and exit status.
+# Builds the Debian package once (`make deb`), then for each suite in VM_SUITES
+# (default "trixie bookworm": Debian 13 and 12) boots a Debian VM under qemu (TCG,
+# 6 vCPUs, isolcpus=4-5, cgroup v2, journald), installs the package there with
+# `apt install ./pinnerd_*.deb`, runs guest-test.sh as an administrator would (and
+# `apt purge` at the end), and reports the guest's PASS/FAIL lines and exit status.
 #
+#   phase 0  deb     make deb on the host (once for every suite)
 #   phase 1  image   debootstrap from the host's own apt mirror, cached under
-#                    /var/tmp/pinnerd-vm/<hash of the scripts that build it>/
-#   phase 2  stage   make install + the test files onto a small ext4 data disk
+#                    /var/tmp/pinnerd-vm/<hash of the scripts that build it + suite>/
+#   phase 2  stage   the .deb + the test files onto a small ext4 data disk
 #   phase 3  boot    qemu with a qcow2 overlay per run (the cached image is never written)
 #   phase 4  test    guest-test.sh in the guest; output, journal and exit status come
 #                    back through virtio-serial ports into files on the host
@@ -15,7 +18,10 @@
 # Exit: 0 all passed, 1 a step failed or the VM did not report, 77 cannot run here
 # (not root, no qemu/debootstrap, no mirror) with a "check-vm: SKIP:" line.
 #
-# Environment: PINNERD_VM_SMOKE=1 boots the image and runs only smoke-guest.sh (no
+# Environment: VM_SUITES (default "trixie bookworm"); PINNERD_VM_README=1 instead
+# proves the README's `make check` in a fresh guest of each suite (readme-guest.sh:
+# an image with exactly the packages `make deps` asks for, 2 CPUs, no isolcpus,
+# a copy of the tree; slow under TCG, so not part of the default run); PINNERD_VM_SMOKE=1 boots the image and runs only smoke-guest.sh (no
 # daemon needed: proves the VM machinery); PINNERD_VM_CACHE (default /var/tmp/pinnerd-vm);
 # PINNERD_VM_TIMEOUT seconds for boot + test (default 300); PINNERD_VM_KEEP=1 keeps the
 # run directory for debugging.
@@ -24,8 +30,9 @@ set -eu
 repo=$(cd "${1:?usage: run.sh REPO_DIR}" && pwd)
 here=$repo/tests/system
 cache=${PINNERD_VM_CACHE:-/var/tmp/pinnerd-vm}
-vm_timeout=${PINNERD_VM_TIMEOUT:-300}
 smoke=${PINNERD_VM_SMOKE:-0}
+readme=${PINNERD_VM_README:-0}
+if [ "$readme" = 1 ]; then vm_timeout=${PINNERD_VM_TIMEOUT:-5400}; else vm_timeout=${PINNERD_VM_TIMEOUT:-300}; fi
 
 say() { printf 'check-vm: %s\n' "$*"; }
 skip() {
@@ -47,12 +54,14 @@ t_start=$(ms)
 # ---------------------------------------------------------------- preconditions
 [ "$(id -u)" = 0 ] || skip "needs root (debootstrap, the image cache in /var/tmp); run: sudo make check-vm"
 [ "$(uname -m)" = x86_64 ] || skip "the VM is x86_64 and the host is $(uname -m)"
-[ -r /etc/os-release ] || skip "no /etc/os-release: cannot tell which Debian release to build"
-# The guest runs binaries built on this host, so it must be the host's release.
+[ -r /etc/os-release ] || skip "no /etc/os-release: cannot tell which Debian release this is"
+# The package is built here, so the host must be Debian; its libc must not be newer
+# than the guests' (a package built on Debian 12 installs on 12 and 13).
 . /etc/os-release
 [ "${ID:-}" = debian ] && [ -n "${VERSION_CODENAME:-}" ] ||
-	skip "the host is not Debian (${ID:-unknown}): the guest must match the host's libc"
-suite=$VERSION_CODENAME
+	skip "the host is not Debian (${ID:-unknown}): the package is built here"
+host_suite=$VERSION_CODENAME
+suites=${VM_SUITES:-trixie bookworm}
 
 need_pkgs=
 need() { # COMMAND PACKAGE
@@ -66,6 +75,8 @@ need readelf binutils
 need cc gcc
 need make make
 need flock util-linux
+need dpkg-buildpackage dpkg-dev
+need dh debhelper
 [ -x /bin/busybox ] && ! readelf -l /bin/busybox 2>/dev/null | grep -q interpreter ||
 	need_pkgs="$need_pkgs busybox-static"
 if [ -n "$need_pkgs" ]; then
@@ -84,6 +95,8 @@ mke2fs 2>&1 | grep -q -- '-d ' || skip "mke2fs has no -d (e2fsprogs >= 1.43 need
 
 # ---------------------------------------------------------------- cleanup
 run=
+debdir=
+deb=
 build_tmp=
 build_pid=
 qemu_pid=
@@ -113,6 +126,7 @@ cleanup() {
 		done
 	done
 	[ -n "$build_tmp" ] && rm -rf "$build_tmp"
+	[ -n "$debdir" ] && rm -rf "$debdir"
 	if [ -n "$run" ]; then
 		if [ "${PINNERD_VM_KEEP:-0}" = 1 ]; then say "kept $run"; else rm -rf "$run"; fi
 	fi
@@ -126,10 +140,17 @@ trap 'exit 129' HUP
 # ---------------------------------------------------------------- mirror
 # The first enabled "deb" source of the host's apt that carries $suite: one-line
 # sources.list files and deb822 .sources files ("URIs:"). Never a name of our own.
-apt_mirror() {
+# Another suite (trixie on a bookworm host) comes from the archive that carries the
+# host's own suite: a Debian archive carries every release.
+apt_mirror() { # SUITE
+	apt_mirror_for "$1"
+	[ "$1" = "$host_suite" ] || apt_mirror_for "$host_suite"
+}
+apt_mirror_for() { # SUITE
+	want=$1
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 		[ -f "$f" ] || continue
-		sed 's/#.*//' "$f" | awk -v s="$suite" '
+		sed 's/#.*//' "$f" | awk -v s="$want" '
 			$1 == "deb" {
 				i = 2
 				if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
@@ -138,7 +159,7 @@ apt_mirror() {
 	done
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
-		awk -v s="$suite" '
+		awk -v s="$want" '
 			BEGIN { RS = ""; FS = "\n" }
 			{
 				types = ""; uris = ""; suites = ""; enabled = "yes"; key = ""
@@ -161,7 +182,16 @@ apt_mirror() {
 }
 
 # ---------------------------------------------------------------- phase 1: image
-key=$(cat "$here/build-image.sh" "$here"/image/* | { cat; echo "$suite $(uname -m)"; } |
+run_suite() { # SUITE; returns non-zero when a step failed
+suite=$1
+# The README check's image also has what `make deps` installs on this suite
+# (build-image.sh runs it there, with apt), keyed on the lists it asks for.
+extra= flavor=
+if [ "$readme" = 1 ]; then
+	extra=$(make -s -C "$repo" --no-print-directory print-deps | tr '\n' ' ')
+	flavor=-readme
+fi
+key=$(cat "$here/build-image.sh" "$here"/image/* | { cat; echo "$suite $(uname -m) $extra"; } |
 	sha256sum | cut -c1-16)
 image=$cache/$key
 mkdir -p "$cache"
@@ -171,7 +201,7 @@ flock 9 # one build at a time; a second run waits and then finds the cache
 if [ -f "$image/complete" ]; then
 	say "phase image: cache hit $image ($(secs "$t0") s)"
 else
-	mirror=$(apt_mirror | grep -E '^(https?|file):' | head -n 1)
+	mirror=$(apt_mirror "$suite" | grep -E '^(https?|file):' | head -n 1)
 	[ -n "$mirror" ] || skip "no Debian mirror for '$suite' in /etc/apt/sources.list{,.d/*.list,.d/*.sources}"
 	# debootstrap reads the proxy from the environment, apt from its config.
 	if [ -z "${http_proxy:-}" ]; then
@@ -185,18 +215,21 @@ else
 	fi
 	rm -f "$probe"
 	say "phase image: building $image from the host's apt mirror (cold cache: about 2 minutes)"
-	# Old images from earlier versions of the scripts are of no further use.
+	# Old images of this suite from earlier versions of the scripts are of no further use.
 	for old in "$cache"/*/; do
-		[ -f "$old/complete" ] && [ "${old%/}" != "$image" ] && rm -rf "${old%/}"
+		[ -f "$old/complete" ] && [ "${old%/}" != "$image" ] &&
+			[ "$(cat "$old/suite" 2>/dev/null)" = "$suite$flavor" ] && rm -rf "${old%/}"
 	done
 	build_tmp=$(mktemp -d "$cache/build.XXXXXX")
 	# In the background and in its own process group, so that a signal to this script
 	# ends the build at once (the trap runs as soon as `wait` is interrupted).
-	setsid sh "$here/build-image.sh" "$build_tmp" "$mirror" "$suite" "$cache/debs" &
+	setsid sh "$here/build-image.sh" "$build_tmp" "$mirror" "$suite" "$cache/debs-$suite" \
+		${flavor:+"$repo/Makefile"} &
 	build_pid=$!
 	wait "$build_pid" || die "image build failed (log above)"
 	build_pid=
 	rm -f "$build_tmp/debootstrap.log"
+	echo "$suite$flavor" >"$build_tmp/suite"
 	date -u +%FT%TZ >"$build_tmp/complete"
 	rm -rf "$image"
 	mv "$build_tmp" "$image"
@@ -213,16 +246,13 @@ data=$run/data
 mkdir -p "$data" "$run/out"
 if [ "$smoke" = 1 ]; then
 	cp "$here/smoke-guest.sh" "$data/test.sh"
+elif [ "$readme" = 1 ]; then
+	# The tree as it is (tracked and new files), to be a fresh checkout in the guest.
+	mkdir "$data/src"
+	(cd "$repo" && git ls-files -z -co --exclude-standard | xargs -0 tar -cf -) | tar -xf - -C "$data/src"
+	cp "$here/readme-guest.sh" "$data/test.sh"
 else
-	# What a package would install; make picks up BUILD= etc. from MAKEFLAGS when we
-	# run under `make check-vm`.
-	make -C "$repo" --no-print-directory install DESTDIR="$data/stage" PREFIX=/usr \
-		>"$run/install.log" 2>&1 || {
-		tail -n 30 "$run/install.log" >&2
-		die "make install DESTDIR=... PREFIX=/usr failed"
-	}
-	cc -O2 -Wall -Wextra -Werror -pthread -o "$data/pintest" "$here/threads.c" ||
-		die "cannot build tests/system/threads.c"
+	cp "$deb" "$debdir/pintest" "$data/"
 	cp "$here/guest-test.sh" "$data/test.sh"
 fi
 cp "$here/run-in-guest.sh" "$data/run-in-guest.sh"
@@ -230,7 +260,10 @@ size=$(($(du -sm "$data" | cut -f1) + 32))
 truncate -s "${size}M" "$run/data.img"
 mke2fs -q -t ext4 -L pinnerd-data -E root_owner=0:0 -d "$data" "$run/data.img"
 qemu-img create -q -f qcow2 -F raw -b "$image/rootfs.img" "$run/root.qcow2"
-say "phase stage: $( [ "$smoke" = 1 ] && echo "smoke test" || echo "make install + guest-test.sh"), data disk ${size} MiB, overlay on $key ($(secs "$t0") s)"
+what="$(basename "${deb:-none}") + guest-test.sh"
+[ "$smoke" = 1 ] && what="smoke test"
+[ "$readme" = 1 ] && what="the tree + readme-guest.sh"
+say "phase stage: $what, data disk ${size} MiB, overlay on $key ($(secs "$t0") s)"
 
 # ---------------------------------------------------------------- phase 3+4: boot, test
 out=$run/out
@@ -238,9 +271,15 @@ out=$run/out
 : >"$out/status"
 : >"$out/journal.log"
 cmdline="console=ttyS0 root=/dev/vda rw quiet isolcpus=4-5 pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
+smp=6 mem=1536
+if [ "$readme" = 1 ]; then
+	# Like this project's machines: 2 CPUs, nothing isolated.
+	cmdline="console=ttyS0 root=/dev/vda rw quiet pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
+	smp=2 mem=3072
+fi
 t_boot=$(ms)
 qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-	-machine pc,accel=tcg -cpu Nehalem -smp 6 -m 1536 \
+	-machine pc,accel=tcg -cpu Nehalem -smp "$smp" -m "$mem" \
 	-kernel "$image/kernel" -initrd "$image/initrd.img" -append "$cmdline" \
 	-drive "file=$run/root.qcow2,format=qcow2,if=virtio,cache=unsafe" \
 	-drive "file=$run/data.img,format=raw,if=virtio,readonly=on" \
@@ -284,23 +323,68 @@ t_end=$(ms)
 [ "$booted" = 1 ] && say "phase test: $(secs "$t_test" "$t_end") s (guest powered off)"
 
 # Keep the last run's logs next to the cache for whoever looks at a failure.
-last=$cache/last-run
+last=$cache/last-run-$suite
 rm -rf "$last"
 mkdir -p "$last"
 cp "$out/test.log" "$out/console.log" "$out/journal.log" "$out/qemu.log" "$last/" 2>/dev/null || true
 
 status=$(tr -dc '0-9' <"$out/status")
-say "total $(secs "$t_start") s; logs of this run in $last/"
+rm -rf "$run"
+run=
+say "logs of this run in $last/"
 if [ "$timed_out" = 1 ]; then
-	tail -n 40 "$out/console.log" | sed 's/^/console: /' >&2
-	die "VM did not finish within ${vm_timeout} s (PINNERD_VM_TIMEOUT)"
+	tail -n 40 "$last/console.log" | sed 's/^/console: /' >&2
+	say "FAIL: VM did not finish within ${vm_timeout} s (PINNERD_VM_TIMEOUT)"
+	return 1
 fi
 if [ -z "$status" ]; then
-	tail -n 40 "$out/console.log" | sed 's/^/console: /' >&2
-	sed 's/^/qemu: /' "$out/qemu.log" >&2
-	die "the guest reported no exit status (qemu exit $qemu_rc)"
+	tail -n 40 "$last/console.log" | sed 's/^/console: /' >&2
+	sed 's/^/qemu: /' "$last/qemu.log" >&2
+	say "FAIL: the guest reported no exit status (qemu exit $qemu_rc)"
+	return 1
 fi
 if [ "$status" != 0 ]; then
-	die "guest test exited $status (journal of the guest: $last/journal.log)"
+	say "FAIL: guest test exited $status (journal of the guest: $last/journal.log)"
+	return 1
 fi
+return 0
+}
+
+# ---------------------------------------------------------------- phase 0: deb
+# One package for every suite, built here: what an administrator installs.
+debdir=
+deb=
+if [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
+	t0=$(ms)
+	debdir=$(mktemp -d /tmp/check-vm-deb.XXXXXX)
+	make -C "$repo" --no-print-directory deb DEB_OUT="$debdir" >"$debdir/make-deb.log" 2>&1 || {
+		tail -n 30 "$debdir/make-deb.log" >&2
+		die "make deb failed"
+	}
+	deb=$(ls "$debdir"/pinnerd_*.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || die "make deb made no pinnerd_*.deb in $debdir"
+	say "phase deb: $(basename "$deb"), Depends: $(dpkg-deb -f "$deb" Depends) ($(secs "$t0") s)"
+	cc -O2 -Wall -Wextra -Werror -pthread -o "$debdir/pintest" "$here/threads.c" ||
+		die "cannot build tests/system/threads.c"
+fi
+
+# ---------------------------------------------------------------- per suite
+failed_suites=
+for suite in $suites; do
+	case $suite in
+	bookworm | trixie) ;;
+	*) die "VM_SUITES: unknown suite '$suite' (bookworm, trixie)" ;;
+	esac
+	say "==== $suite"
+	t_suite=$(ms)
+	if run_suite "$suite"; then
+		say "$suite: PASS ($(secs "$t_suite") s)"
+	else
+		say "$suite: FAIL ($(secs "$t_suite") s)"
+		failed_suites="$failed_suites $suite"
+	fi
+done
+[ -n "$debdir" ] && rm -rf "$debdir"
+say "total $(secs "$t_start") s"
+[ -z "$failed_suites" ] || die "failed on:$failed_suites (logs in $cache/last-run-SUITE/)"
 say "PASS"
