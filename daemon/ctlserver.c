@@ -57,7 +57,8 @@ struct CtlConn {
         bool root;
         ConnPhase phase;
         sd_event_source *step_source;
-        const char *verb; /* for the failure note of a stepped handler */
+        sd_event_source *pause_source; /* non-root work waits between slices */
+        const char *verb;              /* for the failure note of a stepped handler */
         char verb_buf[CTL_MAX_VERB + 1];
         size_t offset;    /* into the buffer being sent */
         const char *note; /* extra stderr line after the reply, or NULL */
@@ -100,6 +101,7 @@ static void conn_free(CtlConn *c) {
         sd_event_source_disable_unref(c->io_source);
         sd_event_source_disable_unref(c->timer_source);
         sd_event_source_disable_unref(c->step_source);
+        sd_event_source_disable_unref(c->pause_source);
         if (c->reply.step_free)
                 c->reply.step_free(c->reply.step_state);
         if (c->fd >= 0)
@@ -238,12 +240,36 @@ static void conn_dispatch(CtlConn *c, const CtlWireRequest *w) {
 
 static int conn_start_sending(CtlConn *c);
 
+static int on_conn_resume(sd_event_source *src, uint64_t usec, void *userdata) {
+        CtlConn *c = userdata;
+        (void) sd_event_source_set_enabled(c->step_source, SD_EVENT_ON);
+        return 0;
+}
+
 static int on_conn_step(sd_event_source *src, void *userdata) {
         CtlConn *c = userdata;
         int r = c->reply.step(c->server->userdata, c->reply.step_state, &c->reply);
 
-        if (r > 0 && outbuf_error(&c->reply.out) == 0 && outbuf_error(&c->reply.err) == 0)
-                return 0; /* more: called again after the loop's other work */
+        if (r > 0 && outbuf_error(&c->reply.out) == 0 && outbuf_error(&c->reply.err) == 0) {
+                /* More: called again after the loop's other work. A non-root
+                 * peer's work also waits CTL_UNPRIV_PAUSE_USEC between slices,
+                 * so a flood of them takes a bounded share of a CPU the daemon
+                 * holds at SCHED_FIFO. */
+                if (!c->root) {
+                        uint64_t due = now_usec() + CTL_UNPRIV_PAUSE_USEC;
+                        int k;
+                        if (!c->pause_source)
+                                k = sd_event_add_time(c->server->event, &c->pause_source, CLOCK_MONOTONIC,
+                                                      due, 0, on_conn_resume, c);
+                        else
+                                k = sd_event_source_set_time(c->pause_source, due);
+                        if (k >= 0)
+                                k = sd_event_source_set_enabled(c->pause_source, SD_EVENT_ONESHOT);
+                        if (k >= 0)
+                                (void) sd_event_source_set_enabled(c->step_source, SD_EVENT_OFF);
+                }
+                return 0;
+        }
         sd_event_source_set_enabled(c->step_source, SD_EVENT_OFF);
         conn_settle(c, r > 0 ? 0 : r);
         conn_start_sending(c);

@@ -30,6 +30,8 @@
 #define CTL_SERVER_UNPRIV_REPLY_MAX ((size_t) 1024 * 1024)
 /* What one slice of a stepped handler should stay under. */
 #define CTL_STEP_BUDGET_USEC 200
+/* Between two slices of a non-root request: at most ~1/6 of a CPU. */
+#define CTL_UNPRIV_PAUSE_USEC 1000
 #define CTL_SERVER_REQUEST_TIMEOUT_USEC (5 * 1000000ULL)
 #define CTL_SERVER_DRAIN_TIMEOUT_USEC (30 * 1000000ULL)
 
