@@ -11,6 +11,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -74,6 +75,11 @@ int cnproc_parse(const void *buf, size_t len, CnEvent *out, size_t max) {
                         e.type = CN_EV_EXIT;
                         e.pid = ev->event_data.exit.process_pid;
                         e.tgid = ev->event_data.exit.process_tgid;
+                        break;
+                case PROC_EVENT_SID:
+                        e.type = CN_EV_SID;
+                        e.pid = ev->event_data.sid.process_pid;
+                        e.tgid = ev->event_data.sid.process_tgid;
                         break;
                 default:
                         continue;
@@ -242,10 +248,54 @@ static int wait_ack(int fd, unsigned timeout_ms) {
         }
 }
 
-int cnproc_start(int rcvbuf, bool try_kernel_filter, unsigned filter_timeout_ms, unsigned timeout_ms,
+/* Does the kernel filter for us? A child of ours calls setsid() and exits:
+ * its exit event without its setsid event first (the kernel sends both from
+ * the child, in that order) proves it. 0, -EOPNOTSUPP, -ETIMEDOUT. */
+static int probe_kernel_filter(int fd, unsigned timeout_ms) {
+        uint64_t deadline = now_usec() + (uint64_t) timeout_ms * 1000u;
+        bool saw_sid = false;
+        int r = -ETIMEDOUT;
+        pid_t child = fork();
+
+        if (child < 0)
+                return -errno;
+        if (child == 0) {
+                (void) setsid();
+                _exit(0);
+        }
+        while (r == -ETIMEDOUT) {
+                uint64_t now = now_usec();
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                char buf[4096] __attribute__((aligned(8)));
+                CnEvent ev[64];
+
+                if (now >= deadline)
+                        break;
+                if (poll(&pfd, 1, (int) ((deadline - now + 999) / 1000u)) <= 0)
+                        continue;
+                for (;;) {
+                        ssize_t len = cnproc_receive(fd, buf, sizeof buf);
+                        if (len < 0)
+                                break;
+                        int k = cnproc_parse(buf, (size_t) len, ev, ELEMENTSOF(ev));
+                        for (int i = 0; i < k && r == -ETIMEDOUT; i++) {
+                                if (ev[i].tgid != child)
+                                        continue;
+                                if (ev[i].type == CN_EV_SID)
+                                        saw_sid = true;
+                                else if (ev[i].type == CN_EV_EXIT)
+                                        r = saw_sid ? -EOPNOTSUPP : 0;
+                        }
+                }
+        }
+        (void) waitpid(child, NULL, 0);
+        return r;
+}
+
+int cnproc_start(int rcvbuf, bool try_kernel_filter, unsigned probe_timeout_ms, unsigned timeout_ms,
                  CnStart *ret, char **ret_error) {
         _cleanup_(closep) int fd = -1;
-        CnStart st = {.fd = -1, .mode = CN_FILTER_NONE};
+        CnStart st = {.fd = -1, .mode = CN_FILTER_NONE, .kernel_filter_error = -ECANCELED};
         int r;
 
         r = cnproc_open(rcvbuf, &fd);
@@ -253,35 +303,32 @@ int cnproc_start(int rcvbuf, bool try_kernel_filter, unsigned filter_timeout_ms,
                 *ret_error = xasprintf("cannot open the proc connector: %s", strerror(-r));
                 return r;
         }
-        /* Before subscribing, so no unwanted kind is ever queued. */
-        st.socket_filter_error = cnproc_attach_filter(fd, CNPROC_EVENTS_USED);
-        r = -EOPNOTSUPP;
+        r = cnproc_subscribe(fd, true);
+        if (r < 0) {
+                *ret_error = xasprintf("cannot subscribe to the proc connector: %s", strerror(-r));
+                return r;
+        }
+        r = wait_ack(fd, timeout_ms);
+        if (r == -ETIMEDOUT) {
+                *ret_error = strdup("the proc connector did not answer (not the initial namespaces?)");
+                return r;
+        }
+        if (r < 0) {
+                *ret_error = xasprintf("the proc connector refused us: %s", strerror(-r));
+                return r;
+        }
         if (try_kernel_filter) {
+                /* Harmless where unknown: a kernel before 6.6 drops it. */
                 r = cnproc_subscribe_events(fd, true, CNPROC_EVENTS_USED);
                 if (r >= 0)
-                        r = wait_ack(fd, filter_timeout_ms);
+                        r = probe_kernel_filter(fd, probe_timeout_ms);
+                st.kernel_filter_error = r;
         }
-        st.kernel_filter_error = r;
-        if (r >= 0)
+        st.socket_filter_error = cnproc_attach_filter(fd, CNPROC_EVENTS_USED);
+        if (st.kernel_filter_error == 0)
                 st.mode = CN_FILTER_KERNEL;
-        else {
-                r = cnproc_subscribe(fd, true);
-                if (r < 0) {
-                        *ret_error = xasprintf("cannot subscribe to the proc connector: %s", strerror(-r));
-                        return r;
-                }
-                r = wait_ack(fd, timeout_ms);
-                if (r == -ETIMEDOUT) {
-                        *ret_error =
-                                strdup("the proc connector did not answer (not the initial namespaces?)");
-                        return r;
-                }
-                if (r < 0) {
-                        *ret_error = xasprintf("the proc connector refused us: %s", strerror(-r));
-                        return r;
-                }
-                st.mode = st.socket_filter_error < 0 ? CN_FILTER_NONE : CN_FILTER_SOCKET;
-        }
+        else if (st.socket_filter_error == 0)
+                st.mode = CN_FILTER_SOCKET;
         st.fd = TAKE_FD(fd);
         *ret = st;
         return 0;

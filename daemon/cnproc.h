@@ -14,6 +14,7 @@ typedef enum CnEventType {
         CN_EV_COMM,
         CN_EV_EXIT,
         CN_EV_ACK, /* answer to our subscribe: err is its errno */
+        CN_EV_SID, /* setsid(): only the filter probe looks at it */
         CN_EV_OTHER,
 } CnEventType;
 
@@ -86,16 +87,24 @@ const char *cnproc_filter_mode_name(CnFilterMode m);
 typedef struct CnStart {
         int fd;
         CnFilterMode mode;
-        int kernel_filter_error; /* why not CN_FILTER_KERNEL: -errno, -ETIMEDOUT when no answer */
+        /* Why not CN_FILTER_KERNEL: -EOPNOTSUPP (unfiltered kinds still
+         * came: a kernel before 6.6), -ETIMEDOUT (the probe saw nothing),
+         * -ECANCELED (not tried), another -errno. */
+        int kernel_filter_error;
         int socket_filter_error;
 } CnStart;
 
-/* Open, filter and subscribe, waiting for the kernel's answer: first with the
- * per-listener filter (when try_kernel_filter; an old kernel gives no answer
- * within filter_timeout_ms), then the classic message (timeout_ms). Events
- * that arrive before the answer are dropped (a scan follows the start).
+/* Open, subscribe (the classic message, which every kernel answers within
+ * timeout_ms), then, when try_kernel_filter, narrow the subscription with the
+ * per-listener filter. The kernel never answers that one: its answer is an
+ * event of kind "none", which its own filter then drops for a listener that
+ * asked for less than everything (Linux 6.6 to at least 6.18), and a kernel
+ * before 6.6 ignores the request. So the filter is proved instead: a child
+ * calls setsid() and exits; seeing its exit without its setsid event means the
+ * kernel filters for us (probe_timeout_ms at most). The socket filter is
+ * attached last. Events that arrive meanwhile are dropped (a scan follows).
  * Returns 0, or -errno with *ret_error saying why (malloc'd). */
-int cnproc_start(int rcvbuf, bool try_kernel_filter, unsigned filter_timeout_ms, unsigned timeout_ms,
+int cnproc_start(int rcvbuf, bool try_kernel_filter, unsigned probe_timeout_ms, unsigned timeout_ms,
                  CnStart *ret, char **ret_error);
 /* Receive one datagram; only messages the kernel sent (sender port 0) are
  * accepted, others are dropped with -EPERM. Returns the length, -EAGAIN when

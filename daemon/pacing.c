@@ -16,11 +16,17 @@ uint64_t pacing_after_read(Pacing *p, uint64_t now, unsigned n, unsigned busy) {
                  * deferral's events at once), so judge the rate over the
                  * time it really covered: a slow trickle over a long quiet
                  * gap is no storm. */
-                bool storm = (uint64_t) p->events * p->cfg.window_usec >=
-                                     (uint64_t) p->cfg.storm_events * elapsed &&
+                /* Hysteresis: a storm lasts while the rate stays above half
+                 * what started it, so a driver's hiccup does not cost a
+                 * window of per-event wakeups before it is seen again. */
+                uint64_t need = p->storm ? (p->cfg.storm_events + 1) / 2 : p->cfg.storm_events;
+                bool storm = (uint64_t) p->events * p->cfg.window_usec >= need * elapsed &&
                              (uint64_t) p->busy * p->cfg.quiet_share < (uint64_t) p->events;
                 if (storm && !p->storm)
                         p->storms++;
+                p->last_events = p->events;
+                p->last_busy = p->busy;
+                p->last_usec = elapsed;
                 p->storm = storm;
                 p->window_start = now;
                 p->events = 0;

@@ -39,6 +39,9 @@ START_TEST(test_storm_defers_then_ends) {
         /* Deferred reads of ~18 events each keep it going. */
         ck_assert_uint_eq(feed(&p, &t, 4000, 200000, 18, 0), PACING_DEFAULTS.defer_usec);
         ck_assert_uint_eq(p.storms, 1);
+        /* A dip to half the rate that started it does not end it. */
+        ck_assert_uint_eq(feed(&p, &t, 4000, 24000, 4, 0), PACING_DEFAULTS.defer_usec);
+        ck_assert_uint_eq(p.storms, 1);
         /* The storm stops: the next window's reads see almost nothing. */
         d = feed(&p, &t, 4000, 24000, 0, 0);
         ck_assert_uint_eq(d, 0);
