@@ -361,7 +361,9 @@ int manager_start(Manager *m) {
                 }
         }
         /* A dry run or a captured tree (--root) sets no mask to drift from. */
-        if (!m->opt.dry_run && strcmp(m->opt.root, "/") == 0 && driftwatch_start(m) < 0)
+        if (m->opt.dry_run || strcmp(m->opt.root, "/") != 0)
+                m->drift.error = strdup(m->opt.dry_run ? "a dry run sets no mask" : "--root: not this host");
+        else if (driftwatch_start(m) < 0)
                 log_msg(m->log, LOG_NOTICE, "drift is checked every verify interval only: %s",
                         m->drift.error ? m->drift.error : "no sched_setaffinity events");
         if (m->intake.connector)
