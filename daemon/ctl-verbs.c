@@ -97,6 +97,11 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_field_string(&w, "event_source", manager_event_source(m));
                 if (m->intake.error)
                         json_field_string(&w, "event_source_reason", m->intake.error);
+                if (m->intake.connector)
+                        json_field_string(&w, "event_filter", intake_filter_name(&m->intake));
+                json_field_string(&w, "drift_events", driftwatch_source(&m->drift));
+                if (m->drift.error)
+                        json_field_string(&w, "drift_events_reason", m->drift.error);
                 json_field_bool(&w, "dry_run", m->opt.dry_run);
                 json_field_string(&w, "online_cpus", online);
                 json_field_string(&w, "isolated_cpus", isolated);
@@ -152,9 +157,14 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         outbuf_puts(&reply->out, ", ");
                 text_escape_append(&reply->out, m->config->files.v[i], strlen(m->config->files.v[i]));
         }
-        outbuf_printf(&reply->out, "\nevents:       %s%s%s%s\n", manager_event_source(m),
+        outbuf_printf(&reply->out, "\nevents:       %s%s%s%s", manager_event_source(m),
                       m->intake.error ? " (" : "", m->intake.error ? m->intake.error : "",
                       m->intake.error ? ")" : "");
+        if (m->intake.connector)
+                outbuf_printf(&reply->out, ", %s filter", intake_filter_name(&m->intake));
+        outbuf_printf(&reply->out, "\ndrift-events: %s%s%s%s\n", driftwatch_source(&m->drift),
+                      m->drift.error ? " (" : "", m->drift.error ? m->drift.error : "",
+                      m->drift.error ? ")" : "");
         _cleanup_(freep) char *iso_src = fmt_isolated(m->host);
         outbuf_printf(&reply->out, "online CPUs:  %s\nisolated:     %s\nmanaged:      %zu threads\n", online,
                       iso_src     ? iso_src

@@ -16,6 +16,10 @@ bool facts_worth_a_look(const Facts *fx, const Config *c, pid_t pid) {
 
         if (procfs_read_comm(fx->procfd, pid, comm, sizeof comm) < 0)
                 return false; /* gone */
+        return facts_name_worth_a_look(c, comm);
+}
+
+bool facts_name_worth_a_look(const Config *c, const char *comm) {
         if (strlen(comm) >= COMM_USER_MAX)
                 return true;
         return match_comm_possible(c, comm, false) || match_comm_possible(c, comm, true);

@@ -50,6 +50,8 @@ typedef struct ProcFacts {
 
 /* Could any rule match pid, judging by its name alone? One small read. */
 bool facts_worth_a_look(const Facts *fx, const Config *c, pid_t pid);
+/* The same judgement on a name already known (a COMM event carries it). */
+bool facts_name_worth_a_look(const Config *c, const char *comm);
 
 /* Read what the config needs to know about pid. Unless `force`, facts beyond
  * the stat file are read only when some rule's comm can match. -ESRCH when it

@@ -25,6 +25,9 @@
 /* Rescans after lost events are at least this far apart: a sustained
  * overflow costs one rescan per interval, not one per callback. */
 #define LOST_RESCAN_INTERVAL_USEC (100 * 1000)
+/* The filter probe's child exits within microseconds; a kernel that sent
+ * nothing of it in this long is treated as not filtering for us. */
+#define CN_FILTER_PROBE_TIMEOUT_MS 200
 
 typedef struct Pending {
         pid_t tid, pid;
@@ -80,6 +83,11 @@ size_t intake_merge(const CnEvent *ev, size_t n, WorkItem *out) {
                                 w.want |= pend[i].want;
                         w.pid = pend[i].pid;
                         w.timestamp_ns = pend[i].ts;
+                        const CnEvent *e = &ev[pend[i].seq];
+                        if (e->type == CN_EV_COMM && e->pid == e->tgid)
+                                memcpy(w.comm, e->comm, sizeof w.comm);
+                        else
+                                w.comm[0] = 0;
                 }
                 out[no++] = w;
         }
@@ -88,7 +96,8 @@ size_t intake_merge(const CnEvent *ev, size_t n, WorkItem *out) {
 }
 
 int intake_init(Intake *in) {
-        *in = (Intake){.fd = -1};
+        *in = (Intake){.fd = -1, .filter = CN_FILTER_NONE};
+        pacing_init(&in->pacing, &PACING_DEFAULTS);
         in->batch = calloc(BATCH_MAX, sizeof(CnEvent));
         in->items = calloc(BATCH_MAX, sizeof(WorkItem));
         in->rxbuf = aligned_alloc(8, RX_BATCH * RX_SIZE);
@@ -100,6 +109,7 @@ int intake_init(Intake *in) {
 void intake_done(Intake *in) {
         sd_event_source_unref(in->source);
         sd_event_source_unref(in->lost_timer);
+        sd_event_source_unref(in->defer_timer);
         if (in->fd >= 0)
                 close(in->fd);
         free(in->batch);
@@ -109,53 +119,25 @@ void intake_done(Intake *in) {
         *in = (Intake){.fd = -1};
 }
 
-/* Subscribe and wait for the kernel's answer: none within the timeout means
- * we are not in the initial namespaces or the kernel lacks the connector. */
 int intake_connect(Intake *in) {
-        _cleanup_(closep) int fd = -1;
+        const char *force = getenv("PINNERD_PROC_FILTER");
+        CnStart st;
         int r;
 
-        r = cnproc_open(CN_RCVBUF, &fd);
-        if (r < 0) {
-                in->error = xasprintf("cannot open the proc connector: %s", strerror(-r));
+        in->filter_forced = force && strcmp(force, "socket") == 0;
+        r = cnproc_start(CN_RCVBUF, !in->filter_forced, CN_FILTER_PROBE_TIMEOUT_MS, CN_ACK_TIMEOUT_MS, &st,
+                         &in->error);
+        if (r < 0)
                 return r;
-        }
-        r = cnproc_subscribe(fd, true);
-        if (r < 0) {
-                in->error = xasprintf("cannot subscribe to the proc connector: %s", strerror(-r));
-                return r;
-        }
-        uint64_t deadline = now_usec() + CN_ACK_TIMEOUT_MS * 1000u;
-        for (;;) {
-                uint64_t now = now_usec();
-                struct pollfd pfd = {.fd = fd, .events = POLLIN};
-                if (now >= deadline) {
-                        in->error = strdup("the proc connector did not answer (not the initial namespaces?)");
-                        return -ETIMEDOUT;
-                }
-                r = poll(&pfd, 1, (int) ((deadline - now) / 1000u) + 1);
-                if (r < 0 && errno != EINTR)
-                        return -errno;
-                if (r <= 0)
-                        continue;
-                char buf[4096] __attribute__((aligned(8)));
-                CnEvent ev[64];
-                ssize_t len = cnproc_receive(fd, buf, sizeof buf);
-                if (len < 0)
-                        continue;
-                int k = cnproc_parse(buf, (size_t) len, ev, ELEMENTSOF(ev));
-                for (int i = 0; i < k; i++)
-                        if (ev[i].type == CN_EV_ACK) {
-                                if (ev[i].err != 0) {
-                                        in->error = xasprintf("the proc connector refused us: %s",
-                                                              strerror(ev[i].err));
-                                        return -ev[i].err;
-                                }
-                                in->fd = TAKE_FD(fd);
-                                in->connector = true;
-                                return 0;
-                        }
-        }
+        in->fd = st.fd;
+        in->filter = st.mode;
+        in->kernel_filter_error = st.kernel_filter_error;
+        in->connector = true;
+        return 0;
+}
+
+const char *intake_filter_name(const Intake *in) {
+        return cnproc_filter_mode_name(in->filter);
 }
 
 static int on_lost_rescan(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -190,11 +172,15 @@ static void rescan_after_loss(Manager *m) {
 }
 
 /* Exits first: a non-leader thread that exec'd is found among the entries of
- * its process once the threads the exec killed are forgotten. */
-static void process_items(Manager *m, const WorkItem *items, size_t n) {
+ * its process once the threads the exec killed are forgotten. Returns how
+ * many items needed work (a remembered task or a possible match), which is
+ * what tells a storm of unrelated events from a burst of wanted ones. */
+static unsigned process_items(Manager *m, const WorkItem *items, size_t n) {
+        unsigned busy = 0;
+
         for (size_t i = 0; i < n; i++)
                 if (items[i].want & WANT_GONE)
-                        reconcile_exit(m, items[i].pid, items[i].tid);
+                        busy += reconcile_exit(m, items[i].pid, items[i].tid);
         for (size_t i = 0; i < n; i++) {
                 const WorkItem *w = &items[i];
                 if (w->want == WANT_GONE)
@@ -203,11 +189,53 @@ static void process_items(Manager *m, const WorkItem *items, size_t n) {
                 if (w->want & WANT_EXEC)
                         reconcile_exec(m, w->pid);
                 if (w->want & WANT_PROCESS)
-                        reconcile_process(m, w->pid);
+                        busy += reconcile_process(m, w->pid, w->comm[0] ? w->comm : NULL);
                 else
-                        reconcile_thread(m, w->pid, w->tid, w->want & WANT_NEW);
+                        busy += reconcile_thread(m, w->pid, w->tid, w->want & WANT_NEW);
         }
         m->report.event_ns = 0;
+        return busy;
+}
+
+static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* A storm's deferral is over: read what queued meanwhile. */
+static int on_defer_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        (void) sd_event_source_set_enabled(m->intake.source, SD_EVENT_ON);
+        return on_connector(m->intake.source, m->intake.fd, EPOLLIN, m);
+}
+
+/* While a storm of events nobody cares about lasts, stop watching the socket
+ * and read it again after the pacing's delay: one wakeup for many events.
+ * The kernel queues them meanwhile (the receive buffer holds ~40,000). */
+static void pace(Manager *m, size_t n, unsigned busy) {
+        Intake *in = &m->intake;
+        uint64_t now = now_usec();
+        bool was = in->pacing.storm;
+        uint64_t delay =
+                pacing_after_read(&in->pacing, now, (unsigned) (n > UINT32_MAX ? UINT32_MAX : n), busy);
+
+        if (was != in->pacing.storm)
+                log_msg(m->log, LOG_DEBUG, "%s (%u events in %.1f ms, %u needed work)",
+                        in->pacing.storm ? "event storm: reading the connector every few milliseconds"
+                                         : "event storm over: reading every event at once",
+                        in->pacing.last_events, (double) in->pacing.last_usec / 1000.0, in->pacing.last_busy);
+
+        if (delay == 0) {
+                if (in->defer_timer)
+                        (void) sd_event_source_set_enabled(in->defer_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!in->defer_timer) {
+                if (sd_event_add_time(m->event, &in->defer_timer, CLOCK_MONOTONIC, now + delay, 250,
+                                      on_defer_timer, m) < 0)
+                        return; /* keep reading on every wakeup */
+                (void) sd_event_source_set_priority(in->defer_timer, SD_EVENT_PRIORITY_IMPORTANT);
+        } else
+                (void) sd_event_source_set_time(in->defer_timer, now + delay);
+        if (sd_event_source_set_enabled(in->defer_timer, SD_EVENT_ONESHOT) >= 0)
+                (void) sd_event_source_set_enabled(in->source, SD_EVENT_OFF);
 }
 
 static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -216,6 +244,7 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
         ssize_t lens[RX_BATCH];
         size_t n = 0;
         bool lost = false;
+        unsigned busy = 0;
 
         /* Drain what is queued before any slow work, so the kernel buffer
          * empties as fast as we can read; recvmmsg takes many at once. */
@@ -267,8 +296,9 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
                 if (ni == (size_t) -1)
                         manager_rescan(m, "out of memory for events");
                 else
-                        process_items(m, in->items, ni);
+                        busy = process_items(m, in->items, ni);
         }
+        pace(m, n, lost ? (unsigned) n : busy);
         manager_state_flush(m, false);
         manager_storm_timer_update(m);
         return 0;

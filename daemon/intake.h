@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "cnproc.h"
+#include "pacing.h"
 
 /* What a batch asks for one task. */
 enum {
@@ -26,6 +27,10 @@ typedef struct WorkItem {
         pid_t tid, pid;
         unsigned want;
         uint64_t timestamp_ns; /* the newest event's kernel timestamp */
+        /* The name a leader's COMM event gave, when that event was the
+         * item's last one (nothing since could have renamed it): the comm
+         * pre-check needs no /proc read. Empty otherwise. */
+        char comm[16];
 } WorkItem;
 
 /* Pure: merge n events into work items (at most n), one per tid, sorted by
@@ -42,6 +47,11 @@ typedef struct Intake {
         char *error; /* why the connector is not used */
         bool in_lost_burst;
         uint64_t last_lost_rescan;
+        CnFilterMode filter;     /* which events reach us */
+        int kernel_filter_error; /* why not CN_FILTER_KERNEL (-errno; -ETIMEDOUT: an older kernel) */
+        bool filter_forced;      /* PINNERD_PROC_FILTER=socket asked for the older kernels' path */
+        Pacing pacing;
+        sd_event_source *defer_timer; /* armed while a storm defers reads */
         CnEvent *batch;
         WorkItem *items;
         char *rxbuf; /* datagrams of one recvmmsg */
@@ -51,7 +61,14 @@ typedef struct Intake {
 int intake_init(Intake *in);
 void intake_done(Intake *in);
 /* Subscribe (before the first scan, so nothing started in between is
- * missed). On failure in->error says why; the daemon polls instead. */
+ * missed): with the kernel's per-listener event filter where it has one
+ * (Linux >= 6.6), else the classic subscription; a socket filter drops the
+ * kinds never used either way. The environment variable PINNERD_PROC_FILTER
+ * = socket skips the first attempt (the path older kernels take; for tests
+ * and for a kernel whose filter misbehaves). On failure in->error says why;
+ * the daemon polls instead. */
 int intake_connect(Intake *in);
+/* One line for status and the start record: "kernel", "socket", "none". */
+const char *intake_filter_name(const Intake *in);
 /* Watch the connector from the loop. */
 int intake_attach(Manager *m);

@@ -22,6 +22,7 @@
 #include "affinity.h"
 #include "cnproc.h"
 #include "conf.h"
+#include "driftwatch.h"
 #include "facts.h"
 #include "host.h"
 #include "intake.h"
@@ -45,7 +46,8 @@ struct Manager {
         Reporter report;      /* report.c */
         StateDir state;       /* state.c; dirfd -1 without a socket */
         bool state_enabled;
-        Intake intake; /* intake.c */
+        Intake intake;    /* intake.c */
+        DriftWatch drift; /* driftwatch.c */
 
         sd_event_source *rescan_timer, *verify_timer, *storm_timer, *state_timer;
         sd_event_source *sig_term, *sig_int, *sig_hup;
@@ -59,16 +61,22 @@ struct Manager {
 };
 
 /* reconcile.c */
-void reconcile_process(Manager *m, pid_t pid);
+/* These return whether the task needed work (something of it is remembered,
+ * or a rule could match it): intake's pacing tells storms apart by it.
+ * comm, when not NULL, is the process's name as a COMM event just gave it. */
+bool reconcile_process(Manager *m, pid_t pid, const char *comm);
 /* is_new: from the thread's fork event (its mask is its creator's). */
-void reconcile_thread(Manager *m, pid_t pid, pid_t tid, bool is_new);
+bool reconcile_thread(Manager *m, pid_t pid, pid_t tid, bool is_new);
 /* The exit event of tid: forget it (exits are authoritative). */
-void reconcile_exit(Manager *m, pid_t pid, pid_t tid);
+bool reconcile_exit(Manager *m, pid_t pid, pid_t tid);
 /* The exec event of pid: a non-leader thread that exec'd took the leader's
  * tid; its entry moves with it. */
 void reconcile_exec(Manager *m, pid_t pid);
 void manager_rescan(Manager *m, const char *why);
 void reconcile_check_drift(Manager *m);
+/* Someone else's sched_setaffinity named tid (a drift event): check that one
+ * thread against what pinnerd set and apply the drift policy. */
+void reconcile_drift_event(Manager *m, pid_t tid);
 /* Restore every remembered thread (stop). Returns how many were restored. */
 size_t reconcile_restore_all(Manager *m, const char *why);
 /* Seed remembered originals from the state file (start). */

@@ -195,6 +195,9 @@ static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
         if (before && after && strcmp(before, after) == 0)
                 return 0;
         log_msg(m->log, LOG_NOTICE, "online CPUs changed from %s to %s; re-planning", before, after);
+        /* The tracepoints are per CPU: cover the CPUs online now. */
+        if (m->drift.watch && driftwatch_start(m) < 0)
+                log_msg(m->log, LOG_WARNING, "drift events off after CPU hotplug: %s", m->drift.error);
         manager_rescan(m, "CPU hotplug");
         manager_state_flush(m, false);
         return 0;
@@ -374,6 +377,21 @@ int manager_start(Manager *m) {
                         return EXIT_RUNTIME;
                 }
         }
+        /* A dry run or a captured tree (--root) sets no mask to drift from. */
+        if (m->opt.dry_run || strcmp(m->opt.root, "/") != 0)
+                m->drift.error = strdup(m->opt.dry_run ? "a dry run sets no mask" : "--root: not this host");
+        else if (driftwatch_start(m) < 0)
+                log_msg(m->log, LOG_NOTICE, "drift is checked every verify interval only: %s",
+                        m->drift.error ? m->drift.error : "no sched_setaffinity events");
+        if (m->intake.connector)
+                log_msg(m->log, LOG_INFO, "process events: %s filter%s%s; drift events: %s",
+                        intake_filter_name(&m->intake),
+                        m->intake.filter == CN_FILTER_KERNEL ? "" : " (kernel filter: ",
+                        m->intake.filter == CN_FILTER_KERNEL           ? ""
+                        : m->intake.filter_forced                      ? "off by PINNERD_PROC_FILTER)"
+                        : m->intake.kernel_filter_error == -EOPNOTSUPP ? "not honoured, a kernel before 6.6)"
+                                                                       : "not confirmed)",
+                        driftwatch_source(&m->drift));
         r = manager_arm_timers(m);
         if (r < 0) {
                 log_msg(m->log, LOG_ERR, "cannot arm timers: %s", strerror(-r));
@@ -424,6 +442,7 @@ void manager_free(Manager *m) {
         ctl_server_free(m->ctl);
         sd_device_monitor_unref(m->hotplug);
         intake_done(&m->intake);
+        driftwatch_stop(&m->drift);
         sd_event_source_unref(m->rescan_timer);
         sd_event_source_unref(m->verify_timer);
         sd_event_source_unref(m->storm_timer);

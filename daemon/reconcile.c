@@ -386,63 +386,69 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
 
 /* Every thread of pid. The comm pre-check keeps unrelated processes cheap, but
  * threads we placed earlier are still looked at so they can be released. */
-void reconcile_process(Manager *m, pid_t pid) {
+bool reconcile_process(Manager *m, pid_t pid, const char *comm) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
         _cleanup_(freep) pid_t *tids = NULL;
         bool remembered = thread_table_has_pid(m->threads, pid);
         size_t n = 0;
         int r;
 
-        if (!remembered && !facts_worth_a_look(&m->facts, m->config, pid))
-                return;
+        if (!remembered && !(comm ? facts_name_worth_a_look(m->config, comm)
+                                  : facts_worth_a_look(&m->facts, m->config, pid)))
+                return false;
         r = facts_read_process(&m->facts, m->config, pid, false, &p);
         if (r < 0)
-                return;
+                return remembered;
         /* No rule can match and nothing of it is remembered: its threads
          * need no look (most processes of an event storm end here). */
         if (!p.candidate && !remembered)
-                return;
+                return false;
         if (p.stat.num_threads == 1) {
                 /* Always so right after exec: no need to list the task
                  * directory. A thread created since has its own event. */
                 tids = malloc(sizeof(pid_t));
                 if (!tids)
-                        return;
+                        return true;
                 tids[0] = pid;
                 n = 1;
         } else {
                 r = procfs_list_tids(m->procfd, pid, &tids, &n);
                 if (r < 0)
-                        return;
+                        return true;
         }
         for (size_t i = 0; i < n; i++)
                 if (p.candidate || thread_table_get(m->threads, tids[i]))
                         evaluate_thread(m, &p, tids[i], false);
+        return true;
 }
 
-void reconcile_thread(Manager *m, pid_t pid, pid_t tid, bool is_new) {
+bool reconcile_thread(Manager *m, pid_t pid, pid_t tid, bool is_new) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
         bool remembered = thread_table_get(m->threads, tid);
 
         if (!remembered && !thread_table_has_pid(m->threads, pid) &&
             !facts_worth_a_look(&m->facts, m->config, pid))
-                return;
+                return false;
         if (facts_read_process(&m->facts, m->config, pid, false, &p) < 0)
-                return;
-        if (p.candidate || remembered || is_new)
-                evaluate_thread(m, &p, tid, is_new);
+                return remembered;
+        if (!p.candidate && !remembered && !is_new)
+                return false;
+        evaluate_thread(m, &p, tid, is_new);
+        return true;
 }
 
-void reconcile_exit(Manager *m, pid_t pid, pid_t tid) {
+bool reconcile_exit(Manager *m, pid_t pid, pid_t tid) {
         Thread *th = thread_table_get(m->threads, tid);
 
         /* The kernel said so: whatever the entry was about is dead, zombie
          * leader or not. Its line in the state file goes at the next write;
          * until then a restart would drop it by identity. */
-        if (th)
-                thread_table_remove(m->threads, tid);
         if (tid == pid)
                 thread_table_forget_process(m->threads, pid);
+        if (!th)
+                return false;
+        thread_table_remove(m->threads, tid);
+        return true;
 }
 
 void reconcile_exec(Manager *m, pid_t pid) {
@@ -530,7 +536,7 @@ static void scan_all(Manager *m) {
                 return;
         }
         for (size_t k = 0; k < n; k++)
-                reconcile_process(m, pids[k]);
+                (void) reconcile_process(m, pids[k], NULL);
 
         /* Entries the scan did not reach are gone, or no longer candidates. */
         _cleanup_(freep) pid_t *stale = calloc(thread_table_size(m->threads) + 1, sizeof(pid_t));
@@ -594,50 +600,63 @@ static bool kernel_narrowed(Manager *m, const Thread *th, const CpuSet *cur) {
         return cpuset_equal(within, cur);
 }
 
+/* One remembered thread against the mask pinnerd set: true when it is to be
+ * re-evaluated (reapply, a mask the kernel narrowed, or a recycled tid that
+ * identity will drop). */
+static bool drift_check(Manager *m, Thread *th) {
+        _cleanup_(cpuset_freep) CpuSet *cur = NULL;
+
+        if (!th->applied)
+                return false;
+        if (affinity_get(&m->aff, th->pid, th->tid, &cur) < 0)
+                return false; /* gone: the exit event or the next scan forgets it */
+        if (cpuset_equal(cur, th->applied))
+                return false;
+        /* A different mask may belong to a new thread with a recycled tid. */
+        if (!thread_still_there(m, th))
+                return true;
+        /* Narrowed by the kernel (its cpuset shrank, or CPUs went to an
+         * isolated partition): re-planned, not drift. */
+        if (cpuset_subset(cur, th->applied) && kernel_narrowed(m, th, cur))
+                return true;
+        /* Someone else changed a mask we set: the rule's own drift policy,
+         * else [pinnerd] drift. */
+        const Rule *rule = th->rule ? config_find_rule(m->config, th->rule) : NULL;
+        DriftAction drift = rule ? rule->drift : m->config->settings.drift;
+        if (drift == DRIFT_IGNORE)
+                return false;
+        if (report_once(th, REPORTED_DRIFT))
+                report_drift(&m->report, th, cur, drift == DRIFT_REAPPLY);
+        return drift == DRIFT_REAPPLY;
+}
+
 void reconcile_check_drift(Manager *m) {
         size_t i = 0;
         Thread *th;
         _cleanup_(freep) pid_t *reapply = calloc(thread_table_size(m->threads) + 1, sizeof(pid_t));
         size_t n_reapply = 0;
+
         if (!reapply)
                 return;
         m->host_fresh = false;
         facts_cache_clear(&m->facts);
-        while ((th = thread_table_next(m->threads, &i))) {
-                _cleanup_(cpuset_freep) CpuSet *cur = NULL;
-                if (!th->applied)
-                        continue;
-                /* The rule's own drift policy, else [pinnerd] drift. */
-                const Rule *rule = th->rule ? config_find_rule(m->config, th->rule) : NULL;
-                DriftAction drift = rule ? rule->drift : m->config->settings.drift;
-                if (affinity_get(&m->aff, th->pid, th->tid, &cur) < 0)
-                        continue; /* gone: the exit event or the next scan forgets it */
-                if (cpuset_equal(cur, th->applied))
-                        continue;
-                /* A different mask may belong to a new thread with a recycled tid. */
-                if (!thread_still_there(m, th)) {
-                        reapply[n_reapply++] = th->tid; /* re-evaluated below: identity drops it */
-                        continue;
-                }
-                /* Narrowed by the kernel (its cpuset shrank, or CPUs went to
-                 * an isolated partition): re-planned, not drift. */
-                if (cpuset_subset(cur, th->applied) && kernel_narrowed(m, th, cur)) {
+        while ((th = thread_table_next(m->threads, &i)))
+                if (drift_check(m, th))
                         reapply[n_reapply++] = th->tid;
-                        continue;
-                }
-                /* Someone else changed a mask we set. */
-                if (drift == DRIFT_IGNORE)
-                        continue;
-                if (report_once(th, REPORTED_DRIFT))
-                        report_drift(&m->report, th, cur, drift == DRIFT_REAPPLY);
-                if (drift == DRIFT_REAPPLY)
-                        reapply[n_reapply++] = th->tid;
-        }
         for (size_t k = 0; k < n_reapply; k++) {
                 th = thread_table_get(m->threads, reapply[k]);
                 if (th)
-                        reconcile_thread(m, th->pid, th->tid, false);
+                        (void) reconcile_thread(m, th->pid, th->tid, false);
         }
+}
+
+void reconcile_drift_event(Manager *m, pid_t tid) {
+        Thread *th = thread_table_get(m->threads, tid);
+
+        /* Not ours: someone may set any mask on a thread pinnerd leaves alone. */
+        m->host_fresh = false;
+        if (th && drift_check(m, th))
+                (void) reconcile_thread(m, th->pid, th->tid, false);
 }
 
 size_t reconcile_restore_all(Manager *m, const char *why) {

@@ -7,6 +7,7 @@
  *   pinbench exec-latency COPY CPU N POLL_US STAGGER_US TIMEOUT_MS
  *   pinbench thread-latency COPY CPU N
  *   pinbench storm TRUE COPY CPU N LONG_EVERY PARALLEL DAEMON_PID
+ *   pinbench escape COPY CPU N DAEMON_PID
  *   pinbench idle DAEMON_PID SECONDS
  *   pinbench spawn COPY PROCS THREADS
  *   pinbench cpu PID SECONDS
@@ -165,24 +166,37 @@ static int64_t cpu_ticks(pid_t pid) {
         return (int64_t) (ut + st);
 }
 
-/* A "Key:\tN" line of /proc/PID/status. */
-static int64_t status_field(pid_t pid, const char *key) {
-        char path[64], line[256];
-        size_t kl = strlen(key);
-        int64_t v = -1;
-        FILE *f;
+/* The same field summed over every thread of pid: TuneD does its work in
+ * threads, pinnerd in one. */
+static int64_t task_status_sum(pid_t pid, const char *key) {
+        char path[64];
+        DIR *d;
+        struct dirent *de;
+        int64_t sum = 0;
 
-        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
-        f = fopen(path, "re");
-        if (!f)
+        snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
+        d = opendir(path);
+        if (!d)
                 return -1;
-        while (fgets(line, sizeof line, f))
-                if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-                        v = strtoll(line + kl + 1, NULL, 10);
-                        break;
-                }
-        fclose(f);
-        return v;
+        while ((de = readdir(d))) {
+                char p[320], line[256];
+                size_t kl = strlen(key);
+                FILE *f;
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(p, sizeof p, "/proc/%d/task/%s/status", (int) pid, de->d_name);
+                f = fopen(p, "re");
+                if (!f)
+                        continue;
+                while (fgets(line, sizeof line, f))
+                        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+                                sum += strtoll(line + kl + 1, NULL, 10);
+                                break;
+                        }
+                fclose(f);
+        }
+        closedir(d);
+        return sum;
 }
 
 /* What the daemon did over a phase: CPU time, time spent runnable but waiting
@@ -209,7 +223,7 @@ static DaemonSample daemon_sample(pid_t pid) {
                 }
                 fclose(f);
         }
-        d.vol = status_field(pid, "voluntary_ctxt_switches");
+        d.vol = task_status_sum(pid, "voluntary_ctxt_switches");
         return d;
 }
 
@@ -527,6 +541,9 @@ static pid_t spawn_copy(const char *copy, char **args, bool quiet) {
                         if (fd >= 0)
                                 dup2(fd, STDOUT_FILENO);
                 }
+                /* argv[0] is the copy's path, so its command line holds the
+                 * name too: TuneD matches command lines, pinnerd comm. */
+                args[0] = (char *) copy;
                 execv(copy, args);
                 _exit(127);
         }
@@ -550,13 +567,13 @@ static int drive_exec_latency(int argc, char **argv) {
         size_t got = 0, first_pinned = 0, unpinned = 0, nk = 0;
         long running = 0;
         uint64_t *e2p = calloc((size_t) n, sizeof(uint64_t)), *k2p = calloc((size_t) n, sizeof(uint64_t)),
-                 *e2m = calloc((size_t) n, sizeof(uint64_t));
+                 *e2m = calloc((size_t) n, sizeof(uint64_t)), *m2p = calloc((size_t) n, sizeof(uint64_t));
         ExecRecord *recs = calloc((size_t) n, sizeof(ExecRecord));
 
         pid_t daemon = argc > 8 ? (pid_t) arg_long(argv[8], "daemon pid") : 0;
         DaemonSample d0 = daemon_sample(daemon), d1;
 
-        if (!e2p || !k2p || !e2m || !recs)
+        if (!e2p || !k2p || !e2m || !m2p || !recs)
                 die("calloc");
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 die("pipe");
@@ -592,6 +609,7 @@ static int drive_exec_latency(int argc, char **argv) {
                         if (pid == 0) {
                                 /* The write end must survive exec; the read end must not. */
                                 (void) fcntl(pfd[1], F_SETFD, 0);
+                                args[0] = (char *) copy; /* as spawn_copy does */
                                 snprintf(t0s, sizeof t0s, "%" PRIu64, now_ns());
                                 execv(copy, args);
                                 _exit(127);
@@ -624,6 +642,9 @@ static int drive_exec_latency(int argc, char **argv) {
                         unpinned++;
                         continue;
                 }
+                /* From main(): what the program itself waits, 0 when the
+                 * daemon had pinned it before it ran (its first look). */
+                m2p[ne] = x->first_check_pinned ? 0 : x->t_pinned - x->t_main;
                 e2p[ne++] = x->t_pinned - x->t_before_exec;
                 first_pinned += x->first_check_pinned;
                 if (l.exec_ts && x->pid > 0 && (size_t) x->pid < l.exec_ts_size && l.exec_ts[x->pid] &&
@@ -648,6 +669,7 @@ static int drive_exec_latency(int argc, char **argv) {
         print_dist("exec2pinned", e2p, ne);
         print_dist("event2pinned", k2p, nk);
         print_dist("exec2main", e2m, nm);
+        print_dist("main2pinned", m2p, ne);
         daemon_print("exec", d0, d1, (uint64_t) n);
         listener_close(&l);
         return 0;
@@ -782,7 +804,8 @@ static int drive_storm(int argc, char **argv) {
         if (listener_open(&l) < 0)
                 fprintf(stderr, "pinbench storm: no connector listener of our own: %s\n", strerror(errno));
 
-        int64_t c0 = cpu_ns(daemon), k0 = cpu_ticks(daemon);
+        int64_t c0 = cpu_ns(daemon), k0 = cpu_ticks(daemon),
+                w0 = task_status_sum(daemon, "voluntary_ctxt_switches");
         uint64_t t0 = now_ns();
         for (long i = 0; i < n;) {
                 pid_t p;
@@ -819,7 +842,8 @@ static int drive_storm(int argc, char **argv) {
                 sleep_ns(1000000);
         }
         uint64_t settle = wait_settled(daemon, 300u * 1000000u, 30ull * 1000000000u);
-        int64_t c1 = cpu_ns(daemon), k1 = cpu_ticks(daemon);
+        int64_t c1 = cpu_ns(daemon), k1 = cpu_ticks(daemon),
+                w1 = task_status_sum(daemon, "voluntary_ctxt_switches");
         listener_drain(&l);
 
         for (size_t k = 0; k < nlong; k++)
@@ -832,12 +856,71 @@ static int drive_storm(int argc, char **argv) {
                (double) n / ((double) t_storm / 1e9));
         printf("storm_all_pinned_after_ms=%.1f\n", pinned == nlong ? (double) t_all / 1e6 : -1.0);
         printf("storm_daemon_settled_after_ms=%.1f\n", (double) settle / 1e6);
+        printf("storm_daemon_wakeups=%" PRId64 "\n", w1 - w0);
         printf("storm_daemon_cpu_ns=%" PRId64 "\nstorm_daemon_cpu_ticks=%" PRId64 "\nclk_tck=%ld\n", c1 - c0,
                k1 - k0, sysconf(_SC_CLK_TCK));
         listener_print("storm_seen", &l);
         if (listener_total(&l))
                 printf("storm_ns_per_seen_event=%.0f\n", (double) (c1 - c0) / (double) listener_total(&l));
         listener_close(&l);
+        return 0;
+}
+
+/* escape COPY CPU N DAEMON_PID: a long-lived COPY (a rule pins it to CPU,
+ * drift = reapply) is pinned; then, N times, we (another process) widen its
+ * mask with sched_setaffinity and time how long until the daemon puts it
+ * back. With `verify = 0` only an event path can. */
+static int drive_escape(int argc, char **argv) {
+        if (argc < 6)
+                return 2;
+        const char *copy = argv[2];
+        int cpu = (int) arg_long(argv[3], "cpu");
+        long n = arg_long(argv[4], "n");
+        pid_t daemon = (pid_t) arg_long(argv[5], "daemon pid");
+        char *args[] = {(char *) "child", (char *) "sleeper", (char *) "1", NULL};
+        uint64_t *lat = calloc((size_t) n, sizeof(uint64_t));
+        size_t got = 0, missed = 0;
+        cpu_set_t all;
+
+        if (!lat)
+                die("calloc");
+        if (sched_getaffinity(0, sizeof all, &all) < 0)
+                die("sched_getaffinity");
+        pid_t child = spawn_copy(copy, args, true);
+        uint64_t t0 = now_ns();
+        while (!pinned_to(child, cpu) && now_ns() - t0 < 5000000000ull)
+                sleep_ns(1000000);
+        if (!pinned_to(child, cpu)) {
+                printf("escape_n=0\nescape_error=never pinned in the first place\n");
+                kill(child, SIGKILL);
+                waitpid(child, NULL, 0);
+                return 0;
+        }
+        DaemonSample d0 = daemon_sample(daemon);
+        for (long i = 0; i < n; i++) {
+                if (sched_setaffinity(child, sizeof all, &all) < 0)
+                        die("sched_setaffinity");
+                uint64_t t = now_ns();
+                for (;;) {
+                        if (pinned_to(child, cpu)) {
+                                lat[got++] = now_ns() - t;
+                                break;
+                        }
+                        if (now_ns() - t > 1000000000ull) {
+                                missed++;
+                                break;
+                        }
+                }
+                if (missed > 3)
+                        break; /* no event path: do not spend N seconds proving it */
+                sleep_ns(2000000);
+        }
+        DaemonSample d1 = daemon_sample(daemon);
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        printf("escape_tries=%zu\nescape_missed=%zu\n", got + missed, missed);
+        print_dist("escape", lat, got);
+        daemon_print("escape", d0, d1, (uint64_t) (got + missed));
         return 0;
 }
 
@@ -897,16 +980,16 @@ static int drive_idle(int argc, char **argv) {
 
         double next;
         int timers = armed_timers(daemon, &next);
-        int64_t v0 = status_field(daemon, "voluntary_ctxt_switches"),
-                n0 = status_field(daemon, "nonvoluntary_ctxt_switches"), c0 = cpu_ns(daemon);
+        int64_t v0 = task_status_sum(daemon, "voluntary_ctxt_switches"),
+                n0 = task_status_sum(daemon, "nonvoluntary_ctxt_switches"), c0 = cpu_ns(daemon);
         uint64_t t0 = now_ns();
         while (now_ns() - t0 < (uint64_t) secs * 1000000000u) {
                 struct pollfd p = {.fd = have ? l.fd : -1, .events = POLLIN};
                 (void) poll(&p, 1, 200);
                 listener_drain(&l);
         }
-        int64_t v1 = status_field(daemon, "voluntary_ctxt_switches"),
-                n1 = status_field(daemon, "nonvoluntary_ctxt_switches"), c1 = cpu_ns(daemon);
+        int64_t v1 = task_status_sum(daemon, "voluntary_ctxt_switches"),
+                n1 = task_status_sum(daemon, "nonvoluntary_ctxt_switches"), c1 = cpu_ns(daemon);
         listener_drain(&l);
         printf("idle_seconds=%ld\nidle_voluntary=%" PRId64 "\nidle_nonvoluntary=%" PRId64
                "\nidle_cpu_us=%.1f\n",
@@ -975,6 +1058,7 @@ int main(int argc, char **argv) {
                 {"exec-latency", drive_exec_latency},
                 {"thread-latency", drive_thread_latency},
                 {"storm", drive_storm},
+                {"escape", drive_escape},
                 {"idle", drive_idle},
                 {"spawn", drive_spawn},
                 {"cpu", drive_cpu},

@@ -11,8 +11,9 @@
 # Knobs (environment): BENCH_EXECS (1000), BENCH_STORM (20000),
 # BENCH_IDLE_SEC (10), BENCH_PROCS x BENCH_THREADS (100 x 100),
 # BENCH_VARIANTS (1: also re-run the latency phases at SCHED_OTHER nice 0,
-# nice -10, and with info logging), BENCH_KEEP (1: keep the work directory and
-# print its path).
+# nice -10, and with info logging to a file and to journald), BENCH_TUNED (1:
+# also measure Debian's TuneD on the same workload, installing it when
+# missing; 0: not), BENCH_KEEP (1: keep the work directory and print its path).
 #
 # The daemon runs as systemd/pinnerd.service runs it: SCHED_FIFO priority 1
 # (the unit's CPUSchedulingPolicy=fifo); the SCHED_OTHER variant shows why.
@@ -30,6 +31,8 @@ IDLE_SEC=${BENCH_IDLE_SEC:-10}
 PROCS=${BENCH_PROCS:-100}
 THREADS=${BENCH_THREADS:-100}
 VARIANTS=${BENCH_VARIANTS:-1}
+TUNED=${BENCH_TUNED:-1}
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 say() { printf '%s\n' "bench: $*" >&2; }
 skip() { say "cannot run: $*"; exit 77; }
@@ -47,18 +50,42 @@ T=$(mktemp -d /tmp/pinnerd-bench.XXXXXX) || exit 1
 chmod 755 "$T"
 mkdir "$T/d"
 ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-SOCK=$T/control
+# The socket and the state file beside it on tmpfs, as the unit's
+# /run/pinnerd is: on ext4 the state file's writes (a new inode each) were a
+# fifth of the daemon's CPU in the storm. /dev/shm when /run is no tmpfs.
+RUNDIR=
+for d in /run /dev/shm; do
+        if [ "$(stat -f -c %T "$d" 2>/dev/null)" = tmpfs ]; then
+                RUNDIR=$(mktemp -d "$d/pinnerd-bench.XXXXXX") && break
+        fi
+done
+SOCK=${RUNDIR:-$T}/control
+# The sched_setaffinity tracepoints (drift events, the perf timing) need
+# tracefs; a host without systemd may not have it mounted.
+TRACEFS_MOUNTED=0
+if [ ! -e /sys/kernel/tracing/events ] && grep -qw tracefs /proc/filesystems &&
+        mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
+        TRACEFS_MOUNTED=1
+fi
 DP=
 BP=
 PERFP=
 TREE=
+TP=
+JP=
 
 cleanup() {
         [ -n "$PERFP" ] && kill -INT "$PERFP" 2>/dev/null
         [ -n "$BP" ] && kill "$BP" 2>/dev/null
         [ -n "$DP" ] && kill "$DP" 2>/dev/null
+        [ -n "$TP" ] && kill "$TP" 2>/dev/null
         [ -n "$TREE" ] && kill -KILL $TREE 2>/dev/null
+        [ -n "$JP" ] && kill "$JP" 2>/dev/null
         wait 2>/dev/null
+        [ "${JOURNAL_DIR_CREATED:-0}" = 1 ] && rm -rf /run/systemd/journal
+        [ "${JOURNAL_LOG_CREATED:-0}" = 1 ] && rm -rf /run/log/journal
+        [ -n "$RUNDIR" ] && rm -rf "$RUNDIR"
+        [ "$TRACEFS_MOUNTED" = 1 ] && umount /sys/kernel/tracing
         if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -67,13 +94,15 @@ trap 'exit 1' INT TERM HUP
 # pb?-ID: the process names (comm = the file name). pbe: exec latency,
 # pbt: thread latency, pbs: long-lived storm processes, pbm: the 10,000
 # threads, pbb: exec latency under the polling baseline (no pinnerd rule).
-for n in pbe pbt pbs pbm pbb; do cp "$PB" "$T/$n-$ID" || exit 1; done
+# pbx: the escaped thread (someone else widens its mask).
+for n in pbe pbt pbs pbm pbb pbx; do cp "$PB" "$T/$n-$ID" || exit 1; done
 cat >"$T/pinnerd.conf" <<EOF
 # pinnerd benchmark $ID: matches only this run's processes.
 [pinnerd]
 verify  = 0
 rescan  = 0
 restore = no
+drift   = reapply
 
 [rule:bench-exec-$ID]
 comm = pbe-$ID
@@ -91,6 +120,10 @@ cpus = $CPU
 [rule:bench-many-$ID]
 comm = pbm-$ID
 cpus = $CPU
+
+[rule:bench-escape-$ID]
+comm = pbx-$ID
+cpus = $CPU
 EOF
 chmod 0644 "$T/pinnerd.conf"
 chown root:root "$T/pinnerd.conf"
@@ -103,12 +136,14 @@ jnum() { ctl status --json 2>/dev/null | grep -o "\"$1\":[0-9]*" | head -n 1 | c
 now_ns() { date +%s%N; }
 
 # start_daemon LOGLEVEL [PREFIX...]: pinnerd on the bench config, until its
-# control socket answers (it opens it after the start-up scan).
+# control socket answers (it opens it after the start-up scan). LOG_TARGET
+# (stderr) says where its records go.
+LOG_TARGET=stderr
 start_daemon() {
         level=$1
         shift
         "$@" "$PINNERD" --config "$T/pinnerd.conf" --config-dir "$T/d" --socket "$SOCK" \
-                --log-target stderr --log-level "$level" 2>>"$T/daemon.log" &
+                --log-target "$LOG_TARGET" --log-level "$level" 2>>"$T/daemon.log" &
         DP=$!
         i=0
         while ! ctl status >/dev/null 2>&1; do
@@ -155,6 +190,75 @@ exec_phase() {
         fi
 }
 
+# start_journald: a journald for the "as the unit runs it" variant: the
+# running one, or /lib/systemd/systemd-journald started here (and stopped,
+# with what it created, at the end).
+start_journald() {
+        if [ -S /run/systemd/journal/socket ]; then
+                return 0
+        fi
+        [ -x /lib/systemd/systemd-journald ] || { say "no journald: skipping the journal variant"; return 1; }
+        [ -e /run/systemd/journal ] || JOURNAL_DIR_CREATED=1
+        [ -e /run/log/journal ] || JOURNAL_LOG_CREATED=1
+        /lib/systemd/systemd-journald >"$T/journald.log" 2>&1 &
+        JP=$!
+        i=0
+        while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 100 ]; do
+                sleep 0.1
+                i=$((i + 1))
+        done
+        [ -S /run/systemd/journal/socket ] || { say "journald did not start"; return 1; }
+}
+
+# tuned_phase FORK OUT: Debian's TuneD, scheduler plugin with perf
+# (runtime=1, perf_process_fork=FORK), pinning the same names to the same CPU
+# (its affinity is a hex mask). It runs as `tuned` itself, no D-Bus, with
+# /etc/tuned replaced by a private copy in a mount namespace of its own, so
+# nothing of the host's TuneD configuration changes. Then the sequential execs
+# (300), the storm and the idle window against its pid.
+tuned_phase() {
+        fork=$1
+        out=$2
+        et=$T/tuned-etc-$fork
+        mkdir -p "$et/pb-$ID"
+        [ -f /etc/tuned/tuned-main.conf ] && cp /etc/tuned/tuned-main.conf "$et/"
+        hex=$(printf '%x' $((1 << CPU)))
+        printf '%s\n' "[main]" "summary=pinnerd benchmark $ID" "[scheduler]" "runtime=1" \
+                "perf_process_fork=$fork" "group.pbe=0:*:0:$hex:pbe-$ID" "group.pbs=0:*:0:$hex:pbs-$ID" \
+                >"$et/pb-$ID/tuned.conf"
+        unshare -m --propagation private sh -c "mount --bind '$et' /etc/tuned && exec tuned --no-dbus --no-socket \
+                -P '$T/tuned.pid' -l '$T/tuned-$fork.log' -p pb-$ID" 2>"$T/tuned-$fork.err" &
+        TP=$!
+        # Ready once it pins a matching process.
+        "$T/pbs-$ID" sleeper 1 >/dev/null &
+        probe=$!
+        i=0
+        while ! taskset -pc "$probe" 2>/dev/null | grep -q ": $CPU\$" && [ $i -lt 300 ]; do
+                sleep 0.1
+                i=$((i + 1))
+        done
+        kill "$probe"
+        wait "$probe" 2>/dev/null
+        if [ $i -ge 300 ]; then
+                say "TuneD (perf_process_fork=$fork) never pinned a matching process:"
+                tail -n 5 "$T/tuned-$fork.err" "$T/tuned-$fork.log" >&2
+                echo "tuned_failed=1" >"$out"
+        else
+                say "TuneD perf_process_fork=$fork: 300 execs, $STORM fork+exec storm, idle $IDLE_SEC s"
+                "$PB" exec-latency "$T/pbe-$ID" "$CPU" 300 0 0 2000 "$TP" >"$out" || exit 1
+                "$PB" storm /bin/true "$T/pbs-$ID" "$CPU" "$STORM" 100 4 "$TP" >>"$out" || exit 1
+                sleep 1
+                "$PB" idle "$TP" "$IDLE_SEC" >>"$out" || exit 1
+                echo "tuned_rss_kib=$(awk '/^VmRSS:/ {print $2}' /proc/$TP/status)" >>"$out"
+                # Its perf thread dies on an exception (e.g. a comm that is
+                # not UTF-8): then it pins nothing more; say so.
+                grep -q 'Exception in thread' "$T/tuned-$fork.err" && echo "tuned_perf_thread_died=1" >>"$out"
+        fi
+        kill "$TP" 2>/dev/null
+        wait "$TP" 2>/dev/null
+        TP=
+}
+
 T_START=$(now_ns)
 say "run $ID in $T; bench CPU $CPU; perf $([ $HAVE_PERF = 1 ] && echo yes || echo no)"
 start_daemon notice $DAEMON_SCHED
@@ -192,6 +296,12 @@ fi
 # 2. new thread and renamed thread -> pinned
 say "new thread / renamed thread -> pinned: $EXECS each"
 "$PB" thread-latency "$T/pbt-$ID" "$CPU" "$EXECS" "$DP" >"$T/threads.out" || exit 1
+
+# 2b. an escaped thread: another process widens a pinned thread's mask; how
+# long until pinnerd puts it back (verify = 0: only an event can tell it).
+say "escaped thread -> re-pinned: 200 times"
+"$PB" escape "$T/pbx-$ID" "$CPU" 200 "$DP" >"$T/escape.out" || exit 1
+echo "drift_events=$(ctl status --json 2>/dev/null | grep -o '"drift_events":"[a-z]*"' | cut -d'"' -f4)" >>"$T/escape.out"
 
 # 3. the polling baseline's exec -> pinned: a child every 10 ms for 2 s,
 # each looking at its mask every 1 ms (one at a time would take minutes).
@@ -272,17 +382,34 @@ sleep 0.5
 
 # 9. variants of the latency phases, for information.
 if [ "$VARIANTS" = 1 ]; then
-        for v in other nice info; do
-                say "variant: $v"
+        for v in other nice info journal; do
                 case $v in
                 other) start_daemon notice ;;
                 nice) start_daemon notice nice -n -10 ;;
                 info) start_daemon info $DAEMON_SCHED ;;
+                journal)
+                        start_journald || continue
+                        LOG_TARGET=journal
+                        start_daemon info $DAEMON_SCHED
+                        LOG_TARGET=stderr
+                        ;;
                 esac
+                say "variant: $v"
                 exec_phase "$T/var-$v.out" 300
                 "$PB" thread-latency "$T/pbt-$ID" "$CPU" 300 "$DP" >>"$T/var-$v.out" || exit 1
                 stop_daemon
         done
+fi
+
+# 10. TuneD on the same workload, both perf_process_fork settings.
+if [ "$TUNED" = 1 ]; then
+        if sh "$HERE/tuned-setup.sh"; then
+                for fork in false true; do
+                        tuned_phase "$fork" "$T/tuned-$fork.out"
+                done
+        else
+                echo "tuned_skipped=1" >"$T/tuned-false.out"
+        fi
 fi
 T_END=$(now_ns)
 
@@ -382,17 +509,82 @@ row "one full scan at $NT threads (ms)" "$(get $T/bpoll2.out scan_ms_mean)" "$(c
 if [ "$VARIANTS" = 1 ]; then
         echo
         row "variants (300 samples each, us)" "exec p50/p99" "event->set p50/p99" "rename p50/p99; daemon runq wait/wakeup"
-        for v in other nice info; do
+        for v in other nice info journal; do
                 f=$T/var-$v.out
+                [ -f "$f" ] || continue
                 case $v in
                 other) name="SCHED_OTHER nice 0 (no unit policy)" ;;
                 nice) name="SCHED_OTHER nice -10" ;;
                 info) name="FIFO 1, --log-level info (stderr to a file)" ;;
+                journal) name="FIFO 1, --log-level info to journald" ;;
                 esac
                 row "$name" "$(get $f exec2pinned_p50_us)/$(get $f exec2pinned_p99_us)" \
                         "$(get $f perf_event2set_p50_us)/$(get $f perf_event2set_p99_us)" \
                         "$(get $f rename_p50_us)/$(get $f rename_p99_us); $(get $f exec_daemon_runq_wait_us_per_wakeup)"
         done
+fi
+# ---- the event-cost goals: pinnerd beside TuneD -----------------------------
+# per1k OUT: daemon CPU (ms) per 1,000 storm fork+execs; perev: per event its
+# own connector listener saw (us); wps: voluntary context switches per spawn.
+per1k() { calc "%.1f" "$(get "$1" storm_daemon_cpu_ns) / 1e6 / ($(get "$1" storm_forks) / 1000)"; }
+perev() { calc "%.1f" "$(get "$1" storm_daemon_cpu_ns) / 1000 / $(get "$1" storm_seen_events)"; }
+wps() { calc "%.2f" "$(get "$1" storm_daemon_wakeups) / $(get "$1" storm_forks)"; }
+# before_main OUT / main2p99 OUT: sequential execs pinned before main(), and
+# main() -> pinned p99 (0 for those pinned before).
+before_main() { echo "$(get "$1" first_check_pinned)/$(get "$1" reports)"; }
+echo
+row "event cost and drift (issue 12)" "pinnerd" "goal" "result"
+row "-------------------------------" "-------" "----" "------"
+P1K=$(per1k $S)
+row "storm: daemon CPU per 1,000 fork+exec (ms)" "$P1K" "<= 15" "$(le "$P1K" 15)"
+row "  per event its listener saw (us); wakeups per spawn" "$(perev $S); $(wps $S)" "" "info"
+for f in false true; do
+        TO=$T/tuned-$f.out
+        [ -f "$TO" ] || continue
+        if [ -n "$(get "$TO" tuned_skipped)" ]; then
+                row "TuneD" "not run" "" "tuned-setup.sh could not install it"
+                break
+        fi
+        if [ -n "$(get "$TO" tuned_failed)" ]; then
+                row "TuneD perf_process_fork=$f" "failed" "" "never pinned; see its log (BENCH_KEEP=1)"
+                continue
+        fi
+        t1k=$(per1k "$TO")
+        row "TuneD fork=$f: CPU per 1,000 fork+exec (ms)" "$t1k" ">= 8x pinnerd" \
+                "$(awk -v t="$t1k" -v p="$P1K" 'BEGIN { r = (p > 0 ? t / p : 0); printf "%.1fx %s", r, (r >= 8 ? "PASS" : "MISS") }')"
+        row "  per event (us); wakeups per spawn" "$(perev "$TO"); $(wps "$TO")" "" "info"
+        row "  its storm processes pinned" "$(get "$TO" storm_long_pinned)/$(get "$TO" storm_long)" "" "info"
+        row "  sequential execs pinned before main()" "$(before_main "$TO")" "" "info"
+        row "  main() -> pinned p99 / max (us)" "$(get "$TO" main2pinned_p99_us) / $(get "$TO" main2pinned_max_us)" "" "info"
+        row "  idle ${IDLE_SEC} s: wakeups; RSS (MiB)" "$(get "$TO" idle_voluntary); $(calc "%.1f" "$(get "$TO" tuned_rss_kib) / 1024")" "" "info"
+        [ -n "$(get "$TO" tuned_perf_thread_died)" ] && row "  TuneD's perf thread died (exception)" "yes" "" "its figures are partial"
+done
+v=$(before_main $E)
+row "sequential execs pinned before main(), notice" "$v" "all" \
+        "$([ "$(get $E first_check_pinned)" = "$(get $E reports)" ] && echo PASS || echo MISS)"
+v=$(get $E main2pinned_p99_us)
+row "  main() -> pinned p99 / max (us)" "$v / $(get $E main2pinned_max_us)" "p99 <= 20" "$(le "$v" 20)"
+for v in info journal; do
+        f=$T/var-$v.out
+        [ -f "$f" ] || continue
+        case $v in
+        info) name="journald off (info records to a file)" ;;
+        journal) name="journald on (info records, as the unit)" ;;
+        esac
+        row "$name: before main()" "$(before_main "$f")" "all" \
+                "$([ "$(get "$f" first_check_pinned)" = "$(get "$f" reports)" ] && echo PASS || echo MISS)"
+        p=$(get "$f" main2pinned_p99_us)
+        row "  main() -> pinned p99 / max (us)" "$p / $(get "$f" main2pinned_max_us)" "p99 <= 30" "$(le "$p" 30)"
+done
+X=$T/escape.out
+row "escaped thread: drift events from" "$(get $X drift_events)" "tracepoint" \
+        "$([ "$(get $X drift_events)" = tracepoint ] && echo PASS || echo MISS)"
+if [ "$(get $X escape_n)" -gt 0 ] 2>/dev/null; then
+        v=$(get $X escape_p99_us)
+        row "  other's sched_setaffinity -> re-pinned p99 (us)" "$v" "<= 1000" "$(le "$v" 1000)"
+        row "  p50 / max (us); re-pinned / tries" "$(get $X escape_p50_us) / $(get $X escape_max_us); $(get $X escape_n)/$(get $X escape_tries)" "" "info"
+else
+        row "  other's sched_setaffinity -> re-pinned" "never (1 s)" "<= 1000 us" "MISS"
 fi
 echo
 echo "raw key=value output: rerun with BENCH_KEEP=1 and look in the work directory"

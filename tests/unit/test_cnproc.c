@@ -5,9 +5,13 @@
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
+#include <linux/filter.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cnproc.h"
+#include "util.h"
 
 typedef struct {
         struct nlmsghdr nlh;
@@ -40,6 +44,7 @@ static size_t build(void *buf, unsigned what, int a, int b, int c, int d, uint32
                 m->ev.event_data.comm.process_pid = a;
                 m->ev.event_data.comm.process_tgid = b;
                 memcpy(m->ev.event_data.comm.comm, "worker-1", 9);
+                m->ev.event_data.comm.comm[15] = 'X'; /* not NUL-terminated by the kernel's contract */
                 break;
         case PROC_EVENT_EXIT:
                 m->ev.event_data.exit.process_pid = a;
@@ -143,6 +148,149 @@ START_TEST(test_two_messages) {
 }
 END_TEST
 
+START_TEST(test_comm_name) {
+        char buf[256] __attribute__((aligned(8)));
+        CnEvent e;
+        size_t len = build(buf, PROC_EVENT_COMM, 8, 7, 0, 0, CN_IDX_PROC);
+        ck_assert_int_eq(cnproc_parse(buf, len, &e, 1), 1);
+        ck_assert_str_eq(e.comm, "worker-1");
+        /* A full 16-byte name without NUL is cut to 15, never overrun. */
+        memset(((Msg *) buf)->ev.event_data.comm.comm, 'a', 16);
+        ck_assert_int_eq(cnproc_parse(buf, len, &e, 1), 1);
+        ck_assert_uint_eq(strlen(e.comm), 15);
+}
+END_TEST
+
+/* The subscription datagrams, byte for byte as the kernel reads them. */
+START_TEST(test_subscribe_classic) {
+        unsigned char b[CNPROC_SUBSCRIBE_MAX];
+        size_t len = cnproc_build_subscribe(b, true, 0);
+        const struct nlmsghdr *nlh = (const void *) b;
+        const struct cn_msg *cn = (const void *) (b + sizeof *nlh);
+        uint32_t op;
+
+        ck_assert_uint_eq(len, sizeof *nlh + sizeof *cn + 4);
+        ck_assert_uint_eq(nlh->nlmsg_len, len);
+        ck_assert_uint_eq(nlh->nlmsg_type, NLMSG_DONE);
+        ck_assert_uint_eq(cn->id.idx, CN_IDX_PROC);
+        ck_assert_uint_eq(cn->id.val, CN_VAL_PROC);
+        ck_assert_uint_eq(cn->ack, 1);
+        ck_assert_uint_eq(cn->len, 4);
+        memcpy(&op, cn->data, 4);
+        ck_assert_uint_eq(op, PROC_CN_MCAST_LISTEN);
+        len = cnproc_build_subscribe(b, false, 0);
+        memcpy(&op, cn->data, 4);
+        ck_assert_uint_eq(op, PROC_CN_MCAST_IGNORE);
+}
+END_TEST
+
+START_TEST(test_subscribe_filtered) {
+        unsigned char b[CNPROC_SUBSCRIBE_MAX];
+        size_t len = cnproc_build_subscribe(b, true, CNPROC_EVENTS_USED);
+        const struct nlmsghdr *nlh = (const void *) b;
+        const struct cn_msg *cn = (const void *) (b + sizeof *nlh);
+        uint32_t in[2];
+
+        /* struct proc_input: two 32-bit enums, op then event bits. */
+        ck_assert_uint_eq(len, sizeof *nlh + sizeof *cn + 8);
+        ck_assert_uint_eq(len, 44);
+        ck_assert_uint_eq(nlh->nlmsg_len, len);
+        ck_assert_uint_eq(cn->len, 8);
+        memcpy(in, cn->data, 8);
+        ck_assert_uint_eq(in[0], PROC_CN_MCAST_LISTEN);
+        ck_assert_uint_eq(in[1], PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_COMM | PROC_EVENT_EXIT);
+        /* Our names match the kernel's bits. */
+        ck_assert_uint_eq(CNPROC_EV_UID, PROC_EVENT_UID);
+        ck_assert_uint_eq(CNPROC_EV_GID, PROC_EVENT_GID);
+        ck_assert_uint_eq(CNPROC_EV_SID, PROC_EVENT_SID);
+        ck_assert_uint_eq(CNPROC_EV_PTRACE, PROC_EVENT_PTRACE);
+        ck_assert_uint_eq(CNPROC_EV_COREDUMP, PROC_EVENT_COREDUMP);
+        ck_assert(cnproc_build_subscribe(b, true, ~0u) <= CNPROC_SUBSCRIBE_MAX);
+}
+END_TEST
+
+/* The socket filter, run by the kernel's own BPF interpreter: attached to
+ * one end of a datagram socketpair, crafted datagrams are sent through it and
+ * we see which arrive. */
+static int filter_pair(int sv[2]) {
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+                return -1;
+        return cnproc_attach_filter(sv[1], CNPROC_EVENTS_USED);
+}
+
+static bool passes(int sv[2], const void *buf, size_t len) {
+        char rx[512];
+        ck_assert_int_eq(send(sv[0], buf, len, 0), (ssize_t) len);
+        ssize_t n = recv(sv[1], rx, sizeof rx, MSG_DONTWAIT);
+        if (n < 0)
+                return false;
+        ck_assert_int_eq(n, (ssize_t) len); /* never cut */
+        ck_assert(memcmp(rx, buf, len) == 0);
+        return true;
+}
+
+START_TEST(test_filter_kinds) {
+        static const struct {
+                unsigned what;
+                bool pass;
+        } t[] = {
+                {PROC_EVENT_NONE, true},      {PROC_EVENT_FORK, true}, {PROC_EVENT_EXEC, true},
+                {PROC_EVENT_COMM, true},      {PROC_EVENT_EXIT, true}, {PROC_EVENT_UID, false},
+                {PROC_EVENT_GID, false},      {PROC_EVENT_SID, false}, {PROC_EVENT_PTRACE, false},
+                {PROC_EVENT_COREDUMP, false}, {0x00000400, false}, /* a kind not known yet */
+        };
+        int sv[2];
+        ck_assert_int_eq(filter_pair(sv), 0);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                char buf[256] __attribute__((aligned(8)));
+                size_t len = build(buf, t[i].what, 1, 1, 2, 2, CN_IDX_PROC);
+                ck_assert_msg(passes(sv, buf, len) == t[i].pass, "what=%#x", t[i].what);
+        }
+        close(sv[0]);
+        close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_filter_fails_open) {
+        char buf[256] __attribute__((aligned(8)));
+        int sv[2];
+        size_t len;
+
+        ck_assert_int_eq(filter_pair(sv), 0);
+        /* Not the proc connector (idx, then val): userspace decides. */
+        len = build(buf, PROC_EVENT_UID, 1, 1, 0, 0, CN_IDX_PROC + 1);
+        ck_assert(passes(sv, buf, len));
+        len = build(buf, PROC_EVENT_UID, 1, 1, 0, 0, CN_IDX_PROC);
+        ((Msg *) buf)->cn.id.val = CN_VAL_PROC + 1;
+        ck_assert(passes(sv, buf, len));
+        /* Too short to hold `what`: passes, and the parser calls it
+         * malformed rather than the filter hiding a lost event. */
+        len = build(buf, PROC_EVENT_UID, 1, 1, 0, 0, CN_IDX_PROC);
+        ck_assert(passes(sv, buf, 39));
+        ck_assert(!passes(sv, buf, 40));
+        /* Byte order: a UID event whose bits read backwards would be EXIT
+         * (0x80000000 vs 0x00000004 swapped is 0x04000000): still dropped. */
+        ((Msg *) buf)->ev.what = 0x04000000;
+        ck_assert(!passes(sv, buf, len));
+        close(sv[0]);
+        close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_filter_program_shape) {
+        struct sock_filter p[CNPROC_FILTER_MAX];
+        size_t n = cnproc_build_filter(p, CNPROC_EVENTS_USED);
+        ck_assert(n > 0 && n <= CNPROC_FILTER_MAX);
+        /* Every jump lands inside the program and it ends in a return. */
+        for (size_t i = 0; i < n; i++)
+                if (BPF_CLASS(p[i].code) == BPF_JMP) {
+                        ck_assert(i + 1 + p[i].jt < n);
+                        ck_assert(i + 1 + p[i].jf < n);
+                }
+        ck_assert_uint_eq(BPF_CLASS(p[n - 1].code), BPF_RET);
+}
+END_TEST
+
 Suite *cnproc_suite(void) {
         Suite *s = suite_create("cnproc");
         TCase *tc = tcase_create("parse");
@@ -153,6 +301,16 @@ Suite *cnproc_suite(void) {
         tcase_add_test(tc, test_truncated);
         tcase_add_test(tc, test_unknown_event_ignored);
         tcase_add_test(tc, test_two_messages);
+        tcase_add_test(tc, test_comm_name);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("subscribe");
+        tcase_add_test(tc, test_subscribe_classic);
+        tcase_add_test(tc, test_subscribe_filtered);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("filter");
+        tcase_add_test(tc, test_filter_kinds);
+        tcase_add_test(tc, test_filter_fails_open);
+        tcase_add_test(tc, test_filter_program_shape);
         suite_add_tcase(s, tc);
         return s;
 }
