@@ -315,10 +315,14 @@ static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
                 ERR(l, "'cpus' has an empty value");
                 return;
         }
+        if (l->key_line[K_AVOID])
+                return; /* both: said at the end of the rule */
         (void) parse_cpus_value(l, value, &r->cpus);
 }
 
 static void key_avoid(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        if (l->key_line[K_CPUS])
+                return; /* both: said at the end of the rule */
         if (parse_cpus_value(l, value, &r->cpus) == 0)
                 r->avoid = true;
 }

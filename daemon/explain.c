@@ -125,7 +125,8 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                               *b = planned ? fmt_cpus(d.plan.in_online) : NULL,
                               *eff = planned ? fmt_cpus(d.plan.effective) : NULL,
                               *online = fmt_cpus(m->host->online), *isolated = fmt_cpus(m->host->isolated),
-                              *iso_src = fmt_isolated(m->host);
+                              *iso_src = fmt_isolated(m->host),
+                              *cand = planned && d.plan.candidates ? fmt_cpus(d.plan.candidates) : NULL;
 
         char pol[32] = "-", cur_pol[32] = "-";
         SchedPolicy now_pol;
@@ -186,6 +187,21 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                 outbuf_putc(o, '\n');
         }
         if (planned) {
+                /* How each term resolved here, when there is more than a list. */
+                if (rule->cpus.n_terms > 1 ||
+                    (rule->cpus.n_terms == 1 && rule->cpus.terms[0].kind != CPU_TERM_LIST)) {
+                        outbuf_puts(o, "  terms on this host:");
+                        for (size_t t = 0; t < rule->cpus.n_terms; t++) {
+                                _cleanup_(freep) char *name = cpuspec_term_format(&rule->cpus.terms[t]);
+                                _cleanup_(cpuset_freep) CpuSet *set = NULL;
+                                _cleanup_(freep) char *cpus = NULL;
+                                if (cpuspec_resolve_term(m->host, &rule->cpus.terms[t], &set) >= 0)
+                                        cpus = cpuset_format_list(set);
+                                outbuf_printf(o, "%s %s = %s", t ? "," : "", name ? name : "?",
+                                              cpus ? (*cpus ? cpus : "(none)") : "?");
+                        }
+                        outbuf_putc(o, '\n');
+                }
                 if (rule->avoid) {
                         _cleanup_(freep) char *av = fmt_cpus(d.plan.avoided);
                         outbuf_printf(o, "  its own mask minus avoided %s (%s) = %s\n", av, rule->cpus.text,
@@ -203,7 +219,7 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                                       iso_src     ? iso_src
                                       : *isolated ? isolated
                                                   : "(none)",
-                                      eff);
+                                      cand ? cand : eff);
                 if (rule->spread && d.plan.spread_cpu >= 0) {
                         if (d.plan.spread_index >= 0)
                                 outbuf_printf(o, "  spread: slot %d of %u CPUs (%s) → CPU %d\n",

@@ -175,6 +175,9 @@ int plan_thread_named(const Host *h, const Rule *r, const CpuSet *task_cpuset, c
         } else if (r->spread) {
                 int c = -1;
                 p.spread_candidates = cpuset_count(p.effective);
+                p.candidates = cpuset_dup(p.effective);
+                if (!p.candidates)
+                        return -ENOMEM;
                 if (r->spread == SPREAD_INDEX)
                         p.spread_index = plan_name_index(thread_name);
                 if (p.spread_index >= 0) {
@@ -206,6 +209,7 @@ void plan_done(Plan *p) {
         cpuset_free(p->effective);
         cpuset_free(p->dropped);
         cpuset_free(p->avoided);
+        cpuset_free(p->candidates);
         free(p->skip_reason_buf);
         *p = (Plan){0};
 }

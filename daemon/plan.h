@@ -12,6 +12,7 @@
 typedef struct Plan {
         CpuSet *requested;       /* the rule's cpus resolved on this host (avoid: base − avoided) */
         CpuSet *avoided;         /* avoid rules: the CPUs avoided, resolved; else NULL */
+        CpuSet *candidates;      /* spread rules: the set before one CPU was picked */
         CpuSet *in_cpuset;       /* requested ∩ the thread's cpuset */
         CpuSet *in_online;       /* ... ∩ online */
         CpuSet *effective;       /* ... − isolated (unless allowed); spread: one CPU */
