@@ -245,7 +245,7 @@ deb:
 		{ echo "deb: needs dpkg-dev and debhelper (make deps)"; exit 1; }
 	@set -e; tmp=$$(mktemp -d /tmp/pinnerd-deb.XXXXXX); trap 'rm -rf "$$tmp"' EXIT INT TERM; \
 	mkdir -p "$$tmp/src" "$(DEB_OUT)"; \
-	git ls-files -z -co --exclude-standard | xargs -0 tar -cf - | tar -xf - -C "$$tmp/src"; \
+	git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$$tmp/src"; \
 	echo "deb: dpkg-buildpackage in $$tmp/src (log: $$tmp/build.log)"; \
 	if ! (cd "$$tmp/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u SANITIZE \
 		dpkg-buildpackage -b -us -uc) >"$$tmp/build.log" 2>&1; then \

@@ -292,9 +292,35 @@ static char big_byte(size_t i) {
 }
 
 /* The daemon's handler in miniature. */
+/* A handler that works in slices: "count N" prints 1..N, ten per slice. */
+typedef struct CountJob {
+        unsigned next, last;
+} CountJob;
+
+static int count_step(void *userdata, void *state, CtlReply *reply) {
+        CountJob *j = state;
+        for (unsigned k = 0; k < 10 && j->next <= j->last; k++)
+                outbuf_printf(&reply->out, "%u\n", j->next++);
+        if (j->next > j->last && j->last == 13)
+                return -EIO; /* a slice can fail like a handler */
+        return j->next <= j->last ? 1 : 0;
+}
+
 static int test_handler(void *userdata, const CtlRequest *req, CtlReply *reply) {
         unsigned *calls = userdata;
 
+        if (strcmp(req->verb, "count") == 0) {
+                CountJob *j = calloc(1, sizeof *j);
+                if (!j)
+                        return -ENOMEM;
+                j->next = 1;
+                j->last = (unsigned) atoi(req->args[0]);
+                reply->step = count_step;
+                reply->step_state = j;
+                reply->step_free = free;
+                (*calls)++;
+                return 0;
+        }
         (*calls)++;
         if (strcmp(req->verb, "echo") == 0) {
                 outbuf_printf(&reply->out, "json=%d", req->json);
@@ -786,6 +812,61 @@ START_TEST(test_server_connection_limit) {
 }
 END_TEST
 
+/* A stepped handler's slices all arrive, in order, as root and not; a failing
+ * slice ends the reply like a failing handler; a client that leaves mid-work
+ * costs nothing (the state is freed; ASan would say). */
+START_TEST(test_server_stepped_handler) {
+        Fixture f;
+        pid_t pid;
+
+        fixture_setup(&f);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                OutBuf out = OUTBUF_INIT, err = OUTBUF_INIT;
+                const char *arg[1];
+                int fd, code = -1;
+                char want[4096] = "";
+
+                for (unsigned i = 1; i <= 95; i++)
+                        snprintf(want + strlen(want), sizeof want - strlen(want), "%u\n", i);
+                for (int as_nobody = 0; as_nobody < 2; as_nobody++) {
+                        pid_t c = fork();
+                        if (c == 0) {
+                                if (as_nobody && geteuid() == 0)
+                                        CHILD_CHECK(setresgid(65534, 65534, 65534) == 0 &&
+                                                    setresuid(65534, 65534, 65534) == 0);
+                                fd = ctl_client_connect(f.path);
+                                arg[0] = "95";
+                                CHILD_CHECK(fd >= 0 && ctl_client_send(fd, "count", arg, 1, 0) == 0);
+                                CHILD_CHECK(read_reply(fd, &out, &err, &code, 0) == 0 && code == 0);
+                                CHILD_CHECK(strcmp(outbuf_str(&out), want) == 0);
+                                close(fd);
+                                outbuf_reset(&out);
+                                /* A failing slice: exit 1 and the note. */
+                                fd = ctl_client_connect(f.path);
+                                arg[0] = "13";
+                                CHILD_CHECK(fd >= 0 && ctl_client_send(fd, "count", arg, 1, 0) == 0);
+                                CHILD_CHECK(read_reply(fd, &out, &err, &code, 0) == 0 && code == 1);
+                                CHILD_CHECK(strstr(outbuf_str(&err), "count") != NULL);
+                                close(fd);
+                                /* Leaves while the work goes on. */
+                                fd = ctl_client_connect(f.path);
+                                arg[0] = "100000";
+                                CHILD_CHECK(fd >= 0 && ctl_client_send(fd, "count", arg, 1, 0) == 0);
+                                close(fd);
+                                _exit(0);
+                        }
+                        int st;
+                        CHILD_CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+                }
+                _exit(0);
+        }
+        ck_assert_int_eq(run_until_exit(&f, pid, 60), 0);
+        fixture_teardown(&f);
+}
+END_TEST
+
 /* However many connections others hold, root is served. */
 START_TEST(test_server_root_always_served) {
         Fixture f;
@@ -958,6 +1039,7 @@ Suite *ctl_suite(void) {
         tcase_add_test(server, test_server_timeouts);
         tcase_add_test(server, test_server_connection_limit);
         tcase_add_test(server, test_server_root_always_served);
+        tcase_add_test(server, test_server_stepped_handler);
         tcase_add_test(server, test_server_stale_and_live);
         tcase_add_test(server, test_server_free_with_clients);
         suite_add_tcase(s, server);
