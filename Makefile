@@ -42,10 +42,11 @@ endif
 # Debian packages the build and the tests need. `make deps` installs the
 # missing ones as root and prints the apt-get line otherwise. Every name exists
 # on Debian 12 and 13: the unversioned metapackages (libclang-rt-dev is LLVM 14
-# on 12 and 19 on 13), and packaging tools for `make deb`.
+# on 12 and 19 on 13), and packaging tools for `make deb` (dpkg-buildpackage
+# insists on build-essential).
 DEPS := gcc make pkg-config libsystemd-dev libinih-dev check libsubunit-dev \
         clang clang-format libclang-rt-dev mandoc man-db systemd procps jq util-linux iproute2 python3 strace \
-        dpkg-dev debhelper lintian bash-completion python3-prometheus-client
+        build-essential dpkg-dev debhelper lintian bash-completion python3-prometheus-client
 # The tree is formatted with clang-format 14, and later versions disagree with
 # it (19 on Debian 13 wants ~50 changes). So format-check runs clang-format-14
 # only, and is skipped with a message where the suite has none: taken when apt
