@@ -212,7 +212,10 @@ start_journald() {
 
 # tuned_phase FORK OUT: Debian's TuneD, scheduler plugin with perf
 # (runtime=1, perf_process_fork=FORK), pinning the same names to the same CPU
-# (its affinity is a hex mask). It runs as `tuned` itself, no D-Bus, with
+# (its affinity is a hex mask). TuneD matches the command line, so the
+# regex is anchored at the copy's path (argv[0]): the drivers name the copies
+# in their arguments and, matched, would pass their mask to every child. It
+# runs as `tuned` itself, no D-Bus, with
 # /etc/tuned replaced by a private copy in a mount namespace of its own, so
 # nothing of the host's TuneD configuration changes. Then the sequential execs
 # (300), the storm and the idle window against its pid.
@@ -224,7 +227,7 @@ tuned_phase() {
         [ -f /etc/tuned/tuned-main.conf ] && cp /etc/tuned/tuned-main.conf "$et/"
         hex=$(printf '%x' $((1 << CPU)))
         printf '%s\n' "[main]" "summary=pinnerd benchmark $ID" "[scheduler]" "runtime=1" \
-                "perf_process_fork=$fork" "group.pbe=0:*:0:$hex:pbe-$ID" "group.pbs=0:*:0:$hex:pbs-$ID" \
+                "perf_process_fork=$fork" "group.pbe=0:*:0:$hex:^$T/pbe-$ID" "group.pbs=0:*:0:$hex:^$T/pbs-$ID" \
                 >"$et/pb-$ID/tuned.conf"
         unshare -m --propagation private sh -c "mount --bind '$et' /etc/tuned && exec tuned --no-dbus --no-socket \
                 -P '$T/tuned.pid' -l '$T/tuned-$fork.log' -p pb-$ID" 2>"$T/tuned-$fork.err" &
