@@ -157,12 +157,12 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         outbuf_puts(&reply->out, ", ");
                 text_escape_append(&reply->out, m->config->files.v[i], strlen(m->config->files.v[i]));
         }
-        outbuf_printf(&reply->out, "\nevents:       %s%s%s%s", manager_event_source(m),
+        outbuf_printf(&reply->out, "\nevents:       %s%s%s%s\n", manager_event_source(m),
                       m->intake.error ? " (" : "", m->intake.error ? m->intake.error : "",
                       m->intake.error ? ")" : "");
         if (m->intake.connector)
-                outbuf_printf(&reply->out, ", %s filter", intake_filter_name(&m->intake));
-        outbuf_printf(&reply->out, "\ndrift-events: %s%s%s%s\n", driftwatch_source(&m->drift),
+                outbuf_printf(&reply->out, "event-filter: %s\n", intake_filter_name(&m->intake));
+        outbuf_printf(&reply->out, "drift-events: %s%s%s%s\n", driftwatch_source(&m->drift),
                       m->drift.error ? " (" : "", m->drift.error ? m->drift.error : "",
                       m->drift.error ? ")" : "");
         _cleanup_(freep) char *iso_src = fmt_isolated(m->host);

@@ -95,13 +95,40 @@ size_t intake_merge(const CnEvent *ev, size_t n, WorkItem *out) {
         return no;
 }
 
+size_t intake_merge_held(const WorkItem *a, size_t na, const WorkItem *held, size_t nh, WorkItem *out) {
+        size_t i = 0, j = 0, n = 0;
+
+        while (i < na || j < nh) {
+                if (j == nh || (i < na && a[i].tid < held[j].tid))
+                        out[n++] = a[i++];
+                else if (i == na || held[j].tid < a[i].tid) {
+                        out[n] = held[j++];
+                        out[n++].held = true;
+                } else {
+                        WorkItem w = a[i++];
+                        if (!(w.want & WANT_GONE)) {
+                                /* The newer name wins; an exec since is in w.want. */
+                                w.want |= held[j].want;
+                                if (!w.comm[0] && !(w.want & WANT_EXEC))
+                                        memcpy(w.comm, held[j].comm, sizeof w.comm);
+                                w.held = true;
+                        }
+                        j++;
+                        out[n++] = w;
+                }
+        }
+        return n;
+}
+
 int intake_init(Intake *in) {
         *in = (Intake){.fd = -1, .filter = CN_FILTER_NONE};
         pacing_init(&in->pacing, &PACING_DEFAULTS);
         in->batch = calloc(BATCH_MAX, sizeof(CnEvent));
         in->items = calloc(BATCH_MAX, sizeof(WorkItem));
+        in->held = calloc(BATCH_MAX, sizeof(WorkItem));
+        in->merged = calloc(2 * BATCH_MAX, sizeof(WorkItem));
         in->rxbuf = aligned_alloc(8, RX_BATCH * RX_SIZE);
-        if (!in->batch || !in->items || !in->rxbuf)
+        if (!in->batch || !in->items || !in->held || !in->merged || !in->rxbuf)
                 return -ENOMEM;
         return 0;
 }
@@ -114,6 +141,8 @@ void intake_done(Intake *in) {
                 close(in->fd);
         free(in->batch);
         free(in->items);
+        free(in->held);
+        free(in->merged);
         free(in->rxbuf);
         free(in->error);
         *in = (Intake){.fd = -1};
@@ -176,6 +205,7 @@ static void rescan_after_loss(Manager *m) {
  * many items needed work (a remembered task or a possible match), which is
  * what tells a storm of unrelated events from a burst of wanted ones. */
 static unsigned process_items(Manager *m, const WorkItem *items, size_t n) {
+        Intake *in = &m->intake;
         unsigned busy = 0;
 
         for (size_t i = 0; i < n; i++)
@@ -185,6 +215,14 @@ static unsigned process_items(Manager *m, const WorkItem *items, size_t n) {
                 const WorkItem *w = &items[i];
                 if (w->want == WANT_GONE)
                         continue;
+                /* In a storm, a task nothing is remembered of waits for the
+                 * next read (once): if it exits by then, not even its name
+                 * is read. A remembered one is never held back. */
+                if (in->pacing.storm && !w->held && !(w->want & WANT_GONE) && in->n_held < BATCH_MAX &&
+                    !thread_table_has_pid(m->threads, w->pid) && !thread_table_get(m->threads, w->tid)) {
+                        in->held[in->n_held++] = *w;
+                        continue;
+                }
                 m->report.event_ns = w->timestamp_ns;
                 if (w->want & WANT_EXEC)
                         reconcile_exec(m, w->pid);
@@ -222,6 +260,12 @@ static void pace(Manager *m, size_t n, unsigned busy) {
                                          : "event storm over: reading every event at once",
                         in->pacing.last_events, (double) in->pacing.last_usec / 1000.0, in->pacing.last_busy);
 
+        /* Held-back tasks get their read within one deferral even when the
+         * storm just ended and no further event comes; the socket stays
+         * watched meanwhile. */
+        bool watch = delay == 0;
+        if (delay == 0 && in->n_held > 0)
+                delay = in->pacing.cfg.defer_usec;
         if (delay == 0) {
                 if (in->defer_timer)
                         (void) sd_event_source_set_enabled(in->defer_timer, SD_EVENT_OFF);
@@ -234,7 +278,7 @@ static void pace(Manager *m, size_t n, unsigned busy) {
                 (void) sd_event_source_set_priority(in->defer_timer, SD_EVENT_PRIORITY_IMPORTANT);
         } else
                 (void) sd_event_source_set_time(in->defer_timer, now + delay);
-        if (sd_event_source_set_enabled(in->defer_timer, SD_EVENT_ONESHOT) >= 0)
+        if (sd_event_source_set_enabled(in->defer_timer, SD_EVENT_ONESHOT) >= 0 && !watch)
                 (void) sd_event_source_set_enabled(in->source, SD_EVENT_OFF);
 }
 
@@ -289,14 +333,22 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
                         log_event(m->log, EV_EVENTS_LOST, LOG_WARNING, NULL,
                                   "kernel dropped process events (receive buffer full); rescanning /proc");
                 }
+                in->n_held = 0; /* the rescan looks at them */
                 rescan_after_loss(m);
         } else {
                 in->in_lost_burst = false;
                 size_t ni = intake_merge(in->batch, n, in->items);
                 if (ni == (size_t) -1)
                         manager_rescan(m, "out of memory for events");
-                else
-                        busy = process_items(m, in->items, ni);
+                else {
+                        const WorkItem *items = in->items;
+                        if (in->n_held > 0) {
+                                ni = intake_merge_held(in->items, ni, in->held, in->n_held, in->merged);
+                                items = in->merged;
+                                in->n_held = 0;
+                        }
+                        busy = process_items(m, items, ni);
+                }
         }
         pace(m, n, lost ? (unsigned) n : busy);
         manager_state_flush(m, false);

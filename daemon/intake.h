@@ -31,6 +31,7 @@ typedef struct WorkItem {
          * item's last one (nothing since could have renamed it): the comm
          * pre-check needs no /proc read. Empty otherwise. */
         char comm[16];
+        bool held; /* already held back over one storm read: act on it now */
 } WorkItem;
 
 /* Pure: merge n events into work items (at most n), one per tid, sorted by
@@ -38,6 +39,13 @@ typedef struct WorkItem {
  * exit (a recycled tid) keep WANT_GONE so the old entry goes first. Returns
  * the number of items, or (size_t) -1 when out of memory. */
 size_t intake_merge(const CnEvent *ev, size_t n, WorkItem *out);
+
+/* Pure: items held back from the previous read (sorted by tid) merged with
+ * this read's (sorted by tid) into out (room for na + nh), sorted by tid. For
+ * one tid, an exit in this read ends what was held (it is gone, or its tid
+ * was recycled and this read's events say what the new task wants); else the
+ * wants add up and the item is marked held. Returns the count. */
+size_t intake_merge_held(const WorkItem *a, size_t na, const WorkItem *held, size_t nh, WorkItem *out);
 
 typedef struct Manager Manager;
 
@@ -52,6 +60,10 @@ typedef struct Intake {
         bool filter_forced;      /* PINNERD_PROC_FILTER=socket asked for the older kernels' path */
         Pacing pacing;
         sd_event_source *defer_timer; /* armed while a storm defers reads */
+        /* During a storm, new processes nothing is known of wait one more
+         * read: most of a storm's processes exit by then and cost nothing. */
+        WorkItem *held, *merged;
+        size_t n_held;
         CnEvent *batch;
         WorkItem *items;
         char *rxbuf; /* datagrams of one recvmmsg */

@@ -28,7 +28,7 @@ wait_mask "$w0" 1
 wait_mask "$w1" 1
 
 taskset -pc 0 "$w0" >/dev/null
-expect_eq "$(mask "$w0")" 0 "taskset moved tid $w0 to CPU 0"
+# (With drift events, test 71, pinnerd may have put it back already.)
 WAIT_SECS=3 wait_event drift rule=steady tid="$w0" cpus=1 previous=0
 wait_mask "$w0" 1 3
 ok "drift = reapply: drift recorded, tid $w0 back on CPU 1"

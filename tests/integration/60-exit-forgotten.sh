@@ -74,8 +74,9 @@ print(pid, flush=True)
 time.sleep(60)' "$T/$C" >"$T/zombie.pid" 2>&1 &
 zparent=$!
 cleanup_add "kill $zparent"
-wait_until 5 "the zombie's pid" test -s "$T/zombie.pid"
-zpid=$(cat "$T/zombie.pid")
+# The child's own output shares the file: the pid is the all-digits line.
+wait_until 5 "the zombie's pid" grep -qx '[0-9][0-9]*' "$T/zombie.pid"
+zpid=$(grep -x '[0-9][0-9]*' "$T/zombie.pid" | head -n 1)
 WAIT_SECS=5 wait_event applied rule=short pid="$zpid"
 wait_until 5 "pid $zpid to become a zombie" sh -c "awk '{print \$3}' /proc/$zpid/stat | grep -qx Z"
 ok "pid $zpid is a zombie (state Z), not reaped"
