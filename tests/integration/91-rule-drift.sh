@@ -4,6 +4,8 @@
 #   drift = ignore  -> left as taskset set it, no drift record;
 #   drift = log     -> one drift record, left as taskset set it;
 #   no drift key    -> the [pinnerd] policy: drift record, re-applied.
+# Neither a rescan nor an event about the thread undoes ignore or log; a
+# reload re-applies every rule.
 # Then a reload that swaps the policies shows the override follows the rule.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -58,6 +60,17 @@ expect_eq "$(count_events drift tid="$l0")" 1 "drift = log: one drift record ove
 expect_eq "$(count_events drift tid="$i0")" 0 "drift = ignore: no drift record"
 expect_eq "$(mask "$i0")" 0 "drift = ignore: the thread stays where taskset put it"
 ok "drift = log left tid $l0 on CPU 0, drift = ignore left tid $i0 on CPU 0"
+# Nor does a rescan, or an event about the thread (a rename): while the
+# rule's decision stands, the other program's choice stands.
+ctl rescan >/dev/null || fail "rescan"
+pt_cmd "$I" "rename $i0 w0b"
+pt_wait "$I" "^renamed $i0 w0b\$"
+pt_cmd "$L" "rename $l0 w0b"
+pt_wait "$L" "^renamed $l0 w0b\$"
+hold_mask "$i0" 0 1
+expect_eq "$(mask "$l0")" 0 "drift = log: left after a rescan and a rename"
+expect_eq "$(count_events drift tid="$l0"),$(count_events drift tid="$i0")" 1,0 "drift records after the rescan and the renames"
+ok "a rescan and a rename leave both where taskset put them"
 ctl list >"$T/list"
 grep -Eq "^ *[0-9]+ +$i0 " "$T/list" || fail "tid $i0 (drift = ignore) is no longer managed: $(cat "$T/list")"
 ok "a drift = ignore thread stays managed (its original is still known)"
