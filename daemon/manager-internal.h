@@ -55,6 +55,7 @@ struct Manager {
         struct CtlServer *ctl;
 
         bool host_fresh; /* re-read during this verify pass */
+        bool replanning; /* a reload: every decision is written again, drifted ones too */
         uint64_t generation;
         uint64_t start_usec;
         int exit_code;

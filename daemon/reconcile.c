@@ -371,6 +371,19 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 }
         }
 
+        /* Someone else moved a thread whose rule says to leave it so (drift =
+         * log | ignore): a rescan or an event about the thread does not undo
+         * that while the decision stands; a reload, or a new decision, does. */
+        if (!m->replanning && !m->opt.dry_run && rule->drift != DRIFT_REAPPLY && th->applied &&
+            cpuset_equal(th->applied, d.plan.effective)) {
+                _cleanup_(cpuset_freep) CpuSet *held = NULL;
+                if (affinity_get(&m->aff, p->stat.pid, tid, &held) >= 0 && !cpuset_equal(held, th->applied)) {
+                        if (rule->drift == DRIFT_LOG && report_once(th, REPORTED_DRIFT))
+                                report_drift(&m->report, th, held, false);
+                        return;
+                }
+        }
+
         /* In a dry run the kernel's mask never changes: compare with what we
          * decided last time, or every re-evaluation would say "would pin". */
         AffinityResult res;

@@ -62,7 +62,9 @@ int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
          * name, so they survive the swap. */
         config_free(m->config);
         m->config = TAKE_PTR(c);
+        m->replanning = true;
         manager_rescan(m, "reload");
+        m->replanning = false;
         manager_state_flush(m, true);
         (void) manager_arm_timers(m);
 
