@@ -83,6 +83,13 @@ void report_applied(Reporter *rp, const Thread *th, const Rule *rule, const Plan
         f.requested = req_s;
         f.previous = prev_s;
         rp->counters.applied++;
+        /* A mask really set in answer to a kernel event: event -> pin latency. */
+        if (!dry_run && rp->event_ns) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                uint64_t now_ns = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+                metrics_observe(&rp->event_to_pin, now_ns > rp->event_ns ? now_ns - rp->event_ns : 0);
+        }
         log_event(rp->log, EV_APPLIED, LOG_INFO, &f,
                   "%s %s/%s (pid %d, tid %d) to CPU%s %s by rule %s (was %s)",
                   dry_run ? "would pin" : "pinned", th->comm, th->name, (int) th->pid, (int) th->tid,
