@@ -315,12 +315,22 @@ static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
                 ERR(l, "'cpus' has an empty value");
                 return;
         }
-        (void) parse_cpus_value(l, value, &r->cpus);
+        CpuSpec spec;
+        /* cpus and avoid share the spec; both given is an error at the
+         * rule's end, and the one parsed first must not leak. */
+        if (parse_cpus_value(l, value, &spec) == 0) {
+                cpuspec_done(&r->cpus);
+                r->cpus = spec;
+        }
 }
 
 static void key_avoid(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
-        if (parse_cpus_value(l, value, &r->cpus) == 0)
+        CpuSpec spec;
+        if (parse_cpus_value(l, value, &spec) == 0) {
+                cpuspec_done(&r->cpus);
+                r->cpus = spec;
                 r->avoid = true;
+        }
 }
 
 static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
