@@ -325,7 +325,6 @@ static void key_avoid(Loader *l, Rule *r, const RuleKeyDef *def, const char *val
                 return; /* both: said at the end of the rule */
         if (parse_cpus_value(l, value, &r->cpus) == 0)
                 r->avoid = true;
-        }
 }
 
 static void key_spread(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
