@@ -541,7 +541,9 @@ int host_refresh_cpus(Host *h) {
 const char *host_isolated_source(const Host *h, unsigned cpu) {
         const char *s = partitions_source(h->partitions, cpu);
 
-        if (s)
+        /* Newer kernels list isolcpus= CPUs in the root's cpuset.cpus.isolated
+         * too: one no named partition holds is isolcpus'. */
+        if (s && (s != PART_UNNAMED || !h->isolcpus || !cpuset_has(h->isolcpus, cpu)))
                 return s;
         return h->isolcpus && cpuset_has(h->isolcpus, cpu) ? "isolcpus" : NULL;
 }

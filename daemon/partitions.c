@@ -17,7 +17,6 @@
  * hostile or runaway tree, not a real one. */
 #define PART_MAX_DEPTH 32u
 #define PART_MAX_VISITS 65536u
-#define PART_UNNAMED "partition (cgroup root cpuset.cpus.isolated)"
 
 int partitions_parse_state(const char *text, PartitionState *ret) {
         static const struct {

@@ -14,6 +14,10 @@
  * size besides. */
 #pragma once
 
+/* The source named for an isolated CPU that the cgroup root's
+ * cpuset.cpus.isolated lists but no partition found by the walk holds. */
+#define PART_UNNAMED "partition (cgroup root cpuset.cpus.isolated)"
+
 #include <stddef.h>
 
 #include "cpuset.h"

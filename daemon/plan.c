@@ -76,21 +76,20 @@ static int nth_cpu(const CpuSet *s, unsigned n) {
  * from it (SPEC: "for a thread inside such a partition its CPUs are simply
  * its cpuset"); every other isolated CPU is. */
 static int remove_isolated(const Host *h, const CpuSet *task_cpuset, CpuSet *s) {
-        _cleanup_(cpuset_freep) CpuSet *keep = NULL, *remove = NULL;
-
-        if (!task_cpuset || !h->partitions || cpuset_empty(h->partitions->isolated)) {
-                cpuset_andnot(s, h->isolated);
+        /* Inside a partition the kernel confines the task to the partition's
+         * CPUs: its cpuset lies within them. Any other task (a cpuset that
+         * reaches beyond, as the root's does) loses every isolated CPU, also
+         * where the root's cpuset.cpus.isolated lists isolcpus= CPUs too. */
+        if (task_cpuset && h->partitions && !cpuset_empty(h->partitions->isolated) &&
+            !cpuset_empty(task_cpuset) && cpuset_subset(task_cpuset, h->partitions->isolated)) {
+                _cleanup_(cpuset_freep) CpuSet *remove = cpuset_dup(h->isolated);
+                if (!remove)
+                        return -ENOMEM;
+                cpuset_andnot(remove, task_cpuset);
+                cpuset_andnot(s, remove);
                 return 0;
         }
-        keep = cpuset_dup(h->partitions->isolated);
-        remove = cpuset_dup(h->isolated);
-        if (!keep || !remove)
-                return -ENOMEM;
-        /* Newer kernels list partition CPUs in cpu/isolated as well, so a
-         * partition CPU is kept whatever that file says. */
-        cpuset_and(keep, task_cpuset);
-        cpuset_andnot(remove, keep);
-        cpuset_andnot(s, remove);
+        cpuset_andnot(s, h->isolated);
         return 0;
 }
 
