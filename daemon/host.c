@@ -543,7 +543,7 @@ const char *host_isolated_source(const Host *h, unsigned cpu) {
 
         /* Newer kernels list isolcpus= CPUs in the root's cpuset.cpus.isolated
          * too: one no named partition holds is isolcpus'. */
-        if (s && (s != PART_UNNAMED || !h->isolcpus || !cpuset_has(h->isolcpus, cpu)))
+        if (s && (strcmp(s, PART_UNNAMED) != 0 || !h->isolcpus || !cpuset_has(h->isolcpus, cpu)))
                 return s;
         return h->isolcpus && cpuset_has(h->isolcpus, cpu) ? "isolcpus" : NULL;
 }
