@@ -44,41 +44,6 @@ static void assert_str_or_null(const char *got, const char *expected) {
 
 /* ---- fake trees built on the fly, for the failure cases ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
-static void rm_tree(char **dir) {
-        if (*dir) {
-                nftw(*dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-                free(*dir);
-        }
-}
-
-static void write_file(const char *root, const char *rel, const char *content) {
-        _cleanup_(freep) char *path = xasprintf("%s/%s", root, rel);
-        for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-                *p = '\0';
-                mkdir(path, 0755);
-                *p = '/';
-        }
-        FILE *f = fopen(path, "we");
-        ck_assert_msg(f != NULL, "%s: %m", path);
-        fputs(content, f);
-        fclose(f);
-}
-
-/* files: pairs of path and content, NULL-terminated. */
-static char *make_tree(const char *const *files) {
-        char tmpl[] = "/tmp/pinnerd-host-XXXXXX";
-        char *dir = mkdtemp(tmpl);
-
-        ck_assert_ptr_nonnull(dir);
-        for (; files[0]; files += 2)
-                write_file(dir, files[0], files[1]);
-        return strdup(dir);
-}
-
 #define CPU "sys/devices/system/cpu/"
 #define NODE "sys/devices/system/node/"
 
@@ -174,7 +139,7 @@ START_TEST(test_load_errors) {
         /* clang-format on */
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
-                _cleanup_(rm_tree) char *root = make_tree(t[i].files);
+                _cleanup_(fake_tree_free) char *root = fake_tree_make(t[i].files);
                 _cleanup_(freep) char *error = NULL;
                 Host *h = (Host *) 0x1;
                 int r = host_load(root, &h, &error);
@@ -214,7 +179,7 @@ START_TEST(test_load_sizes_and_nodes) {
                 NODE "has_cpu", "0-1\n", NULL,
         };
         /* clang-format on */
-        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(fake_tree_free) char *root = fake_tree_make(files);
         _cleanup_(host_freep) Host *h = NULL;
         _cleanup_(freep) char *error = NULL;
 
@@ -240,7 +205,7 @@ START_TEST(test_refresh_cpus) {
                 CPU "possible", "0-7\n", CPU "online", "0-7\n", CPU "isolated", "4-5\n", NULL,
         };
         /* clang-format on */
-        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(fake_tree_free) char *root = fake_tree_make(files);
         _cleanup_(host_freep) Host *h = NULL;
         _cleanup_(freep) char *error = NULL, *online = NULL;
 
@@ -249,9 +214,9 @@ START_TEST(test_refresh_cpus) {
         ck_assert_ptr_null(host_node_cpus(h, 0));
         assert_set(h->housekeeping, "0-3,6-7");
 
-        write_file(root, CPU "online", "0-2,5\n");
-        write_file(root, CPU "isolated", "1\n");
-        write_file(root, CPU "nohz_full", "1\n");
+        fake_tree_write(root, CPU "online", "0-2,5\n");
+        fake_tree_write(root, CPU "isolated", "1\n");
+        fake_tree_write(root, CPU "nohz_full", "1\n");
         ck_assert_int_eq(host_refresh_cpus(h), 0);
         assert_set(h->online, "0-2,5");
         assert_set(h->isolated, "1");
@@ -260,13 +225,13 @@ START_TEST(test_refresh_cpus) {
         assert_set(h->possible, "0-7");
 
         /* NO_HZ_FULL kernels booted without nohz_full= say "(null)". */
-        write_file(root, CPU "nohz_full", "(null)\n");
+        fake_tree_write(root, CPU "nohz_full", "(null)\n");
         ck_assert_int_eq(host_refresh_cpus(h), 0);
         assert_set(h->nohz_full, "");
 
         /* A failed refresh changes nothing. */
-        write_file(root, CPU "online", "0-1\n");
-        write_file(root, CPU "isolated", "bad\n");
+        fake_tree_write(root, CPU "online", "0-1\n");
+        fake_tree_write(root, CPU "isolated", "bad\n");
         ck_assert_int_eq(host_refresh_cpus(h), -EBADMSG);
         assert_set(h->online, "0-2,5");
         assert_set(h->housekeeping, "0,2,5");
@@ -288,7 +253,7 @@ START_TEST(test_refresh_all) {
                 NODE "node0/cpulist", "0-3\n", NODE "node1/cpulist", "4-7\n", NULL,
         };
         /* clang-format on */
-        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(fake_tree_free) char *root = fake_tree_make(files);
         _cleanup_(host_freep) Host *h = NULL;
         _cleanup_(freep) char *error = NULL, *e2 = NULL, *e3 = NULL, *node1 = NULL;
 
@@ -299,11 +264,11 @@ START_TEST(test_refresh_all) {
 
         /* CPUs 6-7 go offline, 3 is isolated, node 2 (CPUs 6-7 back later)
          * appears, cgroup2 gets mounted. */
-        write_file(root, CPU "online", "0-5\n");
-        write_file(root, CPU "isolated", "3\n");
-        write_file(root, NODE "node1/cpulist", "4-5\n");
-        write_file(root, NODE "node2/cpulist", "\n");
-        write_file(root, "proc/self/mountinfo", "41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        fake_tree_write(root, CPU "online", "0-5\n");
+        fake_tree_write(root, CPU "isolated", "3\n");
+        fake_tree_write(root, NODE "node1/cpulist", "4-5\n");
+        fake_tree_write(root, NODE "node2/cpulist", "\n");
+        fake_tree_write(root, "proc/self/mountinfo", "41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
         ck_assert_int_eq(host_refresh(h, &e2), 0);
         ck_assert_ptr_null(e2);
         assert_set(h->online, "0-5");
@@ -320,9 +285,9 @@ START_TEST(test_refresh_all) {
          * including the online set read before it. */
         node1 = xasprintf("%s/" NODE "node1", root);
         char *gone = strdup(node1);
-        rm_tree(&gone);
-        write_file(root, CPU "online", "0-7\n");
-        write_file(root, NODE "node2/cpulist", "6-7,junk\n");
+        fake_tree_free(&gone);
+        fake_tree_write(root, CPU "online", "0-7\n");
+        fake_tree_write(root, NODE "node2/cpulist", "6-7,junk\n");
         ck_assert_int_eq(host_refresh(h, &e3), -EBADMSG);
         ck_assert_ptr_nonnull(e3);
         ck_assert_msg(strstr(e3, "node2/cpulist"), "%s", e3);
@@ -330,14 +295,14 @@ START_TEST(test_refresh_all) {
         ck_assert_uint_eq(h->n_nodes, 3);
         assert_set(host_node_cpus(h, 1), "4-5");
 
-        write_file(root, NODE "node2/cpulist", "6-7\n");
+        fake_tree_write(root, NODE "node2/cpulist", "6-7\n");
         ck_assert_int_eq(host_refresh(h, NULL), 0);
         assert_set(h->online, "0-7");
         ck_assert_uint_eq(h->n_nodes, 3);
         ck_assert_ptr_null(host_node_cpus(h, 1));
         assert_set(host_node_cpus(h, 2), "6-7");
         /* Hotplug's entry point re-reads the nodes too. */
-        write_file(root, NODE "node2/cpulist", "7\n");
+        fake_tree_write(root, NODE "node2/cpulist", "7\n");
         ck_assert_int_eq(host_refresh_cpus(h), 0);
         assert_set(host_node_cpus(h, 2), "7");
 }
@@ -631,7 +596,7 @@ START_TEST(test_task_cpuset_bad_file) {
                 "sys/fs/cgroup/empty/cpuset.cpus.effective", "\n", NULL,
         };
         /* clang-format on */
-        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(fake_tree_free) char *root = fake_tree_make(files);
         _cleanup_(host_freep) Host *h = NULL;
         _cleanup_(freep) char *error = NULL;
         TaskCgroups bad = {.v2 = (char *) "/bad/child"}, empty = {.v2 = (char *) "/empty"};

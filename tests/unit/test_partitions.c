@@ -134,40 +134,6 @@ END_TEST
 
 /* ---- trees built on the fly ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
-static void rm_tree(char **dir) {
-        if (*dir) {
-                nftw(*dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-                free(*dir);
-        }
-}
-
-static void write_file(const char *root, const char *rel, const char *content) {
-        _cleanup_(freep) char *path = xasprintf("%s/%s", root, rel);
-        for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-                *p = '\0';
-                mkdir(path, 0755);
-                *p = '/';
-        }
-        FILE *f = fopen(path, "we");
-        ck_assert_msg(f != NULL, "%s: %m", path);
-        fputs(content, f);
-        fclose(f);
-}
-
-static char *make_tree(const char *const *files) {
-        char tmpl[] = "/tmp/pinnerd-part-XXXXXX";
-        char *dir = mkdtemp(tmpl);
-
-        ck_assert_ptr_nonnull(dir);
-        for (; files[0]; files += 2)
-                write_file(dir, files[0], files[1]);
-        return strdup(dir);
-}
-
 static int load_tree(const char *root, const char *v2, Partitions **ret, char **error) {
         _cleanup_(closep) int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ck_assert_int_ge(fd, 0);
@@ -215,7 +181,7 @@ START_TEST(test_hostile_trees) {
                 "6\n",
                 NULL,
         };
-        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(fake_tree_free) char *root = fake_tree_make(files);
         _cleanup_(partitions_freep) Partitions *p = NULL;
         _cleanup_(freep) char *error = NULL;
         _cleanup_(freep) char *link = xasprintf("%s/" G "link", root);
@@ -260,7 +226,7 @@ START_TEST(test_root_file) {
                 NULL,
         };
         {
-                _cleanup_(rm_tree) char *root = make_tree(ok);
+                _cleanup_(fake_tree_free) char *root = fake_tree_make(ok);
                 _cleanup_(partitions_freep) Partitions *p = NULL;
                 ck_assert_int_eq(load_tree(root, "cg", &p, NULL), 0);
                 ck_assert(p->from_root_file);
@@ -269,7 +235,7 @@ START_TEST(test_root_file) {
                 ck_assert_str_eq(partitions_source(p, 4), "partition (cgroup root cpuset.cpus.isolated)");
         }
         {
-                _cleanup_(rm_tree) char *root = make_tree(bad);
+                _cleanup_(fake_tree_free) char *root = fake_tree_make(bad);
                 _cleanup_(freep) char *error = NULL;
                 Partitions *p = (Partitions *) 0x1;
                 ck_assert_int_eq(load_tree(root, "cg", &p, &error), -EBADMSG);
@@ -278,14 +244,14 @@ START_TEST(test_root_file) {
         }
         {
                 /* No cpuset on the cgroup2 root: nothing is read below it. */
-                _cleanup_(rm_tree) char *root = make_tree(nocpuset);
+                _cleanup_(fake_tree_free) char *root = fake_tree_make(nocpuset);
                 _cleanup_(partitions_freep) Partitions *p = NULL;
                 ck_assert_int_eq(load_tree(root, "cg", &p, NULL), 0);
                 ck_assert_uint_eq(p->n, 0);
         }
         {
                 /* No cgroup2, or a mount point that is not there. */
-                _cleanup_(rm_tree) char *root = make_tree(nocpuset);
+                _cleanup_(fake_tree_free) char *root = fake_tree_make(nocpuset);
                 _cleanup_(partitions_freep) Partitions *p = NULL, *q = NULL;
                 ck_assert_int_eq(load_tree(root, NULL, &p, NULL), 0);
                 ck_assert_uint_eq(p->n, 0);
@@ -299,25 +265,25 @@ END_TEST
 /* A deep chain of partitions is cut at the depth bound, not followed to a
  * stack overflow or a PATH_MAX failure. */
 START_TEST(test_deep_tree) {
-        _cleanup_(rm_tree) char *root = NULL;
+        _cleanup_(fake_tree_free) char *root = NULL;
         _cleanup_(partitions_freep) Partitions *p = NULL;
         char tmpl[] = "/tmp/pinnerd-part-XXXXXX";
         char rel[4096] = G;
 
         root = strdup(mkdtemp(tmpl));
-        write_file(root, G "cpuset.cpus.effective", "0-7\n");
+        fake_tree_write(root, G "cpuset.cpus.effective", "0-7\n");
         for (unsigned d = 0; d < 100; d++) {
                 _cleanup_(freep) char *f1 = NULL, *f2 = NULL;
                 strcat(rel, "p/");
                 f1 = xasprintf("%scpuset.cpus.partition", rel);
                 f2 = xasprintf("%scpuset.cpus.effective", rel);
-                write_file(root, f1, d == 99 ? "isolated\n" : "root\n");
-                write_file(root, f2, "1\n");
+                fake_tree_write(root, f1, d == 99 ? "isolated\n" : "root\n");
+                fake_tree_write(root, f2, "1\n");
                 if (d == 2) {
                         _cleanup_(freep) char *q1 = xasprintf("%sq/cpuset.cpus.partition", rel);
                         _cleanup_(freep) char *q2 = xasprintf("%sq/cpuset.cpus.effective", rel);
-                        write_file(root, q1, "isolated\n");
-                        write_file(root, q2, "2\n");
+                        fake_tree_write(root, q1, "isolated\n");
+                        fake_tree_write(root, q2, "2\n");
                 }
         }
         ck_assert_int_eq(load_tree(root, "cg", &p, NULL), 0);

@@ -188,40 +188,6 @@ END_TEST
 
 /* ---- trees built on the fly: reading and refreshing ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
-static void rm_tree(char **dir) {
-        if (*dir) {
-                nftw(*dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-                free(*dir);
-        }
-}
-
-static void write_file(const char *root, const char *rel, const char *content) {
-        _cleanup_(freep) char *path = xasprintf("%s/%s", root, rel);
-        for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-                *p = '\0';
-                mkdir(path, 0755);
-                *p = '/';
-        }
-        FILE *f = fopen(path, "we");
-        ck_assert_msg(f != NULL, "%s: %m", path);
-        fputs(content, f);
-        fclose(f);
-}
-
-static char *make_tree(const char *const *files) {
-        char tmpl[] = "/tmp/pinnerd-topo-XXXXXX";
-        char *dir = mkdtemp(tmpl);
-
-        ck_assert_ptr_nonnull(dir);
-        for (; files[0]; files += 2)
-                write_file(dir, files[0], files[1]);
-        return strdup(dir);
-}
-
 #define C0 "sys/devices/system/cpu/cpu0/"
 #define C1 "sys/devices/system/cpu/cpu1/"
 
@@ -269,7 +235,7 @@ START_TEST(test_llc_choice) {
                 "0-1\n",
                 NULL,
         };
-        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(fake_tree_free) char *root = fake_tree_make(files);
         _cleanup_(host_freep) Host *h = load(root);
 
         ck_assert_uint_eq(topology_n_llc(h->topology), 2);
@@ -293,17 +259,17 @@ START_TEST(test_refresh) {
                 "0-1\n",
                 NULL,
         };
-        _cleanup_(rm_tree) char *root = make_tree(files);
+        _cleanup_(fake_tree_free) char *root = fake_tree_make(files);
         _cleanup_(host_freep) Host *h = load(root);
         const Topology *before = h->topology;
 
         assert_set(topology_smt_primary(h->topology), "0");
         /* A changed siblings file alone: not re-read. */
-        write_file(root, C0 "topology/thread_siblings_list", "0\n");
+        fake_tree_write(root, C0 "topology/thread_siblings_list", "0\n");
         ck_assert_int_eq(host_refresh_cpus(h), 0);
         ck_assert_ptr_eq(h->topology, before);
         /* CPU 1 goes offline: its directory goes and CPU 0 is alone. */
-        write_file(root, "sys/devices/system/cpu/online", "0\n");
+        fake_tree_write(root, "sys/devices/system/cpu/online", "0\n");
         {
                 _cleanup_(freep) char *f = xasprintf("%s/" C1 "topology/thread_siblings_list", root);
                 ck_assert_int_eq(unlink(f), 0);
@@ -313,8 +279,8 @@ START_TEST(test_refresh) {
         assert_set(topology_siblings(h->topology, 0), "0");
         /* Garbage after a hotplug fails the refresh and keeps the old state. */
         before = h->topology;
-        write_file(root, "sys/devices/system/cpu/online", "0-1\n");
-        write_file(root, C1 "topology/thread_siblings_list", "1-\n");
+        fake_tree_write(root, "sys/devices/system/cpu/online", "0-1\n");
+        fake_tree_write(root, C1 "topology/thread_siblings_list", "1-\n");
         ck_assert_int_eq(host_refresh_cpus(h), -EBADMSG);
         ck_assert_ptr_eq(h->topology, before);
         assert_set(h->online, "0");
