@@ -70,6 +70,14 @@ typedef struct Loader {
         bool rule_kept;
         unsigned key_line[_K_MAX];
         signed char isolated;
+        /* Task-name globs of this rule, judged at its end, when it is known
+         * whether they name kernel threads (whose names are longer). */
+        struct TaskNameGlob {
+                RuleKey key;
+                size_t idx; /* in the key's StrVec */
+                unsigned line;
+        } * names;
+        size_t n_names, cap_names;
 } Loader;
 
 /* conf.c: diagnostics and rules. */

@@ -3,6 +3,8 @@
  * be repeated, and the parser that validates its value into the Rule or the
  * Settings. Every problem names file:line and the offending text. */
 #include "conf-internal.h"
+#include "conf-regex.h"
+#include "procfs.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,7 +13,6 @@
 #include <string.h>
 
 #define CONF_MAX_SECONDS 86400u /* rescan, verify */
-#define COMM_BYTES 15           /* TASK_COMM_LEN - 1 */
 
 /* Values that parse but can never match deserve a warning. */
 typedef enum GlobCheck {
@@ -32,6 +33,8 @@ struct RuleKeyDef {
         size_t vec;      /* glob keys: offsetof the StrVec in Rule */
         GlobCheck check; /* glob keys */
 };
+
+static const RuleKeyDef rule_keys[_K_MAX];
 
 static bool has_glob_chars(const char *s) {
         return strpbrk(s, "*?[") != NULL;
@@ -193,16 +196,10 @@ static int push_glob(Loader *l, StrVec *vec, const char *value) {
         return 0;
 }
 
-/* Mistakes that parse but can never match deserve a warning. */
+/* Paths that parse but can never match deserve a warning. */
 static void warn_unmatchable(Loader *l, const RuleKeyDef *def, const char *value) {
-        _cleanup_(freep) char *v = NULL;
-
-        if (def->check == GLOB_TASK_NAME && !has_glob_chars(value) && strlen(value) > COMM_BYTES) {
-                v = conf_quote(value);
-                WARN(l, "%s '%s' can never match: the kernel truncates task names to %d bytes", def->name, v,
-                     COMM_BYTES);
-        } else if (def->check == GLOB_ABS_PATH && value[0] != '/' && value[0] != '*') {
-                v = conf_quote(value);
+        if (def->check == GLOB_ABS_PATH && value[0] != '/' && value[0] != '*') {
+                _cleanup_(freep) char *v = conf_quote(value);
                 WARN(l, "%s '%s' can never match: it is an absolute path (try '*/%s')", def->name, v, v);
         }
 }
@@ -210,14 +207,37 @@ static void warn_unmatchable(Loader *l, const RuleKeyDef *def, const char *value
 static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
         StrVec *vec = (StrVec *) ((char *) r + def->vec);
 
-        if (push_glob(l, vec, value) == 0)
-                warn_unmatchable(l, def, value);
+        if (push_glob(l, vec, value) < 0)
+                return;
+        warn_unmatchable(l, def, value);
+        if (def->check == GLOB_TASK_NAME) {
+                if (l->n_names == l->cap_names) {
+                        size_t ncap = l->cap_names ? l->cap_names * 2 : 8;
+                        struct TaskNameGlob *nv = realloc(l->names, ncap * sizeof(*nv));
+                        if (!nv) {
+                                l->oom = true;
+                                return;
+                        }
+                        l->names = nv;
+                        l->cap_names = ncap;
+                }
+                l->names[l->n_names++] = (struct TaskNameGlob){
+                        .key = (RuleKey) (def - rule_keys), .idx = vec->n - 1, .line = l->line};
+        }
 }
 
 static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *value) {
+        const char *why;
         regex_t re;
-        int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
+        int rc;
 
+        /* Costed first: regcomp itself is what a hostile pattern makes slow. */
+        if (conf_regex_check(value, NULL, &why) < 0) {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "cmdline '%s' is refused: %s", v, why);
+                return;
+        }
+        rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
         if (rc != 0) {
                 _cleanup_(freep) char *v = conf_quote(value);
                 char msg[256];
@@ -436,10 +456,39 @@ static bool rule_name_valid_char(char c) {
         return isalnum((unsigned char) c) || strchr("_.:@-", c);
 }
 
+/* A literal task name longer than the kernel keeps can never match: 15
+ * bytes for a user task (TASK_COMM_LEN - 1). A kernel thread's name is shown
+ * in full, and a workqueue worker's with its workqueue appended
+ * ("kworker/u8:1-events_unbound"), up to 63 bytes. */
+static void warn_long_task_names(Loader *l, const Rule *r) {
+        size_t max = r->kthreads ? COMM_MAX : COMM_USER_MAX;
+
+        for (size_t i = 0; i < l->n_names; i++) {
+                const RuleKeyDef *def = &rule_keys[l->names[i].key];
+                const StrVec *vec = (const StrVec *) ((const char *) r + def->vec);
+                const char *value = vec->v[l->names[i].idx];
+                if (has_glob_chars(value) || strlen(value) <= max)
+                        continue;
+                _cleanup_(freep) char *v = conf_quote(value);
+                if (r->kthreads)
+                        conf_diag(l, true, l->names[i].line,
+                                  "%s '%s' can never match: the kernel shows at most %zu bytes of a kernel "
+                                  "thread's name",
+                                  def->name, v, max);
+                else
+                        conf_diag(l, true, l->names[i].line,
+                                  "%s '%s' can never match: the kernel truncates task names to %zu bytes",
+                                  def->name, v, max);
+        }
+        l->n_names = 0;
+}
+
 static void end_rule(Loader *l) {
         Rule *r = l->rule;
         _cleanup_(freep) char *n = conf_quote(r->name);
         bool has_match = false;
+
+        warn_long_task_names(l, r);
 
         for (unsigned k = K_COMM; k <= K_PARENT; k++)
                 if (l->key_line[k] != 0)
@@ -492,7 +541,8 @@ void conf_keys_begin_rule(Loader *l, const char *name, const char *header) {
         if (keep)
                 for (size_t i = 0; i < l->n_rules; i++)
                         if (strcmp(l->rules[i].name, name) == 0) {
-                                ERR(l, "duplicate rule '%s' (first defined at %s:%u)", n, l->rules[i].file,
+                                _cleanup_(freep) char *f = conf_escape(l->rules[i].file, CONF_MAX_VALUE);
+                                ERR(l, "duplicate rule '%s' (first defined at %s:%u)", n, f ? f : "",
                                     l->rules[i].line);
                                 keep = false;
                                 break;
@@ -547,6 +597,7 @@ void conf_keys_begin_rule(Loader *l, const char *name, const char *header) {
         l->sec = SEC_RULE;
         l->isolated = -1;
         memset(l->key_line, 0, sizeof l->key_line);
+        l->n_names = 0;
 }
 
 void conf_keys_begin_settings(Loader *l) {

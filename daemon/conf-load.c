@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* pinnerd.conf from disk: the main file and the drop-in directory, each
- * refused unless root owns it and nobody else can write it (as sshd does),
- * read whole through the descriptor that was checked, with bounded sizes. */
+ * refused unless root owns it and nobody else can write it, nor any
+ * directory above it (as sshd's StrictModes), read whole through the
+ * descriptor that was checked, with bounded sizes. */
 #include "conf-internal.h"
 
 #include <dirent.h>
@@ -36,20 +37,102 @@ static void check_owner(Loader *l, const struct stat *st, const ConfLoadOptions 
                           warn ? "pinnerd would refuse it" : "refusing", (unsigned) (st->st_mode & 07777));
 }
 
+/* Whoever can replace a directory above a file can replace the file. So,
+ * as sshd's StrictModes does for ~/.ssh, every directory on the file's
+ * canonical path must be owned by root and not writable by group or others.
+ * One exception, which sshd does not need for home directories but /tmp
+ * needs: a sticky directory may be writable by others, because there only
+ * the owner of an entry may rename or remove it, and the entry below is
+ * itself checked to be root's. Returns true when loading must stop. */
+static bool dir_refused(Loader *l, const char *dir, size_t dir_len, const struct stat *st,
+                        const ConfLoadOptions *o) {
+        bool warn = !o->check_owner;
+        const char *verdict = warn ? "pinnerd would refuse it" : "refusing";
+        _cleanup_(freep) char *copy = strndup(dir, dir_len), *d = NULL;
+
+        if (!copy) {
+                l->oom = true;
+                return true;
+        }
+        d = conf_quote(copy);
+        if (st->st_uid != 0)
+                conf_diag(l, warn, 0, "%s: directory '%s' is owned by uid %u, not root", verdict, d,
+                          (unsigned) st->st_uid);
+        else if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
+                conf_diag(l, warn, 0, "%s: directory '%s' is writable by group or others (mode %04o)",
+                          verdict, d, (unsigned) (st->st_mode & 07777));
+        else
+                return false;
+        return !warn;
+}
+
+/* open(path, flags), with every directory above path checked as above when
+ * the options ask for ownership checks. The walk goes down the canonical
+ * path from / one O_NOFOLLOW step at a time, so the directories checked are
+ * the ones the file is opened through, whatever is renamed meanwhile.
+ * Returns the fd or -errno; -EPERM with *refused when a directory was
+ * refused (and reported). */
+static int open_checked(Loader *l, const char *path, int flags, const ConfLoadOptions *o, bool *refused) {
+        _cleanup_(freep) char *canon = NULL;
+        _cleanup_(closep) int dfd = -1;
+        struct stat st;
+        char *p;
+        int fd;
+
+        *refused = false;
+        if (!o->check_owner && !o->owner_warn) {
+                fd = open(path, flags);
+                return fd < 0 ? -errno : fd;
+        }
+        canon = realpath(path, NULL);
+        if (!canon)
+                return -errno;
+        dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        p = canon + 1;
+        for (;;) {
+                char *slash;
+                int nfd;
+
+                if (fstat(dfd, &st) < 0)
+                        return -errno;
+                if (dir_refused(l, canon, p - canon > 1 ? (size_t) (p - canon - 1) : 1, &st, o)) {
+                        *refused = true;
+                        return -EPERM;
+                }
+                slash = strchr(p, '/');
+                if (!slash)
+                        break;
+                *slash = '\0';
+                nfd = openat(dfd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                *slash = '/';
+                if (nfd < 0)
+                        return -errno;
+                close(dfd);
+                dfd = nfd;
+                p = slash + 1;
+        }
+        fd = openat(dfd, *p ? p : ".", flags | O_NOFOLLOW);
+        return fd < 0 ? -errno : fd;
+}
+
 void conf_load_file(Loader *l, const char *path, const ConfLoadOptions *o) {
         _cleanup_(closep) int fd = -1;
         _cleanup_(freep) char *buf = NULL;
         size_t before = l->diags->n_errors;
         size_t len = 0;
         struct stat st;
+        bool refused;
 
         if (conf_push_file(l, path) < 0)
                 return;
         l->line = 0;
         /* O_NONBLOCK: a FIFO dropped into the directory must not hang us. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = open_checked(l, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, o, &refused);
         if (fd < 0) {
-                conf_diag(l, false, 0, "cannot open: %s", strerror(errno));
+                if (!refused)
+                        conf_diag(l, false, 0, "cannot open: %s", strerror(-fd));
                 return;
         }
         if (fstat(fd, &st) < 0) {
@@ -108,16 +191,28 @@ static int name_cmp(const void *a, const void *b) {
 
 void conf_load_dir(Loader *l, const char *dir, const ConfLoadOptions *o) {
         _cleanup_(strvec_done) StrVec names = {0};
-        DIR *d = opendir(dir);
         struct dirent *de;
         struct stat st;
+        bool refused;
+        DIR *d = NULL;
+        int fd;
 
+        l->file = dir;
+        fd = open_checked(l, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, o, &refused);
+        l->file = NULL;
+        if (fd >= 0) {
+                d = fdopendir(fd);
+                if (!d) {
+                        int e = -errno;
+                        close(fd);
+                        fd = e;
+                }
+        }
         if (!d) {
-                if (errno == ENOENT)
-                        return; /* no drop-ins: fine */
-                int e = errno;
+                if (fd == -ENOENT || refused)
+                        return; /* no drop-ins: fine; refused: reported */
                 if (conf_push_file(l, dir) == 0)
-                        conf_diag(l, false, 0, "cannot open directory: %s", strerror(e));
+                        conf_diag(l, false, 0, "cannot open directory: %s", strerror(-fd));
                 return;
         }
         if (fstat(dirfd(d), &st) == 0 && (o->check_owner || o->owner_warn)) {

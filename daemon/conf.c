@@ -108,11 +108,26 @@ void conf_diags_done(ConfDiags *d) {
         *d = (ConfDiags){0};
 }
 
-char *conf_diag_format(const ConfDiag *d) {
-        const char *w = d->warning ? "warning: " : "";
+/* The file name is escaped like the offending text in messages, so that a
+ * formatted diagnostic is printable ASCII throughout and an output layer
+ * can show it as it is, without escaping it a second time. */
+static char *diag_format(const ConfDiag *d, bool severity) {
+        _cleanup_(freep) char *f = conf_escape(d->file, CONF_MAX_VALUE);
+        const char *w = severity && d->warning ? "warning: " : "";
+
+        if (!f)
+                return NULL;
         if (d->line > 0)
-                return xasprintf("%s:%u: %s%s", d->file, d->line, w, d->message);
-        return xasprintf("%s: %s%s", d->file, w, d->message);
+                return xasprintf("%s:%u: %s%s", f, d->line, w, d->message);
+        return xasprintf("%s: %s%s", f, w, d->message);
+}
+
+char *conf_diag_format(const ConfDiag *d) {
+        return diag_format(d, true);
+}
+
+char *conf_diag_format_bare(const ConfDiag *d) {
+        return diag_format(d, false);
 }
 
 void conf_rule_done(Rule *r) {
@@ -170,6 +185,7 @@ static void loader_done(Loader *l) {
         conf_rule_done(&l->scratch);
         strvec_done(&l->files);
         free(l->linebuf);
+        free(l->names);
 }
 
 static int loader_finish(Loader *l, Config **ret) {

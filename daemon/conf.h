@@ -102,8 +102,13 @@ static inline void config_freep(Config **c) {
 }
 void conf_diags_done(ConfDiags *d);
 /* "file:line: message" ("file: message" when line is 0); warnings read
- * "file:line: warning: message", as compilers print them. malloc'd. */
+ * "file:line: warning: message", as compilers print them. Printable ASCII
+ * only: the file name and every quoted text are already escaped
+ * (conf_escape), so show it as it is. malloc'd. */
 char *conf_diag_format(const ConfDiag *d);
+/* The same without the word "warning: ", for a logger whose records carry
+ * their severity themselves ("pinnerd: warning: FILE:LINE: ..."). */
+char *conf_diag_format_bare(const ConfDiag *d);
 
 const Rule *config_find_rule(const Config *c, const char *name);
 /* Two rules with the same name ask for the same thing (keys and actions). */

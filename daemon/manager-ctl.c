@@ -457,7 +457,8 @@ static int verb_reload(Manager *m, const CtlRequest *req, CtlReply *reply) {
 
         if (r < 0) {
                 for (size_t i = 0; i < errors.n; i++) {
-                        text_escape_append(&reply->err, errors.v[i], strlen(errors.v[i]));
+                        /* Already escaped once, by conf_diag_format_bare(). */
+                        outbuf_puts(&reply->err, errors.v[i]);
                         outbuf_putc(&reply->err, '\n');
                 }
                 outbuf_puts(&reply->err, "kept previous configuration\n");

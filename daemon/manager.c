@@ -34,7 +34,7 @@
 
 static void log_diags(Manager *m, const ConfDiags *d, StrVec *errors) {
         for (size_t i = 0; i < d->n; i++) {
-                _cleanup_(freep) char *s = conf_diag_format(&d->v[i]);
+                _cleanup_(freep) char *s = conf_diag_format_bare(&d->v[i]);
                 if (!s)
                         continue;
                 log_msg(m->log, d->v[i].warning ? LOG_WARNING : LOG_ERR, "%s", s);

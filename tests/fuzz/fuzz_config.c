@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for the config parser: any bytes, loaded as one file;
- * every diagnostic must format, and an accepted config must be coherent. */
+ * every diagnostic must format as printable text, and an accepted config
+ * must be coherent. A slow or huge regcomp shows as a libFuzzer timeout or
+ * out-of-memory: the regex cost bounds must prevent both. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,8 +26,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         text[size] = '\0';
 
         int r = conf_load_string(text, "fuzz.conf", NULL, &c, &d);
-        for (size_t i = 0; i < d.n; i++)
-                free(conf_diag_format(&d.v[i]));
+        /* Diagnostics are escaped once, here: printable ASCII throughout, so
+         * the output layers show them as they are. */
+        for (size_t i = 0; i < d.n; i++) {
+                char *s = conf_diag_format(&d.v[i]);
+                for (const char *p = s; p && *p; p++)
+                        if (*p < 0x20 || *p >= 0x7f)
+                                abort();
+                free(s);
+        }
         if (r == 0) {
                 if (d.n_errors != 0 || c->n_rules > CONF_MAX_RULES)
                         abort();

@@ -47,8 +47,8 @@ build_one() { # name sources...
         fi
 }
 build_one fuzz_cpulist "$d/cpuset.c" "$d/util.c"
-build_one fuzz_config "$d/conf.c" "$d/conf-ini.c" "$d/conf-keys.c" "$d/conf-load.c" "$d/cpuset.c" "$d/util.c" \
-        "$d/cpuspec.c" "$d/host.c" "$d/topology.c" "$d/partitions.c"
+build_one fuzz_config "$d/conf.c" "$d/conf-ini.c" "$d/conf-keys.c" "$d/conf-load.c" "$d/conf-regex.c" "$d/cpuset.c" \
+        "$d/util.c" "$d/cpuspec.c" "$d/host.c" "$d/topology.c" "$d/partitions.c"
 
 status=0
 for h in cpulist config; do

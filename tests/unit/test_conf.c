@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf-regex.h"
 #include "conf.h"
 #include "testutil.h"
 
@@ -660,9 +661,9 @@ START_TEST(test_owner_and_mode) {
         if (geteuid() == 0)
                 snprintf(expect, sizeof expect, "%s: refusing: writable by group or others (mode 0666)\n",
                          t.main);
-        else
-                snprintf(expect, sizeof expect, "%s: refusing: owned by uid %u, not root\n", t.main,
-                         (unsigned) geteuid());
+        else /* the directory above it is this user's */
+                snprintf(expect, sizeof expect, "%s: refusing: directory '%s' is owned by uid %u, not root\n",
+                         t.main, t.dir, (unsigned) geteuid());
         ck_assert_str_eq(all, expect);
         free(all);
         conf_diags_done(&d);
@@ -726,6 +727,113 @@ START_TEST(test_owner_and_mode) {
                 free(all);
                 conf_diags_done(&d);
         }
+        tree_remove(&t);
+}
+END_TEST
+
+/* The directories above a config file are checked as sshd's StrictModes
+ * checks those above ~/.ssh/authorized_keys, except that a sticky directory
+ * (as /tmp) may be writable by others. */
+START_TEST(test_parent_dirs) {
+        TmpTree t;
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char expect[512], sub[160], link[256], *all;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "test_parent_dirs: not root, skipped (needs root-owned directories)\n");
+                return;
+        }
+        tree_make(&t); /* /tmp (1777, root) / pinnerd-conf-test.X (0700, root) */
+        write_file(t.main, "[rule:a]\ncomm = a\ncpus = 0\n", 0644);
+        ConfLoadOptions o = {.main_path = t.main, .dir = t.dropin, .check_owner = true};
+
+        /* /tmp is sticky: accepted, as `make run` and the tests stage there. */
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* A parent directory others can write: refused, naming it. */
+        ck_assert_int_eq(chmod(t.dir, 0775), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect,
+                 "%s: refusing: directory '%s' is writable by group or others (mode 0775)\n", t.main, t.dir);
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+
+        /* Sticky and world-writable, as /tmp: accepted. */
+        ck_assert_int_eq(chmod(t.dir, 01777), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* A parent directory owned by someone else: refused, however strict its mode. */
+        ck_assert_int_eq(chmod(t.dir, 0755), 0);
+        ck_assert_int_eq(chown(t.dir, 65534, 65534), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect, "%s: refusing: directory '%s' is owned by uid 65534, not root\n",
+                 t.main, t.dir);
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+
+        /* `check` by an ordinary user: a warning, and the file is read. */
+        o.check_owner = false;
+        o.owner_warn = true;
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        ck_assert_uint_eq(d.n, 1);
+        ck_assert(d.v[0].warning);
+        ck_assert(strstr(d.v[0].message, "pinnerd would refuse it: directory '"));
+        ck_assert_uint_eq(c->n_rules, 1);
+        config_free(c);
+        conf_diags_done(&d);
+        o.check_owner = true;
+        o.owner_warn = false;
+        ck_assert_int_eq(chown(t.dir, 0, 0), 0);
+
+        /* Deeper: the drop-in directory's parent, and a symlink's target are
+         * judged where they really are. */
+        ck_assert_int_eq(mkdir(t.dropin, 0755), 0);
+        write_dropin(&t, "x.conf", "[rule:x]\ncomm = x\ncpus = 0\n");
+        snprintf(sub, sizeof sub, "%s/unsafe", t.dir);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        ck_assert_int_eq(chmod(sub, 0757), 0);
+        snprintf(link, sizeof link, "%s/real.conf", sub);
+        write_file(link, "[rule:b]\ncomm = b\ncpus = 0\n", 0644);
+        snprintf(link, sizeof link, "%s/link.conf", t.dropin);
+        snprintf(expect, sizeof expect, "%s/real.conf", sub);
+        ck_assert_int_eq(symlink(expect, link), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect,
+                 "%s: refusing: directory '%s' is writable by group or others (mode 0757)\n", link, sub);
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+        ck_assert_int_eq(unlink(link), 0);
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        ck_assert_uint_eq(c->n_rules, 2);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* The main file named through a relative path: its real directories count. */
+        ck_assert_int_eq(chmod(t.dir, 0770), 0);
+        char cwd[4096];
+        ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+        ck_assert_int_eq(chdir(t.dir), 0);
+        ConfLoadOptions rel = {.main_path = "pinnerd.conf", .check_owner = true};
+        ck_assert_int_eq(conf_load(&rel, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect,
+                 "pinnerd.conf: refusing: directory '%s' is writable by group or others (mode 0770)\n",
+                 t.dir);
+        ck_assert_str_eq(all, expect);
+        free(all);
+        conf_diags_done(&d);
+        ck_assert_int_eq(chdir(cwd), 0);
         tree_remove(&t);
 }
 END_TEST
@@ -847,6 +955,204 @@ START_TEST(test_escape) {
 }
 END_TEST
 
+/* Kernel threads show names longer than a user task's 15 bytes: a
+ * workqueue worker is "kworker/u8:1-events_unbound". A kthreads rule may
+ * name them, whichever line says kthreads = yes; past 63 bytes it warns. */
+START_TEST(test_kthread_long_names) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all, *n64 = repeat('k', 64);
+
+        ck_assert_int_eq(conf_load_string("[rule:k]\ncomm = kworker/u8:1-events_unbound\n"
+                                          "threads = kworker/u8:1-events_unbound\ncpus = 0\nkthreads = yes\n"
+                                          "[rule:j]\nkthreads = yes\ncomm = rcu_exp_par_gp_kthread_worker\n"
+                                          "cpus = 0\n",
+                                          "t.conf", NULL, &c, &d),
+                         0);
+        all = diags_text(&d);
+        ck_assert_msg(d.n == 0, "%s", all);
+        free(all);
+        config_free(c);
+        conf_diags_done(&d);
+
+        char *text = xasprintf("[rule:k]\nkthreads = yes\ncomm = %s\ncpus = 0\n"
+                               "[rule:u]\ncomm = kworker/u8:1-events_unbound\nparent = %s\ncpus = 0\n",
+                               n64, n64);
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), 0);
+        all = diags_text(&d);
+        char expect[256];
+        snprintf(expect, sizeof expect,
+                 "t.conf:3: warning: comm '%s' can never match: the kernel shows at most 63 bytes of a "
+                 "kernel thread's name\n",
+                 n64);
+        ck_assert_msg(strstr(all, expect), "%s", all);
+        ck_assert_msg(strstr(all, "t.conf:6: warning: comm 'kworker/u8:1-events_unbound' can never match: "
+                                  "the kernel truncates task names to 15 bytes\n"),
+                      "%s", all);
+        ck_assert_msg(strstr(all, "t.conf:7: warning: parent 'kkkk"), "%s", all);
+        ck_assert_uint_eq(d.n, 3);
+        free(all);
+        free(text);
+        free(n64);
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* A formatted diagnostic is printable ASCII, escaped once: the file name too,
+ * and the "bare" form (for loggers with their own severity) has no
+ * "warning: " word, so no log line says it twice. */
+START_TEST(test_diag_format) {
+        ConfDiag w = {.file = (char *) "/etc/pinnerd.d/a\nb's.conf",
+                      .line = 3,
+                      .warning = true,
+                      .message = (char *) "comm 'it\\'s' can never match"};
+        ConfDiag e = {.file = (char *) "t.conf", .line = 0, .message = (char *) "cannot open: x"};
+        char *s;
+
+        s = conf_diag_format(&w);
+        ck_assert_str_eq(s, "/etc/pinnerd.d/a\\nb\\'s.conf:3: warning: comm 'it\\'s' can never match");
+        free(s);
+        s = conf_diag_format_bare(&w);
+        ck_assert_str_eq(s, "/etc/pinnerd.d/a\\nb\\'s.conf:3: comm 'it\\'s' can never match");
+        free(s);
+        s = conf_diag_format_bare(&e);
+        ck_assert_str_eq(s, "t.conf: cannot open: x");
+        free(s);
+}
+END_TEST
+
+/* Every diagnostic of every bad configuration above: printable ASCII only. */
+START_TEST(test_diags_printable) {
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                Config *c = NULL;
+                ConfDiags d = {0};
+                (void) conf_load_string(bad[i].text, "t\x01.conf", NULL, &c, &d);
+                for (size_t k = 0; k < d.n; k++) {
+                        char *f = conf_diag_format(&d.v[k]);
+                        for (const char *p = f; *p; p++)
+                                ck_assert_msg(*p >= 0x20 && *p < 0x7f, "config %zu: %s", i, f);
+                        free(f);
+                }
+                config_free(c);
+                conf_diags_done(&d);
+        }
+}
+END_TEST
+
+/* ---- what a cmdline regex may cost ---- */
+
+/* Refused before regcomp sees them, with file:line and the reason. */
+static const struct {
+        const char *re;
+        int err;
+        const char *why; /* a substring of the reason */
+} costly[] = {
+        /* The fuzzer's find: 10 s and 4 GB in glibc's regcomp. */
+        {"^x (a++++++++++++++++++++++++++|b)+$", -EINVAL, "stacked quantifiers"},
+        {"a**", -EINVAL, "stacked quantifiers"},
+        {"a+?", -EINVAL, "stacked quantifiers"},
+        {"(ab){2}{3}", -EINVAL, "stacked quantifiers"},
+        {"x*{2}", -EINVAL, "stacked quantifiers"},
+        {"a{256}", -E2BIG, "above 255"},
+        {"a{1,99999999999999999999}", -E2BIG, "above 255"},
+        {"a{,300}", -E2BIG, "above 255"},
+        {"(a)\\1", -EINVAL, "back-references"},
+        {"((((((((((((((((((a))))))))))))))))))", -E2BIG, "nested more than 16 deep"},
+        {"((a{1,255}){1,255}){1,255}", -E2BIG, "more than 4096 nodes"},
+        {"(x{255}){17}", -E2BIG, "more than 4096 nodes"},
+        {"(a?){100}", -E2BIG, "more than 256 optional nodes"},
+        {"((((a?){4}){4}){4}){4}", -E2BIG, "more than 256 optional nodes"},
+        {"(a|b?){200}c", -E2BIG, "more than 256 optional nodes"},
+        {"(^|$){60}", -E2BIG, "more than 256 optional nodes"},
+        {"(\\bx){60}", -E2BIG, "more than 256 optional nodes"},
+};
+
+START_TEST(test_regex_refused) {
+        RegexCost cost;
+        const char *why = NULL;
+        char *text = xasprintf("[rule:a]\ncomm = x\ncmdline = %s\ncpus = 1\n", costly[_i].re);
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char *all;
+
+        ck_assert_int_eq(conf_regex_check(costly[_i].re, &cost, &why), costly[_i].err);
+        ck_assert_msg(why && strstr(why, costly[_i].why), "%s: %s", costly[_i].re, why);
+        ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        ck_assert_msg(strstr(all, "t.conf:3: cmdline '") && strstr(all, "' is refused: ") &&
+                              strstr(all, costly[_i].why),
+                      "%s", all);
+        ck_assert_uint_eq(d.n_errors, 1);
+        free(all);
+        free(text);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_regex_too_long) {
+        char *lit = repeat('a', REGEX_MAX_LENGTH), *longer = repeat('a', REGEX_MAX_LENGTH + 1);
+        const char *why;
+
+        ck_assert_int_eq(conf_regex_check(lit, NULL, &why), 0);
+        ck_assert_int_eq(conf_regex_check(longer, NULL, &why), -E2BIG);
+        ck_assert_str_eq(why, "longer than 1024 bytes");
+        free(lit);
+        free(longer);
+}
+END_TEST
+
+/* What people write is accepted, and compiles; the figures are small. */
+START_TEST(test_regex_accepted) {
+        static const char *const ok[] = {
+                "-name guest=[a-z0-9-]+",
+                "^/usr/bin/qemu",
+                "(ovs|dpdk)-.*",
+                "^/usr/(s?bin|libexec)/qemu-system-(x86_64|aarch64) ",
+                "java .*-Dapp\\.name=(kafka|zookeeper)\\b",
+                "(^| )--numa(=| )[0-9]{1,3}( |$)",
+                "[[:space:]]-c[[:space:]]+/etc/[[:alnum:]_-]+\\.conf",
+                "[]a*+{]+x", /* specials inside a bracket are members */
+                "[[:alpha:]]{2,5}",
+                "a)b+",         /* a ')' closing nothing is a literal in an ERE */
+                "(x{255}){15}", /* 3857 nodes, few optional ones: cheap */
+                "(a?){85}",     /* 255 optional nodes */
+                "a{0,255}",
+                "((((((((((((((((a))))))))))))))))", /* 16 deep */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                RegexCost cost;
+                const char *why;
+                regex_t re;
+                ck_assert_msg(conf_regex_check(ok[i], &cost, &why) == 0, "%s: %s", ok[i], why);
+                ck_assert_uint_le(cost.nodes, REGEX_MAX_NODES);
+                ck_assert_uint_le(cost.optional, REGEX_MAX_OPTIONAL);
+                ck_assert_msg(regcomp(&re, ok[i], REG_EXTENDED | REG_NOSUB) == 0, "%s", ok[i]);
+                regfree(&re);
+        }
+}
+END_TEST
+
+/* Broken patterns the cost model does not recognise still get the regex
+ * library's own message, and are costed only as far as glibc reads them. */
+START_TEST(test_regex_syntax_left_to_regcomp) {
+        static const char *const bad_re[] = {"(ab", "[a-z", "a{2,x}", "*a", "a{3,1}", "\\", "[[:nope:]]"};
+        for (size_t i = 0; i < ELEMENTSOF(bad_re); i++) {
+                char *text = xasprintf("[rule:a]\ncmdline = %s\ncpus = 1\n", bad_re[i]);
+                Config *c = NULL;
+                ConfDiags d = {0};
+                const char *why;
+                ck_assert_msg(conf_regex_check(bad_re[i], NULL, &why) == 0, "%s: %s", bad_re[i], why);
+                ck_assert_int_eq(conf_load_string(text, "t.conf", NULL, &c, &d), -EINVAL);
+                char *all = diags_text(&d);
+                ck_assert_msg(strstr(all, "is not a valid regular expression: "), "%s", all);
+                free(all);
+                free(text);
+                conf_diags_done(&d);
+        }
+}
+END_TEST
+
 extern Suite *conf_suite(void); /* for -Wmissing-prototypes; the runner declares it too */
 Suite *conf_suite(void) {
         Suite *s = suite_create("conf");
@@ -862,6 +1168,9 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_inline_comments);
         tcase_add_test(tc, test_kthreads_alone);
         tcase_add_test(tc, test_warnings);
+        tcase_add_test(tc, test_kthread_long_names);
+        tcase_add_test(tc, test_diag_format);
+        tcase_add_test(tc, test_diags_printable);
         tcase_add_test(tc, test_too_many_rules);
         tcase_add_test(tc, test_too_many_errors_bounded);
         tcase_add_test(tc, test_rule_equal);
@@ -871,10 +1180,18 @@ Suite *conf_suite(void) {
         tc = tcase_create("files");
         tcase_add_test(tc, test_dropin_order);
         tcase_add_test(tc, test_owner_and_mode);
+        tcase_add_test(tc, test_parent_dirs);
         tcase_add_test(tc, test_not_regular_file);
         tcase_add_test(tc, test_nul_byte);
         tcase_add_test(tc, test_check_main);
         tcase_add_test(tc, test_shipped_config);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("regex");
+        tcase_add_loop_test(tc, test_regex_refused, 0, (int) ELEMENTSOF(costly));
+        tcase_add_test(tc, test_regex_too_long);
+        tcase_add_test(tc, test_regex_accepted);
+        tcase_add_test(tc, test_regex_syntax_left_to_regcomp);
         suite_add_tcase(s, tc);
         return s;
 }
