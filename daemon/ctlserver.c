@@ -20,6 +20,7 @@
 
 typedef enum ConnPhase {
         CONN_READING,
+        CONN_WORKING, /* a stepped handler is not done yet */
         CONN_SEND_OUT,
         CONN_SEND_ERR,
         CONN_SEND_NOTE,
@@ -39,7 +40,7 @@ struct CtlServer {
         CtlHandler handler;
         void *userdata;
         CtlConn *conns;
-        size_t n_conns;
+        size_t n_conns, n_root_conns;
         size_t max_connections;
         uint64_t request_timeout_usec;
         uint64_t drain_timeout_usec;
@@ -53,7 +54,11 @@ struct CtlConn {
         sd_event_source *timer_source;
         uid_t uid;
         pid_t pid;
+        bool root;
         ConnPhase phase;
+        sd_event_source *step_source;
+        const char *verb; /* for the failure note of a stepped handler */
+        char verb_buf[CTL_MAX_VERB + 1];
         size_t offset;    /* into the buffer being sent */
         const char *note; /* extra stderr line after the reply, or NULL */
         CtlReply reply;
@@ -87,10 +92,16 @@ static void conn_free(CtlConn *c) {
                 s->conns = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        s->n_conns--;
+        if (c->root)
+                s->n_root_conns--;
+        else
+                s->n_conns--;
         /* Safe from the source's own callback: sd-event defers the free. */
         sd_event_source_disable_unref(c->io_source);
         sd_event_source_disable_unref(c->timer_source);
+        sd_event_source_disable_unref(c->step_source);
+        if (c->reply.step_free)
+                c->reply.step_free(c->reply.step_state);
         if (c->fd >= 0)
                 close(c->fd);
         outbuf_done(&c->reply.out);
@@ -177,6 +188,24 @@ static int conn_flush(CtlConn *c) {
         }
 }
 
+/* A handler (or its last step) returned r: settle the exit code and notes. */
+static void conn_settle(CtlConn *c, int r) {
+        if (r < 0) {
+                /* The buffer may have overflowed; the note still gets out. */
+                if (outbuf_printf(&c->reply.err, "pinnerd: %s: %s\n", c->verb, strerror(-r)) < 0)
+                        c->note = "pinnerd: internal error\n";
+                c->reply.exit_code = CTL_EXIT_FAILED;
+        }
+        if (outbuf_error(&c->reply.out) < 0 || outbuf_error(&c->reply.err) < 0) {
+                c->note = outbuf_error(&c->reply.out) == -ENOMEM || outbuf_error(&c->reply.err) == -ENOMEM
+                                  ? "pinnerd: out of memory, reply truncated\n"
+                                  : "pinnerd: reply too large, truncated\n";
+                c->reply.exit_code = CTL_EXIT_FAILED;
+        }
+        if (c->reply.exit_code < 0 || c->reply.exit_code > 255)
+                c->reply.exit_code = CTL_EXIT_FAILED;
+}
+
 static void conn_dispatch(CtlConn *c, const CtlWireRequest *w) {
         CtlServer *s = c->server;
         CtlRequest req = {
@@ -189,26 +218,36 @@ static void conn_dispatch(CtlConn *c, const CtlWireRequest *w) {
         };
         int r;
 
-        if (ctl_verb_needs_root(req.verb) && !ctl_request_privileged(&req)) {
+        req.privileged = ctl_request_privileged(&req);
+        snprintf(c->verb_buf, sizeof c->verb_buf, "%s", w->verb);
+        c->verb = c->verb_buf;
+        if (ctl_verb_needs_root(req.verb) && !req.privileged) {
                 outbuf_printf(&c->reply.err, "permission denied: '%s' needs root\n", req.verb);
                 c->reply.exit_code = CTL_EXIT_DENIED;
                 return;
         }
+        if (!req.privileged)
+                c->reply.out.max = CTL_SERVER_UNPRIV_REPLY_MAX;
         r = s->handler(s->userdata, &req, &c->reply);
-        if (r < 0) {
-                /* The buffer may have overflowed; the note still gets out. */
-                if (outbuf_printf(&c->reply.err, "pinnerd: %s: %s\n", req.verb, strerror(-r)) < 0)
-                        c->note = "pinnerd: internal error\n";
-                c->reply.exit_code = CTL_EXIT_FAILED;
+        if (r >= 0 && c->reply.step) {
+                c->phase = CONN_WORKING;
+                return;
         }
-        if (outbuf_error(&c->reply.out) < 0 || outbuf_error(&c->reply.err) < 0) {
-                c->note = outbuf_error(&c->reply.out) == -ENOMEM || outbuf_error(&c->reply.err) == -ENOMEM
-                                  ? "pinnerd: out of memory, reply truncated\n"
-                                  : "pinnerd: reply too large, truncated\n";
-                c->reply.exit_code = CTL_EXIT_FAILED;
-        }
-        if (c->reply.exit_code < 0 || c->reply.exit_code > 255)
-                c->reply.exit_code = CTL_EXIT_FAILED;
+        conn_settle(c, r);
+}
+
+static int conn_start_sending(CtlConn *c);
+
+static int on_conn_step(sd_event_source *src, void *userdata) {
+        CtlConn *c = userdata;
+        int r = c->reply.step(c->server->userdata, c->reply.step_state, &c->reply);
+
+        if (r > 0 && outbuf_error(&c->reply.out) == 0 && outbuf_error(&c->reply.err) == 0)
+                return 0; /* more: called again after the loop's other work */
+        sd_event_source_set_enabled(c->step_source, SD_EVENT_OFF);
+        conn_settle(c, r > 0 ? 0 : r);
+        conn_start_sending(c);
+        return 0;
 }
 
 /* Read the request, answer it and start streaming. Returns 1 when the
@@ -239,10 +278,35 @@ static int conn_read_request(CtlConn *c) {
                 c->reply.exit_code = CTL_EXIT_USAGE;
         } else
                 conn_dispatch(c, &w);
+        if (c->phase == CONN_WORKING) {
+                /* Nothing to read or send until the work is done. */
+                r = sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
+                if (r >= 0)
+                        r = sd_event_add_defer(c->server->event, &c->step_source, on_conn_step, c);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(c->step_source, SD_EVENT_PRIORITY_IDLE);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(c->step_source, SD_EVENT_ON);
+                if (r >= 0)
+                        r = conn_set_timeout(c, c->server->drain_timeout_usec);
+                if (r < 0) {
+                        conn_free(c);
+                        return 1;
+                }
+                return 0;
+        }
+        return conn_start_sending(c);
+}
+
+/* Returns 1 when the connection was freed. */
+static int conn_start_sending(CtlConn *c) {
+        int r;
 
         c->phase = CONN_SEND_OUT;
         c->offset = 0;
         r = sd_event_source_set_io_events(c->io_source, EPOLLOUT);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->io_source, SD_EVENT_ON);
         if (r >= 0)
                 r = conn_set_timeout(c, c->server->drain_timeout_usec);
         if (r < 0) {
@@ -267,23 +331,41 @@ static int on_conn_timeout(sd_event_source *src, uint64_t usec, void *userdata) 
         return 0;
 }
 
+static size_t conns_of_uid(const CtlServer *s, uid_t uid) {
+        size_t n = 0;
+        for (const CtlConn *c = s->conns; c; c = c->next)
+                if (c->uid == uid)
+                        n++;
+        return n;
+}
+
+/* -EUSERS when the peer is over its limit (the caller closes fd). */
 static int conn_new(CtlServer *s, int fd) {
         struct ucred cred;
         socklen_t len = sizeof cred;
         CtlConn *c;
+        bool root;
         int r;
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
+        root = ctl_request_privileged(&(CtlRequest){.uid = cred.uid});
+        if (root ? s->n_root_conns >= CTL_SERVER_MAX_ROOT_CONNECTIONS
+                 : s->n_conns >= s->max_connections || conns_of_uid(s, cred.uid) >= CTL_SERVER_MAX_PER_UID)
+                return -EUSERS;
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
-        *c = (CtlConn){.server = s, .fd = fd, .uid = cred.uid, .pid = cred.pid};
+        *c = (CtlConn){
+                .server = s, .fd = fd, .uid = cred.uid, .pid = cred.pid, .root = root, .verb = "request"};
         c->next = s->conns;
         if (s->conns)
                 s->conns->prev = c;
         s->conns = c;
-        s->n_conns++;
+        if (root)
+                s->n_root_conns++;
+        else
+                s->n_conns++;
 
         r = sd_event_add_io(s->event, &c->io_source, fd, EPOLLIN, on_conn_io, c);
         if (r >= 0)
@@ -335,14 +417,14 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 }
                 /* Over the limit: closing tells the client at once (it reads
                  * EOF) instead of leaving it queued. */
-                if (s->n_conns >= s->max_connections || conn_new(s, cfd) < 0)
+                if (conn_new(s, cfd) < 0)
                         close(cfd);
         }
         return 0;
 }
 
 size_t ctl_server_connections(const CtlServer *s) {
-        return s->n_conns;
+        return s->n_conns + s->n_root_conns;
 }
 
 void ctl_server_set_limits(CtlServer *s, uint64_t request_timeout_usec, uint64_t drain_timeout_usec,

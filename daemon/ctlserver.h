@@ -6,8 +6,15 @@
  * synchronously, then streams the reply in chunks as the client reads, so a
  * slow or stuck client never blocks the daemon. Clients that send nothing
  * within the request timeout (5 s) or do not drain their reply within the
- * drain timeout (30 s) are dropped; at most CTL_SERVER_MAX_CONNECTIONS are
- * open at once and extra ones are closed at accept. */
+ * drain timeout (30 s) are dropped.
+ *
+ * Root is always served: root's connections have a pool of their own
+ * (CTL_SERVER_MAX_ROOT_CONNECTIONS). Everyone else shares
+ * CTL_SERVER_MAX_CONNECTIONS, at most CTL_SERVER_MAX_PER_UID per uid; the
+ * peer's credentials are read at accept, and a connection over a limit is
+ * closed at once. A non-root reply is at most CTL_SERVER_UNPRIV_REPLY_MAX
+ * bytes. A handler with much to do works in slices (CtlReply.step) between
+ * which the loop serves events, so no request holds it for long. */
 #pragma once
 
 #include <stdbool.h>
@@ -18,6 +25,11 @@
 #include "output.h"
 
 #define CTL_SERVER_MAX_CONNECTIONS 64
+#define CTL_SERVER_MAX_ROOT_CONNECTIONS 64
+#define CTL_SERVER_MAX_PER_UID 4
+#define CTL_SERVER_UNPRIV_REPLY_MAX ((size_t) 1024 * 1024)
+/* What one slice of a stepped handler should stay under. */
+#define CTL_STEP_BUDGET_USEC 200
 #define CTL_SERVER_REQUEST_TIMEOUT_USEC (5 * 1000000ULL)
 #define CTL_SERVER_DRAIN_TIMEOUT_USEC (30 * 1000000ULL)
 
@@ -31,6 +43,7 @@ typedef struct CtlRequest {
         bool json;
         uid_t uid; /* of the peer, from SO_PEERCRED */
         pid_t pid;
+        bool privileged; /* ctl_request_privileged() */
 } CtlRequest;
 
 /* What the handler fills: text for the client's stdout and stderr, and its
@@ -40,6 +53,14 @@ typedef struct CtlReply {
         OutBuf out;
         OutBuf err;
         int exit_code;
+        /* Set by a handler whose work does not fit one slice: the server
+         * calls step(userdata, step_state, reply) from a low-priority source
+         * until it returns 0 (done) or -errno (failed, as for the handler),
+         * each call doing about CTL_STEP_BUDGET_USEC of work (> 0: more to
+         * do). step_free(step_state) is called when the connection ends. */
+        int (*step)(void *userdata, void *state, struct CtlReply *reply);
+        void *step_state;
+        void (*step_free)(void *state);
 } CtlReply;
 
 /* Answers one request, including unknown verbs (CTL_EXIT_USAGE, "unknown
@@ -71,6 +92,7 @@ static inline void ctl_server_freep(CtlServer **s) {
 /* Open client connections (for status and tests). */
 size_t ctl_server_connections(const CtlServer *s);
 /* For tests: shorter timeouts (0 keeps the current one) and a lower
- * connection limit (0 keeps it). Applies to connections accepted later. */
+ * limit for non-root connections (0 keeps it). Applies to connections
+ * accepted later. */
 void ctl_server_set_limits(CtlServer *s, uint64_t request_timeout_usec, uint64_t drain_timeout_usec,
                            size_t max_connections);

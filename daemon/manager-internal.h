@@ -1,50 +1,34 @@
 /* SPDX-License-Identifier: MIT */
-/* The manager's state, shared only by manager.c (the loop and reconcile) and
- * manager-ctl.c (the control verbs that read it). */
+/* The daemon's state, one object handed to the modules of the flow:
+ *
+ *   intake.c     proc connector → a batch of work items
+ *   facts.c      what the kernel says about a task
+ *   decide.c     pure: facts → rule, plan, verdict
+ *   reconcile.c  facts → decide → apply → record → report, for one task
+ *   threads.c    what pinnerd remembers of each thread
+ *   state.c      the originals that survive a crash
+ *   report.c     one journald record and one counter per outcome
+ *   reload.c     a new configuration, whole or not at all
+ *   manager.c    the event loop, timers, signals, hotplug, start and stop
+ *   ctl-verbs.c, explain.c   the control verbs
+ *
+ * Each module owns its part of this struct; others read through the module's
+ * functions. */
 #pragma once
 
 #include <systemd/sd-device.h>
 #include <systemd/sd-event.h>
 
 #include "affinity.h"
-#include "conf.h"
 #include "cnproc.h"
+#include "conf.h"
+#include "facts.h"
 #include "host.h"
-#include "intmap.h"
+#include "intake.h"
 #include "manager.h"
-#include "match.h"
-#include "plan.h"
+#include "report.h"
+#include "state.h"
 #include "threads.h"
-
-typedef struct Counters {
-        uint64_t events, lost_rescans, rescans, applied, restored, skipped, failed, drift;
-} Counters;
-
-/* Cpusets looked up recently, keyed by the raw cgroup file: threads of one
- * cgroup share one read, and an exec costs no cpuset read when its cgroup was
- * seen within the last second. A full scan starts afresh. Cgroup files give
- * no change notification; the kernel enforces cpusets regardless, and a
- * drift check catches a cpuset change that moved a pinned thread. */
-typedef struct CpusetCacheEntry {
-        char *key;
-        CpuSet *set; /* NULL = no cpuset limit */
-        uint64_t read_usec;
-} CpusetCacheEntry;
-#define CPUSET_CACHE_SIZE 64
-#define CPUSET_CACHE_TTL_USEC (1000 * 1000)
-
-/* Facts of one process, read once and shared by its threads. Only the facts
- * some rule needs are read. */
-typedef struct ProcFacts {
-        TaskStat stat;
-        char *exe, *cmdline, *cgroup_raw;
-        TaskCgroups cgroups;
-        uid_t uid;
-        bool has_uid;
-        char parent_comm[COMM_MAX + 1];
-        bool has_parent;
-        bool candidate; /* some rule's comm/kthread keys can match */
-} ProcFacts;
 
 struct Manager {
         ManagerOptions opt;
@@ -53,62 +37,65 @@ struct Manager {
         Host *host;
         int procfd;
         Config *config;
-        ThreadTable *threads;
-        StrVec rule_names;       /* interned names thread entries point at */
-        IntMap dropped_reported; /* pid → rule whose dropped CPUs were reported */
-        Affinity aff;
 
-        int cn_fd;
-        bool connector; /* events come from the proc connector, else polling */
-        char *connector_error;
-        bool in_lost_burst;
-        uint64_t last_lost_rescan;
-        CnEvent *batch;
-        char *rxbuf; /* datagrams of one recvmmsg */
+        Facts facts;          /* facts.c */
+        ThreadTable *threads; /* threads.c */
+        StrVec rule_names;    /* interned names thread entries point at */
+        Affinity aff;         /* affinity.c */
+        Reporter report;      /* report.c */
+        StateDir state;       /* state.c; dirfd -1 without a socket */
+        bool state_enabled;
+        Intake intake; /* intake.c */
 
-        sd_event_source *cn_source, *rescan_timer, *verify_timer, *storm_timer, *lost_timer;
+        sd_event_source *rescan_timer, *verify_timer, *storm_timer, *state_timer;
         sd_event_source *sig_term, *sig_int, *sig_hup;
         sd_device_monitor *hotplug;
         struct CtlServer *ctl;
 
-        CpusetCacheEntry cpuset_cache[CPUSET_CACHE_SIZE];
-        size_t n_cpuset_cache;
-
         uint64_t generation;
         uint64_t start_usec;
-        Counters counters;
         int exit_code;
 };
 
-/* Read what the config needs to know about pid. Unless `force`, facts beyond
- * the stat file are read only when some rule's comm can match. -ESRCH when it
- * is gone. */
-int manager_read_proc_facts(Manager *m, pid_t pid, bool force, ProcFacts *ret);
-void proc_facts_done(ProcFacts *p);
-/* Fill a TaskFacts view for one thread of p. */
-void manager_task_facts(const ProcFacts *p, pid_t tid, const char *thread_name, TaskFacts *ret);
-/* The thread's cpuset (NULL = no limit), through the cache. Not owned; valid
- * until the next lookup. */
-int manager_thread_cpuset(Manager *m, const ProcFacts *p, pid_t tid, const CpuSet **ret);
-
-/* Re-read the config; on success swap and reconcile. `out` (may be NULL)
- * gets the one-line result or every error. Returns 0 or -EINVAL. */
-int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors);
+/* reconcile.c */
+void reconcile_process(Manager *m, pid_t pid);
+/* is_new: from the thread's fork event (its mask is its creator's). */
+void reconcile_thread(Manager *m, pid_t pid, pid_t tid, bool is_new);
+/* The exit event of tid: forget it (exits are authoritative). */
+void reconcile_exit(Manager *m, pid_t pid, pid_t tid);
+/* The exec event of pid: a non-leader thread that exec'd took the leader's
+ * tid; its entry moves with it. */
+void reconcile_exec(Manager *m, pid_t pid);
 void manager_rescan(Manager *m, const char *why);
+void reconcile_check_drift(Manager *m);
+/* Restore every remembered thread (stop). Returns how many were restored. */
+size_t reconcile_restore_all(Manager *m, const char *why);
+/* Seed remembered originals from the state file (start). */
+void reconcile_load_state(Manager *m);
+/* Write the state file if an original changed (at most every
+ * STATE_WRITE_INTERVAL_USEC; a timer takes the rest). */
+void manager_state_flush(Manager *m, bool force);
 
-/* A cpulist for messages and tables; "-" for NULL. malloc'd. */
-char *manager_fmt_cpus(const CpuSet *s);
+/* The spread load for tid under rule (see decide_spread_load). */
+int reconcile_spread_load(Manager *m, pid_t pid, const Rule *rule, pid_t tid, int held_cpu, unsigned **ret,
+                          unsigned *ret_n);
 
-/* For a spread rule: how many of pid's threads placed by `rule` sit on each
- * CPU (tid itself left out); a CPU the thread holds (held_cpu >= 0) is
- * preferred while it stays allowed. */
-int manager_spread_load(Manager *m, pid_t pid, const Rule *rule, pid_t tid, int held_cpu, unsigned **ret,
-                        unsigned *ret_n);
+/* reload.c */
+int manager_load_config(Manager *m, Config **ret, StrVec *errors);
+/* Re-read the config; on success swap and reconcile. ret_summary (may be
+ * NULL) gets the one-line result, ret_errors every error. 0 or -EINVAL. */
+int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors);
 
+/* manager.c */
 /* "proc-connector", "polling", or "single scan" (--once). */
 const char *manager_event_source(const Manager *m);
+void manager_storm_timer_update(Manager *m);
+void manager_notify_status(Manager *m, const char *prefix);
+int manager_arm_timers(Manager *m);
 
-/* The control socket handler (manager-ctl.c). */
+/* ctl-verbs.c: the control socket handler. */
 struct CtlRequest;
 struct CtlReply;
 int manager_ctl_handler(void *userdata, const struct CtlRequest *req, struct CtlReply *reply);
+/* explain.c */
+int verb_explain(Manager *m, const struct CtlRequest *req, struct CtlReply *reply);

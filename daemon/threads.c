@@ -9,10 +9,12 @@
 #include "util.h"
 
 /* Threads are allocated separately so pointers stay valid while the maps
- * grow; a second map counts each process's entries. */
+ * grow; a second map heads each process's chain of entries, so per-process
+ * questions (spread load, inherited originals) cost that process's threads,
+ * not the table's. */
 struct ThreadTable {
         IntMap by_tid; /* tid → Thread* */
-        IntMap by_pid; /* pid → number of entries */
+        IntMap by_pid; /* pid → first Thread* of the process */
 };
 
 static const char empty_name[] = "";
@@ -72,21 +74,35 @@ Thread *thread_table_get(ThreadTable *t, pid_t tid) {
         return intmap_get(&t->by_tid, tid, &v) ? (Thread *) v : NULL;
 }
 
-static void pid_count_add(ThreadTable *t, pid_t pid, int delta) {
-        uintptr_t n = 0;
+static void pid_link(ThreadTable *t, Thread *th) {
+        uintptr_t head = 0;
 
-        (void) intmap_get(&t->by_pid, pid, &n);
-        n += (uintptr_t) (intptr_t) delta;
-        if (n == 0)
-                (void) intmap_remove(&t->by_pid, pid, NULL);
+        (void) intmap_get(&t->by_pid, th->pid, &head);
+        th->pid_prev = NULL;
+        th->pid_next = (Thread *) head;
+        if (th->pid_next)
+                th->pid_next->pid_prev = th;
+        /* Cannot fail for a pid already present; for a new one an allocation
+         * failure leaves the entry reachable by tid only, which costs nothing
+         * but per-process lookups. */
+        (void) intmap_put(&t->by_pid, th->pid, (uintptr_t) th, NULL);
+}
+
+static void pid_unlink(ThreadTable *t, Thread *th) {
+        if (th->pid_next)
+                th->pid_next->pid_prev = th->pid_prev;
+        if (th->pid_prev)
+                th->pid_prev->pid_next = th->pid_next;
+        else if (th->pid_next)
+                (void) intmap_put(&t->by_pid, th->pid, (uintptr_t) th->pid_next, NULL);
         else
-                (void) intmap_put(&t->by_pid, pid, n, NULL);
+                (void) intmap_remove(&t->by_pid, th->pid, NULL);
+        th->pid_next = th->pid_prev = NULL;
 }
 
 Thread *thread_table_put(ThreadTable *t, pid_t pid, pid_t tid, uint64_t start) {
         Thread *th = calloc(1, sizeof *th);
         uintptr_t old;
-        int r;
 
         if (!th)
                 return NULL;
@@ -95,16 +111,16 @@ Thread *thread_table_put(ThreadTable *t, pid_t pid, pid_t tid, uint64_t start) {
         th->start = start;
         th->spread_cpu = -1;
         th->comm = th->name = (char *) empty_name;
-        r = intmap_put(&t->by_tid, tid, (uintptr_t) th, &old);
-        if (r < 0) {
+        if (intmap_get(&t->by_tid, tid, &old)) {
+                pid_unlink(t, (Thread *) old);
+                thread_free((Thread *) old);
+        }
+        if (intmap_put(&t->by_tid, tid, (uintptr_t) th, NULL) < 0) {
+                (void) intmap_remove(&t->by_tid, tid, NULL);
                 free(th);
                 return NULL;
         }
-        if (r == 1) {
-                pid_count_add(t, ((Thread *) old)->pid, -1);
-                thread_free((Thread *) old);
-        }
-        pid_count_add(t, pid, +1);
+        pid_link(t, th);
         return th;
 }
 
@@ -113,7 +129,7 @@ void thread_table_remove(ThreadTable *t, pid_t tid) {
 
         if (!intmap_remove(&t->by_tid, tid, &v))
                 return;
-        pid_count_add(t, ((Thread *) v)->pid, -1);
+        pid_unlink(t, (Thread *) v);
         thread_free((Thread *) v);
 }
 
@@ -126,26 +142,46 @@ bool thread_table_has_pid(const ThreadTable *t, pid_t pid) {
         return intmap_get(&t->by_pid, pid, NULL);
 }
 
+Thread *thread_table_first_of(const ThreadTable *t, pid_t pid) {
+        uintptr_t v;
+        return intmap_get(&t->by_pid, pid, &v) ? (Thread *) v : NULL;
+}
+
+const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, const CpuSet *now) {
+        for (const Thread *th = thread_table_first_of(t, pid); th; th = th->pid_next)
+                if (th->original && th->applied && now && cpuset_equal(th->applied, now))
+                        return th->original;
+        return now;
+}
+
+int thread_remember_original(Thread *th, const CpuSet *original) {
+        if (th->original || !original)
+                return 0;
+        th->original = cpuset_dup(original);
+        return th->original ? 0 : -ENOMEM;
+}
+
+bool thread_dropped_reported(const ThreadTable *t, const Thread *th) {
+        for (const Thread *o = thread_table_first_of(t, th->pid); o; o = o->pid_next)
+                if ((o->reported & REPORTED_DROPPED) && o->rule == th->rule)
+                        return true;
+        return false;
+}
+
 int thread_table_spread_load(const ThreadTable *t, pid_t pid, const char *rule, pid_t except_tid,
                              unsigned **ret, unsigned *ret_n) {
         unsigned n = 0;
         unsigned *load;
-        size_t i = 0;
-        Thread *th;
 
-        /* Spread processes have a handful of threads and the walk is cheap
-         * next to the syscalls around it. */
-        while ((th = thread_table_next(t, &i)))
-                if (th->pid == pid && th->tid != except_tid && th->spread_cpu >= 0 && th->rule &&
-                    strcmp(th->rule, rule) == 0 && (unsigned) th->spread_cpu + 1 > n)
+        for (const Thread *th = thread_table_first_of(t, pid); th; th = th->pid_next)
+                if (th->tid != except_tid && th->spread_cpu >= 0 && th->rule && strcmp(th->rule, rule) == 0 &&
+                    (unsigned) th->spread_cpu + 1 > n)
                         n = (unsigned) th->spread_cpu + 1;
         load = calloc(n ? n : 1, sizeof(unsigned));
         if (!load)
                 return -ENOMEM;
-        i = 0;
-        while ((th = thread_table_next(t, &i)))
-                if (th->pid == pid && th->tid != except_tid && th->spread_cpu >= 0 && th->rule &&
-                    strcmp(th->rule, rule) == 0)
+        for (const Thread *th = thread_table_first_of(t, pid); th; th = th->pid_next)
+                if (th->tid != except_tid && th->spread_cpu >= 0 && th->rule && strcmp(th->rule, rule) == 0)
                         load[th->spread_cpu]++;
         *ret = load;
         *ret_n = n;

@@ -21,6 +21,7 @@ enum {
         REPORTED_EBUSY = 1u << 3,
         REPORTED_ERROR = 1u << 4,
         REPORTED_DRIFT = 1u << 5,
+        REPORTED_DROPPED = 1u << 6, /* CPUs left out: said once per (process, rule) */
 };
 
 /* Kept small: a host may have tens of thousands of managed threads
@@ -28,15 +29,16 @@ enum {
 typedef struct Thread {
         pid_t pid, tid;
         uint64_t start;
-        char *comm;          /* process name; `name` shares its allocation */
-        char *name;          /* thread name */
-        const char *rule;    /* the rule that placed it, NULL if none; interned by the owner */
-        CpuSet *original;    /* first mask we replaced; NULL until we change it */
-        CpuSet *applied;     /* what we set (effective), NULL if nothing */
-        int spread_cpu;      /* -1 unless a spread rule placed it */
-        unsigned reported;   /* REPORTED_* */
-        char *skip_reason;   /* last skip, for list/explain */
-        uint64_t generation; /* scan generation that last saw it */
+        char *comm;                         /* process name; `name` shares its allocation */
+        char *name;                         /* thread name */
+        const char *rule;                   /* the rule that placed it, NULL if none; interned by the owner */
+        CpuSet *original;                   /* first mask we replaced; NULL until we change it */
+        CpuSet *applied;                    /* what we set (effective), NULL if nothing */
+        int spread_cpu;                     /* -1 unless a spread rule placed it */
+        unsigned reported;                  /* REPORTED_* */
+        char *skip_reason;                  /* last skip, for list/explain */
+        uint64_t generation;                /* scan generation that last saw it */
+        struct Thread *pid_next, *pid_prev; /* the other entries of the same process */
 } Thread;
 
 /* Set both names (one allocation); no-op when unchanged. -ENOMEM. */
@@ -60,6 +62,25 @@ Thread *thread_table_next(const ThreadTable *t, size_t *iter);
 /* Does the table hold any thread of process pid? Lets a process no rule can
  * match skip listing its threads. */
 bool thread_table_has_pid(const ThreadTable *t, pid_t pid);
+/* The entries of process pid: for (th = thread_table_first_of(t, pid); th; th = th->pid_next). */
+Thread *thread_table_first_of(const ThreadTable *t, pid_t pid);
+
+/* What a thread pinnerd meets for the first time would have had without
+ * pinnerd, given its mask now. A thread created by a thread pinnerd pinned
+ * starts on pinnerd's mask (the kernel copies the creator's; the fork event
+ * names the process's parent, not the creating thread): when `now` is the
+ * applied mask of a pinned thread of the same process, that thread's
+ * original is the answer. Otherwise what it has now is its own. Returns a
+ * borrowed set (the table's or `now`). */
+const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, const CpuSet *now);
+
+/* Record the original of th (a copy), once: later calls keep the first.
+ * -ENOMEM. */
+int thread_remember_original(Thread *th, const CpuSet *original);
+
+/* Has some thread of th's process under th's rule already had its dropped
+ * CPUs reported? */
+bool thread_dropped_reported(const ThreadTable *t, const Thread *th);
 
 /* For spread rules: how many of pid's threads placed by `rule` sit on each
  * CPU (excluding `except_tid`). *ret is calloc'd with *ret_n entries. */

@@ -167,6 +167,28 @@ start_daemon notice $DAEMON_SCHED
 say "exec -> pinned: $EXECS execs"
 exec_phase "$T/exec.out"
 
+# 1b. exec -> pinned while nobody runs `pinnerctl explain` of its own
+# 8,000-thread process in two loops (any user can do that).
+FLOOD=0
+NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+cp "$PB" "$T/pbx-$ID" && cp "$PINNERCTL" "$T/pinnerctl" && chmod 0755 "$T/pbx-$ID" "$T/pinnerctl"
+if command -v setpriv >/dev/null && $NOBODY test -x "$T/pinnerctl"; then
+        say "exec -> pinned under nobody's explain flood: 300 execs"
+        XP=$($NOBODY "$T/pbx-$ID" spawn "$T/pbx-$ID" 1 8000 | head -n 1)
+        FL=
+        for k in 1 2; do
+                $NOBODY sh -c 'while :; do "$1" --socket "$2" explain "$3" >/dev/null 2>&1; done' \
+                        flood "$T/pinnerctl" "$SOCK" "$XP" &
+                FL="$FL $!"
+        done
+        sleep 1
+        exec_phase "$T/exec-flood.out" 300
+        kill $FL 2>/dev/null
+        kill -KILL "$XP" 2>/dev/null
+        wait $FL 2>/dev/null
+        FLOOD=1
+fi
+
 # 2. new thread and renamed thread -> pinned
 say "new thread / renamed thread -> pinned: $EXECS each"
 "$PB" thread-latency "$T/pbt-$ID" "$CPU" "$EXECS" "$DP" >"$T/threads.out" || exit 1
@@ -307,6 +329,9 @@ row "  exec->main() of the child p50/p99 (us, the floor)" "$(get $E exec2main_p5
 row "  children already pinned when main() first looked" "$(get $E first_check_pinned)/$(get $E reports)" "" "info"
 row "  daemon run-queue wait per wakeup (us)" "$(get $E exec_daemon_runq_wait_us_per_wakeup)" "" "info"
 row "  daemon CPU per wakeup (us)" "$(get $E exec_daemon_cpu_us_per_wakeup)" "" "info"
+[ $FLOOD = 1 ] && row "  under nobody's explain flood (8,000 threads): p50/p99 (us), pinned before main" \
+        "$(get $T/exec-flood.out exec2pinned_p50_us)/$(get $T/exec-flood.out exec2pinned_p99_us)" \
+        "$(get $T/exec-flood.out first_check_pinned)/$(get $T/exec-flood.out reports)" "info"
 v=$(get $TH newthread_p99_us); row "new thread->pinned p99 (us) [p50 $(get $TH newthread_p50_us)]" "$v" "<= 1000" "$(le "$v" 1000)"
 v=$(get $TH rename_p99_us); row "renamed thread->pinned p99 (us) [p50 $(get $TH rename_p50_us)]" "$v" "<= 1000" "$(le "$v" 1000)"
 row "  daemon run-queue wait per wakeup (us)" "$(get $TH threads_daemon_runq_wait_us_per_wakeup)" "" "info"

@@ -14,6 +14,10 @@
  *     spawn NAME        start a worker named NAME
  *     rename TID NAME   rename thread TID (the main thread included)
  *     exit TID          end worker TID
+ *     child TID NAME    worker TID itself starts a worker named NAME (the new
+ *                       thread inherits TID's mask, as a pool thread's would)
+ *     execfrom TID ARGS worker TID calls execve() of this program with ARGS
+ *                       (exec from a non-leader thread: TID takes over the pid)
  *     quit              exit the process
  *   EOF on stdin does not end the process (a FIFO writer may come and go).
  *
@@ -39,17 +43,27 @@
 
 #define MAX_WORKERS 256
 
+/* What a worker is asked to do in its own thread (child, execfrom). */
+typedef enum WorkerJob { JOB_NONE, JOB_STOP, JOB_CHILD, JOB_EXEC } WorkerJob;
+
 typedef struct Worker {
         pthread_t thread;
         pid_t tid;
         char name[16];
         sem_t named;
-        sem_t stop;
+        sem_t stop; /* posted with job set */
+        sem_t job_done;
+        WorkerJob job;
+        char job_arg[256];
         int used, done;
 } Worker;
 
 static Worker workers[MAX_WORKERS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *self_path; /* argv[0], for execfrom */
+
+static Worker *spawn(const char *name);
+static void run_exec(const char *args);
 
 static pid_t gettid_(void) {
         return (pid_t) syscall(SYS_gettid);
@@ -73,9 +87,24 @@ static void *worker_main(void *arg) {
         prctl(PR_SET_NAME, w->name);
         w->tid = gettid_();
         sem_post(&w->named);
-        while (sem_wait(&w->stop) < 0 && errno == EINTR)
-                ;
-        return NULL;
+        for (;;) {
+                while (sem_wait(&w->stop) < 0 && errno == EINTR)
+                        ;
+                switch (w->job) {
+                case JOB_CHILD:
+                        /* Created from this thread, so it starts with this
+                         * thread's mask, not the main thread's. */
+                        spawn(w->job_arg);
+                        break;
+                case JOB_EXEC:
+                        run_exec(w->job_arg);
+                        break;
+                default:
+                        return NULL;
+                }
+                w->job = JOB_NONE;
+                sem_post(&w->job_done);
+        }
 }
 
 static Worker *spawn(const char *name) {
@@ -94,6 +123,7 @@ static Worker *spawn(const char *name) {
         snprintf(w->name, sizeof w->name, "%s", name);
         sem_init(&w->named, 0, 0);
         sem_init(&w->stop, 0, 0);
+        sem_init(&w->job_done, 0, 0);
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
                 perror("pintest: pthread_create");
                 w->used = 0;
@@ -131,7 +161,33 @@ static int rename_tid(pid_t tid, const char *name) {
         return 0;
 }
 
+/* execve() of this program from the calling thread; returns only on failure. */
+static void run_exec(const char *args) {
+        char buf[256], *argv[32], *save = NULL;
+        int n = 0;
+
+        snprintf(buf, sizeof buf, "%s", args);
+        argv[n++] = (char *) self_path;
+        for (char *t = strtok_r(buf, " \t\n", &save); t && n < 31; t = strtok_r(NULL, " \t\n", &save))
+                argv[n++] = t;
+        argv[n] = NULL;
+        fflush(stdout);
+        execv(self_path, argv);
+        fprintf(stderr, "pintest: execv %s: %s\n", self_path, strerror(errno));
+}
+
+/* Hand a job to worker w and wait until its thread has done it (for
+ * JOB_EXEC success means the process image is gone, so there is no wait). */
+static void worker_job(Worker *w, WorkerJob job, const char *arg) {
+        w->job = job;
+        snprintf(w->job_arg, sizeof w->job_arg, "%s", arg);
+        sem_post(&w->stop);
+        while (sem_wait(&w->job_done) < 0 && errno == EINTR)
+                ;
+}
+
 static void end_worker(Worker *w) {
+        w->job = JOB_STOP;
         sem_post(&w->stop);
         pthread_join(w->thread, NULL);
         w->done = 1;
@@ -166,6 +222,19 @@ static void commands(void) {
                                 end_worker(w);
                         else
                                 fprintf(stderr, "pintest: no worker %s\n", a);
+                } else if (sscanf(line, "child %63s %63s", a, b) == 2) {
+                        Worker *w = find((pid_t) atoi(a));
+                        if (w)
+                                worker_job(w, JOB_CHILD, b);
+                        else
+                                fprintf(stderr, "pintest: no worker %s\n", a);
+                } else if (sscanf(line, "execfrom %63s", a) == 1) {
+                        Worker *w = find((pid_t) atoi(a));
+                        const char *rest = strstr(line, a) + strlen(a);
+                        if (w)
+                                worker_job(w, JOB_EXEC, rest);
+                        else
+                                fprintf(stderr, "pintest: no worker %s\n", a);
                 } else if (strncmp(line, "quit", 4) == 0)
                         exit(0);
                 else if (line[0] != '\n')
@@ -195,6 +264,8 @@ int main(int argc, char **argv) {
         int use_commands = 0;
         char name[16], comm[16] = "";
         const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+
+        self_path = argv[0];
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 switch (c) {

@@ -745,10 +745,13 @@ START_TEST(test_server_timeouts) {
 }
 END_TEST
 
+/* Non-root peers share the limit; each uid has at most CTL_SERVER_MAX_PER_UID. */
 START_TEST(test_server_connection_limit) {
         Fixture f;
         pid_t pid;
 
+        if (geteuid() != 0)
+                return; /* needs to become another user; the integration tests cover it too */
         fixture_setup(&f);
         ctl_server_set_limits(f.server, 0, 0, 2);
         pid = fork();
@@ -759,6 +762,7 @@ START_TEST(test_server_connection_limit) {
                 int a, b, extra, code = -1;
                 CtlChunk c;
 
+                CHILD_CHECK(setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0);
                 a = ctl_client_connect(f.path);
                 b = ctl_client_connect(f.path);
                 CHILD_CHECK(a >= 0 && b >= 0);
@@ -778,6 +782,57 @@ START_TEST(test_server_connection_limit) {
                 _exit(0);
         }
         ck_assert_int_eq(run_until_exit(&f, pid, 20), 0);
+        fixture_teardown(&f);
+}
+END_TEST
+
+/* However many connections others hold, root is served. */
+START_TEST(test_server_root_always_served) {
+        Fixture f;
+        pid_t holder, pid;
+        int pfd[2];
+        char ready;
+
+        if (geteuid() != 0)
+                return;
+        fixture_setup(&f);
+        ck_assert_int_eq(pipe(pfd), 0);
+        holder = fork();
+        ck_assert_int_ge(holder, 0);
+        if (holder == 0) {
+                int fds[CTL_SERVER_MAX_PER_UID + 2], n = 0;
+                CtlChunk c;
+                char *buf = malloc(CTL_MAX_CHUNK);
+                CHILD_CHECK(setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0);
+                for (int i = 0; i < CTL_SERVER_MAX_PER_UID + 1; i++)
+                        fds[n++] = ctl_client_connect(f.path);
+                usleep(100 * 1000);
+                /* The one past the per-uid limit is closed at once. */
+                CHILD_CHECK(ctl_client_recv(fds[n - 1], buf, CTL_MAX_CHUNK, 5000, &c) == -ECONNRESET);
+                CHILD_CHECK(write(pfd[1], "x", 1) == 1);
+                sleep(3); /* hold the others, idle */
+                _exit(0);
+        }
+        close(pfd[1]);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                OutBuf out = OUTBUF_INIT, err = OUTBUF_INIT;
+                int code = -1, fd;
+                CHILD_CHECK(read(pfd[0], &ready, 1) == 1);
+                for (int i = 0; i < 8; i++) {
+                        fd = ctl_client_connect(f.path);
+                        CHILD_CHECK(fd >= 0);
+                        CHILD_CHECK(ctl_client_send(fd, "echo", NULL, 0, 0) == 0);
+                        CHILD_CHECK(read_reply(fd, &out, &err, &code, 0) == 0 && code == 0);
+                        close(fd);
+                }
+                _exit(0);
+        }
+        ck_assert_int_eq(run_until_exit(&f, pid, 20), 0);
+        kill(holder, SIGKILL);
+        waitpid(holder, NULL, 0);
+        close(pfd[0]);
         fixture_teardown(&f);
 }
 END_TEST
@@ -902,6 +957,7 @@ Suite *ctl_suite(void) {
         tcase_add_test(server, test_server_clients_vanish);
         tcase_add_test(server, test_server_timeouts);
         tcase_add_test(server, test_server_connection_limit);
+        tcase_add_test(server, test_server_root_always_served);
         tcase_add_test(server, test_server_stale_and_live);
         tcase_add_test(server, test_server_free_with_clients);
         suite_add_tcase(s, server);

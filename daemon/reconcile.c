@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: MIT */
+/* Reconciling one task: facts → decide → apply → record → report. Every path
+ * that changes a mask (events, scans, drift checks, reload, stop) comes
+ * through here, so the table, the state file and the journal agree. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decide.h"
+#include "manager-internal.h"
+#include "procfs.h"
+#include "util.h"
+
+/* Thread entries name their rule by a string that outlives any one config:
+ * one copy per distinct rule name ever loaded, instead of one per thread. */
+static const char *intern_rule_name(Manager *m, const char *name) {
+        for (size_t i = 0; i < m->rule_names.n; i++)
+                if (strcmp(m->rule_names.v[i], name) == 0)
+                        return m->rule_names.v[i];
+        if (strvec_push(&m->rule_names, name) < 0)
+                return NULL;
+        return m->rule_names.v[m->rule_names.n - 1];
+}
+
+/* Is the thread an entry remembers still that thread (not gone, tid not
+ * recycled)? */
+static bool thread_still_there(Manager *m, const Thread *th) {
+        TaskStat ts;
+        return procfs_read_stat(m->procfd, th->pid, th->tid, &ts) >= 0 && ts.starttime == th->start;
+}
+
+/* Report a problem once per (tid, start time, reason). */
+static bool report_once(Thread *th, unsigned bit) {
+        if (th->reported & bit)
+                return false;
+        th->reported |= bit;
+        return true;
+}
+
+static void set_skip(Thread *th, const char *reason) {
+        free(th->skip_reason);
+        th->skip_reason = reason ? strdup(reason) : NULL;
+}
+
+static void forget(Manager *m, Thread *th) {
+        if (th->original)
+                m->state.dirty = true;
+        thread_table_remove(m->threads, th->tid);
+}
+
+static bool restore_thread(Manager *m, Thread *th, const char *why) {
+        _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
+        AffinityResult res;
+        int err;
+
+        if (!th->original)
+                return false;
+        res = affinity_apply(&m->aff, th->pid, th->tid, th->start, th->original, &prev, &now, &err);
+        switch (res) {
+        case AFF_SET:
+        case AFF_DRY_RUN:
+                report_restored(&m->report, th, prev, why, res == AFF_DRY_RUN);
+                return true;
+        case AFF_UNCHANGED:
+        case AFF_GONE:
+        case AFF_RECYCLED:
+                return false;
+        default:
+                report_restore_failed(&m->report, th, affinity_result_reason(res), err);
+                return false;
+        }
+}
+
+/* A thread no rule applies to any more: put its mask back and forget it. */
+static void release_thread(Manager *m, Thread *th, const char *why) {
+        if (m->config->settings.restore)
+                restore_thread(m, th, why);
+        forget(m, th);
+}
+
+/* The outcome of one affinity_apply for th. now: the mask read back after the
+ * write (NULL when nothing was written). */
+static void record_result(Manager *m, Thread *th, const Rule *rule, const Plan *plan, AffinityResult res,
+                          const CpuSet *prev, const CpuSet *now, int err) {
+        switch (res) {
+        case AFF_SET:
+        case AFF_DRY_RUN:
+        case AFF_UNCHANGED:
+                if (!th->original && prev) {
+                        /* What it would have had without pinnerd: its own mask,
+                         * or, if it carries a mask we set on a sibling (it was
+                         * created by a pinned thread), that sibling's original. */
+                        const CpuSet *orig = thread_table_true_original(m->threads, th->pid, prev);
+                        if (res != AFF_UNCHANGED || orig != prev) {
+                                if (thread_remember_original(th, orig) < 0)
+                                        log_msg(m->log, LOG_ERR, "out of memory remembering tid %d",
+                                                (int) th->tid);
+                                m->state.dirty = true;
+                        }
+                }
+                if (res != AFF_UNCHANGED) {
+                        th->reported &= ~(unsigned) REPORTED_DRIFT;
+                        report_applied(&m->report, th, rule, plan, prev, res == AFF_DRY_RUN);
+                }
+                break;
+        case AFF_GONE:
+        case AFF_RECYCLED:
+                log_msg(m->log, LOG_DEBUG, "tid %d: %s", (int) th->tid, affinity_result_reason(res));
+                forget(m, th);
+                return;
+        case AFF_EINVAL:
+        case AFF_EBUSY:
+                set_skip(th, affinity_result_reason(res));
+                th->spread_cpu = -1;
+                if (report_once(th, res == AFF_EINVAL ? REPORTED_EINVAL : REPORTED_EBUSY))
+                        report_refused(&m->report, th, rule, affinity_result_reason(res),
+                                       rule->kthreads && res == AFF_EINVAL);
+                return;
+        case AFF_EPERM:
+        case AFF_ERROR:
+        default:
+                set_skip(th, affinity_result_reason(res));
+                th->spread_cpu = -1;
+                if (report_once(th, res == AFF_EPERM ? REPORTED_EPERM : REPORTED_ERROR))
+                        report_failed(&m->report, th, rule, plan, affinity_result_reason(res), err);
+                return;
+        }
+        set_skip(th, NULL);
+        if (rule->spread)
+                th->spread_cpu = cpuset_next(plan->effective, -1);
+        cpuset_free(th->applied);
+        /* What the kernel holds is what drift is measured against: it may
+         * have narrowed the mask (a cpuset changed since the plan). */
+        th->applied = cpuset_dup(now ? now : plan->effective);
+}
+
+int reconcile_spread_load(Manager *m, pid_t pid, const Rule *rule, pid_t tid, int held_cpu, unsigned **ret,
+                          unsigned *ret_n) {
+        _cleanup_(freep) unsigned *counts = NULL;
+        unsigned n = 0;
+        int r;
+
+        r = thread_table_spread_load(m->threads, pid, rule->name, tid, &counts, &n);
+        if (r < 0)
+                return r;
+        return decide_spread_load(counts, n, held_cpu, m->host->nr_cpu_ids, ret, ret_n);
+}
+
+/* A thread no rule wants, created by a thread pinnerd pinned, starts on
+ * pinnerd's mask: give it what it would have had without pinnerd. */
+static void undo_inherited(Manager *m, const ProcFacts *p, const TaskStat *ts) {
+        _cleanup_(cpuset_freep) CpuSet *cur = NULL, *prev = NULL, *now = NULL;
+        const CpuSet *orig;
+        int err;
+
+        if (affinity_get(&m->aff, p->stat.pid, ts->pid, &cur) < 0)
+                return;
+        orig = thread_table_true_original(m->threads, p->stat.pid, cur);
+        if (orig == cur)
+                return;
+        AffinityResult res =
+                affinity_apply(&m->aff, p->stat.pid, ts->pid, ts->starttime, orig, &prev, &now, &err);
+        if (res != AFF_SET && res != AFF_DRY_RUN)
+                return;
+        Thread tmp = {.pid = p->stat.pid,
+                      .tid = ts->pid,
+                      .comm = (char *) p->stat.comm,
+                      .name = (char *) ts->comm,
+                      .original = (CpuSet *) orig};
+        report_restored(&m->report, &tmp, prev,
+                        "no rule applies; it had inherited pinnerd's mask from its creator",
+                        res == AFF_DRY_RUN);
+}
+
+/* One thread of a process whose facts were just read. */
+static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_new) {
+        _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
+        _cleanup_(freep) unsigned *load = NULL;
+        _cleanup_(decision_done) Decision d = {0};
+        unsigned n_load = 0;
+        const CpuSet *task_cpuset = NULL;
+        const Rule *rule = NULL;
+        TaskStat ts;
+        Thread *th;
+        int r, err = 0;
+
+        r = facts_read_thread(&m->facts, p, tid, &ts);
+        th = thread_table_get(m->threads, tid);
+        if (r < 0) {
+                if (th)
+                        forget(m, th);
+                return;
+        }
+        if (th && (th->start != ts.starttime || th->pid != p->stat.pid)) {
+                /* The tid was recycled: the old entry is about a dead thread. */
+                forget(m, th);
+                th = NULL;
+        }
+
+        if (p->candidate) {
+                TaskFacts facts;
+                facts_task_view(p, tid, ts.comm, &facts);
+                rule = decide_rule(m->config, &facts, NULL);
+        }
+        if (!rule) {
+                if (th) {
+                        th->generation = m->generation;
+                        release_thread(m, th, "no rule applies any more");
+                } else if (is_new && !m->opt.dry_run && m->config->settings.restore &&
+                           thread_table_has_pid(m->threads, p->stat.pid))
+                        undo_inherited(m, p, &ts);
+                return;
+        }
+
+        if (!th) {
+                th = thread_table_put(m->threads, p->stat.pid, tid, ts.starttime);
+                if (!th) {
+                        log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+                        return;
+                }
+        }
+        th->generation = m->generation;
+        if (thread_set_names(th, p->stat.comm, ts.comm) < 0) {
+                log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+                return;
+        }
+        if (!th->rule || strcmp(th->rule, rule->name) != 0) {
+                th->rule = intern_rule_name(m, rule->name);
+                th->spread_cpu = -1;
+                th->reported = 0;
+        }
+
+        r = facts_thread_cpuset(&m->facts, p, tid, &task_cpuset);
+        if (r == -ESRCH || r == -ENOENT) {
+                forget(m, th);
+                return;
+        }
+        if (r < 0)
+                task_cpuset = NULL; /* unreadable: the kernel still enforces it */
+
+        if (rule->spread) {
+                r = reconcile_spread_load(m, p->stat.pid, rule, tid, th->spread_cpu, &load, &n_load);
+                if (r < 0)
+                        return;
+        }
+        r = decide_thread(m->host, rule, true, task_cpuset, load, n_load, &d);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name,
+                        strerror(-r));
+                return;
+        }
+        if (d.verdict == VERDICT_SKIP) {
+                set_skip(th, d.reason);
+                /* No decision stands any more: nothing to hold against drift. */
+                cpuset_free(th->applied);
+                th->applied = NULL;
+                th->spread_cpu = -1;
+                if (report_once(th, REPORTED_SKIPPED))
+                        report_no_cpu(&m->report, th, rule, &d.plan, d.reason);
+                return;
+        }
+        th->reported &= ~(unsigned) REPORTED_SKIPPED;
+        if (d.plan.dropped && !cpuset_empty(d.plan.dropped) && th->rule &&
+            !thread_dropped_reported(m->threads, th)) {
+                th->reported |= REPORTED_DROPPED;
+                report_dropped(&m->report, th, rule, &d.plan);
+        }
+
+        /* In a dry run the kernel's mask never changes: compare with what we
+         * decided last time, or every re-evaluation would say "would pin". */
+        AffinityResult res;
+        if (m->opt.dry_run && th->applied && cpuset_equal(th->applied, d.plan.effective))
+                res = AFF_UNCHANGED;
+        else
+                res = affinity_apply(&m->aff, p->stat.pid, tid, ts.starttime, d.plan.effective, &prev, &now,
+                                     &err);
+        record_result(m, th, rule, &d.plan, res, prev, now, err);
+}
+
+/* Every thread of pid. The comm pre-check keeps unrelated processes cheap, but
+ * threads we placed earlier are still looked at so they can be released. */
+void reconcile_process(Manager *m, pid_t pid) {
+        _cleanup_(proc_facts_done) ProcFacts p = {0};
+        _cleanup_(freep) pid_t *tids = NULL;
+        bool remembered = thread_table_has_pid(m->threads, pid);
+        size_t n = 0;
+        int r;
+
+        if (!remembered && !facts_worth_a_look(&m->facts, m->config, pid))
+                return;
+        r = facts_read_process(&m->facts, m->config, pid, false, &p);
+        if (r < 0)
+                return;
+        /* No rule can match and nothing of it is remembered: its threads
+         * need no look (most processes of an event storm end here). */
+        if (!p.candidate && !remembered)
+                return;
+        if (p.stat.num_threads == 1) {
+                /* Always so right after exec: no need to list the task
+                 * directory. A thread created since has its own event. */
+                tids = malloc(sizeof(pid_t));
+                if (!tids)
+                        return;
+                tids[0] = pid;
+                n = 1;
+        } else {
+                r = procfs_list_tids(m->procfd, pid, &tids, &n);
+                if (r < 0)
+                        return;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (p.candidate || thread_table_get(m->threads, tids[i]))
+                        evaluate_thread(m, &p, tids[i], false);
+}
+
+void reconcile_thread(Manager *m, pid_t pid, pid_t tid, bool is_new) {
+        _cleanup_(proc_facts_done) ProcFacts p = {0};
+        bool remembered = thread_table_get(m->threads, tid);
+
+        if (!remembered && !thread_table_has_pid(m->threads, pid) &&
+            !facts_worth_a_look(&m->facts, m->config, pid))
+                return;
+        if (facts_read_process(&m->facts, m->config, pid, false, &p) < 0)
+                return;
+        if (p.candidate || remembered || is_new)
+                evaluate_thread(m, &p, tid, is_new);
+}
+
+void reconcile_exit(Manager *m, pid_t pid, pid_t tid) {
+        Thread *th = thread_table_get(m->threads, tid);
+
+        /* The kernel said so: whatever the entry was about is dead, zombie
+         * leader or not. Its line in the state file goes at the next write;
+         * until then a restart would drop it by identity. */
+        if (th)
+                thread_table_remove(m->threads, tid);
+}
+
+void reconcile_exec(Manager *m, pid_t pid) {
+        Thread *moved = NULL, *next;
+        size_t n_dead = 0;
+
+        /* By now the exits of the threads the exec killed are forgotten. A
+         * non-leader thread that exec'd took the leader's tid and sent no
+         * exit: its entry is the one left whose tid is gone. */
+        for (Thread *th = thread_table_first_of(m->threads, pid); th; th = next) {
+                TaskStat ts;
+                next = th->pid_next;
+                if (th->tid == pid || procfs_read_stat(m->procfd, pid, th->tid, &ts) >= 0)
+                        continue;
+                n_dead++;
+                if (!moved)
+                        moved = th;
+        }
+        if (n_dead != 1 || !moved->original) {
+                for (Thread *th = thread_table_first_of(m->threads, pid); th; th = next) {
+                        TaskStat ts;
+                        next = th->pid_next;
+                        if (th->tid != pid && procfs_read_stat(m->procfd, pid, th->tid, &ts) < 0)
+                                forget(m, th);
+                }
+                return;
+        }
+        TaskStat ls;
+        if (procfs_read_stat(m->procfd, pid, pid, &ls) < 0) {
+                forget(m, moved);
+                return;
+        }
+        _cleanup_(cpuset_freep) CpuSet *orig = cpuset_dup(moved->original);
+        forget(m, moved);
+        Thread *th = thread_table_put(m->threads, pid, pid, ls.starttime);
+        if (!th || !orig || thread_remember_original(th, orig) < 0) {
+                log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) pid);
+                return;
+        }
+        m->state.dirty = true;
+        log_msg(m->log, LOG_DEBUG, "pid %d: a thread exec'd; its original mask moves to the leader",
+                (int) pid);
+}
+
+/* ---- scans ------------------------------------------------------------------ */
+
+static void scan_all(Manager *m) {
+        _cleanup_(freep) pid_t *pids = NULL;
+        size_t n = 0, i = 0;
+        Thread *th;
+        int r;
+
+        m->generation++;
+        facts_cache_clear(&m->facts);
+        r = procfs_list_pids(m->procfd, &pids, &n);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "cannot list processes: %s", strerror(-r));
+                return;
+        }
+        for (size_t k = 0; k < n; k++)
+                reconcile_process(m, pids[k]);
+
+        /* Entries the scan did not reach are gone, or no longer candidates. */
+        _cleanup_(freep) pid_t *stale = calloc(thread_table_size(m->threads) + 1, sizeof(pid_t));
+        size_t n_stale = 0;
+        if (!stale)
+                return;
+        while ((th = thread_table_next(m->threads, &i)))
+                if (th->generation != m->generation)
+                        stale[n_stale++] = th->tid;
+        for (size_t k = 0; k < n_stale; k++) {
+                th = thread_table_get(m->threads, stale[k]);
+                if (th && thread_still_there(m, th))
+                        release_thread(m, th, "no rule applies any more");
+                else if (th)
+                        forget(m, th);
+        }
+}
+
+void manager_rescan(Manager *m, const char *why) {
+        uint64_t t0 = now_usec();
+        Counters before = m->report.counters;
+
+        m->report.counters.rescans++;
+        scan_all(m);
+        log_event(m->log, EV_RESCAN, LOG_DEBUG, NULL,
+                  "rescan (%s) took %.1f ms: %" PRIu64 " applied, %" PRIu64 " restored, %zu threads managed",
+                  why, (double) (now_usec() - t0) / 1000.0, m->report.counters.applied - before.applied,
+                  m->report.counters.restored - before.restored, thread_table_size(m->threads));
+        manager_storm_timer_update(m);
+}
+
+void reconcile_check_drift(Manager *m) {
+        size_t i = 0;
+        Thread *th;
+        _cleanup_(freep) pid_t *reapply = calloc(thread_table_size(m->threads) + 1, sizeof(pid_t));
+        size_t n_reapply = 0;
+        DriftAction drift = m->config->settings.drift;
+
+        if (!reapply)
+                return;
+        while ((th = thread_table_next(m->threads, &i))) {
+                _cleanup_(cpuset_freep) CpuSet *cur = NULL;
+                if (!th->applied)
+                        continue;
+                if (affinity_get(&m->aff, th->pid, th->tid, &cur) < 0)
+                        continue; /* gone: the exit event or the next scan forgets it */
+                if (cpuset_equal(cur, th->applied))
+                        continue;
+                /* A different mask may belong to a new thread with a recycled tid. */
+                if (!thread_still_there(m, th)) {
+                        reapply[n_reapply++] = th->tid; /* re-evaluated below: identity drops it */
+                        continue;
+                }
+                /* Someone else changed a mask we set. */
+                if (drift == DRIFT_IGNORE)
+                        continue;
+                if (report_once(th, REPORTED_DRIFT))
+                        report_drift(&m->report, th, cur, drift == DRIFT_REAPPLY);
+                if (drift == DRIFT_REAPPLY)
+                        reapply[n_reapply++] = th->tid;
+        }
+        for (size_t k = 0; k < n_reapply; k++) {
+                th = thread_table_get(m->threads, reapply[k]);
+                if (th)
+                        reconcile_thread(m, th->pid, th->tid, false);
+        }
+}
+
+size_t reconcile_restore_all(Manager *m, const char *why) {
+        size_t i = 0, n = 0;
+        Thread *th;
+
+        while ((th = thread_table_next(m->threads, &i)))
+                if (restore_thread(m, th, why))
+                        n++;
+        return n;
+}
+
+/* ---- originals that survive a crash ------------------------------------------ */
+
+void reconcile_load_state(Manager *m) {
+        _cleanup_(state_entries_done) StateEntries e = {0};
+        _cleanup_(freep) char *err = NULL;
+        size_t trusted = 0;
+        int r;
+
+        r = state_load(&m->state, &e, &err);
+        if (r < 0) {
+                log_msg(m->log, LOG_WARNING, "ignoring %s/state: %s", m->state.dir, err ? err : strerror(-r));
+                m->state.dirty = true; /* replace it at the first write */
+                return;
+        }
+        for (size_t k = 0; k < e.n; k++) {
+                TaskStat ts;
+                /* Trusted only while (tid, start time) still names that thread. */
+                if (procfs_read_stat(m->procfd, e.v[k].pid, e.v[k].tid, &ts) < 0 ||
+                    ts.starttime != e.v[k].start)
+                        continue;
+                Thread *th = thread_table_get(m->threads, e.v[k].tid);
+                if (!th)
+                        th = thread_table_put(m->threads, e.v[k].pid, e.v[k].tid, e.v[k].start);
+                if (!th || thread_remember_original(th, e.v[k].original) < 0) {
+                        log_msg(m->log, LOG_ERR, "out of memory loading %s/state", m->state.dir);
+                        return;
+                }
+                if (thread_set_names(th, ts.comm, ts.comm) < 0)
+                        return;
+                trusted++;
+        }
+        if (e.n > 0)
+                log_msg(m->log, LOG_NOTICE,
+                        "%s/state: %zu original masks taken over from a previous run, %zu dropped (threads "
+                        "gone)",
+                        m->state.dir, trusted, e.n - trusted);
+        if (trusted != e.n)
+                m->state.dirty = true;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* decide.c: the one rule walk, the verdicts and the spread load. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "decide.h"
+#include "host.h"
+#include "match.h"
+#include "testutil.h"
+#include "util.h"
+
+static Config *load(const char *text) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        int r = conf_load_string(text, "d.conf", NULL, &c, &d);
+        for (size_t i = 0; i < d.n; i++)
+                fprintf(stderr, "%s:%u: %s\n", d.v[i].file, d.v[i].line, d.v[i].message);
+        ck_assert_int_eq(r, 0);
+        conf_diags_done(&d);
+        return c;
+}
+
+static const char conf_text[] =
+        "[rule:low]\ncomm = qemu*\ncpus = 0\n"
+        "[rule:high]\ncomm = qemu-system*\nthreads = CPU */KVM\ncpus = 1\npriority = 5\n"
+        "[rule:tie]\ncomm = qemu-system*\nthreads = CPU */KVM\ncpus = 0-1\npriority = 5\n";
+
+/* The walk explain uses (with reasons) and the loop uses (without) agree with
+ * each other and with match_thread, for every name. */
+START_TEST(test_decide_rule_agrees) {
+        Config *c = load(conf_text);
+        static const char *const comms[] = {"qemu-system-x86", "qemu", "bash", "", "qemu-system-\n"};
+        static const char *const threads[] = {"CPU 0/KVM", "worker", "", "CPU 1/KVM\xff"};
+
+        for (size_t i = 0; i < ELEMENTSOF(comms); i++)
+                for (size_t k = 0; k < ELEMENTSOF(threads); k++) {
+                        TaskFacts f = {.pid = 1, .tid = 2, .comm = comms[i], .thread = threads[k]};
+                        StrVec why = {0};
+                        const Rule *a = decide_rule(c, &f, NULL), *b = decide_rule(c, &f, &why);
+                        ck_assert_ptr_eq(a, b);
+                        ck_assert_ptr_eq(a, match_thread(c, &f));
+                        /* One line for every rule that did not win. */
+                        ck_assert_uint_eq(why.n, c->n_rules - (a ? 1 : 0));
+                        strvec_done(&why);
+                }
+        TaskFacts f = {.pid = 1, .tid = 2, .comm = "qemu-system-x86", .thread = "CPU 0/KVM"};
+        StrVec why = {0};
+        const Rule *r = decide_rule(c, &f, &why);
+        ck_assert_str_eq(r->name, "high");
+        int tie = 0;
+        for (size_t i = 0; i < why.n; i++)
+                tie += strstr(why.v[i],
+                              "rule tie: matches too, but rule high wins (priority 5 vs 5, defined first)") !=
+                       NULL;
+        ck_assert_int_eq(tie, 1);
+        strvec_done(&why);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_decide_verdicts) {
+        Config *c = load("[rule:a]\ncomm = x\ncpus = 1\n[rule:gone]\ncomm = y\ncpus = 7\n");
+        Host *h = NULL;
+        char *err = NULL;
+        Decision d;
+
+        ck_assert_int_eq(host_load(fixture_path("host-2cpu"), &h, &err), 0);
+        ck_assert_int_eq(decide_thread(h, NULL, false, NULL, NULL, 0, &d), 0);
+        ck_assert_int_eq(d.verdict, VERDICT_NONE);
+        decision_done(&d);
+        ck_assert_int_eq(decide_thread(h, NULL, true, NULL, NULL, 0, &d), 0);
+        ck_assert_int_eq(d.verdict, VERDICT_RELEASE);
+        ck_assert_str_eq(d.reason, "no rule applies any more");
+        decision_done(&d);
+        ck_assert_int_eq(decide_thread(h, &c->rules[0], true, NULL, NULL, 0, &d), 0);
+        ck_assert_int_eq(d.verdict, VERDICT_APPLY);
+        ck_assert_uint_eq(cpuset_count(d.plan.effective), 1);
+        decision_done(&d);
+        /* CPU 7 is not on this 2-CPU host: skipped with a reason. */
+        ck_assert_int_eq(decide_thread(h, &c->rules[1], false, NULL, NULL, 0, &d), 0);
+        ck_assert_int_eq(d.verdict, VERDICT_SKIP);
+        ck_assert_ptr_nonnull(d.reason);
+        decision_done(&d);
+        host_free(h);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_decide_spread_load) {
+        unsigned counts[] = {1, 0, 2};
+        unsigned *load = NULL, n = 0;
+
+        ck_assert_int_eq(decide_spread_load(counts, 3, -1, 4, &load, &n), 0);
+        ck_assert_uint_eq(n, 3);
+        ck_assert_uint_eq(load[0], 1);
+        ck_assert_uint_eq(load[2], 2);
+        free(load);
+        /* Holding CPU 2: it weighs nothing, every other CPU one more. */
+        ck_assert_int_eq(decide_spread_load(counts, 3, 2, 4, &load, &n), 0);
+        ck_assert_uint_eq(n, 4);
+        ck_assert_uint_eq(load[0], 2);
+        ck_assert_uint_eq(load[1], 1);
+        ck_assert_uint_eq(load[2], 0);
+        ck_assert_uint_eq(load[3], 1);
+        free(load);
+        /* A held CPU past the table and the host. */
+        ck_assert_int_eq(decide_spread_load(NULL, 0, 9, 4, &load, &n), 0);
+        ck_assert_uint_eq(n, 10);
+        ck_assert_uint_eq(load[9], 0);
+        ck_assert_uint_eq(load[0], 1);
+        free(load);
+}
+END_TEST
+
+extern Suite *decide_suite(void);
+Suite *decide_suite(void) {
+        Suite *s = suite_create("decide");
+        TCase *tc = tcase_create("decide");
+        tcase_add_test(tc, test_decide_rule_agrees);
+        tcase_add_test(tc, test_decide_verdicts);
+        tcase_add_test(tc, test_decide_spread_load);
+        suite_add_tcase(s, tc);
+        return s;
+}

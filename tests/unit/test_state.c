@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/* The state file (state.c) and the batch merge (intake.c): pure parts, and
+ * the file's refusals of hostile contents and owners. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpuset.h"
+#include "intake.h"
+#include "state.h"
+#include "testutil.h"
+#include "threads.h"
+#include "util.h"
+
+static CpuSet *list(const char *text) {
+        CpuSet *s = NULL;
+        ck_assert_int_eq(cpuset_parse_list(text, &s, NULL), 0);
+        return s;
+}
+
+static int parse(const char *text, StateEntries *e, char **err) {
+        return state_parse_buf(text, strlen(text), e, err);
+}
+
+START_TEST(test_state_round_trip) {
+        ThreadTable *t = thread_table_new();
+        StateEntries e = {0};
+        char *err = NULL, *text;
+        size_t len;
+        CpuSet *a = list("0-3,8"), *b = list("1");
+
+        Thread *x = thread_table_put(t, 100, 100, 5000);
+        Thread *y = thread_table_put(t, 100, 101, 5001);
+        thread_table_put(t, 200, 200, 6000); /* no original: not written */
+        ck_assert_int_eq(thread_remember_original(x, a), 0);
+        ck_assert_int_eq(thread_remember_original(y, b), 0);
+        text = state_format(t, &len);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_int_eq(state_parse_buf(text, len, &e, &err), 0);
+        ck_assert_uint_eq(e.n, 2);
+        for (size_t i = 0; i < e.n; i++) {
+                ck_assert_int_eq(e.v[i].pid, 100);
+                if (e.v[i].tid == 100) {
+                        ck_assert_uint_eq(e.v[i].start, 5000);
+                        ck_assert(cpuset_equal(e.v[i].original, a));
+                } else {
+                        ck_assert_int_eq(e.v[i].tid, 101);
+                        ck_assert(cpuset_equal(e.v[i].original, b));
+                }
+        }
+        state_entries_done(&e);
+        free(text);
+        cpuset_free(a);
+        cpuset_free(b);
+        thread_table_free(t);
+}
+END_TEST
+
+START_TEST(test_state_hostile) {
+        /* clang-format off */
+        static const char *const bad[] = {
+                "",
+                "garbage\n",
+                "pinnerd-state 2\nend 0\n",
+                "pinnerd-state 1\n",                              /* no end line: truncated */
+                "pinnerd-state 1\nT 1 2 1 0-1\n",                 /* truncated after an entry */
+                "pinnerd-state 1\nT 1 2 1 0-1\nend 2\n",          /* count mismatch */
+                "pinnerd-state 1\nT 1 2 1 0-1\nend 1",            /* no final newline */
+                "pinnerd-state 1\nT 1 2 1 0-1\nend 1\nT 3 4 3 0\n", /* after the end */
+                "pinnerd-state 1\nT 0 2 1 0-1\nend 1\n",          /* tid 0 */
+                "pinnerd-state 1\nT -1 2 1 0-1\nend 1\n",
+                "pinnerd-state 1\nT 1 2 0 0-1\nend 1\n",          /* pid 0 */
+                "pinnerd-state 1\nT 3000000000 2 1 0-1\nend 1\n", /* tid past pid_t */
+                "pinnerd-state 1\nT 1 99999999999999999999 1 0-1\nend 1\n", /* overflow */
+                "pinnerd-state 1\nT 1 2 1 x\nend 1\n",            /* bad cpulist */
+                "pinnerd-state 1\nT 1 2 1 \nend 1\n",             /* empty cpulist */
+                "pinnerd-state 1\nT 1 2 1 0-1 extra\nend 1\n",
+                "pinnerd-state 1\nT 1  2 1 0-1\nend 1\n",         /* double space */
+                "pinnerd-state 1\nX 1 2 1 0-1\nend 1\n",
+                "pinnerd-state 1\nend x\n",
+        };
+        /* clang-format on */
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                StateEntries e = {0};
+                char *err = NULL;
+                ck_assert_msg(parse(bad[i], &e, &err) == -EBADMSG, "accepted case %zu", i);
+                ck_assert_msg(err != NULL, "no reason for case %zu", i);
+                ck_assert_uint_eq(e.n, 0);
+                free(err);
+        }
+        /* A NUL byte inside. */
+        static const char nul[] = "pinnerd-state 1\nT 1 2 1 0\0\nend 1\n";
+        StateEntries e = {0};
+        char *err = NULL;
+        ck_assert_int_eq(state_parse_buf(nul, sizeof nul - 1, &e, &err), -EBADMSG);
+        free(err);
+}
+END_TEST
+
+/* The file itself: missing is fine, foreign or loose or a symlink is not. */
+START_TEST(test_state_file_checks) {
+        char dir[] = "/tmp/pinnerd-state.XXXXXX", sock[128], path[160], *err = NULL;
+        StateDir s, other;
+        StateEntries e = {0};
+        ThreadTable *t = thread_table_new();
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(sock, sizeof sock, "%s/run/control", dir);
+        snprintf(path, sizeof path, "%s/run/state", dir);
+        /* The parent is created; but only one level, as the socket's own. */
+        char run[160];
+        snprintf(run, sizeof run, "%s/run", dir);
+        ck_assert_int_eq(state_dir_open(&s, sock, &err), 0);
+        ck_assert_int_eq(state_lock(&s, &err), 0);
+        /* A second instance cannot take the lock. */
+        ck_assert_int_eq(state_dir_open(&other, sock, &err), 0);
+        ck_assert_int_eq(state_lock(&other, &err), -EBUSY);
+        ck_assert_ptr_nonnull(strstr(err, "another pinnerd"));
+        free(err);
+        err = NULL;
+        state_dir_close(&other);
+
+        ck_assert_int_eq(state_load(&s, &e, &err), 0); /* none yet */
+        ck_assert_uint_eq(e.n, 0);
+        Thread *th = thread_table_put(t, 7, 7, 70);
+        CpuSet *a = list("0");
+        ck_assert_int_eq(thread_remember_original(th, a), 0);
+        ck_assert_int_eq(state_save(&s, t, &err), 0);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_int_eq(st.st_mode & 0777, 0600);
+        ck_assert_int_eq(state_load(&s, &e, &err), 0);
+        ck_assert_uint_eq(e.n, 1);
+        state_entries_done(&e);
+
+        /* Writable by others: refused. */
+        ck_assert_int_eq(chmod(path, 0666), 0);
+        ck_assert_int_eq(state_load(&s, &e, &err), -EPERM);
+        ck_assert_ptr_nonnull(strstr(err, "mode"));
+        free(err);
+        err = NULL;
+        /* Not ours. */
+        if (geteuid() == 0) {
+                ck_assert_int_eq(chmod(path, 0600), 0);
+                ck_assert_int_eq(chown(path, 65534, 65534), 0);
+                ck_assert_int_eq(state_load(&s, &e, &err), -EPERM);
+                free(err);
+                err = NULL;
+        }
+        /* A symlink in its place is not followed. */
+        ck_assert_int_eq(unlink(path), 0);
+        ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+        ck_assert_int_lt(state_load(&s, &e, &err), 0);
+        ck_assert_ptr_nonnull(strstr(err, "symbolic link"));
+        free(err);
+        err = NULL;
+        /* Saving replaces the link, never writes through it. */
+        ck_assert_int_eq(state_save(&s, t, &err), 0);
+        ck_assert_int_eq(lstat(path, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+        /* A directory in its place. */
+        ck_assert_int_eq(unlink(path), 0);
+        ck_assert_int_eq(mkdir(path, 0700), 0);
+        ck_assert_int_lt(state_load(&s, &e, &err), 0);
+        free(err);
+        err = NULL;
+        ck_assert_int_eq(rmdir(path), 0);
+
+        state_dir_close(&s);
+        cpuset_free(a);
+        thread_table_free(t);
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+static CnEvent ev(CnEventType type, pid_t pid, pid_t tgid) {
+        return (CnEvent){.type = type, .pid = pid, .tgid = tgid};
+}
+
+START_TEST(test_intake_merge) {
+        CnEvent e[] = {
+                ev(CN_EV_FORK, 10, 10),  /* new process */
+                ev(CN_EV_FORK, 11, 10),  /* its thread */
+                ev(CN_EV_COMM, 11, 10),  /* renamed */
+                ev(CN_EV_EXIT, 12, 12),  /* an exit ... */
+                ev(CN_EV_FORK, 12, 12),  /* ... and its tid recycled */
+                ev(CN_EV_FORK, 13, 13),  /* a fork ... */
+                ev(CN_EV_EXIT, 13, 13),  /* ... that exited: only the exit stays */
+                ev(CN_EV_EXEC, 20, 20),  /* an exec */
+                ev(CN_EV_OTHER, 21, 21), /* ignored */
+                ev(CN_EV_COMM, 20, 20),  /* leader renamed: the process */
+        };
+        WorkItem w[ELEMENTSOF(e)];
+        size_t n = intake_merge(e, ELEMENTSOF(e), w);
+
+        ck_assert_uint_eq(n, 5);
+        ck_assert_int_eq(w[0].tid, 10);
+        ck_assert_uint_eq(w[0].want, WANT_PROCESS);
+        ck_assert_int_eq(w[1].tid, 11);
+        ck_assert_uint_eq(w[1].want, WANT_THREAD | WANT_NEW);
+        ck_assert_int_eq(w[1].pid, 10);
+        ck_assert_int_eq(w[2].tid, 12);
+        ck_assert_uint_eq(w[2].want, WANT_GONE | WANT_PROCESS);
+        ck_assert_int_eq(w[3].tid, 13);
+        ck_assert_uint_eq(w[3].want, WANT_GONE);
+        ck_assert_int_eq(w[4].tid, 20);
+        ck_assert_uint_eq(w[4].want, WANT_PROCESS | WANT_EXEC);
+        ck_assert_uint_eq(intake_merge(e, 0, w), 0);
+}
+END_TEST
+
+/* A thread created by a pinned thread carries pinnerd's mask: its original is
+ * the pinned sibling's original, not that mask. */
+START_TEST(test_true_original) {
+        ThreadTable *t = thread_table_new();
+        CpuSet *orig = list("0-1"), *pinned = list("1"), *own = list("0");
+        Thread *leader = thread_table_put(t, 50, 50, 1);
+
+        ck_assert_int_eq(thread_remember_original(leader, orig), 0);
+        leader->applied = cpuset_dup(pinned);
+        ck_assert(cpuset_equal(thread_table_true_original(t, 50, pinned), orig));
+        /* Its own mask: its own. */
+        ck_assert_ptr_eq(thread_table_true_original(t, 50, own), own);
+        /* Another process: not inherited. */
+        ck_assert_ptr_eq(thread_table_true_original(t, 51, pinned), pinned);
+        /* The first original stays. */
+        ck_assert_int_eq(thread_remember_original(leader, own), 0);
+        ck_assert(cpuset_equal(leader->original, orig));
+        /* Per-process chains survive removals in any order. */
+        thread_table_put(t, 50, 52, 2);
+        thread_table_put(t, 50, 53, 3);
+        thread_table_remove(t, 52);
+        size_t k = 0;
+        for (Thread *th = thread_table_first_of(t, 50); th; th = th->pid_next)
+                k++;
+        ck_assert_uint_eq(k, 2);
+        thread_table_remove(t, 50);
+        thread_table_remove(t, 53);
+        ck_assert(!thread_table_has_pid(t, 50));
+        cpuset_free(orig);
+        cpuset_free(pinned);
+        cpuset_free(own);
+        thread_table_free(t);
+}
+END_TEST
+
+extern Suite *state_suite(void);
+Suite *state_suite(void) {
+        Suite *s = suite_create("state");
+        TCase *tc = tcase_create("state");
+        tcase_add_test(tc, test_state_round_trip);
+        tcase_add_test(tc, test_state_hostile);
+        tcase_add_test(tc, test_state_file_checks);
+        tcase_add_test(tc, test_intake_merge);
+        tcase_add_test(tc, test_true_original);
+        suite_add_tcase(s, tc);
+        return s;
+}
