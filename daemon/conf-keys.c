@@ -13,8 +13,6 @@
 #include <string.h>
 
 #define CONF_MAX_SECONDS 86400u /* rescan, verify */
-#define COMM_BYTES 15           /* TASK_COMM_LEN - 1 */
-#define CONF_MAX_NODE 1023u
 
 /* Values that parse but can never match deserve a warning. */
 typedef enum GlobCheck {

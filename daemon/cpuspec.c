@@ -333,6 +333,15 @@ int cpuspec_empty_reason(const Host *h, const CpuSpec *spec, char **ret) {
                 }
                 return *ret ? 0 : -ENOMEM;
         }
-        *ret = xasprintf("the terms of '%s' share no CPU on this host", spec->text);
+        /* Every term has CPUs, together none. Written canonically, not as
+         * the user wrote it: the text may hold tabs and odd spacing. */
+        _cleanup_(freep) char *joined = strdup("");
+        for (size_t i = 0; joined && i < spec->n_terms; i++) {
+                _cleanup_(freep) char *t = cpuspec_term_format(&spec->terms[i]), *prev = joined;
+                joined = t ? xasprintf("%s%s%s", prev, i ? " & " : "", t) : NULL;
+        }
+        if (!joined)
+                return -ENOMEM;
+        *ret = xasprintf("%s share no CPU on this host", joined);
         return *ret ? 0 : -ENOMEM;
 }

@@ -31,7 +31,9 @@ typedef enum PartitionState {
 } PartitionState;
 
 typedef struct Partition {
-        char *path;   /* as an admin would cat it: "/sys/fs/cgroup/iso" */
+        /* As an admin would cat it: "/sys/fs/cgroup/iso". Raw bytes of the
+         * cgroup names (any byte but '/'): escape them for display. */
+        char *path;
         char *source; /* "partition /sys/fs/cgroup/iso" */
         CpuSet *cpus; /* its cpuset.cpus.effective */
 } Partition;

@@ -128,9 +128,15 @@ void report_no_cpu(Reporter *rp, const Thread *th, const Rule *rule, const Plan 
         f.requested = req_s;
         f.reason = why;
         rp->counters.skipped++;
-        log_event(rp->log, EV_SKIPPED, LOG_NOTICE, &f,
-                  "left %s/%s (pid %d, tid %d) as it is: rule %s asks for CPUs %s but %s", th->comm, th->name,
-                  (int) th->pid, (int) th->tid, rule->name, req_s, why);
+        /* An empty request (a term empty on this host) is said by the reason. */
+        if (req_s && *req_s)
+                log_event(rp->log, EV_SKIPPED, LOG_NOTICE, &f,
+                          "left %s/%s (pid %d, tid %d) as it is: rule %s asks for CPUs %s but %s", th->comm,
+                          th->name, (int) th->pid, (int) th->tid, rule->name, req_s, why);
+        else
+                log_event(rp->log, EV_SKIPPED, LOG_NOTICE, &f,
+                          "left %s/%s (pid %d, tid %d) as it is: rule %s: %s", th->comm, th->name,
+                          (int) th->pid, (int) th->tid, rule->name, why);
 }
 
 void report_refused(Reporter *rp, const Thread *th, const Rule *rule, const char *reason, bool quiet) {
