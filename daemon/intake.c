@@ -351,6 +351,7 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
                 }
         }
         pace(m, n, lost ? (unsigned) n : busy);
+        manager_say_unmovable(m);
         manager_state_flush(m, false);
         manager_storm_timer_update(m);
         return 0;

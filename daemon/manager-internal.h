@@ -30,6 +30,7 @@
 #include "report.h"
 #include "state.h"
 #include "threads.h"
+#include "unmovable.h"
 
 struct Manager {
         ManagerOptions opt;
@@ -46,8 +47,9 @@ struct Manager {
         Reporter report;      /* report.c */
         StateDir state;       /* state.c; dirfd -1 without a socket */
         bool state_enabled;
-        Intake intake;    /* intake.c */
-        DriftWatch drift; /* driftwatch.c */
+        Intake intake;       /* intake.c */
+        DriftWatch drift;    /* driftwatch.c */
+        Unmovable unmovable; /* kernel threads that cannot move, said once */
 
         sd_event_source *rescan_timer, *verify_timer, *storm_timer, *state_timer;
         sd_event_source *sig_term, *sig_int, *sig_hup;
@@ -74,6 +76,9 @@ bool reconcile_exit(Manager *m, pid_t pid, pid_t tid);
  * tid; its entry moves with it. */
 void reconcile_exec(Manager *m, pid_t pid);
 void manager_rescan(Manager *m, const char *why);
+/* Say which kernel threads rules could not move and that were not said yet:
+ * one record per rule, after a scan or a batch of events. */
+void manager_say_unmovable(Manager *m);
 void reconcile_check_drift(Manager *m);
 /* Someone else's sched_setaffinity named tid (a drift event): check that one
  * thread against what pinnerd set and apply the drift policy. */

@@ -442,6 +442,7 @@ void manager_free(Manager *m) {
         ctl_server_free(m->ctl);
         sd_device_monitor_unref(m->hotplug);
         intake_done(&m->intake);
+        unmovable_reset(&m->unmovable);
         driftwatch_stop(&m->drift);
         sd_event_source_unref(m->rescan_timer);
         sd_event_source_unref(m->verify_timer);

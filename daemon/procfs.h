@@ -26,6 +26,9 @@
 #define COMM_USER_MAX 15
 /* Kernel thread flag in /proc/PID/stat field 9 (PF_KTHREAD). */
 #define PROC_PF_KTHREAD 0x00200000u
+/* The kernel keeps the task on its CPUs (per-CPU kernel threads):
+ * sched_setaffinity fails with EINVAL (PF_NO_SETAFFINITY). */
+#define PROC_PF_NO_SETAFFINITY 0x04000000u
 
 typedef struct TaskStat {
         pid_t pid;

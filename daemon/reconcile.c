@@ -104,6 +104,21 @@ static void release_thread(Manager *m, Thread *th, const char *why) {
         forget(m, th);
 }
 
+/* The kernel refused a mask for a reason that will not change (EINVAL,
+ * EBUSY): said once per thread; a kernel thread that cannot move is said
+ * at debug per thread and once per kind of name in a summary. */
+static void note_refused(Manager *m, Thread *th, const Rule *rule, AffinityResult res) {
+        const char *why = affinity_result_reason(res);
+        bool kthread = rule->kthreads && res == AFF_EINVAL;
+
+        set_skip(th, why);
+        if (!report_once(th, res == AFF_EINVAL ? REPORTED_EINVAL : REPORTED_EBUSY))
+                return;
+        report_refused(&m->report, th, rule, why, kthread);
+        if (kthread && unmovable_note(&m->unmovable, rule->name, th->name) < 0)
+                log_msg(m->log, LOG_ERR, "out of memory noting tid %d", (int) th->tid);
+}
+
 /* The outcome of one affinity_apply for th. now: the mask read back after the
  * write (NULL when nothing was written). */
 static void record_result(Manager *m, Thread *th, const Rule *rule, const Plan *plan, AffinityResult res,
@@ -136,11 +151,8 @@ static void record_result(Manager *m, Thread *th, const Rule *rule, const Plan *
                 return;
         case AFF_EINVAL:
         case AFF_EBUSY:
-                set_skip(th, affinity_result_reason(res));
                 th->spread_cpu = -1;
-                if (report_once(th, res == AFF_EINVAL ? REPORTED_EINVAL : REPORTED_EBUSY))
-                        report_refused(&m->report, th, rule, affinity_result_reason(res),
-                                       rule->kthreads && res == AFF_EINVAL);
+                note_refused(m, th, rule, res);
                 return;
         case AFF_EPERM:
         case AFF_ERROR:
@@ -302,6 +314,17 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 th->rule = intern_rule_name(m, rule->name);
                 th->spread_cpu = -1;
                 th->reported = 0;
+        }
+
+        /* A kernel thread the kernel keeps on its CPUs: no write can move
+         * it (and a shield's avoid would leave it no CPU). Said once per
+         * kind of name, not per thread. */
+        if (rule->kthreads && (ts.flags & PROC_PF_NO_SETAFFINITY)) {
+                cpuset_free(th->applied);
+                th->applied = NULL;
+                th->spread_cpu = -1;
+                note_refused(m, th, rule, AFF_EINVAL);
+                return;
         }
 
         r = facts_thread_cpuset(&m->facts, p, tid, &task_cpuset);
@@ -588,7 +611,32 @@ void manager_rescan(Manager *m, const char *why) {
                   "rescan (%s) took %.1f ms: %" PRIu64 " applied, %" PRIu64 " restored, %zu threads managed",
                   why, (double) (now_usec() - t0) / 1000.0, m->report.counters.applied - before.applied,
                   m->report.counters.restored - before.restored, thread_table_size(m->threads));
+        manager_say_unmovable(m);
         manager_storm_timer_update(m);
+}
+
+void manager_say_unmovable(Manager *m) {
+        const char *rule;
+        char *kinds;
+        unsigned n;
+
+        if (!m->unmovable.pending)
+                return;
+        while ((rule = unmovable_take(&m->unmovable, &kinds, &n))) {
+                LogFields f = {.rule = rule, .reason = kinds};
+                /* Workqueue workers have their own knob. */
+                const char *hint =
+                        strstr(kinds, "kworker/")
+                                ? "; unbound kernel workers follow /sys/devices/virtual/workqueue/cpumask"
+                                : "";
+                log_event(
+                        m->log, EV_SKIPPED, LOG_NOTICE, &f,
+                        "rule %s: %u kernel thread%s cannot move (the kernel keeps %s on %s CPUs) and stay%s "
+                        "as %s: %s%s",
+                        rule, n, n == 1 ? "" : "s", n == 1 ? "it" : "them", n == 1 ? "its" : "their",
+                        n == 1 ? "s" : "", n == 1 ? "it is" : "they are", kinds, hint);
+                free(kinds);
+        }
 }
 
 /* Is cur what the kernel makes of the applied mask within the thread's

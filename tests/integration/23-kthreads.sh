@@ -57,7 +57,9 @@ stop_daemon
 expect_eq "$(mask "$PT_PID")" 0-1 "user process restored at stop"
 mv "$T/daemon.log" "$T/daemon1.log"
 
-# kthreads = yes, dry run: unbound kworkers are candidates, nothing moves.
+# kthreads = yes, dry run: a kernel thread that can move (kcompactd) is a
+# candidate; workqueue workers (kworker/u*: PF_NO_SETAFFINITY, they follow
+# the workqueue cpumask) are said once not to move; nothing moves.
 write_conf "[pinnerd]
 restore = yes
 rescan = 0
@@ -66,16 +68,80 @@ verify = 0
 [rule:unbound]
 comm = kworker/u*
 kthreads = yes
+cpus = 1
+
+[rule:compact]
+comm = kcompactd*
+kthreads = yes
 cpus = 1"
 kthread_masks >"$T/before"
 start_daemon --dry-run
 kthread_masks >"$T/after"
-ku=$(event_lines applied rule=unbound | head -1)
+if grep -q ' kcompactd' "$T/before" && grep ' kcompactd' "$T/before" | grep -qv ' 1$'; then
+        wait_event applied rule=compact
+        ok "kthreads = yes (dry run): $(event_lines applied rule=compact | head -1 | sed 's/ \[.*//')"
+fi
 if grep -q ' kworker/u' "$T/before"; then
-        [ -n "$ku" ] || fail "kthreads = yes did not consider any unbound kworker"
-        ok "kthreads = yes (dry run): $ku"
+        wait_event skipped rule=unbound
+        l=$(event_lines skipped rule=unbound | grep 'cannot move (')
+        expect_eq "$(printf '%s\n' "$l" | wc -l)" 1 "one record for the unbound kworkers"
+        case $l in *"cannot move"*workqueue/cpumask*) ok "said: ${l%% [*}" ;; *) fail "no summary: $l" ;; esac
+        no_event applied rule=unbound
 fi
 no_event applied rule=unbound pid="$PT_PID"
 changed=$(join <(sort "$T/before") <(sort "$T/after") | awk '$3 != $5 {print $1 "(" $4 "): " $3 " -> " $5}')
 [ -z "$changed" ] || fail "kernel thread masks changed in a dry run: $changed"
 ok "dry run moved nothing"
+stop_daemon
+mv "$T/daemon.log" "$T/daemon2.log"
+
+# kthreads = yes for real, on kernel threads the kernel keeps on their CPUs
+# (PF_NO_SETAFFINITY: ksoftirqd/N, migration/N): nothing can move, so the
+# test moves nothing, and the daemon says so once per rule, not per thread,
+# also through a rescan and a reload.
+nbound() { # GLOB: how many kernel threads named GLOB are PF_NO_SETAFFINITY
+        local n=0 p f
+        for p in $(ps -eo pid=,ppid=,comm= | awk -v g="$1" '($1 == 2 || $2 == 2) && $3 ~ g {print $1}'); do
+                f=$(awk '{sub(/.*\) /, ""); print $7}' "/proc/$p/stat" 2>/dev/null) || continue
+                [ -n "$f" ] && (((f & 0x04000000) != 0)) && n=$((n + 1))
+        done
+        echo "$n"
+}
+nsoft=$(nbound '^ksoftirqd/')
+nmig=$(nbound '^migration/')
+[ "$nsoft" -gt 0 ] && [ "$nmig" -gt 0 ] || skip "no bound ksoftirqd/migration kernel threads ($nsoft, $nmig)"
+write_conf "[pinnerd]
+restore = yes
+rescan = 0
+verify = 0
+
+[rule:bound]
+comm = ksoftirqd/*
+kthreads = yes
+cpus = 0-1
+
+[rule:shield]
+comm = migration/*
+kthreads = yes
+avoid = 1"
+kthread_masks >"$T/before"
+start_daemon
+wait_event skipped rule=bound
+wait_event skipped rule=shield
+case $(event_lines skipped rule=bound) in *"ksoftirqd/N ($nsoft)"*) ;; *) fail "bound: $(event_lines skipped rule=bound)" ;; esac
+case $(event_lines skipped rule=shield) in *"migration/N ($nmig)"*) ;; *) fail "shield: $(event_lines skipped rule=shield)" ;; esac
+ok "one summary per rule: $(event_lines skipped rule=bound | sed 's/ \[.*//' | sed 's/^pinnerd: notice: //')"
+ctl rescan >/dev/null || fail "pinnerctl rescan failed"
+kill -HUP "$DAEMON_PID"
+wait_event reloaded
+sleep 0.3
+expect_eq "$(grep -c 'kernel threads\? cannot move (' "$T/daemon.log")" 2 "summaries after a rescan and a reload"
+expect_eq "$(grep 'event=skipped' "$T/daemon.log" | grep -v 'cannot move' | grep -c 'notice:')" 0 \
+        "no per-thread notice about them"
+no_event applied rule=bound
+no_event applied rule=shield
+no_event failed
+kthread_masks >"$T/after"
+changed=$(join <(sort "$T/before") <(sort "$T/after") | awk '$3 != $5 {print $1 "(" $4 "): " $3 " -> " $5}')
+[ -z "$changed" ] || fail "kernel thread masks changed: $changed"
+ok "no kernel thread mask changed"
