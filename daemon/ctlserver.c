@@ -259,8 +259,10 @@ static int on_conn_step(sd_event_source *src, void *userdata) {
                         uint64_t due = now_usec() + CTL_UNPRIV_PAUSE_USEC;
                         int k;
                         if (!c->pause_source)
+                                /* Accuracy 0 would be sd-event's default, 250 ms:
+                                 * a 256-thread explain took a minute. */
                                 k = sd_event_add_time(c->server->event, &c->pause_source, CLOCK_MONOTONIC,
-                                                      due, 0, on_conn_resume, c);
+                                                      due, CTL_UNPRIV_PAUSE_USEC / 10, on_conn_resume, c);
                         else
                                 k = sd_event_source_set_time(c->pause_source, due);
                         if (k >= 0)
