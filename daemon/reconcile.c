@@ -488,71 +488,77 @@ bool reconcile_exit(Manager *m, pid_t pid, pid_t tid) {
 }
 
 void reconcile_exec(Manager *m, pid_t pid) {
-        _cleanup_(cpuset_freep) CpuSet *cur = NULL;
-        Thread *moved = NULL, *next;
-        size_t n_dead = 0, n_match = 0;
-        bool same_original = true;
+        _cleanup_(cpuset_freep) CpuSet *cur = NULL, *orig = NULL, *applied = NULL;
+        _cleanup_(freep) pid_t *dead = NULL;
+        Thread *moved = NULL;
+        size_t n = 0, n_dead = 0, n_orig = 0, n_match = 0;
 
+        /* Most execs are of processes nothing is known of: no syscall. */
+        for (Thread *th = thread_table_first_of(m->threads, pid); th; th = th->pid_next)
+                n++;
+        if (n == 0)
+                return;
         /* A non-leader thread that exec'd took the leader's tid and sent no
          * exit. Its entry is one of those whose tid is gone; the threads the
          * exec killed are gone too, and their exit events may still be on
-         * the way. The exec'ing thread kept its mask: the entry whose applied
-         * mask the process has now is it; failing that, entries that agree
-         * on the original need no choice. */
-        (void) affinity_get(&m->aff, pid, pid, &cur);
+         * the way. Each entry's task is looked up once. */
+        dead = calloc(n, sizeof *dead);
+        if (!dead)
+                return;
         for (Thread *th = thread_table_first_of(m->threads, pid); th; th = th->pid_next) {
                 TaskStat ts;
-                if (th->tid == pid || procfs_read_stat(m->procfd, pid, th->tid, &ts) >= 0 || !th->original)
+                if (th->tid == pid || procfs_read_stat(m->procfd, pid, th->tid, &ts) >= 0)
                         continue;
-                n_dead++;
+                dead[n_dead++] = th->tid;
+                if (th->original)
+                        n_orig++;
+        }
+        /* The exec'ing thread kept its mask: the entry whose applied mask the
+         * process has now is it; failing that, entries that agree on the
+         * original need no choice. */
+        if (n_orig > 0)
+                (void) affinity_get(&m->aff, pid, pid, &cur);
+        for (size_t k = 0, seen = 0; k < n_dead; k++) {
+                Thread *th = thread_table_get(m->threads, dead[k]);
+                if (!th || !th->original)
+                        continue;
                 if (cur && th->applied && cpuset_equal(th->applied, cur)) {
                         if (n_match++ == 0)
                                 moved = th;
-                } else if (!moved && n_dead == 1)
-                        moved = th;
+                } else if (!moved && ++seen == 1 && n_match == 0)
+                        moved = th; /* the first, unless a match comes */
         }
-        if (n_match > 1 || (n_match == 0 && n_dead > 1)) {
-                for (Thread *th = thread_table_first_of(m->threads, pid); th; th = th->pid_next) {
-                        TaskStat ts;
-                        if (th->tid == pid || !th->original ||
-                            procfs_read_stat(m->procfd, pid, th->tid, &ts) >= 0)
-                                continue;
-                        if (!cpuset_equal(th->original, moved->original))
-                                same_original = false;
+        if (moved && (n_match > 1 || (n_match == 0 && n_orig > 1)))
+                for (size_t k = 0; k < n_dead && moved; k++) {
+                        Thread *th = thread_table_get(m->threads, dead[k]);
+                        if (th && th->original && !cpuset_equal(th->original, moved->original))
+                                moved = NULL;
                 }
-                if (!same_original)
-                        moved = NULL;
-        }
-        if (moved)
+        if (moved) {
                 log_msg(m->log, LOG_DEBUG, "pid %d: thread %d exec'd; its original mask moves to the leader",
                         (int) pid, (int) moved->tid);
+                orig = cpuset_dup(moved->original);
+                applied = moved->applied ? cpuset_dup(moved->applied) : NULL;
+        }
         /* Every dead entry goes; their exit events find nothing. */
-        _cleanup_(cpuset_freep) CpuSet *orig = moved ? cpuset_dup(moved->original) : NULL;
-        CpuSet *applied = moved && moved->applied ? cpuset_dup(moved->applied) : NULL;
-        for (Thread *th = thread_table_first_of(m->threads, pid); th; th = next) {
-                TaskStat ts;
-                next = th->pid_next;
-                if (th->tid != pid && procfs_read_stat(m->procfd, pid, th->tid, &ts) < 0)
+        for (size_t k = 0; k < n_dead; k++) {
+                Thread *th = thread_table_get(m->threads, dead[k]);
+                if (th)
                         forget(m, th);
         }
-        if (!orig) {
-                cpuset_free(applied);
+        if (!orig)
                 return;
-        }
         TaskStat ls;
-        if (procfs_read_stat(m->procfd, pid, pid, &ls) < 0) {
-                cpuset_free(applied);
+        if (procfs_read_stat(m->procfd, pid, pid, &ls) < 0)
                 return;
-        }
         /* Any leader entry is about the thread that exited: replaced. */
         Thread *th = thread_table_put(m->threads, pid, pid, ls.starttime);
-        if (!th || !orig || thread_remember_original(th, orig) < 0 ||
-            thread_set_names(th, ls.comm, ls.comm) < 0) {
-                cpuset_free(applied);
+        if (!th || thread_remember_original(th, orig) < 0 || thread_set_names(th, ls.comm, ls.comm) < 0) {
                 log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) pid);
                 return;
         }
-        th->applied = applied;
+        cpuset_free(th->applied);
+        th->applied = TAKE_PTR(applied);
         m->state.dirty = true;
 }
 
