@@ -58,15 +58,13 @@ static char *withhold(const char *line, const char *exe) {
 
 /* Tgid of a tid, from its status file; -ESRCH when it is gone. */
 static int tgid_of(int procfd, pid_t tid, pid_t *ret) {
-        char path[64], buf[4096];
-        const char *p;
-        unsigned v;
+        char buf[4096];
+        uint32_t v;
+        size_t n;
 
-        snprintf(path, sizeof path, "%d/status", (int) tid);
-        if (read_file_at(procfd, path, buf, sizeof buf) < 0)
+        if (procfs_read_status(procfd, tid, buf, sizeof buf) < 0)
                 return -ESRCH;
-        p = strstr(buf, "\nTgid:");
-        if (!p || sscanf(p + 6, "%u", &v) != 1)
+        if (procfs_parse_status_ids(buf, "Tgid", &v, 1, &n) < 0 || n != 1)
                 return -EBADMSG;
         *ret = (pid_t) v;
         return 0;

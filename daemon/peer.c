@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "procfs.h"
 #include "util.h"
 
 int peer_parse_proc_mount(const char *mountinfo, bool *ret_hidepid, gid_t *ret_gid, bool *ret_has_gid) {
@@ -48,49 +49,23 @@ int peer_parse_proc_mount(const char *mountinfo, bool *ret_hidepid, gid_t *ret_g
 }
 
 /* The four ids of a status "Uid:" or "Gid:" line. */
-static bool status_ids(int procfd, pid_t pid, const char *key, unsigned ids[4]) {
-        char path[64], buf[4096];
-        ssize_t n;
-        const char *p;
-
-        snprintf(path, sizeof path, "%d/status", (int) pid);
-        n = read_file_at(procfd, path, buf, sizeof buf - 1);
-        if (n < 0)
-                return false;
-        buf[n] = '\0';
-        p = strstr(buf, key);
-        return p && sscanf(p + strlen(key), "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4;
+/* The four ids (real, effective, saved, filesystem) of a status line. */
+static bool status_ids(const char *status, const char *key, uint32_t ids[4]) {
+        size_t n;
+        return procfs_parse_status_ids(status, key, ids, 4, &n) == 0 && n == 4;
 }
 
 static bool peer_in_group(int procfd, pid_t peer_pid, gid_t gid) {
-        char path[64], buf[8192];
-        ssize_t n;
-        const char *p;
+        char buf[8192];
+        uint32_t ids[4];
 
-        snprintf(path, sizeof path, "%d/status", (int) peer_pid);
-        n = read_file_at(procfd, path, buf, sizeof buf - 1);
-        if (n < 0)
+        if (procfs_read_status(procfd, peer_pid, buf, sizeof buf) < 0)
                 return false;
-        buf[n] = '\0';
-        unsigned ids[4];
-        if (status_ids(procfd, peer_pid, "\nGid:", ids))
+        if (status_ids(buf, "Gid", ids))
                 for (int i = 0; i < 4; i++)
                         if (ids[i] == gid)
                                 return true;
-        p = strstr(buf, "\nGroups:");
-        if (!p)
-                return false;
-        p += strlen("\nGroups:");
-        while (*p && *p != '\n') {
-                char *end;
-                unsigned long g = strtoul(p, &end, 10);
-                if (end == p)
-                        break;
-                if (g == gid)
-                        return true;
-                p = end;
-        }
-        return false;
+        return procfs_status_has_id(buf, "Groups", gid);
 }
 
 void peer_view_init(PeerView *v, int procfd, bool privileged, uid_t uid, pid_t peer_pid) {
@@ -107,8 +82,10 @@ void peer_view_init(PeerView *v, int procfd, bool privileged, uid_t uid, pid_t p
 }
 
 static bool all_ids_are(int procfd, pid_t pid, uid_t uid) {
-        unsigned ids[4];
-        if (!status_ids(procfd, pid, "\nUid:", ids))
+        char buf[4096];
+        uint32_t ids[4];
+
+        if (procfs_read_status(procfd, pid, buf, sizeof buf) < 0 || !status_ids(buf, "Uid", ids))
                 return false;
         for (int i = 0; i < 4; i++)
                 if (ids[i] != uid)

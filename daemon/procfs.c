@@ -212,33 +212,88 @@ int procfs_read_comm(int procfd, pid_t pid, char *buf, size_t size) {
         return 0;
 }
 
-int procfs_parse_status_uid_buf(const char *buf, uid_t *ret) {
-        const char *p = buf;
+/* The text after "KEY:" on its own line of a status buffer, or NULL. */
+static const char *status_line(const char *buf, const char *key) {
+        size_t k = strlen(key);
 
-        for (;;) {
-                if (strncmp(p, "Uid:", 4) == 0) {
-                        uint64_t v = 0;
+        for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                if (strncmp(p, key, k) == 0 && p[k] == ':')
+                        return p + k + 1;
+        return NULL;
+}
 
-                        p += 4;
-                        p += strspn(p, " \t");
-                        if (!is_digit(*p))
-                                return -EBADMSG;
-                        for (; is_digit(*p); p++) {
-                                v = v * 10 + (uint64_t) (*p - '0');
-                                /* uid_t is 32 bits; (uid_t) -1 is "no uid". */
-                                if (v >= UINT32_MAX)
-                                        return -EBADMSG;
-                        }
-                        if (*p != '\t' && *p != ' ' && *p != '\n' && *p != '\0')
-                                return -EBADMSG;
-                        *ret = (uid_t) v;
-                        return 0;
-                }
-                p = strchr(p, '\n');
-                if (!p)
+/* One number of a status line at *pp (blanks first); 32 bits, never -1. */
+static int status_number(const char **pp, uint32_t *ret) {
+        const char *p = *pp + strspn(*pp, " \t");
+        uint64_t v = 0;
+
+        if (!is_digit(*p))
+                return -EBADMSG;
+        for (; is_digit(*p); p++) {
+                v = v * 10 + (uint64_t) (*p - '0');
+                /* uid_t is 32 bits; (uid_t) -1 is "no uid". */
+                if (v >= UINT32_MAX)
                         return -EBADMSG;
-                p++;
         }
+        if (*p != '\t' && *p != ' ' && *p != '\n' && *p != '\0')
+                return -EBADMSG;
+        *pp = p;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static bool at_line_end(const char *p) {
+        p += strspn(p, " \t");
+        return *p == '\n' || *p == '\0';
+}
+
+int procfs_parse_status_ids(const char *buf, const char *key, uint32_t *ids, size_t max, size_t *ret_n) {
+        const char *p = status_line(buf, key);
+        size_t n = 0;
+
+        if (!p)
+                return -ENOENT;
+        while (n < max && !at_line_end(p)) {
+                int r = status_number(&p, &ids[n]);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+bool procfs_status_has_id(const char *buf, const char *key, uint32_t id) {
+        const char *p = status_line(buf, key);
+        uint32_t v;
+
+        while (p && !at_line_end(p)) {
+                if (status_number(&p, &v) < 0)
+                        return false;
+                if (v == id)
+                        return true;
+        }
+        return false;
+}
+
+int procfs_parse_status_uid_buf(const char *buf, uid_t *ret) {
+        uint32_t id;
+        size_t n;
+        int r = procfs_parse_status_ids(buf, "Uid", &id, 1, &n);
+
+        if (r < 0 || n < 1)
+                return -EBADMSG;
+        *ret = (uid_t) id;
+        return 0;
+}
+
+ssize_t procfs_read_status(int procfd, pid_t pid, char *buf, size_t size) {
+        char path[PROC_PATH_MAX];
+        int r = pid_path(path, pid, 0, "status");
+
+        if (r < 0)
+                return r;
+        return read_file_at(procfd, path, buf, size);
 }
 
 int procfs_read_uid(int procfd, pid_t pid, uid_t *ret) {

@@ -53,6 +53,14 @@ int procfs_read_comm(int procfd, pid_t pid, char *buf, size_t size);
 
 /* proc/PID/status "Uid:" line, the real uid. */
 int procfs_parse_status_uid_buf(const char *buf, uid_t *ret);
+/* The numbers of the status line "KEY:" (KEY without the colon: "Tgid",
+ * "Uid", "Gid"): up to max into ids, how many in *ret_n. -ENOENT when there
+ * is no such line, -EBADMSG when a value is not a 32-bit number. */
+int procfs_parse_status_ids(const char *buf, const char *key, uint32_t *ids, size_t max, size_t *ret_n);
+/* Whether the status line "KEY:" ("Groups") lists id. */
+bool procfs_status_has_id(const char *buf, const char *key, uint32_t id);
+/* proc/PID/status whole into buf (NUL-terminated); -EFBIG past size. */
+ssize_t procfs_read_status(int procfd, pid_t pid, char *buf, size_t size);
 int procfs_read_uid(int procfd, pid_t pid, uid_t *ret);
 
 /* At most this many bytes of proc/PID/cmdline are read and kept. */

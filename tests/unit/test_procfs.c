@@ -222,6 +222,38 @@ START_TEST(test_parse_status_uid) {
 }
 END_TEST
 
+START_TEST(test_parse_status_ids) {
+        static const char st[] = "Name:\tTgid: 9\nTgid:\t4242\nPid:\t4250\nUid:\t1000\t1001\t1002\t1003\n"
+                                 "Gid:\t5\t6\t7\t8\nGroups:\t4 24 27 100 \nNSpid:\t4250\n";
+        uint32_t ids[4];
+        size_t n;
+
+        ck_assert_int_eq(procfs_parse_status_ids(st, "Tgid", ids, 4, &n), 0); /* the line, not the name */
+        ck_assert_uint_eq(n, 1);
+        ck_assert_uint_eq(ids[0], 4242);
+        ck_assert_int_eq(procfs_parse_status_ids(st, "Gid", ids, 4, &n), 0);
+        ck_assert_uint_eq(n, 4);
+        ck_assert_uint_eq(ids[0], 5);
+        ck_assert_uint_eq(ids[3], 8);
+        ck_assert_int_eq(procfs_parse_status_ids(st, "Uid", ids, 2, &n), 0); /* at most max */
+        ck_assert_uint_eq(n, 2);
+        ck_assert_uint_eq(ids[1], 1001);
+        ck_assert_int_eq(procfs_parse_status_ids(st, "Ppid", ids, 4, &n), -ENOENT);
+        ck_assert_int_eq(procfs_parse_status_ids(st, "Gi", ids, 4, &n), -ENOENT); /* whole key */
+        ck_assert_int_eq(procfs_parse_status_ids("Tgid:\t12x\n", "Tgid", ids, 4, &n), -EBADMSG);
+        ck_assert_int_eq(procfs_parse_status_ids("Tgid:\t4294967295\n", "Tgid", ids, 4, &n), -EBADMSG);
+        ck_assert_int_eq(procfs_parse_status_ids("Groups:\n", "Groups", ids, 4, &n), 0);
+        ck_assert_uint_eq(n, 0);
+
+        ck_assert(procfs_status_has_id(st, "Groups", 27));
+        ck_assert(procfs_status_has_id(st, "Groups", 100));
+        ck_assert(!procfs_status_has_id(st, "Groups", 2));
+        ck_assert(!procfs_status_has_id(st, "Groups", 1000));                /* Uid's, not a group */
+        ck_assert(!procfs_status_has_id("Groups:\t4 x 27\n", "Groups", 27)); /* malformed: no */
+        ck_assert(!procfs_status_has_id("Name:\tx\n", "Groups", 0));
+}
+END_TEST
+
 START_TEST(test_parse_cmdline) {
         /* clang-format off */
         static const struct {
@@ -551,6 +583,7 @@ Suite *procfs_suite(void) {
         tcase_add_test(tc, test_parse_stat_respects_len);
         tcase_add_test(tc, test_kthread_flag);
         tcase_add_test(tc, test_parse_status_uid);
+        tcase_add_test(tc, test_parse_status_ids);
         tcase_add_test(tc, test_parse_cmdline);
         tcase_add_test(tc, test_parse_cmdline_cap);
         tcase_add_test(tc, test_read_fixture_stat);
