@@ -107,8 +107,9 @@ static void release_thread(Manager *m, Thread *th, const char *why) {
 /* The kernel refused a mask for a reason that will not change (EINVAL,
  * EBUSY): said once per thread; a kernel thread that cannot move is said
  * at debug per thread and once per kind of name in a summary. */
-static void note_refused(Manager *m, Thread *th, const Rule *rule, AffinityResult res) {
-        const char *why = affinity_result_reason(res);
+static void note_refused(Manager *m, Thread *th, const Rule *rule, AffinityResult res, const char *why) {
+        if (!why)
+                why = affinity_result_reason(res);
         bool kthread = rule->kthreads && res == AFF_EINVAL;
 
         set_skip(th, why);
@@ -152,7 +153,7 @@ static void record_result(Manager *m, Thread *th, const Rule *rule, const Plan *
         case AFF_EINVAL:
         case AFF_EBUSY:
                 th->spread_cpu = -1;
-                note_refused(m, th, rule, res);
+                note_refused(m, th, rule, res, NULL);
                 return;
         case AFF_EPERM:
         case AFF_ERROR:
@@ -323,7 +324,8 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 cpuset_free(th->applied);
                 th->applied = NULL;
                 th->spread_cpu = -1;
-                note_refused(m, th, rule, AFF_EINVAL);
+                note_refused(m, th, rule, AFF_EINVAL,
+                             "the kernel keeps this kernel thread on its CPUs (PF_NO_SETAFFINITY)");
                 return;
         }
 
