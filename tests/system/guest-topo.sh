@@ -332,6 +332,7 @@ eventually "the kernel narrowed pair0 to 2-3 minus the partition" "$(cpus_minus 
 out=$(pinnerctl rescan 2>&1)
 rc=$?
 check_true "pinnerctl rescan (exit $rc)" "$out" '[ $rc = 0 ]'
+check_contains "the rescan wrote no mask (the daemon's own count)" ": 0 applied, 0 restored" "$out"
 out=$(pinnerctl status 2>&1)
 check_contains "pinnerctl status: CPU 3 isolated by the partition" "isolated:     3 (partition $iso)" "$out"
 out=$(pinnerctl status --json 2>&1 | json_get 'd["isolated_cpus"], d["isolated_sources"]')
