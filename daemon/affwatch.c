@@ -232,13 +232,19 @@ static int open_tp(unsigned id, unsigned cpu, bool wake, const char *filter) {
         return fd;
 }
 
-static char *why_open_failed(int err, unsigned cpu) {
-        char paranoid[32] = "?";
-        (void) read_file_at(AT_FDCWD, "/proc/sys/kernel/perf_event_paranoid", paranoid, sizeof paranoid);
-        paranoid[strcspn(paranoid, "\n")] = 0;
+char *affwatch_open_error(int err, unsigned cpu, const char *paranoid, bool perfmon) {
         switch (err) {
         case -EACCES:
         case -EPERM:
+                /* Debian's kernels refuse every perf event without CAP_SYS_ADMIN
+                 * at paranoid 3 (their default), CAP_PERFMON notwithstanding:
+                 * measured on Debian 13's 6.12. Say so rather than ask for a
+                 * capability the daemon already has. */
+                if (perfmon && atoi(paranoid) >= 3)
+                        return xasprintf("perf_event_open of the tracepoint on CPU %u: %s: "
+                                         "kernel.perf_event_paranoid=%s refuses it even with CAP_PERFMON "
+                                         "(CAP_SYS_ADMIN only); at 2 CAP_PERFMON is enough",
+                                         cpu, strerror(-err), paranoid);
                 return xasprintf("perf_event_open of the tracepoint on CPU %u: %s (needs CAP_PERFMON or "
                                  "CAP_SYS_ADMIN; kernel.perf_event_paranoid=%s; a seccomp filter may refuse "
                                  "it too)",
@@ -248,6 +254,24 @@ static char *why_open_failed(int err, unsigned cpu) {
         default:
                 return xasprintf("perf_event_open of the tracepoint on CPU %u: %s", cpu, strerror(-err));
         }
+}
+
+/* CAP_PERFMON (38) in our effective set, from /proc/self/status. */
+static bool have_perfmon(void) {
+        char buf[4096];
+        unsigned long long eff;
+
+        if (read_file_at(AT_FDCWD, "/proc/self/status", buf, sizeof buf) < 0)
+                return false;
+        const char *l = strstr(buf, "\nCapEff:");
+        return l && sscanf(l, "\nCapEff: %llx", &eff) == 1 && (eff >> 38 & 1);
+}
+
+static char *why_open_failed(int err, unsigned cpu) {
+        char paranoid[32] = "?";
+        (void) read_file_at(AT_FDCWD, "/proc/sys/kernel/perf_event_paranoid", paranoid, sizeof paranoid);
+        paranoid[strcspn(paranoid, "\n")] = 0;
+        return affwatch_open_error(err, cpu, paranoid, have_perfmon());
 }
 
 void affwatch_free(AffWatch *w) {

@@ -73,6 +73,10 @@ typedef struct AffWatch AffWatch;
  * tries /sys/kernel/tracing then /sys/kernel/debug/tracing. On failure
  * *ret_why says why in words an administrator can act on (malloc'd). */
 int affwatch_open(const char *tracefs, const CpuSet *cpus, pid_t self, AffWatch **ret, char **ret_why);
+/* Why perf_event_open failed with err on cpu, in words an administrator can
+ * act on (malloc'd): paranoid is kernel.perf_event_paranoid as read, perfmon
+ * whether CAP_PERFMON is effective. Pure. */
+char *affwatch_open_error(int err, unsigned cpu, const char *paranoid, bool perfmon);
 void affwatch_free(AffWatch *w);
 static inline void affwatch_freep(AffWatch **w) {
         if (*w)

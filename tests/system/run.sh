@@ -3,9 +3,15 @@
 #
 # Builds the Debian package once (`make deb`), then for each suite in VM_SUITES
 # (default "trixie bookworm": Debian 13 and 12) boots a Debian VM under qemu (TCG,
-# 6 vCPUs, isolcpus=4-5, cgroup v2, journald), installs the package there with
-# `apt install ./pinnerd_*.deb`, runs guest-test.sh as an administrator would (and
-# `apt purge` at the end), and reports the guest's PASS/FAIL lines and exit status.
+# cgroup v2, journald), installs the package there with `apt install ./pinnerd_*.deb`,
+# runs a guest script as an administrator would (and `apt purge` at the end), and
+# reports the guest's PASS/FAIL lines and exit status. The boots, one image per suite:
+#
+#   trixie      Debian 13, 6 vCPUs, isolcpus=4-5: guest-test.sh (the whole story)
+#   trixie-smt  Debian 13 again (same cached image), 8 vCPUs as 2 sockets x 2 cores
+#               x 2 SMT threads, nothing isolated: guest-topo.sh (topology terms,
+#               spread, policy, runtime isolation, shield, negation, drift events)
+#   bookworm    Debian 12, 6 vCPUs, isolcpus=4-5: guest-test.sh
 #
 #   phase 0  deb     make deb on the host (once for every suite)
 #   phase 1  image   debootstrap from the host's own apt mirror, cached under
@@ -18,12 +24,14 @@
 # Exit: 0 all passed, 1 a step failed or the VM did not report, 77 cannot run here
 # (not root, no qemu/debootstrap, no mirror) with a "check-vm: SKIP:" line.
 #
-# Environment: VM_SUITES (default "trixie bookworm"); PINNERD_VM_README=1 instead
+# Environment: VM_SUITES (default "trixie bookworm"); VM_BOOTS (default every boot
+# of VM_SUITES, e.g. VM_BOOTS=trixie-smt for that boot alone); PINNERD_VM_README=1 instead
 # proves the README's `make check` in a fresh guest of each suite (readme-guest.sh:
 # an image with exactly the packages `make deps` asks for, 2 CPUs, no isolcpus,
 # a copy of the tree; slow under TCG, so not part of the default run); PINNERD_VM_SMOKE=1 boots the image and runs only smoke-guest.sh (no
 # daemon needed: proves the VM machinery); PINNERD_VM_CACHE (default /var/tmp/pinnerd-vm);
-# PINNERD_VM_TIMEOUT seconds for boot + test (default 300); PINNERD_VM_KEEP=1 keeps the
+# PINNERD_VM_TIMEOUT seconds for boot + test per boot (default 300, 450 for trixie-smt,
+# whose 8 emulated CPUs share the host's cores); PINNERD_VM_KEEP=1 keeps the
 # run directory for debugging.
 set -eu
 
@@ -32,7 +40,6 @@ here=$repo/tests/system
 cache=${PINNERD_VM_CACHE:-/var/tmp/pinnerd-vm}
 smoke=${PINNERD_VM_SMOKE:-0}
 readme=${PINNERD_VM_README:-0}
-if [ "$readme" = 1 ]; then vm_timeout=${PINNERD_VM_TIMEOUT:-5400}; else vm_timeout=${PINNERD_VM_TIMEOUT:-300}; fi
 
 say() { printf 'check-vm: %s\n' "$*"; }
 skip() {
@@ -62,6 +69,29 @@ t_start=$(ms)
 	skip "the host is not Debian (${ID:-unknown}): the package is built here"
 host_suite=$VERSION_CODENAME
 suites=${VM_SUITES:-trixie bookworm}
+# The boots of a suite. The SMT boot needs the package: not in the smoke and README modes.
+boots_of() { # SUITE
+	if [ "$1" = trixie ] && [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
+		echo "trixie trixie-smt"
+	else
+		echo "$1"
+	fi
+}
+all_boots=
+for suite in $suites; do
+	case $suite in
+	bookworm | trixie) ;;
+	*) die "VM_SUITES: unknown suite '$suite' (bookworm, trixie)" ;;
+	esac
+	all_boots="$all_boots $(boots_of "$suite")"
+done
+boots=${VM_BOOTS:-$all_boots}
+for b in $boots; do
+	case " $all_boots " in
+	*" $b "*) ;;
+	*) die "VM_BOOTS: unknown boot '$b' (boots of VM_SUITES='$suites' here:$all_boots)" ;;
+	esac
+done
 
 need_pkgs=
 need() { # COMMAND PACKAGE
@@ -182,8 +212,9 @@ apt_mirror_for() { # SUITE
 }
 
 # ---------------------------------------------------------------- phase 1: image
-run_suite() { # SUITE; returns non-zero when a step failed
-suite=$1
+run_boot() { # BOOT; returns non-zero when a step failed
+boot=$1
+suite=${boot%-smt}
 # The README check's image also has what `make deps` installs on this suite
 # (build-image.sh runs it there, with apt), keyed on the lists it asks for.
 extra= flavor=
@@ -252,15 +283,19 @@ elif [ "$readme" = 1 ]; then
 	(cd "$repo" && git ls-files -z -co --exclude-standard | xargs -0 tar -cf -) | tar -xf - -C "$data/src"
 	cp "$here/readme-guest.sh" "$data/test.sh"
 else
-	cp "$deb" "$debdir/pintest" "$data/"
-	cp "$here/guest-test.sh" "$data/test.sh"
+	cp "$deb" "$debdir/pintest" "$here/guest-lib.sh" "$data/"
+	case $boot in
+	*-smt) guest_script=guest-topo.sh ;;
+	*) guest_script=guest-test.sh ;;
+	esac
+	cp "$here/$guest_script" "$data/test.sh"
 fi
 cp "$here/run-in-guest.sh" "$data/run-in-guest.sh"
 size=$(($(du -sm "$data" | cut -f1) + 32))
 truncate -s "${size}M" "$run/data.img"
 mke2fs -q -t ext4 -L pinnerd-data -E root_owner=0:0 -d "$data" "$run/data.img"
 qemu-img create -q -f qcow2 -F raw -b "$image/rootfs.img" "$run/root.qcow2"
-what="$(basename "${deb:-none}") + guest-test.sh"
+what="$(basename "${deb:-none}") + ${guest_script:-}"
 [ "$smoke" = 1 ] && what="smoke test"
 [ "$readme" = 1 ] && what="the tree + readme-guest.sh"
 say "phase stage: $what, data disk ${size} MiB, overlay on $key ($(secs "$t0") s)"
@@ -271,11 +306,17 @@ out=$run/out
 : >"$out/status"
 : >"$out/journal.log"
 cmdline="console=ttyS0 root=/dev/vda rw quiet isolcpus=4-5 pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
-smp=6 mem=1536
+smp=6 mem=1536 vm_timeout=${PINNERD_VM_TIMEOUT:-300}
+if [ "$boot" = trixie-smt ]; then
+	# Real SMT siblings for the topology terms and spread; nothing isolated at boot
+	# (the test isolates a CPU at run time with a cgroup v2 partition).
+	cmdline="console=ttyS0 root=/dev/vda rw quiet pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
+	smp=8,sockets=2,cores=2,threads=2 mem=1536 vm_timeout=${PINNERD_VM_TIMEOUT:-450}
+fi
 if [ "$readme" = 1 ]; then
 	# Like this project's machines: 2 CPUs, nothing isolated.
 	cmdline="console=ttyS0 root=/dev/vda rw quiet pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
-	smp=2 mem=3072
+	smp=2 mem=3072 vm_timeout=${PINNERD_VM_TIMEOUT:-5400}
 fi
 t_boot=$(ms)
 qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
@@ -303,7 +344,7 @@ t_test=$(ms)
 timed_out=0
 if [ "$booted" = 1 ]; then
 	say "phase boot: guest up after $(secs "$t_boot") s"
-	tail -n +1 -f --pid="$qemu_pid" "$out/test.log" | sed 's/^/guest: /' &
+	tail -n +1 -f --pid="$qemu_pid" "$out/test.log" | sed "s/^/guest $boot: /" &
 	tail_pid=$!
 	while kill -0 "$qemu_pid" 2>/dev/null; do
 		if [ $((($(ms) - t_boot) / 1000)) -ge "$vm_timeout" ]; then timed_out=1; break; fi
@@ -323,7 +364,7 @@ t_end=$(ms)
 [ "$booted" = 1 ] && say "phase test: $(secs "$t_test" "$t_end") s (guest powered off)"
 
 # Keep the last run's logs next to the cache for whoever looks at a failure.
-last=$cache/last-run-$suite
+last=$cache/last-run-$boot
 rm -rf "$last"
 mkdir -p "$last"
 cp "$out/test.log" "$out/console.log" "$out/journal.log" "$out/qemu.log" "$last/" 2>/dev/null || true
@@ -368,23 +409,22 @@ if [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
 		die "cannot build tests/system/threads.c"
 fi
 
-# ---------------------------------------------------------------- per suite
-failed_suites=
-for suite in $suites; do
-	case $suite in
-	bookworm | trixie) ;;
-	*) die "VM_SUITES: unknown suite '$suite' (bookworm, trixie)" ;;
-	esac
-	say "==== $suite"
+# ---------------------------------------------------------------- per boot
+failed_boots= summary=
+for b in $boots; do
+	say "==== $b"
 	t_suite=$(ms)
-	if run_suite "$suite"; then
-		say "$suite: PASS ($(secs "$t_suite") s)"
+	if run_boot "$b"; then
+		res=PASS
 	else
-		say "$suite: FAIL ($(secs "$t_suite") s)"
-		failed_suites="$failed_suites $suite"
+		res=FAIL
+		failed_boots="$failed_boots $b"
 	fi
+	say "$b: $res ($(secs "$t_suite") s)"
+	summary="$summary $b $res $(secs "$t_suite") s;"
 done
 [ -n "$debdir" ] && rm -rf "$debdir"
+say "boots:${summary%;}"
 say "total $(secs "$t_start") s"
-[ -z "$failed_suites" ] || die "failed on:$failed_suites (logs in $cache/last-run-SUITE/)"
+[ -z "$failed_boots" ] || die "failed on:$failed_boots (logs in $cache/last-run-BOOT/)"
 say "PASS"

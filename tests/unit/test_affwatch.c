@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -279,6 +280,35 @@ START_TEST(test_live) {
 }
 END_TEST
 
+/* Debian 13 (6.12, paranoid 3) refused the unit's daemon with CAP_PERFMON
+ * effective: the reason must not ask for a capability it already has. */
+START_TEST(test_open_error) {
+        char *w = affwatch_open_error(-EACCES, 0, "3", true);
+        ck_assert_ptr_nonnull(strstr(w, "kernel.perf_event_paranoid=3 refuses it even with CAP_PERFMON"));
+        ck_assert_ptr_nonnull(strstr(w, "at 2 CAP_PERFMON is enough"));
+        free(w);
+        w = affwatch_open_error(-EACCES, 1, "3", false);
+        ck_assert_ptr_nonnull(strstr(w, "on CPU 1"));
+        ck_assert_ptr_nonnull(strstr(w, "needs CAP_PERFMON or CAP_SYS_ADMIN; kernel.perf_event_paranoid=3"));
+        free(w);
+        /* Below 3 the capability is what is missing (or seccomp). */
+        w = affwatch_open_error(-EPERM, 0, "2", true);
+        ck_assert_ptr_nonnull(strstr(w, "needs CAP_PERFMON or CAP_SYS_ADMIN; kernel.perf_event_paranoid=2"));
+        free(w);
+        /* An unreadable sysctl ("?") is not taken for 3. */
+        w = affwatch_open_error(-EACCES, 0, "?", true);
+        ck_assert_ptr_nonnull(strstr(w, "kernel.perf_event_paranoid=?"));
+        ck_assert_ptr_null(strstr(w, "even with"));
+        free(w);
+        w = affwatch_open_error(-ENOSYS, 0, "3", true);
+        ck_assert_str_eq(w, "the kernel has no perf events (perf_event_open: ENOSYS)");
+        free(w);
+        w = affwatch_open_error(-ENOENT, 2, "3", true);
+        ck_assert_ptr_nonnull(strstr(w, "on CPU 2: No such file or directory"));
+        free(w);
+}
+END_TEST
+
 Suite *affwatch_suite(void) {
         Suite *s = suite_create("affwatch");
         TCase *tc = tcase_create("parse");
@@ -288,6 +318,7 @@ Suite *affwatch_suite(void) {
         tcase_add_test(tc, test_sample_hostile);
         tcase_add_test(tc, test_pairing);
         tcase_add_test(tc, test_pairing_full);
+        tcase_add_test(tc, test_open_error);
         suite_add_tcase(s, tc);
         tc = tcase_create("live");
         tcase_add_test(tc, test_live);
