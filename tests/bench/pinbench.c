@@ -8,7 +8,7 @@
  *   pinbench thread-latency COPY CPU N
  *   pinbench storm TRUE COPY CPU N LONG_EVERY PARALLEL DAEMON_PID
  *   pinbench escape COPY CPU N DAEMON_PID
- *   pinbench idle DAEMON_PID SECONDS
+ *   pinbench idle DAEMON_PID SECONDS [SETTLE_SEC]
  *   pinbench spawn COPY PROCS THREADS
  *   pinbench cpu PID SECONDS
  *
@@ -968,17 +968,36 @@ static int armed_timers(pid_t pid, double *ret_next) {
         return n;
 }
 
-/* idle DAEMON_PID SECONDS: the daemon's context switches over the window, and
- * every process event the machine produced meanwhile (each one wakes it). */
+/* idle DAEMON_PID SECONDS [SETTLE_SEC]: the daemon's context switches over
+ * the window, and every process event the machine produced meanwhile (each
+ * one wakes it). With SETTLE_SEC the window starts once the daemon has had
+ * no timer armed for a whole second (at most SETTLE_SEC of waiting): the
+ * phases before leave timers that are theirs, not idleness's (the log storm
+ * summary, storm pacing). Checked from here, without forking: a fork would
+ * be a process event. */
 static int drive_idle(int argc, char **argv) {
         if (argc < 4)
                 return 2;
         pid_t daemon = (pid_t) arg_long(argv[2], "pid");
         long secs = arg_long(argv[3], "seconds");
+        long settle = argc > 4 ? arg_long(argv[4], "seconds") : 0;
         Listener l;
-        bool have = listener_open(&l) == 0;
-
         double next;
+
+        uint64_t s0 = now_ns(), quiet_since = 0;
+        while (settle > 0 && now_ns() - s0 < (uint64_t) settle * 1000000000u) {
+                uint64_t t = now_ns();
+                if (armed_timers(daemon, &next) != 0)
+                        quiet_since = 0;
+                else if (quiet_since == 0)
+                        quiet_since = t;
+                else if (t - quiet_since >= 1000000000u)
+                        break;
+                sleep_ns(50 * 1000000u);
+        }
+        printf("idle_settle_s=%.1f\n", (double) (now_ns() - s0) / 1e9);
+
+        bool have = listener_open(&l) == 0;
         int timers = armed_timers(daemon, &next);
         int64_t v0 = task_status_sum(daemon, "voluntary_ctxt_switches"),
                 n0 = task_status_sum(daemon, "nonvoluntary_ctxt_switches"), c0 = cpu_ns(daemon);
