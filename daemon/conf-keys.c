@@ -99,7 +99,7 @@ static int parse_isolated_value(Loader *l, const char *value, bool *ret) {
 
 /* Warn (not fail) about CPUs this host does not have: one file serves many
  * machines. */
-static void warn_beyond_possible(Loader *l, const CpuSpec *spec) {
+static void warn_beyond_possible(Loader *l, const char *key, const CpuSpec *spec) {
         if (!l->possible)
                 return;
         for (size_t i = 0; i < spec->n_terms; i++) {
@@ -123,14 +123,14 @@ static void warn_beyond_possible(Loader *l, const CpuSpec *spec) {
                         l->oom = true;
                         return;
                 }
-                WARN(l, "cpus '%s': CPUs %s beyond this host's possible CPUs %s", v, b, p);
+                WARN(l, "%s '%s': CPUs %s beyond this host's possible CPUs %s", key, v, b, p);
         }
 }
 
 /* A term with no CPU on the host we run on is a warning, never an error:
  * one file serves many machines, and the rule's threads are skipped with
  * the same reason at plan time. */
-static void warn_empty_on_host(Loader *l, const CpuSpec *spec) {
+static void warn_empty_on_host(Loader *l, const char *key, const CpuSpec *spec) {
         _cleanup_(freep) char *reason = NULL, *v = NULL;
         int r;
 
@@ -144,10 +144,14 @@ static void warn_empty_on_host(Loader *l, const CpuSpec *spec) {
         if (!reason)
                 return;
         v = conf_quote(spec->text);
-        WARN(l, "cpus '%s': %s; the rule's threads are skipped here", v, reason);
+        if (strcmp(key, "avoid") == 0)
+                WARN(l, "avoid '%s': %s; nothing is avoided here", v, reason);
+        else
+                WARN(l, "%s '%s': %s; the rule's threads are skipped here", key, v, reason);
 }
 
-static int parse_cpus_value(Loader *l, const char *value, CpuSpec *ret) {
+/* key: "cpus" or "avoid", as the user wrote it, for the messages. */
+static int parse_cpus_value(Loader *l, const char *key, const char *value, CpuSpec *ret) {
         CpuSpec spec = {0};
         CpuSpecError err;
         int r;
@@ -161,13 +165,13 @@ static int parse_cpus_value(Loader *l, const char *value, CpuSpec *ret) {
         if (r < 0) {
                 _cleanup_(freep) char *v = conf_quote(value), *t = conf_quote(err.token);
                 if (err.token[0])
-                        ERR(l, "cpus '%s': %s: '%s'", v, err.reason, t);
+                        ERR(l, "%s '%s': %s: '%s'", key, v, err.reason, t);
                 else
-                        ERR(l, "cpus '%s': %s", v, err.reason);
+                        ERR(l, "%s '%s': %s", key, v, err.reason);
                 return r;
         }
-        warn_beyond_possible(l, &spec);
-        warn_empty_on_host(l, &spec);
+        warn_beyond_possible(l, key, &spec);
+        warn_empty_on_host(l, key, &spec);
         *ret = spec;
         return 0;
 }
@@ -315,13 +319,13 @@ static void key_cpus(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
         }
         if (l->key_line[K_AVOID])
                 return; /* both: said at the end of the rule */
-        (void) parse_cpus_value(l, value, &r->cpus);
+        (void) parse_cpus_value(l, "cpus", value, &r->cpus);
 }
 
 static void key_avoid(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         if (l->key_line[K_CPUS])
                 return; /* both: said at the end of the rule */
-        if (parse_cpus_value(l, value, &r->cpus) == 0)
+        if (parse_cpus_value(l, "avoid", value, &r->cpus) == 0)
                 r->avoid = true;
 }
 

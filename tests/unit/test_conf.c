@@ -107,7 +107,7 @@ static const struct {
         {RC "[rule:a]\ncomm = y\ncpus = 2\n", {"t.conf:4: duplicate rule 'a' (first defined at t.conf:1)"}},
         {RC "spread = maybe\n", {"t.conf:4: spread 'maybe' must be no, yes, rule or index"}},
         {RC "avoid = 2\n", {"t.conf:4: [rule:a] has both 'cpus' (line 3) and 'avoid': give one of them"}},
-        {"[rule:a]\ncomm = x\navoid = bogus\n", {"t.conf:3: cpus 'bogus'"}},
+        {"[rule:a]\ncomm = x\navoid = bogus\n", {"t.conf:3: avoid 'bogus'"}},
         {RC "policy = deadline\n", {"t.conf:4: policy 'deadline' must be other, batch, idle, fifo or rr"}},
         {RC "policy = fifo\n", {"t.conf:4: [rule:a]: policy = fifo needs rtprio (1-99)"}},
         {RC "rtprio = 5\n", {"t.conf:4: [rule:a]: rtprio needs policy = fifo or rr"}},
