@@ -520,16 +520,18 @@ void reconcile_exec(Manager *m, pid_t pid) {
          * original need no choice. */
         if (n_orig > 0)
                 (void) affinity_get(&m->aff, pid, pid, &cur);
-        for (size_t k = 0, seen = 0; k < n_dead; k++) {
+        Thread *first = NULL;
+        for (size_t k = 0; k < n_dead; k++) {
                 Thread *th = thread_table_get(m->threads, dead[k]);
                 if (!th || !th->original)
                         continue;
-                if (cur && th->applied && cpuset_equal(th->applied, cur)) {
-                        if (n_match++ == 0)
-                                moved = th;
-                } else if (!moved && ++seen == 1 && n_match == 0)
-                        moved = th; /* the first, unless a match comes */
+                if (!first)
+                        first = th;
+                if (cur && th->applied && cpuset_equal(th->applied, cur) && n_match++ == 0)
+                        moved = th;
         }
+        if (!moved)
+                moved = first;
         if (moved && (n_match > 1 || (n_match == 0 && n_orig > 1)))
                 for (size_t k = 0; k < n_dead && moved; k++) {
                         Thread *th = thread_table_get(m->threads, dead[k]);
