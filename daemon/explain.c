@@ -99,11 +99,9 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                         (void) reconcile_spread_load(m, j->p.stat.pid, rule, tid,
                                                      holds ? entry->spread_cpu : -1, &load, &n_load);
                 }
-                const CpuSet *base = NULL;
-                if (rule->avoid)
-                        base = entry && entry->original ? entry->original
-                               : current ? thread_table_true_original(m->threads, j->p.stat.pid, current)
-                                         : NULL;
+                const CpuSet *base =
+                        rule->avoid ? thread_table_base_mask(m->threads, entry, j->p.stat.pid, current)
+                                    : NULL;
                 planned = decide_thread(m->host, rule, entry != NULL, cpuset, load, n_load, ts.comm, base,
                                         &d) >= 0;
         }

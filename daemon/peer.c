@@ -48,7 +48,6 @@ int peer_parse_proc_mount(const char *mountinfo, bool *ret_hidepid, gid_t *ret_g
         return 0;
 }
 
-/* The four ids of a status "Uid:" or "Gid:" line. */
 /* The four ids (real, effective, saved, filesystem) of a status line. */
 static bool status_ids(const char *status, const char *key, uint32_t ids[4]) {
         size_t n;

@@ -346,10 +346,9 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
         _cleanup_(cpuset_freep) CpuSet *cur = NULL;
         const CpuSet *base = NULL;
         if (rule->avoid) {
-                if (th->original)
-                        base = th->original;
-                else if (affinity_get(&m->aff, p->stat.pid, tid, &cur) >= 0)
-                        base = thread_table_true_original(m->threads, p->stat.pid, cur);
+                if (!th->original)
+                        (void) affinity_get(&m->aff, p->stat.pid, tid, &cur);
+                base = thread_table_base_mask(m->threads, th, p->stat.pid, cur);
         }
         r = decide_thread(m->host, rule, true, task_cpuset, load, n_load, ts.comm, base, &d);
         if (r < 0) {

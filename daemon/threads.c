@@ -177,6 +177,13 @@ const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, const 
         return now;
 }
 
+const CpuSet *thread_table_base_mask(const ThreadTable *t, const Thread *entry, pid_t pid,
+                                     const CpuSet *now) {
+        if (entry && entry->original)
+                return entry->original;
+        return now ? thread_table_true_original(t, pid, now) : NULL;
+}
+
 void thread_table_note_released(ThreadTable *t, const Thread *th) {
         Released *r;
         uintptr_t old = 0;

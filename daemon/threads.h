@@ -76,6 +76,10 @@ Thread *thread_table_first_of(const ThreadTable *t, pid_t pid);
  * original is the answer. Otherwise what it has now is its own. Returns a
  * borrowed set (the table's or `now`). */
 const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, const CpuSet *now);
+/* What a thread would have without pinnerd (the base `avoid` works from):
+ * its entry's original, else the true original of its mask now (now may be
+ * NULL when the entry has an original). */
+const CpuSet *thread_table_base_mask(const ThreadTable *t, const Thread *entry, pid_t pid, const CpuSet *now);
 
 /* th is given back (no rule wants it any more) while its process lives on:
  * threads it created on pinnerd's mask, still to be met, get its original
