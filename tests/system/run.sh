@@ -381,11 +381,16 @@ fi
 if [ -z "$status" ]; then
 	tail -n 40 "$last/console.log" | sed 's/^/console: /' >&2
 	sed 's/^/qemu: /' "$last/qemu.log" >&2
-	# The guest kernel died before anything of the test ran (seen under TCG:
-	# an int3 oops in sched_clock_cpu while the kernel patches its text about
-	# 2 s into boot): the caller boots it again.
-	if [ "$booted" = 0 ] && grep -q 'Kernel panic' "$last/console.log"; then
-		say "the guest kernel panicked during boot, before the test started: $(grep -m1 -E 'Oops|BUG:|Kernel panic' "$last/console.log" | cut -c1-120)"
+	# The guest kernel died of an unexpected breakpoint ("Oops: int3"): under
+	# TCG the kernel's live text patching (static keys at boot, syscall
+	# tracepoints when a perf event enables them) races with the other
+	# vCPUs' translated code. Seen 3 times in a day: twice in sched_clock_cpu
+	# 2 s into boot, once in syscall_trace_enter when the test turned the
+	# drift tracepoint on. An emulator fault, not a result: the caller boots
+	# it again. Any other panic, or none, is a failure.
+	if grep -q 'Kernel panic' "$last/console.log" &&
+		{ [ "$booted" = 0 ] || grep -q 'Oops: int3' "$last/console.log"; }; then
+		say "the guest kernel panicked ($( [ "$booted" = 0 ] && echo 'during boot' || echo 'mid-test, a TCG text-patching fault')): $(grep -m1 -E 'Oops|BUG:|Kernel panic' "$last/console.log" | cut -c1-120)"
 		return 2
 	fi
 	say "FAIL: the guest reported no exit status (qemu exit $qemu_rc)"
@@ -422,10 +427,10 @@ for b in $boots; do
 	say "==== $b"
 	t_suite=$(ms)
 	run_boot "$b" && rc=0 || rc=$?
-	# Seen in 2 of ~15 boots of a day: at most two more tries.
+	# Seen in 3 of ~20 boots of a day: at most two more tries.
 	for again in 1 2; do
 		[ "$rc" = 2 ] || break
-		say "$b: booting again ($again of 2; a guest kernel panic at boot is not a test result)"
+		say "$b: booting again ($again of 2; a guest kernel fault of the emulator is not a test result)"
 		run_boot "$b" && rc=0 || rc=$?
 	done
 	if [ "$rc" = 0 ]; then
