@@ -66,7 +66,12 @@ say = @echo "  $(1)	$(2)"
 endif
 
 PROGS      := $(BUILD)/pinnerd $(BUILD)/pinnerctl
-LIB_SRCS   := $(filter-out daemon/main.c daemon/pinnerctl.c,$(sort $(wildcard daemon/*.c)))
+# daemon/ holds one folder per layer, each using only the ones before it:
+# lib → kernel → rules → core → ctl, and main.c on top (make layers checks it).
+LAYERS     := lib kernel rules core ctl
+DAEMON_SRCS:= $(sort $(foreach l,$(LAYERS),$(wildcard daemon/$(l)/*.c)))
+DAEMON_HDRS:= $(sort $(foreach l,$(LAYERS),$(wildcard daemon/$(l)/*.h)))
+LIB_SRCS   := $(filter-out daemon/ctl/pinnerctl.c,$(DAEMON_SRCS))
 LIB_OBJS   := $(LIB_SRCS:daemon/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_OBJS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
@@ -99,8 +104,9 @@ deps:
 print-deps:
 	@echo "DEPS=$(DEPS)"; echo "DEPS_IF_AVAILABLE=$(DEPS_IF_AVAILABLE)"
 
-$(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: daemon/%.c $(DAEMON_HDRS)
 	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libpinnerd.a: $(LIB_OBJS)
@@ -111,11 +117,11 @@ $(BUILD)/pinnerd: $(BUILD)/obj/main.o $(BUILD)/libpinnerd.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/pinnerctl: $(BUILD)/obj/pinnerctl.o $(BUILD)/libpinnerd.a
+$(BUILD)/pinnerctl: $(BUILD)/obj/ctl/pinnerctl.o $(BUILD)/libpinnerd.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/obj $(BUILD)/unit $(BUILD)/helpers $(BUILD)/bench $(BUILD)/fuzz:
+$(BUILD)/unit $(BUILD)/helpers $(BUILD)/bench $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
 # Unit tests: every tests/unit/test_*.c defines `Suite *NAME_suite(void)`; the
@@ -124,7 +130,7 @@ $(BUILD)/unit/suites.inc: $(UNIT_SRCS) | $(BUILD)/unit
 	$(Q)grep -ho '^Suite \*[a-z0-9_]*_suite(void)' $(UNIT_SRCS) | sed 's/^Suite \*\(.*\)(void)/SUITE(\1)/' > $@
 
 # A suite's only external symbol is its NAME_suite(), declared by the runner.
-$(BUILD)/unit/%.o: tests/unit/%.c $(wildcard daemon/*.h tests/unit/*.h) | $(BUILD)/unit
+$(BUILD)/unit/%.o: tests/unit/%.c $(DAEMON_HDRS) $(wildcard tests/unit/*.h) | $(BUILD)/unit
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests/unit -c $< -o $@
 
@@ -261,7 +267,7 @@ deb-check:
 	rm -f $(DEB_OUT)/pinnerd_*.deb && $(MAKE) --no-print-directory deb && \
 	lintian --fail-on error,warning $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(DEB_OUT)/pinnerd_*.deb && echo "deb-check: lintian clean"
 
-FORMAT_SRCS = daemon/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/bench/*.c tests/fuzz/*.c
+FORMAT_SRCS = daemon/*.c daemon/*/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/bench/*.c tests/fuzz/*.c
 
 # clang-format-14 only (see DEPS_IF_AVAILABLE): another version's verdict on
 # this tree is about that version, not about the code.

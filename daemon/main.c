@@ -8,10 +8,10 @@
 #include <string.h>
 #include <systemd/sd-event.h>
 
-#include "conf.h"
-#include "host.h"
-#include "log.h"
-#include "manager.h"
+#include "rules/conf.h"
+#include "kernel/host.h"
+#include "lib/log.h"
+#include "core/manager.h"
 
 #define DEFAULT_CONFIG "/etc/pinnerd.conf"
 #define DEFAULT_CONFIG_DIR "/etc/pinnerd.d"

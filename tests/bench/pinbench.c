@@ -41,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cnproc.h"
+#include "kernel/cnproc.h"
 
 /* Children that a crashed run leaves behind go away by themselves. */
 #define CHILD_LIFETIME_SEC 600

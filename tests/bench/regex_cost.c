@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf-regex.h"
-#include "procfs.h"
+#include "rules/conf-regex.h"
+#include "kernel/procfs.h"
 
 static const char *const real_world[] = {
         "-name guest=[a-z0-9-]+",

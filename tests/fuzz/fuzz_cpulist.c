@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpuset.h"
+#include "lib/cpuset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -46,10 +46,11 @@ build_one() { # name sources...
                 exit 1
         fi
 }
-build_one fuzz_cpulist "$d/cpuset.c" "$d/util.c"
-build_one fuzz_config "$d/conf.c" "$d/conf-ini.c" "$d/conf-keys.c" "$d/conf-load.c" "$d/conf-regex.c" "$d/cpuset.c" \
-        "$d/util.c" "$d/cpuspec.c" "$d/host.c" "$d/topology.c" "$d/partitions.c" "$d/schedpolicy.c" "$d/procfs.c" "$d/output.c"
-build_one fuzz_ctlproto "$d/ctlproto.c" "$d/util.c"
+build_one fuzz_cpulist "$d/lib/cpuset.c" "$d/lib/util.c"
+# The config loader and what it stands on: rules/, kernel/ (host terms), lib/.
+build_one fuzz_config "$d"/rules/conf*.c "$d/rules/cpuspec.c" "$d/lib/cpuset.c" "$d/lib/util.c" "$d/lib/output.c" \
+        "$d/kernel/host.c" "$d/kernel/topology.c" "$d/kernel/partitions.c" "$d/kernel/schedpolicy.c" "$d/kernel/procfs.c"
+build_one fuzz_ctlproto "$d/ctl/ctlproto.c" "$d/lib/util.c"
 
 status=0
 for h in cpulist config ctlproto; do

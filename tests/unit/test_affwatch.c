@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "affwatch.h"
-#include "util.h"
+#include "kernel/affwatch.h"
+#include "lib/util.h"
 
 /* Captured from /sys/kernel/tracing/events/syscalls/ on Linux 6.18. */
 static const char enter_fmt[] = "name: sys_enter_sched_setaffinity\n"

@@ -10,8 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cnproc.h"
-#include "util.h"
+#include "kernel/cnproc.h"
+#include "lib/util.h"
 
 typedef struct {
         struct nlmsghdr nlh;

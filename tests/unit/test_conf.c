@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf-regex.h"
-#include "conf.h"
+#include "rules/conf-regex.h"
+#include "rules/conf.h"
 #include "testutil.h"
 
 /* A host with CPUs 0-7, for the "beyond possible" warning. */

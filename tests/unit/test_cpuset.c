@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cpuset.h"
+#include "lib/cpuset.h"
 #include "testutil.h"
-#include "util.h"
+#include "lib/util.h"
 
 static CpuSet *list(const char *text) {
         CpuSet *s = NULL;

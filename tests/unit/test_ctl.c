@@ -17,10 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctlproto.h"
-#include "ctlserver.h"
-#include "output.h"
-#include "util.h"
+#include "ctl/ctlproto.h"
+#include "ctl/ctlserver.h"
+#include "lib/output.h"
+#include "lib/util.h"
 
 /* ---- Requests ---- */
 

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "decide.h"
-#include "host.h"
-#include "match.h"
+#include "rules/conf.h"
+#include "rules/decide.h"
+#include "kernel/host.h"
+#include "rules/match.h"
 #include "testutil.h"
-#include "util.h"
+#include "lib/util.h"
 
 static Config *load(const char *text) {
         Config *c = NULL;

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host.h"
-#include "procfs.h"
+#include "kernel/host.h"
+#include "kernel/procfs.h"
 #include "testutil.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define CPU "sys/devices/system/cpu/"
 #define SECRET "SECRET-root:$6$not-a-cpulist:19000:0:99999:7:::"

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "intake.h"
-#include "util.h"
+#include "core/intake.h"
+#include "lib/util.h"
 
 static WorkItem item(pid_t tid, pid_t pid, unsigned want, const char *comm) {
         WorkItem w = {.tid = tid, .pid = pid, .want = want};

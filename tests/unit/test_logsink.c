@@ -14,7 +14,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 typedef struct FakeJournal {
         char dir[64];

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "match.h"
+#include "rules/conf.h"
+#include "rules/match.h"
 #include "testutil.h"
 
 static Config *load(const char *text) {

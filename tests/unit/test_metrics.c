@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "lib/metrics.h"
 
 START_TEST(test_bounds_ascending) {
         for (size_t i = 1; i < METRICS_N_BUCKETS; i++)

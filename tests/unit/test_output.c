@@ -9,9 +9,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "lib/util.h"
 
-#include "output.h"
+#include "lib/output.h"
 
 typedef struct EscapeCase {
         const char *in;

@@ -2,7 +2,7 @@
 /* When intake defers reads: only while many events need no work. */
 #include <check.h>
 
-#include "pacing.h"
+#include "core/pacing.h"
 
 /* Feed reads of n events (busy of them needing work) every step_us for
  * total_us; returns the delay the last read asked for. */

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host.h"
-#include "partitions.h"
+#include "kernel/host.h"
+#include "kernel/partitions.h"
 #include "testutil.h"
-#include "util.h"
+#include "lib/util.h"
 
 static void host_freep(Host **h) {
         host_free(*h);

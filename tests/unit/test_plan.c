@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "host.h"
-#include "plan.h"
+#include "rules/conf.h"
+#include "kernel/host.h"
+#include "rules/plan.h"
 #include "testutil.h"
 
 static CpuSet *list(const char *text) {

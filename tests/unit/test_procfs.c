@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "procfs.h"
+#include "kernel/procfs.h"
 #include "testutil.h"
-#include "util.h"
+#include "lib/util.h"
 
 /* A literal with its length, so NULs and missing terminators can be tested. */
 #define BUF(x) x, sizeof(x) - 1

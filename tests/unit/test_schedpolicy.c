@@ -9,10 +9,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "procfs.h"
-#include "schedpolicy.h"
+#include "kernel/procfs.h"
+#include "kernel/schedpolicy.h"
 #include "testutil.h"
-#include "util.h"
+#include "lib/util.h"
 
 START_TEST(test_policy_text_round_trip) {
         static const char *const good[] = {"fifo:1",         "fifo:99",       "rr:50", "other:nice=0",

@@ -9,12 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cpuset.h"
-#include "intake.h"
-#include "state.h"
+#include "lib/cpuset.h"
+#include "core/intake.h"
+#include "core/state.h"
 #include "testutil.h"
-#include "threads.h"
-#include "util.h"
+#include "core/threads.h"
+#include "lib/util.h"
 
 static CpuSet *list(const char *text) {
         CpuSet *s = NULL;

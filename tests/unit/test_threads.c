@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "affinity.h"
-#include "intmap.h"
-#include "threads.h"
+#include "kernel/affinity.h"
+#include "lib/intmap.h"
+#include "core/threads.h"
 
 START_TEST(test_put_get_remove_many) {
         ThreadTable *t = thread_table_new();

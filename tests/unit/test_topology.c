@@ -6,10 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host.h"
+#include "kernel/host.h"
 #include "testutil.h"
-#include "topology.h"
-#include "util.h"
+#include "kernel/topology.h"
+#include "lib/util.h"
 
 static void host_freep(Host **h) {
         host_free(*h);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "unmovable.h"
+#include "core/unmovable.h"
 
 START_TEST(test_kind) {
         char k[64];

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /* Path of a fixture tree (tests/fixtures/NAME); PINNERD_FIXTURES is set by
  * the Makefile, the fallback serves a run from the top of the checkout. */

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/* The manager: the event loop, timers, signals, CPU hotplug, start and stop.
+ * It keeps no thread state of its own; each step of the flow lives in its
+ * module (see manager-internal.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "ctl/ctlserver.h"
+#include "core/manager-internal.h"
+#include "lib/util.h"
+
+#define POLL_DEFAULT_SEC 2
+
+const char *manager_event_source(const Manager *m) {
+        if (m->opt.once)
+                return "single scan";
+        return m->intake.connector ? "proc-connector" : "polling";
+}
+
+/* ---- the state file ---------------------------------------------------------- */
+
+static int on_state_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_state_flush(userdata, true);
+        return 0;
+}
+
+void manager_state_flush(Manager *m, bool force) {
+        _cleanup_(freep) char *err = NULL;
+        uint64_t now = now_usec();
+
+        if (!m->state_enabled || !m->state.dirty)
+                return;
+        if (!force && now - m->state.last_write_usec < STATE_WRITE_INTERVAL_USEC && m->event) {
+                /* Coalesce: one write per interval, however many batches. */
+                uint64_t due = m->state.last_write_usec + STATE_WRITE_INTERVAL_USEC;
+                if (!m->state_timer) {
+                        if (sd_event_add_time(m->event, &m->state_timer, CLOCK_MONOTONIC, due, 1000,
+                                              on_state_timer, m) < 0) {
+                                manager_state_flush(m, true);
+                                return;
+                        }
+                } else
+                        (void) sd_event_source_set_time(m->state_timer, due);
+                (void) sd_event_source_set_enabled(m->state_timer, SD_EVENT_ONESHOT);
+                return;
+        }
+        m->state.last_write_usec = now;
+        if (m->state_timer)
+                (void) sd_event_source_set_enabled(m->state_timer, SD_EVENT_OFF);
+        int r = state_save(&m->state, m->threads, &err);
+        if (r < 0) {
+                m->state.write_failures++;
+                if (!m->state.failing)
+                        log_msg(m->log, LOG_WARNING,
+                                "cannot save original masks: %s; pinning goes on, but after a crash they "
+                                "would "
+                                "be lost (retrying)",
+                                err ? err : strerror(-r));
+                m->state.failing = true;
+                return;
+        }
+        if (m->state.failing)
+                log_msg(m->log, LOG_NOTICE, "original masks saved to %s/state again", m->state.dir);
+        m->state.failing = false;
+        m->state.dirty = false;
+}
+
+/* ---- timers, signals, hotplug ----------------------------------------------- */
+
+static uint64_t rescan_interval(const Manager *m) {
+        unsigned s = m->config->settings.rescan;
+        if (s == 0 && !m->intake.connector)
+                s = POLL_DEFAULT_SEC;
+        return (uint64_t) s * 1000000u;
+}
+
+static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        manager_rescan(m, m->intake.connector ? "periodic" : "polling");
+        manager_state_flush(m, false);
+        (void) sd_event_source_set_time_relative(s, rescan_interval(m));
+        return 0;
+}
+
+static int on_verify_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        /* A dry run never sets a mask, so there is nothing to drift from. */
+        if (!m->opt.dry_run)
+                reconcile_check_drift(m);
+        manager_state_flush(m, false);
+        manager_storm_timer_update(m);
+        (void) sd_event_source_set_time_relative(s, (uint64_t) m->config->settings.verify * 1000000u);
+        return 0;
+}
+
+static int on_storm_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        (void) log_storm_flush(m->log, now_usec());
+        manager_storm_timer_update(m);
+        return 0;
+}
+
+/* The summary timer runs only while the logger holds records back, so an
+ * idle daemon has no timer at all (benchmarked: zero wakeups when idle). */
+void manager_storm_timer_update(Manager *m) {
+        uint64_t due = log_storm_deadline(m->log);
+
+        if (!m->event)
+                return;
+        if (due == 0) {
+                if (m->storm_timer)
+                        (void) sd_event_source_set_enabled(m->storm_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!m->storm_timer) {
+                if (sd_event_add_time(m->event, &m->storm_timer, CLOCK_MONOTONIC, due, 100 * 1000,
+                                      on_storm_timer, m) < 0)
+                        return;
+        } else
+                (void) sd_event_source_set_time(m->storm_timer, due);
+        (void) sd_event_source_set_enabled(m->storm_timer, SD_EVENT_ONESHOT);
+}
+
+/* (Re)arm the periodic timers for the current settings. */
+static int arm_timer(Manager *m, sd_event_source **src, uint64_t interval, sd_event_time_handler_t cb) {
+        int r;
+
+        if (interval == 0) {
+                if (*src)
+                        (void) sd_event_source_set_enabled(*src, SD_EVENT_OFF);
+                return 0;
+        }
+        if (!*src) {
+                r = sd_event_add_time_relative(m->event, src, CLOCK_MONOTONIC, interval, 100 * 1000, cb, m);
+                if (r < 0)
+                        return r;
+        } else
+                (void) sd_event_source_set_time_relative(*src, interval);
+        return sd_event_source_set_enabled(*src, SD_EVENT_ON);
+}
+
+int manager_arm_timers(Manager *m) {
+        if (!m->event)
+                return 0;
+        int r = arm_timer(m, &m->rescan_timer, rescan_interval(m), on_rescan_timer);
+        if (r < 0)
+                return r;
+        return arm_timer(m, &m->verify_timer, (uint64_t) m->config->settings.verify * 1000000u,
+                         on_verify_timer);
+}
+
+void manager_notify_status(Manager *m, const char *prefix) {
+        (void) sd_notifyf(false, "%sSTATUS=%zu rules, %zu threads pinned, events from %s", prefix,
+                          m->config->n_rules, thread_table_size(m->threads), manager_event_source(m));
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                (void) manager_reload(m, NULL, NULL);
+                return 0;
+        }
+        log_msg(m->log, LOG_INFO, "received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        return sd_event_exit(m->event, 0);
+}
+
+void manager_refresh_host(Manager *m, const char *why) {
+        _cleanup_(freep) char *err = NULL, *before = fmt_cpus(m->host->isolated), *after = NULL;
+        int r = host_refresh(m->host, &err);
+
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "%s: cannot re-read the host's CPUs, keeping what was known: %s",
+                        why, err ? err : strerror(-r));
+                return;
+        }
+        facts_cache_clear(&m->facts);
+        after = fmt_cpus(m->host->isolated);
+        if (before && after && strcmp(before, after) != 0)
+                log_msg(m->log, LOG_NOTICE, "isolated CPUs changed from %s to %s (%s)",
+                        *before ? before : "none", *after ? after : "none", why);
+}
+
+static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(freep) char *before = fmt_cpus(m->host->online), *after = NULL;
+
+        manager_refresh_host(m, "CPU hotplug");
+        after = fmt_cpus(m->host->online);
+        if (before && after && strcmp(before, after) == 0)
+                return 0;
+        log_msg(m->log, LOG_NOTICE, "online CPUs changed from %s to %s; re-planning", before, after);
+        /* The tracepoints are per CPU: cover the CPUs online now. */
+        if (m->drift.watch && driftwatch_start(m) < 0)
+                log_msg(m->log, LOG_WARNING, "drift events off after CPU hotplug: %s", m->drift.error);
+        manager_rescan(m, "CPU hotplug");
+        manager_state_flush(m, false);
+        return 0;
+}
+
+/* ---- life cycle --------------------------------------------------------------- */
+
+int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
+        Manager *m = calloc(1, sizeof *m);
+        _cleanup_(freep) char *err = NULL;
+        int r;
+
+        if (!m)
+                return EXIT_RUNTIME;
+        m->opt = *opt;
+        m->log = log;
+        m->procfd = -1;
+        m->state = (StateDir){.dirfd = -1, .lock_fd = -1};
+        m->start_usec = now_usec();
+        m->report = (Reporter){.log = log, .dry_run = opt->dry_run};
+        if (intake_init(&m->intake) < 0) {
+                manager_free(m);
+                return EXIT_RUNTIME;
+        }
+
+        r = host_load(opt->root, &m->host, &err);
+        if (r < 0) {
+                log_msg(log, LOG_ERR, "cannot read the host's CPUs below %s: %s", opt->root,
+                        err ? err : strerror(-r));
+                manager_free(m);
+                return EXIT_RUNTIME;
+        }
+        /* Confined to the tree below --root, like every read of the host. */
+        m->procfd = host_open_proc(m->host);
+        if (m->procfd < 0) {
+                log_msg(log, LOG_ERR, "cannot open %s/proc: %s", strcmp(opt->root, "/") == 0 ? "" : opt->root,
+                        strerror(-m->procfd));
+                manager_free(m);
+                return EXIT_RUNTIME;
+        }
+        m->facts = (Facts){.procfd = m->procfd, .host = m->host};
+        m->aff = (Affinity){
+                .procfd = m->procfd,
+                .bytes = m->host->affinity_bytes,
+                .dry_run = opt->dry_run,
+                .from_status = strcmp(opt->root, "/") != 0,
+        };
+        r = manager_load_config(m, &m->config, NULL);
+        if (r < 0) {
+                log_msg(log, LOG_ERR, "configuration rejected; not starting");
+                manager_free(m);
+                return EXIT_CONFIG;
+        }
+        m->threads = thread_table_new();
+        if (!m->threads) {
+                manager_free(m);
+                return EXIT_RUNTIME;
+        }
+        *ret = m;
+        return 0;
+}
+
+/* Before anything is touched: the run-time directory, the instance lock and
+ * the control socket, so a second pinnerd stops here. */
+static int claim_instance(Manager *m) {
+        _cleanup_(freep) char *err = NULL;
+        int r;
+
+        /* A single dry scan changes nothing and answers nobody. */
+        if (!m->opt.socket_path || (m->opt.once && m->opt.dry_run))
+                return 0;
+        r = state_dir_open(&m->state, m->opt.socket_path, &err);
+        if (r >= 0)
+                r = state_lock(&m->state, &err);
+        if (r == -EBUSY) {
+                log_msg(m->log, LOG_ERR, "another pinnerd is running on %s (it holds %s/lock); not starting",
+                        m->opt.socket_path, m->state.dir);
+                return EXIT_RUNTIME;
+        }
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "%s", err ? err : strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        /* A dry run sets nothing, so it has no originals to keep. */
+        m->state_enabled = !m->opt.dry_run;
+        if (m->opt.once)
+                return 0;
+        free(err);
+        err = NULL;
+        r = ctl_server_new(m->event, m->opt.socket_path, manager_ctl_handler, m, &m->ctl, &err);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "control socket %s: %s", m->opt.socket_path,
+                        err ? err : strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        return 0;
+}
+
+static int watch_signals(Manager *m) {
+        sigset_t ss;
+        int r;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        if ((r = sd_event_add_signal(m->event, &m->sig_term, SIGTERM, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, &m->sig_int, SIGINT, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, &m->sig_hup, SIGHUP, on_signal, m)) < 0) {
+                log_msg(m->log, LOG_ERR, "cannot watch signals: %s", strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        return 0;
+}
+
+static void watch_hotplug(Manager *m) {
+        int r;
+
+        if (strcmp(m->opt.root, "/") != 0)
+                return;
+        r = sd_device_monitor_new(&m->hotplug);
+        if (r >= 0)
+                r = sd_device_monitor_filter_add_match_subsystem_devtype(m->hotplug, "cpu", NULL);
+        if (r >= 0)
+                r = sd_device_monitor_attach_event(m->hotplug, m->event);
+        if (r >= 0)
+                r = sd_device_monitor_start(m->hotplug, on_hotplug, m);
+        if (r < 0) {
+                log_msg(m->log, LOG_WARNING, "no CPU hotplug events (%s); a rescan picks changes up",
+                        strerror(-r));
+                m->hotplug = sd_device_monitor_unref(m->hotplug);
+        }
+}
+
+int manager_start(Manager *m) {
+        _cleanup_(freep) char *online = NULL, *isolated = NULL;
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "cannot create the event loop: %s", strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        r = claim_instance(m);
+        if (r != 0)
+                return r;
+        /* A signal during the first scan waits for the loop. */
+        if (!m->opt.once && (r = watch_signals(m)) != 0)
+                return r;
+
+        /* Subscribe before the scan, so nothing started in between is missed. */
+        if (!m->opt.once && strcmp(m->opt.root, "/") == 0 && intake_connect(&m->intake) < 0)
+                log_msg(m->log, LOG_WARNING, "%s; polling /proc every %u s instead",
+                        m->intake.error ? m->intake.error : "no proc connector",
+                        m->config->settings.rescan ? m->config->settings.rescan : POLL_DEFAULT_SEC);
+
+        if (m->state_enabled)
+                reconcile_load_state(m);
+        manager_rescan(m, "start");
+        manager_state_flush(m, true);
+        online = fmt_cpus(m->host->online);
+        isolated = fmt_cpus(m->host->isolated);
+        log_event(m->log, EV_STARTED, LOG_INFO, NULL,
+                  "pinnerd %s started: %zu rules, %zu threads managed, online CPUs %s, isolated %s, events "
+                  "from %s%s",
+                  PINNERD_VERSION, m->config->n_rules, thread_table_size(m->threads), online,
+                  isolated && *isolated ? isolated : "none", manager_event_source(m),
+                  m->opt.dry_run ? " (dry run)" : "");
+        if (m->opt.once)
+                return 0;
+
+        if (m->intake.connector) {
+                r = intake_attach(m);
+                if (r < 0) {
+                        log_msg(m->log, LOG_ERR, "cannot watch the proc connector: %s", strerror(-r));
+                        return EXIT_RUNTIME;
+                }
+        }
+        /* A dry run or a captured tree (--root) sets no mask to drift from. */
+        if (m->opt.dry_run || strcmp(m->opt.root, "/") != 0)
+                m->drift.error = strdup(m->opt.dry_run ? "a dry run sets no mask" : "--root: not this host");
+        else if (driftwatch_start(m) < 0)
+                log_msg(m->log, LOG_NOTICE, "drift is checked every verify interval only: %s",
+                        m->drift.error ? m->drift.error : "no sched_setaffinity events");
+        if (m->intake.connector)
+                log_msg(m->log, LOG_INFO, "process events: %s filter%s%s; drift events: %s",
+                        intake_filter_name(&m->intake),
+                        m->intake.filter == CN_FILTER_KERNEL ? "" : " (kernel filter: ",
+                        m->intake.filter == CN_FILTER_KERNEL           ? ""
+                        : m->intake.filter_forced                      ? "off by PINNERD_PROC_FILTER)"
+                        : m->intake.kernel_filter_error == -EOPNOTSUPP ? "not honoured, a kernel before 6.6)"
+                                                                       : "not confirmed)",
+                        driftwatch_source(&m->drift));
+        r = manager_arm_timers(m);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "cannot arm timers: %s", strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        manager_storm_timer_update(m);
+        watch_hotplug(m);
+
+        /* Keeps systemd's watchdog fed when WATCHDOG_USEC is set. */
+        (void) sd_event_set_watchdog(m->event, true);
+        manager_notify_status(m, "READY=1\n");
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r = sd_event_loop(m->event);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "event loop failed: %s", strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        return m->exit_code;
+}
+
+void manager_stop(Manager *m) {
+        size_t n = 0;
+
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping: restoring masks");
+        if (m->config && m->config->settings.restore && m->config->settings.restore_at_stop && m->threads) {
+                n = reconcile_restore_all(m, "pinnerd stopping");
+                /* Everything is back: nothing for a later start to take over. */
+                if (m->state_enabled)
+                        (void) unlinkat(m->state.dirfd, "state", 0);
+                m->state_enabled = false;
+        }
+        log_event(m->log, EV_STOPPING, LOG_INFO, NULL,
+                  "pinnerd stopping: %zu threads managed, %zu restored%s",
+                  m->threads ? thread_table_size(m->threads) : 0, n,
+                  m->config && m->config->settings.restore && !m->config->settings.restore_at_stop
+                          ? " (restore-at-stop = no: masks stay; the state file keeps the originals)"
+                          : "");
+}
+
+void manager_free(Manager *m) {
+        if (!m)
+                return;
+        /* An unclean exit keeps what a restart needs. */
+        manager_state_flush(m, true);
+        ctl_server_free(m->ctl);
+        sd_device_monitor_unref(m->hotplug);
+        intake_done(&m->intake);
+        unmovable_reset(&m->unmovable);
+        driftwatch_stop(&m->drift);
+        sd_event_source_unref(m->rescan_timer);
+        sd_event_source_unref(m->verify_timer);
+        sd_event_source_unref(m->storm_timer);
+        sd_event_source_unref(m->state_timer);
+        sd_event_source_unref(m->sig_term);
+        sd_event_source_unref(m->sig_int);
+        sd_event_source_unref(m->sig_hup);
+        sd_event_unref(m->event);
+        facts_cache_clear(&m->facts);
+        thread_table_free(m->threads);
+        strvec_done(&m->rule_names);
+        config_free(m->config);
+        if (m->procfd >= 0)
+                dirfd_close(m->procfd);
+        host_free(m->host);
+        state_dir_close(&m->state);
+        free(m);
+}

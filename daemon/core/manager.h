@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* The manager owns the daemon's state and its sd-event loop. Data flows one
+ * way: event or scan → task identity → facts → rule → plan → apply → state and
+ * journal. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+
+typedef struct ManagerOptions {
+        const char *config_path;
+        const char *config_dir;
+        const char *root;        /* "/" or a captured tree (implies dry_run) */
+        const char *socket_path; /* NULL = no control socket */
+        bool dry_run;
+        bool once;
+        bool check_owner; /* refuse config files not owned by root */
+} ManagerOptions;
+
+typedef struct Manager Manager;
+
+/* Exit codes shared by main.c (SPEC: 0 ok, 1 bad config, 3 runtime failure). */
+enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
+
+/* Load the host and the configuration. Returns 0, or an exit code after
+ * logging every problem. */
+int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret);
+/* Subscribe to events, first scan and apply, open the control socket, then
+ * READY=1. Returns 0 or an exit code. */
+int manager_start(Manager *m);
+/* Run until SIGTERM/SIGINT; returns the exit code. */
+int manager_run(Manager *m);
+/* At stop: restore original masks (restore = yes), STOPPING=1, free. */
+void manager_stop(Manager *m);
+void manager_free(Manager *m);

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/report.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernel/host.h"
+#include "lib/output.h"
+#include "lib/util.h"
+
+char *fmt_cpus(const CpuSet *s) {
+        return s ? cpuset_format_list(s) : strdup("-");
+}
+
+size_t isolated_sources(const Host *h, IsolatedSource *v, size_t max) {
+        CpuSet *sets[16] = {0};
+        size_t n = 0;
+
+        if (max > 16)
+                max = 16;
+        for (int c = h->isolated ? cpuset_next(h->isolated, -1) : -1; c >= 0;
+             c = cpuset_next(h->isolated, c)) {
+                const char *src = host_isolated_source(h, (unsigned) c);
+                size_t k;
+                if (!src)
+                        src = "isolcpus";
+                for (k = 0; k < n && strcmp(v[k].name, src) != 0; k++)
+                        ;
+                if (k == n) {
+                        if (n == max || !(sets[n] = cpuset_new()))
+                                continue;
+                        v[n++] = (IsolatedSource){.name = src};
+                }
+                (void) cpuset_add(sets[k], (unsigned) c);
+        }
+        for (size_t k = 0; k < n; k++) {
+                v[k].cpus = cpuset_format_list(sets[k]);
+                cpuset_free(sets[k]);
+        }
+        return n;
+}
+
+void isolated_sources_done(IsolatedSource *v, size_t n) {
+        for (size_t k = 0; k < n; k++)
+                free(v[k].cpus);
+}
+
+char *fmt_isolated(const Host *h) {
+        IsolatedSource v[16];
+        size_t n = isolated_sources(h, v, ELEMENTSOF(v));
+        OutBuf o = OUTBUF_INIT;
+
+        for (size_t k = 0; k < n; k++) {
+                outbuf_printf(&o, "%s%s (", k ? ", " : "", v[k].cpus ? v[k].cpus : "?");
+                /* Partition paths are raw cgroup names: escaped for people. */
+                text_escape_append(&o, v[k].name, strlen(v[k].name));
+                outbuf_putc(&o, ')');
+        }
+        isolated_sources_done(v, n);
+        if (n == 0)
+                outbuf_puts(&o, "none");
+        if (outbuf_error(&o) < 0) {
+                outbuf_done(&o);
+                return NULL;
+        }
+        return o.data;
+}
+
+static void thread_fields(const Thread *th, LogFields *f) {
+        *f = (LogFields){
+                .rule = th->rule, .pid = th->pid, .tid = th->tid, .comm = th->comm, .thread = th->name};
+}
+
+void report_applied(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const CpuSet *prev,
+                    bool dry_run) {
+        _cleanup_(freep) char *eff_s = fmt_cpus(plan->effective), *req_s = fmt_cpus(plan->requested),
+                              *prev_s = fmt_cpus(prev);
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.cpus = eff_s;
+        f.requested = req_s;
+        f.previous = prev_s;
+        rp->counters.applied++;
+        /* Kernel event timestamp → mask set, for the metrics histogram. */
+        if (!dry_run && rp->event_ns) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                uint64_t now_ns = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+                metrics_observe(&rp->event_to_pin, now_ns > rp->event_ns ? now_ns - rp->event_ns : 0);
+        }
+        log_event(rp->log, EV_APPLIED, LOG_INFO, &f,
+                  "%s %s/%s (pid %d, tid %d) to CPU%s %s by rule %s (was %s)",
+                  dry_run ? "would pin" : "pinned", th->comm, th->name, (int) th->pid, (int) th->tid,
+                  cpuset_count(plan->effective) == 1 ? "" : "s", eff_s, rule->name, prev_s);
+}
+
+void report_restored(Reporter *rp, const Thread *th, const CpuSet *prev, const char *why, bool dry_run) {
+        _cleanup_(freep) char *orig_s = fmt_cpus(th->original), *prev_s = fmt_cpus(prev);
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.cpus = orig_s;
+        f.previous = prev_s;
+        f.reason = why;
+        rp->counters.restored++;
+        log_event(rp->log, EV_RESTORED, LOG_INFO, &f,
+                  "restored %s/%s (pid %d, tid %d) to CPUs %s (was %s): %s%s", th->comm, th->name,
+                  (int) th->pid, (int) th->tid, orig_s, prev_s, why, dry_run ? " (dry run)" : "");
+}
+
+void report_restore_failed(Reporter *rp, const Thread *th, const char *reason, int err) {
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.reason = reason;
+        rp->counters.failed++;
+        log_event(rp->log, EV_FAILED, LOG_WARNING, &f, "could not restore %s/%s (pid %d, tid %d): %s",
+                  th->comm, th->name, (int) th->pid, (int) th->tid, strerror(err ? err : EINVAL));
+}
+
+void report_no_cpu(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const char *why) {
+        _cleanup_(freep) char *req_s = fmt_cpus(plan->requested);
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.requested = req_s;
+        f.reason = why;
+        rp->counters.skipped++;
+        /* An empty request (a term empty on this host) is said by the reason. */
+        if (req_s && *req_s)
+                log_event(rp->log, EV_SKIPPED, LOG_NOTICE, &f,
+                          "left %s/%s (pid %d, tid %d) as it is: rule %s asks for CPUs %s but %s", th->comm,
+                          th->name, (int) th->pid, (int) th->tid, rule->name, req_s, why);
+        else
+                log_event(rp->log, EV_SKIPPED, LOG_NOTICE, &f,
+                          "left %s/%s (pid %d, tid %d) as it is: rule %s: %s", th->comm, th->name,
+                          (int) th->pid, (int) th->tid, rule->name, why);
+}
+
+void report_refused(Reporter *rp, const Thread *th, const Rule *rule, const char *reason, bool quiet) {
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.reason = reason;
+        rp->counters.skipped++;
+        log_event(rp->log, EV_SKIPPED, quiet ? LOG_DEBUG : LOG_NOTICE, &f,
+                  "skipped %s/%s (pid %d, tid %d) for rule %s: %s", th->comm, th->name, (int) th->pid,
+                  (int) th->tid, rule->name, reason);
+}
+
+void report_failed(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const char *reason,
+                   int err) {
+        _cleanup_(freep) char *eff_s = fmt_cpus(plan->effective), *req_s = fmt_cpus(plan->requested);
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.cpus = eff_s;
+        f.requested = req_s;
+        f.reason = reason;
+        rp->counters.failed++;
+        log_event(rp->log, EV_FAILED, LOG_ERR, &f,
+                  "failed to pin %s/%s (pid %d, tid %d) to CPUs %s by rule %s: %s", th->comm, th->name,
+                  (int) th->pid, (int) th->tid, eff_s, rule->name, strerror(err ? err : EINVAL));
+}
+
+void report_drift(Reporter *rp, const Thread *th, const CpuSet *now, bool reapply) {
+        _cleanup_(freep) char *cur_s = fmt_cpus(now), *app_s = fmt_cpus(th->applied);
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.cpus = app_s;
+        f.previous = cur_s;
+        f.reason = "mask changed by someone else";
+        rp->counters.drift++;
+        log_event(rp->log, EV_DRIFT, LOG_WARNING, &f,
+                  "%s/%s (pid %d, tid %d) was moved to CPUs %s outside pinnerd (rule %s wants %s)%s",
+                  th->comm, th->name, (int) th->pid, (int) th->tid, cur_s, th->rule ? th->rule : "-", app_s,
+                  reapply ? "; re-applying" : "");
+}
+
+void report_dropped(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan) {
+        _cleanup_(freep) char *d = fmt_cpus(plan->dropped), *req = fmt_cpus(plan->requested),
+                              *eff = fmt_cpus(plan->effective);
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.requested = req;
+        f.cpus = eff;
+        f.reason = "requested CPUs outside what the thread may use";
+        log_note(rp->log, LOG_NOTICE, &f,
+                 "rule %s: CPUs %s of %s left out for %s (pid %d): not online, outside its cpuset, or "
+                 "isolated",
+                 rule->name, d, req, th->comm, (int) th->pid);
+}
+
+void report_policy_applied(Reporter *rp, const Thread *th, const Rule *rule, const char *policy,
+                           const SchedPolicy *prev, bool dry_run) {
+        char was[32] = "?";
+        LogFields f;
+
+        (void) policy_format(prev, was, sizeof was);
+        thread_fields(th, &f);
+        f.policy = policy;
+        f.reason = "scheduling policy";
+        rp->counters.applied++;
+        log_event(rp->log, EV_APPLIED, LOG_INFO, &f,
+                  "%s %s/%s (pid %d, tid %d) to policy %s by rule %s (was %s)", dry_run ? "would set" : "set",
+                  th->comm, th->name, (int) th->pid, (int) th->tid, policy, rule->name, was);
+}
+
+void report_policy_restored(Reporter *rp, const Thread *th, const char *policy, const char *why,
+                            bool dry_run) {
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.policy = policy;
+        f.reason = why;
+        rp->counters.restored++;
+        log_event(rp->log, EV_RESTORED, LOG_INFO, &f, "restored %s/%s (pid %d, tid %d) to policy %s: %s%s",
+                  th->comm, th->name, (int) th->pid, (int) th->tid, policy, why, dry_run ? " (dry run)" : "");
+}
+
+void report_policy_failed(Reporter *rp, const Thread *th, const Rule *rule, const char *policy,
+                          const char *reason, int err) {
+        LogFields f;
+
+        thread_fields(th, &f);
+        f.policy = policy;
+        f.reason = reason;
+        rp->counters.failed++;
+        log_event(rp->log, EV_FAILED, LOG_ERR, &f,
+                  "failed to set policy %s on %s/%s (pid %d, tid %d) by rule %s: %s", policy, th->comm,
+                  th->name, (int) th->pid, (int) th->tid, rule->name, strerror(err ? err : EINVAL));
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* Reporting: one journald record and one counter per outcome. Every message
+ * about a thread is worded here, so the journal reads the same whichever
+ * path (event, scan, drift check, reload, stop) produced it. */
+#pragma once
+
+#include <stdint.h>
+
+#include "rules/conf.h"
+#include "lib/cpuset.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "rules/plan.h"
+#include "core/threads.h"
+
+typedef struct Counters {
+        uint64_t events, lost_rescans, rescans, applied, restored, skipped, failed, drift;
+} Counters;
+
+typedef struct Reporter {
+        Logger *log; /* not owned */
+        Counters counters;
+        bool dry_run;
+        /* Kernel timestamp (CLOCK_MONOTONIC ns) of the event being handled,
+         * 0 in a scan: a mask set meanwhile is observed in event_to_pin. */
+        uint64_t event_ns;
+        MetricsHistogram event_to_pin;
+} Reporter;
+
+/* A cpulist for messages and tables; "-" for NULL. malloc'd. */
+char *fmt_cpus(const CpuSet *s);
+
+/* Where the host's isolated CPUs come from, grouped: n sources (at most
+ * max), each a name ("isolcpus", "partition /sys/fs/cgroup/iso") and its
+ * CPUs (malloc'd cpulist). Returns n. */
+typedef struct IsolatedSource {
+        const char *name; /* the host's; valid until it is refreshed */
+        char *cpus;
+} IsolatedSource;
+struct Host;
+size_t isolated_sources(const struct Host *h, IsolatedSource *v, size_t max);
+void isolated_sources_done(IsolatedSource *v, size_t n);
+/* "2 (isolcpus), 3 (partition /sys/fs/cgroup/iso)", or "none". malloc'd. */
+char *fmt_isolated(const struct Host *h);
+
+void report_applied(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const CpuSet *prev,
+                    bool dry_run);
+void report_restored(Reporter *rp, const Thread *th, const CpuSet *prev, const char *why, bool dry_run);
+void report_restore_failed(Reporter *rp, const Thread *th, const char *reason, int err);
+/* A rule asks for CPUs but none is left (counted and logged). */
+void report_no_cpu(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const char *why);
+/* The kernel refused the mask for a reason that will not change (EINVAL,
+ * EBUSY); kernel threads that cannot move are logged at debug. */
+void report_refused(Reporter *rp, const Thread *th, const Rule *rule, const char *reason, bool quiet);
+void report_failed(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const char *reason,
+                   int err);
+void report_drift(Reporter *rp, const Thread *th, const CpuSet *now, bool reapply);
+/* A rule's scheduling policy set (prev: what the thread had), put back, or
+ * refused. */
+void report_policy_applied(Reporter *rp, const Thread *th, const Rule *rule, const char *policy,
+                           const SchedPolicy *prev, bool dry_run);
+void report_policy_restored(Reporter *rp, const Thread *th, const char *policy, const char *why,
+                            bool dry_run);
+void report_policy_failed(Reporter *rp, const Thread *th, const Rule *rule, const char *policy,
+                          const char *reason, int err);
+void report_dropped(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan);

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/output.h"
+#include "lib/util.h"
+
+#define STATE_HEADER "pinnerd-state 1\n"
+
+void state_entries_done(StateEntries *e) {
+        for (size_t i = 0; i < e->n; i++)
+                cpuset_free(e->v[i].original);
+        free(e->v);
+        *e = (StateEntries){0};
+}
+
+static int parse_dec_range(const char *s, const char *end, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (s == end)
+                return -EINVAL;
+        for (; s < end; s++) {
+                if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+/* "T TID START PID CPULIST POLICY": five space-separated fields after the tag. */
+static int parse_entry(const char *line, const char *end, StateEntry *ret) {
+        const char *f[5], *fe[5], *p = line + 2;
+        uint64_t tid, start, pid;
+        char text[8192];
+        StateEntry e = {0};
+
+        if (end - line < 2 || line[0] != 'T' || line[1] != ' ')
+                return -EINVAL;
+        for (int i = 0; i < 5; i++) {
+                f[i] = p;
+                while (p < end && *p != ' ')
+                        p++;
+                fe[i] = p;
+                if (i < 4) {
+                        if (p == end)
+                                return -EINVAL;
+                        p++;
+                }
+        }
+        if (p != end || parse_dec_range(f[0], fe[0], &tid) < 0 || parse_dec_range(f[1], fe[1], &start) < 0 ||
+            parse_dec_range(f[2], fe[2], &pid) < 0 || tid == 0 || pid == 0 || tid > INT32_MAX ||
+            pid > INT32_MAX)
+                return -EINVAL;
+        for (int i = 3; i < 5; i++) {
+                size_t ll = (size_t) (fe[i] - f[i]);
+                if (ll == 0 || ll >= sizeof text)
+                        return -EINVAL;
+                memcpy(text, f[i], ll);
+                text[ll] = '\0';
+                if (strcmp(text, "-") == 0)
+                        continue;
+                if (i == 4) {
+                        if (policy_parse(text, &e.policy) < 0)
+                                goto bad;
+                        e.has_policy = true;
+                        continue;
+                }
+                if (cpuset_parse_list(text, &e.original, NULL) < 0)
+                        goto bad;
+                if (cpuset_empty(e.original))
+                        goto bad;
+        }
+        if (!e.original && !e.has_policy)
+                goto bad;
+        e.pid = (pid_t) pid;
+        e.tid = (pid_t) tid;
+        e.start = start;
+        *ret = e;
+        return 0;
+bad:
+        cpuset_free(e.original);
+        return -EINVAL;
+}
+
+int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_error) {
+        _cleanup_(state_entries_done) StateEntries e = {0};
+        size_t cap = 0, lineno = 1;
+        const char *p = buf, *end = buf + len;
+        bool ended = false;
+
+        if (len < strlen(STATE_HEADER) || memcmp(buf, STATE_HEADER, strlen(STATE_HEADER)) != 0) {
+                *ret_error = strdup("not a pinnerd state file (bad header)");
+                return -EBADMSG;
+        }
+        if (memchr(buf, '\0', len)) {
+                *ret_error = strdup("contains a NUL byte");
+                return -EBADMSG;
+        }
+        p += strlen(STATE_HEADER);
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                lineno++;
+                if (!nl) {
+                        *ret_error = xasprintf("line %zu: truncated", lineno);
+                        return -EBADMSG;
+                }
+                if (ended) {
+                        *ret_error = xasprintf("line %zu: data after the end line", lineno);
+                        return -EBADMSG;
+                }
+                if (nl - p > 4 && memcmp(p, "end ", 4) == 0) {
+                        uint64_t count;
+                        if (parse_dec_range(p + 4, nl, &count) < 0 || count != e.n) {
+                                *ret_error = xasprintf("line %zu: end line does not match %zu entries",
+                                                       lineno, e.n);
+                                return -EBADMSG;
+                        }
+                        ended = true;
+                } else {
+                        if (e.n == cap) {
+                                size_t nc = cap ? cap * 2 : 64;
+                                StateEntry *nv = reallocarray(e.v, nc, sizeof *nv);
+                                if (!nv)
+                                        return -ENOMEM;
+                                e.v = nv;
+                                cap = nc;
+                        }
+                        if (parse_entry(p, nl, &e.v[e.n]) < 0) {
+                                *ret_error = xasprintf("line %zu: malformed entry", lineno);
+                                return -EBADMSG;
+                        }
+                        e.n++;
+                }
+                p = nl + 1;
+        }
+        if (!ended) {
+                *ret_error = strdup("truncated (no end line)");
+                return -EBADMSG;
+        }
+        *ret = e;
+        e = (StateEntries){0};
+        return 0;
+}
+
+char *state_format(const ThreadTable *t, size_t *ret_len) {
+        OutBuf o = {.max = STATE_MAX_BYTES};
+        size_t i = 0, n = 0;
+        Thread *th;
+
+        outbuf_puts(&o, STATE_HEADER);
+        while ((th = thread_table_next(t, &i))) {
+                char pol[32] = "-";
+                if (!th->original && !th->policy_original)
+                        continue;
+                _cleanup_(freep) char *list = th->original ? cpuset_format_list(th->original) : strdup("-");
+                if (!list ||
+                    (th->policy_original && policy_format(th->policy_original, pol, sizeof pol) < 0)) {
+                        outbuf_done(&o);
+                        return NULL;
+                }
+                outbuf_printf(&o, "T %d %" PRIu64 " %d %s %s\n", (int) th->tid, th->start, (int) th->pid,
+                              list, pol);
+                n++;
+        }
+        outbuf_printf(&o, "end %zu\n", n);
+        if (outbuf_error(&o) < 0) {
+                outbuf_done(&o);
+                return NULL;
+        }
+        *ret_len = o.len;
+        return o.data;
+}
+
+int state_dir_open(StateDir *s, const char *socket_path, char **ret_error) {
+        _cleanup_(freep) char *dir = NULL;
+        const char *slash = strrchr(socket_path, '/');
+
+        *s = (StateDir){.dirfd = -1, .lock_fd = -1};
+        if (!slash)
+                dir = strdup(".");
+        else if (slash == socket_path)
+                dir = strdup("/");
+        else
+                dir = strndup(socket_path, (size_t) (slash - socket_path));
+        if (!dir)
+                return -ENOMEM;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                int e = errno;
+                *ret_error = xasprintf("cannot create %s: %s", dir, strerror(e));
+                return -e;
+        }
+        s->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (s->dirfd < 0) {
+                int e = errno;
+                *ret_error = xasprintf("cannot open %s: %s", dir, strerror(e));
+                return -e;
+        }
+        s->dir = TAKE_PTR(dir);
+        return 0;
+}
+
+void state_dir_close(StateDir *s) {
+        if (s->lock_fd >= 0)
+                close(s->lock_fd);
+        if (s->dirfd >= 0)
+                close(s->dirfd);
+        free(s->dir);
+        *s = (StateDir){.dirfd = -1, .lock_fd = -1};
+}
+
+int state_lock(StateDir *s, char **ret_error) {
+        int fd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+
+        if (fd < 0) {
+                int e = errno;
+                *ret_error = xasprintf("cannot open %s/lock: %s", s->dir, strerror(e));
+                return -e;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+                close(fd);
+                if (e == EWOULDBLOCK) {
+                        *ret_error = xasprintf("another pinnerd is running in %s (it holds %s/lock)", s->dir,
+                                               s->dir);
+                        return -EBUSY;
+                }
+                *ret_error = xasprintf("cannot lock %s/lock: %s", s->dir, strerror(e));
+                return -e;
+        }
+        s->lock_fd = fd;
+        return 0;
+}
+
+int state_load(StateDir *s, StateEntries *ret, char **ret_error) {
+        _cleanup_(closep) int fd = -1;
+        _cleanup_(freep) char *buf = NULL;
+        struct stat st;
+        size_t len = 0;
+
+        *ret = (StateEntries){0};
+        fd = openat(s->dirfd, "state", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                int e = errno;
+                *ret_error =
+                        e == ELOOP ? strdup("is a symbolic link") : xasprintf("cannot open: %s", strerror(e));
+                return -e;
+        }
+        if (fstat(fd, &st) < 0) {
+                int e = errno;
+                *ret_error = xasprintf("cannot stat: %s", strerror(e));
+                return -e;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                *ret_error = strdup("not a regular file");
+                return -EPERM;
+        }
+        if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+                *ret_error = xasprintf(
+                        "owned by uid %u with mode %04o; it must be ours (uid %u) and writable by "
+                        "nobody else",
+                        (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (unsigned) geteuid());
+                return -EPERM;
+        }
+        if ((uint64_t) st.st_size > STATE_MAX_BYTES) {
+                *ret_error = xasprintf("larger than %zu bytes", STATE_MAX_BYTES);
+                return -EFBIG;
+        }
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        while (len < (size_t) st.st_size + 1) {
+                ssize_t n = read(fd, buf + len, (size_t) st.st_size + 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int e = errno;
+                        *ret_error = xasprintf("cannot read: %s", strerror(e));
+                        return -e;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (len > (size_t) st.st_size) {
+                *ret_error = strdup("grew while being read");
+                return -EBADMSG;
+        }
+        return state_parse_buf(buf, len, ret, ret_error);
+}
+
+int state_save(StateDir *s, const ThreadTable *t, char **ret_error) {
+        _cleanup_(freep) char *text = NULL;
+        size_t len = 0, off = 0;
+        int fd, e;
+
+        text = state_format(t, &len);
+        if (!text) {
+                *ret_error = strdup("out of memory formatting the state");
+                return -ENOMEM;
+        }
+        /* A temporary file left by a crash is ours to replace. */
+        (void) unlinkat(s->dirfd, "state.tmp", 0);
+        fd = openat(s->dirfd, "state.tmp", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                    0600);
+        if (fd < 0) {
+                e = errno;
+                *ret_error = xasprintf("cannot create %s/state.tmp: %s", s->dir, strerror(e));
+                return -e;
+        }
+        while (off < len) {
+                ssize_t n = write(fd, text + off, len - off);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        e = errno;
+                        close(fd);
+                        (void) unlinkat(s->dirfd, "state.tmp", 0);
+                        *ret_error = xasprintf("cannot write %s/state.tmp: %s", s->dir, strerror(e));
+                        return -e;
+                }
+                off += (size_t) n;
+        }
+        if (close(fd) < 0) {
+                e = errno;
+                (void) unlinkat(s->dirfd, "state.tmp", 0);
+                *ret_error = xasprintf("cannot write %s/state.tmp: %s", s->dir, strerror(e));
+                return -e;
+        }
+        if (renameat(s->dirfd, "state.tmp", s->dirfd, "state") < 0) {
+                e = errno;
+                (void) unlinkat(s->dirfd, "state.tmp", 0);
+                *ret_error = xasprintf("cannot rename %s/state.tmp: %s", s->dir, strerror(e));
+                return -e;
+        }
+        s->writes++;
+        return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* The run-time directory beside the control socket (/run/pinnerd by
+ * default): the instance lock, and the originals that must survive a crash.
+ *
+ * `lock` is flock()ed for the daemon's life: a second pinnerd on the same
+ * socket stops before it touches anything. `state` holds, for every thread
+ * whose mask pinnerd replaced, the mask to put back, keyed by (tid, start
+ * time). It is written whole to a temporary file and renamed over the old
+ * one, so a reader sees the old or the new file, never half of one; writes
+ * are coalesced (at most one per STATE_WRITE_INTERVAL_USEC), never one per
+ * thread. No fsync: the directory is a tmpfs that does not outlive a reboot,
+ * and the threads it describes do not either.
+ *
+ * Format (text, one entry a line):
+ *
+ *     pinnerd-state 1
+ *     T TID START PID CPULIST POLICY
+ *
+ * CPULIST is the original mask and POLICY the original scheduling policy
+ * (schedpolicy.h's text form), each "-" when pinnerd did not change it.
+ *     ...
+ *     end COUNT
+ *
+ * Anything else — a wrong header, a malformed line, a missing or wrong end
+ * line (truncation), a file not owned by us, writable by others, not a
+ * regular file, or larger than STATE_MAX_BYTES — makes the whole file
+ * untrusted: reported once, ignored, and replaced at the next write. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/cpuset.h"
+#include "core/threads.h"
+
+#define STATE_MAX_BYTES ((size_t) 64 * 1024 * 1024)
+#define STATE_WRITE_INTERVAL_USEC (100 * 1000)
+
+typedef struct StateEntry {
+        pid_t pid, tid;
+        uint64_t start;
+        CpuSet *original; /* NULL: the mask was not changed */
+        bool has_policy;
+        SchedPolicy policy;
+} StateEntry;
+
+typedef struct StateEntries {
+        StateEntry *v;
+        size_t n;
+} StateEntries;
+void state_entries_done(StateEntries *e);
+
+/* Pure. -EBADMSG with *ret_error saying what and where (line N). */
+int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_error);
+/* Pure: every entry of the table that has an original. malloc'd text. */
+char *state_format(const ThreadTable *t, size_t *ret_len);
+
+typedef struct StateDir {
+        char *dir;    /* the socket's directory */
+        int dirfd;    /* O_PATH|O_DIRECTORY, -1 when closed */
+        int lock_fd;  /* -1 until locked */
+        bool dirty;   /* an original changed since the last write */
+        bool failing; /* the last write failed (said once) */
+        uint64_t last_write_usec;
+        uint64_t writes, write_failures;
+} StateDir;
+
+/* The directory of socket_path; created 0755 when missing. -errno with
+ * *ret_error set. */
+int state_dir_open(StateDir *s, const char *socket_path, char **ret_error);
+void state_dir_close(StateDir *s);
+/* Take the instance lock: -EBUSY when another pinnerd holds it. */
+int state_lock(StateDir *s, char **ret_error);
+/* Read and validate `state`. 0 with no entries when the file does not exist;
+ * -EBADMSG/-EPERM/-EFBIG/... with *ret_error naming the problem otherwise. */
+int state_load(StateDir *s, StateEntries *ret, char **ret_error);
+/* Write the table's originals atomically. -errno with *ret_error. */
+int state_save(StateDir *s, const ThreadTable *t, char **ret_error);

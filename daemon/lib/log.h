@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging: every decision goes to journald with structured fields, or to
+ * stderr as one line carrying the same fields. Thread records are
+ * rate-limited: past a burst they give way to a summary.
+ *
+ * Nothing waits on a log reader. Records are serialised into a bounded
+ * queue; while an event handler runs they stay there and are written after
+ * it (a defer source on the event loop, or an explicit log_flush()), so no
+ * journald or stderr write sits between an event and its
+ * sched_setaffinity(). The journal is written in journald's native protocol
+ * on a non-blocking datagram socket of our own: a slow or stopped journald
+ * costs records (counted, and said once when it takes them again, as a
+ * records-lost record), never time. sd_journal_send() would block the daemon
+ * as soon as journald has 10 datagrams unread (net.unix.max_dgram_qlen). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <syslog.h>
+
+#include "lib/output.h"
+#include "lib/util.h"
+
+typedef enum LogTarget { LOG_TARGET_AUTO, LOG_TARGET_JOURNAL, LOG_TARGET_STDERR } LogTarget;
+
+typedef enum EventKind {
+        EV_STARTED,
+        EV_RELOADED,
+        EV_RELOAD_FAILED,
+        EV_APPLIED,
+        EV_RESTORED,
+        EV_SKIPPED,
+        EV_FAILED,
+        EV_DRIFT,
+        EV_EVENTS_LOST,
+        EV_RESCAN,
+        EV_STOPPING,
+        EV_RECORDS_LOST, /* the logger's own: records journald or stderr did not take */
+        _EV_MAX,
+} EventKind;
+
+/* Fields of a record about one thread; NULL / 0 members are left out.
+ * Strings are raw (as /proc gives them): the logger escapes them where the
+ * sink needs it and sends the exact bytes in the PINNERD_* fields. */
+typedef struct LogFields {
+        const char *rule;
+        pid_t pid, tid;
+        const char *comm, *thread;
+        const char *cpus, *requested, *previous;
+        const char *policy; /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
+        const char *reason;
+        bool reason_escaped; /* reason is already escaped text (a configuration error) */
+} LogFields;
+
+/* A burst of this many thread records per window passes; the rest are
+ * counted and summarised once the window ends. */
+#define LOG_STORM_BURST 1000u
+#define LOG_STORM_WINDOW_USEC (10u * 1000000u)
+
+/* Records waiting to be written: at most this many, and this many bytes
+ * (a record is ~300 bytes; 4096 of them cover a rescan of a big host while
+ * journald is busy). Past either, new records are dropped and counted. */
+#define LOG_QUEUE_MAX_RECORDS 4096u
+#define LOG_QUEUE_MAX_BYTES ((size_t) 4 * 1024 * 1024)
+/* Escaped MESSAGE text longer than this is cut (with "..."): a record must
+ * fit one datagram. */
+#define LOG_MESSAGE_MAX 4096u
+/* While journald is unreachable, connecting is tried again at most this often. */
+#define LOG_RECONNECT_USEC (250u * 1000u)
+
+#define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+typedef struct sd_event sd_event;
+typedef struct sd_event_source sd_event_source;
+
+typedef struct Logger {
+        LogTarget target; /* resolved: JOURNAL or STDERR */
+        int max_level;    /* LOG_ERR .. LOG_DEBUG */
+        FILE *err;
+        const char *journal_path; /* LOG_JOURNAL_SOCKET; tests point it elsewhere */
+        int journal_fd;           /* connected datagram socket, or -1 */
+        uint64_t reconnect_at;    /* no connect() before this (CLOCK_MONOTONIC µs) */
+        bool journal_down;        /* the last write found no journald (said once) */
+        bool journal_full;        /* journald's queue was full: wait for EPOLLOUT */
+        bool err_broken;          /* stderr failed hard (EPIPE): not written again */
+
+        /* Records waiting: [u32 length][u8 sink][bytes], from queue_head on. */
+        OutBuf queue;
+        size_t queue_head;
+        unsigned queued;
+
+        /* Records lost since that was last said, by cause; and in all. */
+        uint64_t lost_full, lost_down, lost_stderr, lost_other;
+        uint64_t lost_total;
+
+        sd_event *event;               /* while set and running, records wait for its post source */
+        sd_event_source *post_source;  /* flushes after each dispatched event */
+        sd_event_source *write_source; /* EPOLLOUT on journal_fd while journald's queue is full */
+
+        uint64_t window_start;
+        unsigned window_count;
+        unsigned suppressed[_EV_MAX];
+        unsigned suppressed_other; /* notes (log_note) */
+        unsigned suppressed_total;
+} Logger;
+
+void log_setup(Logger *l, LogTarget target, int max_level);
+/* Write what is queued (waiting a bounded time for a busy journald) and
+ * release everything; the Logger can be set up again afterwards. */
+void log_done(Logger *l);
+int log_parse_target(const char *s, LogTarget *ret);
+int log_parse_level(const char *s, int *ret);
+
+/* Defer writes to the end of each event-loop iteration of e (which must be
+ * the loop the daemon runs): records logged from inside an event handler are
+ * written after it returns. Without it (or while e is not dispatching),
+ * every record is written when it is logged. Returns 0 or -errno. */
+int log_attach_event(Logger *l, sd_event *e);
+/* Write queued records now, as far as the sinks take them without waiting. */
+void log_flush(Logger *l);
+/* Records that no sink took (queue full, journald gone, stderr broken). */
+uint64_t log_lost_total(const Logger *l);
+
+const char *event_kind_name(EventKind k);
+const char *event_message_id(EventKind k);
+
+void log_msg(Logger *l, int priority, const char *fmt, ...) _printf_(3, 4);
+/* A message that is already escaped for people (configuration diagnostics
+ * quote their values with conf_escape()): only what escaped text cannot hold
+ * (control bytes, invalid UTF-8) is escaped, so nothing is escaped twice. */
+void log_msg_escaped(Logger *l, int priority, const char *text);
+/* A record with PINNERD_EVENT=kind. Thread records (those with a tid) go
+ * through the storm limiter. The formatted message is raw text: the logger
+ * escapes it (C-style, text_escape_append) in MESSAGE and on stderr. */
+void log_event(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt, ...)
+        _printf_(5, 6);
+/* A note about a thread that is no decision of its own (for example CPUs a
+ * rule asked for but the thread may not use): the thread's fields, no
+ * PINNERD_EVENT. Rate-limited like thread records. */
+void log_note(Logger *l, int priority, const LogFields *f, const char *fmt, ...) _printf_(4, 5);
+
+/* Emit the summary of records suppressed in an ended window (the manager
+ * calls this from a timer); returns true while records are being held back. */
+bool log_storm_flush(Logger *l, uint64_t now);
+/* When the summary of held-back records is due (CLOCK_MONOTONIC µs), or 0
+ * when nothing is held back: an idle daemon needs no timer. */
+uint64_t log_storm_deadline(const Logger *l);
+
+/* Pure: one record in journald's native protocol: KEY=value lines, and
+ * KEY\n<le64 length><bytes>\n for a value holding a newline, so every byte
+ * of a value arrives as it was. Appended to out; returns 0 or -errno. */
+int log_journal_field(OutBuf *out, const char *key, const char *value, size_t len);

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+#include "lib/metrics.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* Bounds and their `le` labels, written out so the label is exact (no
+ * float formatting) and stable across versions. */
+static const struct {
+        uint64_t ns;
+        const char *le;
+} buckets[METRICS_N_BUCKETS] = {
+        {10000, "1e-05"},   {25000, "2.5e-05"},   {50000, "5e-05"},
+        {100000, "0.0001"}, {250000, "0.00025"},  {500000, "0.0005"},
+        {1000000, "0.001"}, {2500000, "0.0025"},  {5000000, "0.005"},
+        {10000000, "0.01"}, {25000000, "0.025"},  {50000000, "0.05"},
+        {100000000, "0.1"}, {250000000, "0.25"},  {500000000, "0.5"},
+        {1000000000, "1"},  {2500000000u, "2.5"}, {UINT64_C(10000000000), "10"},
+};
+
+uint64_t metrics_bucket_bound_ns(size_t i) {
+        return i < METRICS_N_BUCKETS ? buckets[i].ns : UINT64_MAX;
+}
+
+void metrics_observe(MetricsHistogram *h, uint64_t ns) {
+        size_t i = 0;
+        while (i < METRICS_N_BUCKETS && ns > buckets[i].ns)
+                i++;
+        h->counts[i]++;
+        h->count++;
+        h->sum_ns += ns;
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_valid_len(const unsigned char *s) {
+        if (s[0] < 0x80)
+                return 1;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+        if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                unsigned char lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+                return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+        }
+        if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                unsigned char lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+                return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
+        }
+        return 0;
+}
+
+int metrics_escape_label(OutBuf *out, const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+        while (*p) {
+                size_t n;
+                if (*p == '\\')
+                        outbuf_puts(out, "\\\\");
+                else if (*p == '"')
+                        outbuf_puts(out, "\\\"");
+                else if (*p == '\n')
+                        outbuf_puts(out, "\\n");
+                else if ((n = utf8_valid_len(p)) > 0) {
+                        outbuf_append(out, p, n);
+                        p += n;
+                        continue;
+                } else
+                        /* The format is UTF-8; an invalid byte has no escape. */
+                        outbuf_puts(out, "\xef\xbf\xbd");
+                p++;
+        }
+        return outbuf_error(out);
+}
+
+static void header(OutBuf *out, const char *name, const char *type, const char *help) {
+        outbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void counter(OutBuf *out, const char *name, const char *help, uint64_t v) {
+        header(out, name, "counter", help);
+        outbuf_printf(out, "%s %" PRIu64 "\n", name, v);
+}
+
+int metrics_render(const MetricsSnapshot *s, OutBuf *out) {
+        static const MetricsHistogram empty = {0};
+        const MetricsHistogram *h = s->event_to_pin ? s->event_to_pin : &empty;
+        uint64_t cum = 0;
+
+        counter(out, "pinnerd_events_total", "Process events received from the kernel.", s->events);
+        counter(out, "pinnerd_lost_event_rescans_total",
+                "Full /proc rescans because the kernel dropped process events.", s->lost_event_rescans);
+        counter(out, "pinnerd_rescans_total", "Full /proc rescans, for any reason.", s->rescans);
+        counter(out, "pinnerd_applied_total", "Thread CPU masks set by a rule.", s->applied);
+        counter(out, "pinnerd_restored_total", "Thread CPU masks put back to their original.", s->restored);
+        counter(out, "pinnerd_skipped_total",
+                "Threads a rule matched but left alone (no usable CPU, EINVAL, EBUSY).", s->skipped);
+        counter(out, "pinnerd_failed_total", "Failures to set or restore a thread's CPU mask (EPERM, ...).",
+                s->failed);
+        counter(out, "pinnerd_drift_total", "Pinned threads whose mask something else changed.", s->drift);
+
+        header(out, "pinnerd_managed_threads", "gauge", "Threads pinnerd currently manages.");
+        outbuf_printf(out, "pinnerd_managed_threads %" PRIu64 "\n", s->managed_threads);
+
+        header(out, "pinnerd_rule_threads", "gauge", "Threads each rule currently holds pinned.");
+        for (size_t i = 0; i < s->n_rules; i++) {
+                outbuf_puts(out, "pinnerd_rule_threads{rule=\"");
+                metrics_escape_label(out, s->rules[i].name);
+                outbuf_printf(out, "\"} %" PRIu64 "\n", s->rules[i].threads);
+        }
+
+        header(out, "pinnerd_event_to_pin_seconds", "histogram",
+               "From the kernel's process event (its timestamp) to the thread's CPU mask being set.");
+        for (size_t i = 0; i < METRICS_N_BUCKETS; i++) {
+                cum += h->counts[i];
+                outbuf_printf(out, "pinnerd_event_to_pin_seconds_bucket{le=\"%s\"} %" PRIu64 "\n",
+                              buckets[i].le, cum);
+        }
+        cum += h->counts[METRICS_N_BUCKETS];
+        outbuf_printf(out, "pinnerd_event_to_pin_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+        outbuf_printf(out, "pinnerd_event_to_pin_seconds_sum %" PRIu64 ".%09" PRIu64 "\n",
+                      h->sum_ns / 1000000000u, h->sum_ns % 1000000000u);
+        outbuf_printf(out, "pinnerd_event_to_pin_seconds_count %" PRIu64 "\n", h->count);
+        return outbuf_error(out);
+}
