@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "rules/conf.h"
+#include "rules/config.h"
 #include "lib/cpuset.h"
 #include "kernel/host.h"
 #include "rules/match.h"

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "rules/conf.h"
+#include "rules/config.h"
 #include "lib/cpuset.h"
 #include "lib/log.h"
 #include "lib/metrics.h"

@@ -13,7 +13,8 @@
  * key handler), and lines inih would reject (reported here with file:line).
  * It also strips leading whitespace, which turns off inih's multi-line
  * continuations: an indented line is an ordinary line, as admins expect. */
-#include "rules/conf-internal.h"
+#include "rules/conf-ini.h"
+#include "rules/conf-keys.h"
 
 #include <ctype.h>
 #include <ini.h>

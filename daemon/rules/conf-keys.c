@@ -2,7 +2,7 @@
 /* pinnerd.conf keys: one table per section naming each key, whether it may
  * be repeated, and the parser that validates its value into the Rule or the
  * Settings. Every problem names file:line and the offending text. */
-#include "rules/conf-internal.h"
+#include "rules/conf-keys.h"
 #include "rules/conf-regex.h"
 #include "kernel/procfs.h"
 

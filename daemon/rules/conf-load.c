@@ -3,7 +3,8 @@
  * refused unless root owns it and nobody else can write it, nor any
  * directory above it (as sshd's StrictModes), read whole through the
  * descriptor that was checked, with bounded sizes. */
-#include "rules/conf-internal.h"
+#include "rules/conf-load.h"
+#include "rules/conf-ini.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,15 +14,6 @@
 
 #define CONF_MAX_FILE_BYTES (4u << 20) /* 4096 rules fit easily */
 #define CONF_MAX_FILES 1024            /* drop-ins */
-
-int conf_push_file(Loader *l, const char *name) {
-        if (strvec_push(&l->files, name) < 0) {
-                l->oom = true;
-                return -ENOMEM;
-        }
-        l->file = l->files.v[l->files.n - 1];
-        return 0;
-}
 
 static void check_owner(Loader *l, const struct stat *st, const ConfLoadOptions *o) {
         bool warn;

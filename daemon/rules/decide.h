@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "rules/conf.h"
+#include "rules/config.h"
 #include "kernel/host.h"
 #include "rules/match.h"
 #include "rules/plan.h"

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "rules/conf.h"
+#include "rules/config.h"
 
 /* What is known about one thread. Strings may hold any byte but NUL. Facts a
  * rule needs but that are NULL / !has_uid never match (the task vanished or

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "rules/conf.h"
+#include "rules/config.h"
 #include "lib/cpuset.h"
 #include "kernel/host.h"
 

@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* Inside the config loader; nothing outside daemon/rules/conf*.c includes this.
+/* The Loader: what the config loader's layers share; only they include this.
  *
- * The layers, each feeding the next:
- *   conf-ini.c   syntax: one physical line at a time through libinih,
- *                section headers, lines inih cannot take
- *   conf-keys.c  the key tables and value parsers; rule sections
- *   conf-load.c  files and drop-in directories: ownership, mode, size
- *   conf.c       the Config object, diagnostics, the public API
- * They share one Loader, which collects every problem before a Config is
- * built, so a bad file never yields a half-applied configuration. */
+ * The layers, each calling only those below it:
+ *   conf.c        the Config object and the public API
+ *   conf-load.c   files and drop-in directories: ownership, mode, size
+ *   conf-ini.c    syntax: one physical line at a time through libinih,
+ *                 section headers, lines inih cannot take
+ *   conf-keys.c   the key tables and value parsers; rule sections
+ *   conf-loader.c the Loader they share and its diagnostics
+ * The Loader collects every problem before a Config is built, so a bad file
+ * never yields a half-applied configuration. */
 #pragma once
 
-#include "rules/conf.h"
+#include "rules/config.h"
 
 /* Bounds on what a config may make us allocate or print. */
 #define CONF_MAX_LINE (4 * CONF_MAX_VALUE) /* longer lines are refused whole */
@@ -104,7 +105,11 @@ typedef struct Loader {
         size_t n_names, cap_names;
 } Loader;
 
-/* conf.c: diagnostics and rules. */
+/* conf-loader.c: the Loader, diagnostics and rules. */
+void loader_init(Loader *l, ConfDiags *diags, const CpuSet *possible, const struct Host *host);
+/* The line buffer every file is read through. -ENOMEM. */
+int loader_alloc(Loader *l);
+void loader_done(Loader *l);
 /* A quoted piece of text for a message (conf_escape, CONF_QUOTE_MAX bytes);
  * "" on ENOMEM (the message still names file:line). Freed by the caller. */
 char *conf_quote(const char *s);
@@ -112,21 +117,5 @@ char *conf_quote(const char *s);
 void conf_diag(Loader *l, bool warning, unsigned line, const char *fmt, ...) _printf_(4, 5);
 #define ERR(l, ...) conf_diag((l), false, (l)->line, __VA_ARGS__)
 #define WARN(l, ...) conf_diag((l), true, (l)->line, __VA_ARGS__)
-void conf_rule_done(Rule *r);
-
-/* conf-keys.c: every key=value line, and the start and end of sections. */
-void conf_keys_handle(Loader *l, const char *key, const char *value);
-void conf_keys_begin_settings(Loader *l);
-/* header is the section header as written, for messages. */
-void conf_keys_begin_rule(Loader *l, const char *name, const char *header);
-void conf_keys_end_section(Loader *l);
-/* After the last file: checks that span files (restore-at-stop). */
-void conf_keys_finish(Loader *l);
-
-/* conf-ini.c: parse one file's text (NUL-free, len bytes) as l->file. */
-void conf_ini_parse(Loader *l, const char *text, size_t len);
-
-/* conf-load.c: files and directories from disk. */
+/* The file being read from now on: l->file (kept in l->files). -ENOMEM. */
 int conf_push_file(Loader *l, const char *name);
-void conf_load_file(Loader *l, const char *path, const ConfLoadOptions *o);
-void conf_load_dir(Loader *l, const char *dir, const ConfLoadOptions *o);
