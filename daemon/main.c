@@ -8,10 +8,12 @@
 #include <string.h>
 #include <systemd/sd-event.h>
 
-#include "rules/conf.h"
+#include "core/manager.h"
+#include "ctl/ctl-verbs.h"
+#include "ctl/ctlserver.h"
 #include "kernel/host.h"
 #include "lib/log.h"
-#include "core/manager.h"
+#include "rules/conf.h"
 
 #define DEFAULT_CONFIG "/etc/pinnerd.conf"
 #define DEFAULT_CONFIG_DIR "/etc/pinnerd.d"
@@ -34,6 +36,22 @@ static void help(void) {
                "Exit status: 0 ok, 1 bad configuration, 2 bad usage, 3 runtime failure.\n"
                "See pinnerd(8), pinnerd.conf(5) and pinnerctl(8).\n",
                DEFAULT_CONFIG, DEFAULT_CONFIG, DEFAULT_CONFIG_DIR, DEFAULT_SOCKET);
+}
+
+/* The control socket, answered by the verbs (daemon/ctl/) on the manager's
+ * loop. None for --once: a single scan answers nobody. */
+static int start_control(const ManagerOptions *opt, Logger *log, Manager *m, CtlServer **ret) {
+        _cleanup_(freep) char *err = NULL;
+        int r;
+
+        if (!opt->socket_path || opt->once)
+                return 0;
+        r = ctl_server_new(manager_event(m), opt->socket_path, ctl_verbs_handle, m, ret, &err);
+        if (r < 0) {
+                log_msg(log, LOG_ERR, "control socket %s: %s", opt->socket_path, err ? err : strerror(-r));
+                return EXIT_RUNTIME;
+        }
+        return 0;
 }
 
 int main(int argc, char **argv) {
@@ -161,11 +179,19 @@ int main(int argc, char **argv) {
                 (void) log_attach_event(&log, e);
                 sd_event_unref(e);
         }
-        r = manager_start(m);
+        /* The instance lock first, then the control socket: a second pinnerd
+         * stops at the lock, before it could take the socket away. */
+        CtlServer *ctl = NULL;
+        r = manager_claim(m);
+        if (r == 0)
+                r = start_control(&opt, &log, m, &ctl);
+        if (r == 0)
+                r = manager_start(m);
         if (r == 0 && !opt.once)
                 r = manager_run(m);
         if (!opt.once)
                 manager_stop(m);
+        ctl_server_free(ctl);
         manager_free(m);
         log_done(&log);
         return r;

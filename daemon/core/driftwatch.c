@@ -7,47 +7,47 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "core/manager-internal.h"
+#include "core/reconcile.h"
 #include "lib/util.h"
 
 #define RECORDS_MAX 256
 
 static int on_affwatch(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Manager *m = userdata;
+        DriftWatch *d = userdata;
+        Reconciler *rc = d->rc;
         AffRecord rec[RECORDS_MAX];
         bool lost = false;
         pid_t self = getpid();
-        int n = affwatch_read(m->drift.watch, rec, RECORDS_MAX, &lost);
+        int n = affwatch_read(d->watch, rec, RECORDS_MAX, &lost);
 
         if (n < 0)
                 return 0;
         /* A dry run never sets a mask, so there is nothing to drift from. */
-        if (m->opt.dry_run)
+        if (rc->dry_run)
                 return 0;
         if (lost) {
                 /* Calls we could not see may have moved anything. */
-                m->drift.lost++;
-                reconcile_check_drift(m);
+                d->lost++;
+                reconcile_check_drift(rc);
         } else
                 for (int i = 0; i < n; i++) {
                         /* The kernel filters our own tid; belt and braces
                          * for any other thread of ours. */
                         if (rec[i].caller_pid == self)
                                 continue;
-                        m->drift.events++;
-                        reconcile_drift_event(m, rec[i].target);
+                        d->events++;
+                        reconcile_drift_event(rc, rec[i].target);
                 }
-        manager_state_flush(m, false);
-        manager_storm_timer_update(m);
         return 0;
 }
 
-int driftwatch_start(Manager *m) {
-        DriftWatch *d = &m->drift;
+int driftwatch_start(DriftWatch *d, sd_event *e, Reconciler *rc) {
         int r;
 
         driftwatch_stop(d);
-        r = affwatch_open(NULL, m->host->online, (pid_t) syscall(SYS_gettid), &d->watch, &d->error);
+        d->event = e;
+        d->rc = rc;
+        r = affwatch_open(NULL, rc->host->online, (pid_t) syscall(SYS_gettid), &d->watch, &d->error);
         if (r < 0) {
                 if (!d->error)
                         d->error = xasprintf("cannot watch sched_setaffinity: %s", strerror(-r));
@@ -61,8 +61,7 @@ int driftwatch_start(Manager *m) {
                 return -ENOMEM;
         }
         for (size_t i = 0; i < n; i++) {
-                r = sd_event_add_io(m->event, &d->sources[i], affwatch_fd(d->watch, i), EPOLLIN, on_affwatch,
-                                    m);
+                r = sd_event_add_io(e, &d->sources[i], affwatch_fd(d->watch, i), EPOLLIN, on_affwatch, d);
                 if (r < 0) {
                         driftwatch_stop(d);
                         d->error = xasprintf("cannot watch the perf buffers: %s", strerror(-r));

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "core/reconcile.h"
 #include "kernel/affwatch.h"
 
 typedef struct DriftWatch {
@@ -17,13 +18,14 @@ typedef struct DriftWatch {
         size_t n_sources;
         char *error; /* why drift events are off */
         uint64_t events, lost;
+        sd_event *event; /* not owned; from driftwatch_start */
+        Reconciler *rc;  /* not owned; where drift is checked */
 } DriftWatch;
 
-typedef struct Manager Manager;
-
-/* Open the tracepoints on the online CPUs and watch them from the loop.
- * Returns 0, or -errno with m->drift.error set (the daemon goes on). */
-int driftwatch_start(Manager *m);
+/* Open the tracepoints on rc's online CPUs and watch them from e (again
+ * after CPU hotplug). Returns 0, or -errno with d->error set (the daemon
+ * goes on). */
+int driftwatch_start(DriftWatch *d, sd_event *e, Reconciler *rc);
 void driftwatch_stop(DriftWatch *d);
 /* "tracepoint" or "verify". */
 const char *driftwatch_source(const DriftWatch *d);

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/manager-internal.h"
 #include "lib/util.h"
 
 /* The kernel doubles this to 32 MiB of socket buffer; each connector message
@@ -170,29 +169,27 @@ const char *intake_filter_name(const Intake *in) {
 }
 
 static int on_lost_rescan(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        m->intake.last_lost_rescan = now_usec();
-        manager_rescan(m, "events lost");
-        manager_state_flush(m, false);
+        Intake *in = userdata;
+        in->last_lost_rescan = now_usec();
+        reconcile_rescan(in->rc, "events lost");
         return 0;
 }
 
 /* Events were lost: rescan now, or soon if we just did. */
-static void rescan_after_loss(Manager *m) {
-        Intake *in = &m->intake;
+static void rescan_after_loss(Intake *in) {
         uint64_t now = now_usec();
 
-        m->report.counters.lost_rescans++;
+        in->rc->report.counters.lost_rescans++;
         if (now - in->last_lost_rescan >= LOST_RESCAN_INTERVAL_USEC) {
                 in->last_lost_rescan = now;
-                manager_rescan(m, "events lost");
+                reconcile_rescan(in->rc, "events lost");
                 return;
         }
         uint64_t due = in->last_lost_rescan + LOST_RESCAN_INTERVAL_USEC;
         if (!in->lost_timer) {
-                if (sd_event_add_time(m->event, &in->lost_timer, CLOCK_MONOTONIC, due, 1000, on_lost_rescan,
-                                      m) < 0) {
-                        manager_rescan(m, "events lost");
+                if (sd_event_add_time(in->event, &in->lost_timer, CLOCK_MONOTONIC, due, 1000, on_lost_rescan,
+                                      in) < 0) {
+                        reconcile_rescan(in->rc, "events lost");
                         return;
                 }
         } else
@@ -204,13 +201,13 @@ static void rescan_after_loss(Manager *m) {
  * its process once the threads the exec killed are forgotten. Returns how
  * many items needed work (a remembered task or a possible match), which is
  * what tells a storm of unrelated events from a burst of wanted ones. */
-static unsigned process_items(Manager *m, const WorkItem *items, size_t n) {
-        Intake *in = &m->intake;
+static unsigned process_items(Intake *in, const WorkItem *items, size_t n) {
+        Reconciler *rc = in->rc;
         unsigned busy = 0;
 
         for (size_t i = 0; i < n; i++)
                 if (items[i].want & WANT_GONE)
-                        busy += reconcile_exit(m, items[i].pid, items[i].tid);
+                        busy += reconcile_exit(rc, items[i].pid, items[i].tid);
         for (size_t i = 0; i < n; i++) {
                 const WorkItem *w = &items[i];
                 if (w->want == WANT_GONE)
@@ -219,19 +216,19 @@ static unsigned process_items(Manager *m, const WorkItem *items, size_t n) {
                  * next read (once): if it exits by then, not even its name
                  * is read. A remembered one is never held back. */
                 if (in->pacing.storm && !w->held && !(w->want & WANT_GONE) && in->n_held < BATCH_MAX &&
-                    !thread_table_has_pid(m->threads, w->pid) && !thread_table_get(m->threads, w->tid)) {
+                    !thread_table_has_pid(rc->threads, w->pid) && !thread_table_get(rc->threads, w->tid)) {
                         in->held[in->n_held++] = *w;
                         continue;
                 }
-                m->report.event_ns = w->timestamp_ns;
+                rc->report.event_ns = w->timestamp_ns;
                 if (w->want & WANT_EXEC)
-                        reconcile_exec(m, w->pid);
+                        reconcile_exec(rc, w->pid);
                 if (w->want & WANT_PROCESS)
-                        busy += reconcile_process(m, w->pid, w->comm[0] ? w->comm : NULL);
+                        busy += reconcile_process(rc, w->pid, w->comm[0] ? w->comm : NULL);
                 else
-                        busy += reconcile_thread(m, w->pid, w->tid, w->want & WANT_NEW);
+                        busy += reconcile_thread(rc, w->pid, w->tid, w->want & WANT_NEW);
         }
-        m->report.event_ns = 0;
+        rc->report.event_ns = 0;
         return busy;
 }
 
@@ -239,23 +236,22 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
 
 /* A storm's deferral is over: read what queued meanwhile. */
 static int on_defer_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        (void) sd_event_source_set_enabled(m->intake.source, SD_EVENT_ON);
-        return on_connector(m->intake.source, m->intake.fd, EPOLLIN, m);
+        Intake *in = userdata;
+        (void) sd_event_source_set_enabled(in->source, SD_EVENT_ON);
+        return on_connector(in->source, in->fd, EPOLLIN, in);
 }
 
 /* While a storm of events nobody cares about lasts, stop watching the socket
  * and read it again after the pacing's delay: one wakeup for many events.
  * The kernel queues them meanwhile (the receive buffer holds ~40,000). */
-static void pace(Manager *m, size_t n, unsigned busy) {
-        Intake *in = &m->intake;
+static void pace(Intake *in, size_t n, unsigned busy) {
         uint64_t now = now_usec();
         bool was = in->pacing.storm;
         uint64_t delay =
                 pacing_after_read(&in->pacing, now, (unsigned) (n > UINT32_MAX ? UINT32_MAX : n), busy);
 
         if (was != in->pacing.storm)
-                log_msg(m->log, LOG_DEBUG, "%s (%u events in %.1f ms, %u needed work)",
+                log_msg(in->rc->log, LOG_DEBUG, "%s (%u events in %.1f ms, %u needed work)",
                         in->pacing.storm ? "event storm: reading the connector every few milliseconds"
                                          : "event storm over: reading every event at once",
                         in->pacing.last_events, (double) in->pacing.last_usec / 1000.0, in->pacing.last_busy);
@@ -272,8 +268,8 @@ static void pace(Manager *m, size_t n, unsigned busy) {
                 return;
         }
         if (!in->defer_timer) {
-                if (sd_event_add_time(m->event, &in->defer_timer, CLOCK_MONOTONIC, now + delay, 250,
-                                      on_defer_timer, m) < 0)
+                if (sd_event_add_time(in->event, &in->defer_timer, CLOCK_MONOTONIC, now + delay, 250,
+                                      on_defer_timer, in) < 0)
                         return; /* keep reading on every wakeup */
                 (void) sd_event_source_set_priority(in->defer_timer, SD_EVENT_PRIORITY_IMPORTANT);
         } else
@@ -283,8 +279,8 @@ static void pace(Manager *m, size_t n, unsigned busy) {
 }
 
 static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Manager *m = userdata;
-        Intake *in = &m->intake;
+        Intake *in = userdata;
+        Reconciler *rc = in->rc;
         ssize_t lens[RX_BATCH];
         size_t n = 0;
         bool lost = false;
@@ -301,7 +297,7 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
                         continue;
                 }
                 if (k < 0) {
-                        log_msg(m->log, LOG_ERR, "proc connector: %s; rescanning", strerror(-k));
+                        log_msg(rc->log, LOG_ERR, "proc connector: %s; rescanning", strerror(-k));
                         lost = true;
                         break;
                 }
@@ -319,7 +315,7 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
                                              in->batch + n, BATCH_MAX - n);
                         if (e > 0) {
                                 n += (size_t) e;
-                                m->report.counters.events += (uint64_t) e;
+                                rc->report.counters.events += (uint64_t) e;
                         }
                 }
                 /* Fewer than asked: the queue is empty (the socket is
@@ -330,16 +326,16 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
         if (lost) {
                 if (!in->in_lost_burst) {
                         in->in_lost_burst = true;
-                        log_event(m->log, EV_EVENTS_LOST, LOG_WARNING, NULL,
+                        log_event(rc->log, EV_EVENTS_LOST, LOG_WARNING, NULL,
                                   "kernel dropped process events (receive buffer full); rescanning /proc");
                 }
                 in->n_held = 0; /* the rescan looks at them */
-                rescan_after_loss(m);
+                rescan_after_loss(in);
         } else {
                 in->in_lost_burst = false;
                 size_t ni = intake_merge(in->batch, n, in->items);
                 if (ni == (size_t) -1)
-                        manager_rescan(m, "out of memory for events");
+                        reconcile_rescan(rc, "out of memory for events");
                 else {
                         const WorkItem *items = in->items;
                         if (in->n_held > 0) {
@@ -347,21 +343,21 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
                                 items = in->merged;
                                 in->n_held = 0;
                         }
-                        busy = process_items(m, items, ni);
+                        busy = process_items(in, items, ni);
                 }
         }
-        pace(m, n, lost ? (unsigned) n : busy);
-        manager_say_unmovable(m);
-        manager_state_flush(m, false);
-        manager_storm_timer_update(m);
+        pace(in, n, lost ? (unsigned) n : busy);
+        reconcile_say_unmovable(rc);
         return 0;
 }
 
-int intake_attach(Manager *m) {
-        int r = sd_event_add_io(m->event, &m->intake.source, m->intake.fd, EPOLLIN, on_connector, m);
+int intake_attach(Intake *in, sd_event *e, Reconciler *rc) {
+        in->event = e;
+        in->rc = rc;
+        int r = sd_event_add_io(e, &in->source, in->fd, EPOLLIN, on_connector, in);
         if (r < 0)
                 return r;
         /* Events outrank the control socket and timers. */
-        (void) sd_event_source_set_priority(m->intake.source, SD_EVENT_PRIORITY_IMPORTANT);
+        (void) sd_event_source_set_priority(in->source, SD_EVENT_PRIORITY_IMPORTANT);
         return 0;
 }

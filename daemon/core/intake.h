@@ -13,6 +13,7 @@
 
 #include "kernel/cnproc.h"
 #include "core/pacing.h"
+#include "core/reconcile.h"
 
 /* What a batch asks for one task. */
 enum {
@@ -47,8 +48,6 @@ size_t intake_merge(const CnEvent *ev, size_t n, WorkItem *out);
  * wants add up and the item is marked held. Returns the count. */
 size_t intake_merge_held(const WorkItem *a, size_t na, const WorkItem *held, size_t nh, WorkItem *out);
 
-typedef struct Manager Manager;
-
 typedef struct Intake {
         int fd; /* -1 without the connector */
         bool connector;
@@ -68,6 +67,8 @@ typedef struct Intake {
         WorkItem *items;
         char *rxbuf; /* datagrams of one recvmmsg */
         sd_event_source *source, *lost_timer;
+        sd_event *event; /* not owned; from intake_attach */
+        Reconciler *rc;  /* not owned; where the work items go */
 } Intake;
 
 int intake_init(Intake *in);
@@ -83,4 +84,4 @@ int intake_connect(Intake *in);
 /* One line for status and the start record: "kernel", "socket", "none". */
 const char *intake_filter_name(const Intake *in);
 /* Watch the connector from the loop. */
-int intake_attach(Manager *m);
+int intake_attach(Intake *in, sd_event *e, Reconciler *rc);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The manager: the event loop, timers, signals, CPU hotplug, start and stop.
  * It keeps no thread state of its own; each step of the flow lives in its
- * module (see manager-internal.h). */
+ * module (see manager-internal.h), and the manager acts on what they leave
+ * behind after every dispatch: originals to save, records held back. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -10,7 +11,6 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-#include "ctl/ctlserver.h"
 #include "core/manager-internal.h"
 #include "lib/util.h"
 
@@ -24,15 +24,23 @@ const char *manager_event_source(const Manager *m) {
 
 /* ---- the state file ---------------------------------------------------------- */
 
+static void state_flush(Manager *m, bool force);
+
 static int on_state_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        manager_state_flush(userdata, true);
+        state_flush(userdata, true);
         return 0;
 }
 
-void manager_state_flush(Manager *m, bool force) {
+/* Write the state file if an original changed (at most every
+ * STATE_WRITE_INTERVAL_USEC; a timer takes the rest). */
+static void state_flush(Manager *m, bool force) {
         _cleanup_(freep) char *err = NULL;
         uint64_t now = now_usec();
 
+        if (m->rc.originals_changed) {
+                m->state.dirty = true;
+                m->rc.originals_changed = false;
+        }
         if (!m->state_enabled || !m->state.dirty)
                 return;
         if (!force && now - m->state.last_write_usec < STATE_WRITE_INTERVAL_USEC && m->event) {
@@ -41,7 +49,7 @@ void manager_state_flush(Manager *m, bool force) {
                 if (!m->state_timer) {
                         if (sd_event_add_time(m->event, &m->state_timer, CLOCK_MONOTONIC, due, 1000,
                                               on_state_timer, m) < 0) {
-                                manager_state_flush(m, true);
+                                state_flush(m, true);
                                 return;
                         }
                 } else
@@ -52,7 +60,7 @@ void manager_state_flush(Manager *m, bool force) {
         m->state.last_write_usec = now;
         if (m->state_timer)
                 (void) sd_event_source_set_enabled(m->state_timer, SD_EVENT_OFF);
-        int r = state_save(&m->state, m->threads, &err);
+        int r = state_save(&m->state, m->rc.threads, &err);
         if (r < 0) {
                 m->state.write_failures++;
                 if (!m->state.failing)
@@ -73,7 +81,7 @@ void manager_state_flush(Manager *m, bool force) {
 /* ---- timers, signals, hotplug ----------------------------------------------- */
 
 static uint64_t rescan_interval(const Manager *m) {
-        unsigned s = m->config->settings.rescan;
+        unsigned s = m->rc.config->settings.rescan;
         if (s == 0 && !m->intake.connector)
                 s = POLL_DEFAULT_SEC;
         return (uint64_t) s * 1000000u;
@@ -81,8 +89,7 @@ static uint64_t rescan_interval(const Manager *m) {
 
 static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        manager_rescan(m, m->intake.connector ? "periodic" : "polling");
-        manager_state_flush(m, false);
+        reconcile_rescan(&m->rc, m->intake.connector ? "periodic" : "polling");
         (void) sd_event_source_set_time_relative(s, rescan_interval(m));
         return 0;
 }
@@ -91,23 +98,20 @@ static int on_verify_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         /* A dry run never sets a mask, so there is nothing to drift from. */
         if (!m->opt.dry_run)
-                reconcile_check_drift(m);
-        manager_state_flush(m, false);
-        manager_storm_timer_update(m);
-        (void) sd_event_source_set_time_relative(s, (uint64_t) m->config->settings.verify * 1000000u);
+                reconcile_check_drift(&m->rc);
+        (void) sd_event_source_set_time_relative(s, (uint64_t) m->rc.config->settings.verify * 1000000u);
         return 0;
 }
 
 static int on_storm_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         (void) log_storm_flush(m->log, now_usec());
-        manager_storm_timer_update(m);
         return 0;
 }
 
 /* The summary timer runs only while the logger holds records back, so an
  * idle daemon has no timer at all (benchmarked: zero wakeups when idle). */
-void manager_storm_timer_update(Manager *m) {
+static void storm_timer_update(Manager *m) {
         uint64_t due = log_storm_deadline(m->log);
 
         if (!m->event)
@@ -144,19 +148,45 @@ static int arm_timer(Manager *m, sd_event_source **src, uint64_t interval, sd_ev
         return sd_event_source_set_enabled(*src, SD_EVENT_ON);
 }
 
-int manager_arm_timers(Manager *m) {
+static int arm_timers(Manager *m) {
         if (!m->event)
                 return 0;
         int r = arm_timer(m, &m->rescan_timer, rescan_interval(m), on_rescan_timer);
         if (r < 0)
                 return r;
-        return arm_timer(m, &m->verify_timer, (uint64_t) m->config->settings.verify * 1000000u,
+        return arm_timer(m, &m->verify_timer, (uint64_t) m->rc.config->settings.verify * 1000000u,
                          on_verify_timer);
 }
 
-void manager_notify_status(Manager *m, const char *prefix) {
+/* After every dispatch (an event batch, a timer, a request): the modules
+ * below leave what happened in their flags and the logger's queue; the
+ * manager saves originals and keeps the records' summary timer in step. An
+ * idle loop dispatches nothing, so this never wakes it. */
+static int on_after_dispatch(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        state_flush(m, false);
+        storm_timer_update(m);
+        return 0;
+}
+
+static void notify_status(Manager *m, const char *prefix) {
         (void) sd_notifyf(false, "%sSTATUS=%zu rules, %zu threads pinned, events from %s", prefix,
-                          m->config->n_rules, thread_table_size(m->threads), manager_event_source(m));
+                          m->rc.config->n_rules, thread_table_size(m->rc.threads), manager_event_source(m));
+}
+
+int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading", now_usec());
+        int r = reload_apply(&m->rc, &m->source, ret_summary, ret_errors);
+        if (r >= 0) {
+                state_flush(m, true);
+                (void) arm_timers(m);
+        }
+        notify_status(m, "READY=1\n");
+        return r;
+}
+
+void manager_rescan(Manager *m, const char *why) {
+        reconcile_rescan(&m->rc, why);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -170,36 +200,19 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(m->event, 0);
 }
 
-void manager_refresh_host(Manager *m, const char *why) {
-        _cleanup_(freep) char *err = NULL, *before = fmt_cpus(m->host->isolated), *after = NULL;
-        int r = host_refresh(m->host, &err);
-
-        if (r < 0) {
-                log_msg(m->log, LOG_ERR, "%s: cannot re-read the host's CPUs, keeping what was known: %s",
-                        why, err ? err : strerror(-r));
-                return;
-        }
-        facts_cache_clear(&m->facts);
-        after = fmt_cpus(m->host->isolated);
-        if (before && after && strcmp(before, after) != 0)
-                log_msg(m->log, LOG_NOTICE, "isolated CPUs changed from %s to %s (%s)",
-                        *before ? before : "none", *after ? after : "none", why);
-}
-
 static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
         Manager *m = userdata;
-        _cleanup_(freep) char *before = fmt_cpus(m->host->online), *after = NULL;
+        _cleanup_(freep) char *before = fmt_cpus(m->rc.host->online), *after = NULL;
 
-        manager_refresh_host(m, "CPU hotplug");
-        after = fmt_cpus(m->host->online);
+        reconcile_refresh_host(&m->rc, "CPU hotplug");
+        after = fmt_cpus(m->rc.host->online);
         if (before && after && strcmp(before, after) == 0)
                 return 0;
         log_msg(m->log, LOG_NOTICE, "online CPUs changed from %s to %s; re-planning", before, after);
         /* The tracepoints are per CPU: cover the CPUs online now. */
-        if (m->drift.watch && driftwatch_start(m) < 0)
+        if (m->drift.watch && driftwatch_start(&m->drift, m->event, &m->rc) < 0)
                 log_msg(m->log, LOG_WARNING, "drift events off after CPU hotplug: %s", m->drift.error);
-        manager_rescan(m, "CPU hotplug");
-        manager_state_flush(m, false);
+        reconcile_rescan(&m->rc, "CPU hotplug");
         return 0;
 }
 
@@ -208,64 +221,63 @@ static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
 int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
         Manager *m = calloc(1, sizeof *m);
         _cleanup_(freep) char *err = NULL;
+        Host *host = NULL;
+        Config *config = NULL;
         int r;
 
         if (!m)
                 return EXIT_RUNTIME;
         m->opt = *opt;
         m->log = log;
-        m->procfd = -1;
+        m->rc.procfd = -1;
         m->state = (StateDir){.dirfd = -1, .lock_fd = -1};
         m->start_usec = now_usec();
-        m->report = (Reporter){.log = log, .dry_run = opt->dry_run};
+        m->source = (ConfigSource){
+                .path = opt->config_path, .dir = opt->config_dir, .check_owner = opt->check_owner};
         if (intake_init(&m->intake) < 0) {
                 manager_free(m);
                 return EXIT_RUNTIME;
         }
 
-        r = host_load(opt->root, &m->host, &err);
+        r = host_load(opt->root, &host, &err);
         if (r < 0) {
                 log_msg(log, LOG_ERR, "cannot read the host's CPUs below %s: %s", opt->root,
                         err ? err : strerror(-r));
                 manager_free(m);
                 return EXIT_RUNTIME;
         }
-        /* Confined to the tree below --root, like every read of the host. */
-        m->procfd = host_open_proc(m->host);
-        if (m->procfd < 0) {
-                log_msg(log, LOG_ERR, "cannot open %s/proc: %s", strcmp(opt->root, "/") == 0 ? "" : opt->root,
-                        strerror(-m->procfd));
+        free(TAKE_PTR(err));
+        r = reconcile_init(&m->rc, log, host, opt->dry_run, opt->root, &err);
+        if (r < 0) {
+                log_msg(log, LOG_ERR, "%s", err ? err : strerror(-r));
+                host_free(host);
                 manager_free(m);
                 return EXIT_RUNTIME;
         }
-        m->facts = (Facts){.procfd = m->procfd, .host = m->host};
-        m->aff = (Affinity){
-                .procfd = m->procfd,
-                .bytes = m->host->affinity_bytes,
-                .dry_run = opt->dry_run,
-                .from_status = strcmp(opt->root, "/") != 0,
-        };
-        r = manager_load_config(m, &m->config, NULL);
+        r = reload_read(&m->rc, &m->source, &config, NULL);
         if (r < 0) {
                 log_msg(log, LOG_ERR, "configuration rejected; not starting");
                 manager_free(m);
                 return EXIT_CONFIG;
         }
-        m->threads = thread_table_new();
-        if (!m->threads) {
-                manager_free(m);
-                return EXIT_RUNTIME;
-        }
+        reconcile_set_config(&m->rc, config);
         *ret = m;
         return 0;
 }
 
-/* Before anything is touched: the run-time directory, the instance lock and
- * the control socket, so a second pinnerd stops here. */
-static int claim_instance(Manager *m) {
+sd_event *manager_event(Manager *m) {
+        return m->event;
+}
+
+int manager_claim(Manager *m) {
         _cleanup_(freep) char *err = NULL;
         int r;
 
+        r = sd_event_default(&m->event);
+        if (r < 0) {
+                log_msg(m->log, LOG_ERR, "cannot create the event loop: %s", strerror(-r));
+                return EXIT_RUNTIME;
+        }
         /* A single dry scan changes nothing and answers nobody. */
         if (!m->opt.socket_path || (m->opt.once && m->opt.dry_run))
                 return 0;
@@ -283,16 +295,6 @@ static int claim_instance(Manager *m) {
         }
         /* A dry run sets nothing, so it has no originals to keep. */
         m->state_enabled = !m->opt.dry_run;
-        if (m->opt.once)
-                return 0;
-        free(err);
-        err = NULL;
-        r = ctl_server_new(m->event, m->opt.socket_path, manager_ctl_handler, m, &m->ctl, &err);
-        if (r < 0) {
-                log_msg(m->log, LOG_ERR, "control socket %s: %s", m->opt.socket_path,
-                        err ? err : strerror(-r));
-                return EXIT_RUNTIME;
-        }
         return 0;
 }
 
@@ -333,18 +335,27 @@ static void watch_hotplug(Manager *m) {
         }
 }
 
+/* The originals a previous run (killed, say) left: taken over while their
+ * threads live. */
+static void adopt_state(Manager *m) {
+        _cleanup_(state_entries_done) StateEntries e = {0};
+        _cleanup_(freep) char *err = NULL, *from = NULL;
+        int r = state_load(&m->state, &e, &err);
+
+        if (r < 0) {
+                log_msg(m->log, LOG_WARNING, "ignoring %s/state: %s", m->state.dir, err ? err : strerror(-r));
+                m->state.dirty = true; /* replace it at the first write */
+                return;
+        }
+        from = xasprintf("%s/state", m->state.dir);
+        reconcile_adopt_originals(&m->rc, &e, from ? from : "state");
+}
+
 int manager_start(Manager *m) {
         _cleanup_(freep) char *online = NULL, *isolated = NULL;
+        Reconciler *rc = &m->rc;
         int r;
 
-        r = sd_event_default(&m->event);
-        if (r < 0) {
-                log_msg(m->log, LOG_ERR, "cannot create the event loop: %s", strerror(-r));
-                return EXIT_RUNTIME;
-        }
-        r = claim_instance(m);
-        if (r != 0)
-                return r;
         /* A signal during the first scan waits for the loop. */
         if (!m->opt.once && (r = watch_signals(m)) != 0)
                 return r;
@@ -353,25 +364,25 @@ int manager_start(Manager *m) {
         if (!m->opt.once && strcmp(m->opt.root, "/") == 0 && intake_connect(&m->intake) < 0)
                 log_msg(m->log, LOG_WARNING, "%s; polling /proc every %u s instead",
                         m->intake.error ? m->intake.error : "no proc connector",
-                        m->config->settings.rescan ? m->config->settings.rescan : POLL_DEFAULT_SEC);
+                        rc->config->settings.rescan ? rc->config->settings.rescan : POLL_DEFAULT_SEC);
 
         if (m->state_enabled)
-                reconcile_load_state(m);
-        manager_rescan(m, "start");
-        manager_state_flush(m, true);
-        online = fmt_cpus(m->host->online);
-        isolated = fmt_cpus(m->host->isolated);
+                adopt_state(m);
+        reconcile_rescan(rc, "start");
+        state_flush(m, true);
+        online = fmt_cpus(rc->host->online);
+        isolated = fmt_cpus(rc->host->isolated);
         log_event(m->log, EV_STARTED, LOG_INFO, NULL,
                   "pinnerd %s started: %zu rules, %zu threads managed, online CPUs %s, isolated %s, events "
                   "from %s%s",
-                  PINNERD_VERSION, m->config->n_rules, thread_table_size(m->threads), online,
+                  PINNERD_VERSION, rc->config->n_rules, thread_table_size(rc->threads), online,
                   isolated && *isolated ? isolated : "none", manager_event_source(m),
                   m->opt.dry_run ? " (dry run)" : "");
         if (m->opt.once)
                 return 0;
 
         if (m->intake.connector) {
-                r = intake_attach(m);
+                r = intake_attach(&m->intake, m->event, rc);
                 if (r < 0) {
                         log_msg(m->log, LOG_ERR, "cannot watch the proc connector: %s", strerror(-r));
                         return EXIT_RUNTIME;
@@ -380,7 +391,7 @@ int manager_start(Manager *m) {
         /* A dry run or a captured tree (--root) sets no mask to drift from. */
         if (m->opt.dry_run || strcmp(m->opt.root, "/") != 0)
                 m->drift.error = strdup(m->opt.dry_run ? "a dry run sets no mask" : "--root: not this host");
-        else if (driftwatch_start(m) < 0)
+        else if (driftwatch_start(&m->drift, m->event, rc) < 0)
                 log_msg(m->log, LOG_NOTICE, "drift is checked every verify interval only: %s",
                         m->drift.error ? m->drift.error : "no sched_setaffinity events");
         if (m->intake.connector)
@@ -392,17 +403,19 @@ int manager_start(Manager *m) {
                         : m->intake.kernel_filter_error == -EOPNOTSUPP ? "not honoured, a kernel before 6.6)"
                                                                        : "not confirmed)",
                         driftwatch_source(&m->drift));
-        r = manager_arm_timers(m);
+        r = arm_timers(m);
+        if (r >= 0)
+                r = sd_event_add_post(m->event, &m->after_dispatch, on_after_dispatch, m);
         if (r < 0) {
                 log_msg(m->log, LOG_ERR, "cannot arm timers: %s", strerror(-r));
                 return EXIT_RUNTIME;
         }
-        manager_storm_timer_update(m);
+        storm_timer_update(m);
         watch_hotplug(m);
 
         /* Keeps systemd's watchdog fed when WATCHDOG_USEC is set. */
         (void) sd_event_set_watchdog(m->event, true);
-        manager_notify_status(m, "READY=1\n");
+        notify_status(m, "READY=1\n");
         return 0;
 }
 
@@ -416,11 +429,12 @@ int manager_run(Manager *m) {
 }
 
 void manager_stop(Manager *m) {
+        const Settings *set = m->rc.config ? &m->rc.config->settings : NULL;
         size_t n = 0;
 
         (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping: restoring masks");
-        if (m->config && m->config->settings.restore && m->config->settings.restore_at_stop && m->threads) {
-                n = reconcile_restore_all(m, "pinnerd stopping");
+        if (set && set->restore && set->restore_at_stop && m->rc.threads) {
+                n = reconcile_restore_all(&m->rc, "pinnerd stopping");
                 /* Everything is back: nothing for a later start to take over. */
                 if (m->state_enabled)
                         (void) unlinkat(m->state.dirfd, "state", 0);
@@ -428,8 +442,8 @@ void manager_stop(Manager *m) {
         }
         log_event(m->log, EV_STOPPING, LOG_INFO, NULL,
                   "pinnerd stopping: %zu threads managed, %zu restored%s",
-                  m->threads ? thread_table_size(m->threads) : 0, n,
-                  m->config && m->config->settings.restore && !m->config->settings.restore_at_stop
+                  m->rc.threads ? thread_table_size(m->rc.threads) : 0, n,
+                  set && set->restore && !set->restore_at_stop
                           ? " (restore-at-stop = no: masks stay; the state file keeps the originals)"
                           : "");
 }
@@ -438,27 +452,20 @@ void manager_free(Manager *m) {
         if (!m)
                 return;
         /* An unclean exit keeps what a restart needs. */
-        manager_state_flush(m, true);
-        ctl_server_free(m->ctl);
+        state_flush(m, true);
         sd_device_monitor_unref(m->hotplug);
         intake_done(&m->intake);
-        unmovable_reset(&m->unmovable);
         driftwatch_stop(&m->drift);
         sd_event_source_unref(m->rescan_timer);
         sd_event_source_unref(m->verify_timer);
         sd_event_source_unref(m->storm_timer);
         sd_event_source_unref(m->state_timer);
+        sd_event_source_unref(m->after_dispatch);
         sd_event_source_unref(m->sig_term);
         sd_event_source_unref(m->sig_int);
         sd_event_source_unref(m->sig_hup);
         sd_event_unref(m->event);
-        facts_cache_clear(&m->facts);
-        thread_table_free(m->threads);
-        strvec_done(&m->rule_names);
-        config_free(m->config);
-        if (m->procfd >= 0)
-                dirfd_close(m->procfd);
-        host_free(m->host);
+        reconcile_done(&m->rc);
         state_dir_close(&m->state);
         free(m);
 }

@@ -6,8 +6,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-event.h>
 
 #include "lib/log.h"
+#include "lib/util.h"
 
 typedef struct ManagerOptions {
         const char *config_path;
@@ -27,11 +29,26 @@ enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 /* Load the host and the configuration. Returns 0, or an exit code after
  * logging every problem. */
 int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret);
-/* Subscribe to events, first scan and apply, open the control socket, then
- * READY=1. Returns 0 or an exit code. */
+/* Before anything is touched: the event loop, the run-time directory and
+ * the instance lock, so a second pinnerd stops here. Returns 0 or an exit
+ * code. The control server is attached to manager_event() after this. */
+int manager_claim(Manager *m);
+sd_event *manager_event(Manager *m);
+/* Subscribe to events, first scan and apply, then READY=1. Returns 0 or an
+ * exit code. */
 int manager_start(Manager *m);
 /* Run until SIGTERM/SIGINT; returns the exit code. */
 int manager_run(Manager *m);
-/* At stop: restore original masks (restore = yes), STOPPING=1, free. */
+/* At stop: restore original masks (restore = yes), STOPPING=1. */
 void manager_stop(Manager *m);
 void manager_free(Manager *m);
+
+/* For the control verbs. */
+/* Re-read the config (RELOADING=1 … READY=1 around it); on success swap and
+ * reconcile. ret_summary (may be NULL) gets the one-line result, ret_errors
+ * every error. 0 or -EINVAL. */
+int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors);
+/* A full rescan now, its originals saved. */
+void manager_rescan(Manager *m, const char *why);
+/* "proc-connector", "polling", or "single scan" (--once). */
+const char *manager_event_source(const Manager *m);

@@ -9,26 +9,26 @@
 
 #include "rules/decide.h"
 #include "kernel/schedpolicy.h"
-#include "core/manager-internal.h"
+#include "core/reconcile.h"
 #include "kernel/procfs.h"
 #include "lib/util.h"
 
 /* Thread entries name their rule by a string that outlives any one config:
  * one copy per distinct rule name ever loaded, instead of one per thread. */
-static const char *intern_rule_name(Manager *m, const char *name) {
-        for (size_t i = 0; i < m->rule_names.n; i++)
-                if (strcmp(m->rule_names.v[i], name) == 0)
-                        return m->rule_names.v[i];
-        if (strvec_push(&m->rule_names, name) < 0)
+static const char *intern_rule_name(Reconciler *rc, const char *name) {
+        for (size_t i = 0; i < rc->rule_names.n; i++)
+                if (strcmp(rc->rule_names.v[i], name) == 0)
+                        return rc->rule_names.v[i];
+        if (strvec_push(&rc->rule_names, name) < 0)
                 return NULL;
-        return m->rule_names.v[m->rule_names.n - 1];
+        return rc->rule_names.v[rc->rule_names.n - 1];
 }
 
 /* Is the thread an entry remembers still that thread (not gone, tid not
  * recycled)? */
-static bool thread_still_there(Manager *m, const Thread *th) {
+static bool thread_still_there(Reconciler *rc, const Thread *th) {
         TaskStat ts;
-        return procfs_read_stat(m->procfd, th->pid, th->tid, &ts) >= 0 && ts.starttime == th->start;
+        return procfs_read_stat(rc->procfd, th->pid, th->tid, &ts) >= 0 && ts.starttime == th->start;
 }
 
 /* Report a problem once per (tid, start time, reason). */
@@ -44,14 +44,14 @@ static void set_skip(Thread *th, const char *reason) {
         th->skip_reason = reason ? strdup(reason) : NULL;
 }
 
-static void forget(Manager *m, Thread *th) {
+static void forget(Reconciler *rc, Thread *th) {
         if (th->original)
-                m->state.dirty = true;
-        thread_table_remove(m->threads, th->tid);
+                rc->originals_changed = true;
+        thread_table_remove(rc->threads, th->tid);
 }
 
 /* Put back the policy a rule replaced. */
-static bool restore_policy(Manager *m, Thread *th, const char *why) {
+static bool restore_policy(Reconciler *rc, Thread *th, const char *why) {
         SchedPolicy prev;
         char pol[32];
         int err;
@@ -59,55 +59,55 @@ static bool restore_policy(Manager *m, Thread *th, const char *why) {
         if (!th->policy_original)
                 return false;
         AffinityResult res =
-                policy_apply(&m->aff, th->pid, th->tid, th->start, th->policy_original, &prev, &err);
+                policy_apply(&rc->aff, th->pid, th->tid, th->start, th->policy_original, &prev, &err);
         if (res == AFF_SET || res == AFF_DRY_RUN) {
                 (void) policy_format(th->policy_original, pol, sizeof pol);
-                report_policy_restored(&m->report, th, pol, why, res == AFF_DRY_RUN);
+                report_policy_restored(&rc->report, th, pol, why, res == AFF_DRY_RUN);
                 return true;
         }
         if (res != AFF_UNCHANGED && res != AFF_GONE && res != AFF_RECYCLED)
-                report_restore_failed(&m->report, th, affinity_result_reason(res), err);
+                report_restore_failed(&rc->report, th, affinity_result_reason(res), err);
         return false;
 }
 
-static bool restore_thread(Manager *m, Thread *th, const char *why) {
+static bool restore_thread(Reconciler *rc, Thread *th, const char *why) {
         _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
         AffinityResult res;
         bool done;
         int err;
 
-        done = restore_policy(m, th, why);
+        done = restore_policy(rc, th, why);
         if (!th->original)
                 return done;
-        res = affinity_apply(&m->aff, th->pid, th->tid, th->start, th->original, &prev, &now, &err);
+        res = affinity_apply(&rc->aff, th->pid, th->tid, th->start, th->original, &prev, &now, &err);
         switch (res) {
         case AFF_SET:
         case AFF_DRY_RUN:
-                report_restored(&m->report, th, prev, why, res == AFF_DRY_RUN);
+                report_restored(&rc->report, th, prev, why, res == AFF_DRY_RUN);
                 return true;
         case AFF_UNCHANGED:
         case AFF_GONE:
         case AFF_RECYCLED:
                 return done;
         default:
-                report_restore_failed(&m->report, th, affinity_result_reason(res), err);
+                report_restore_failed(&rc->report, th, affinity_result_reason(res), err);
                 return done;
         }
 }
 
 /* A thread no rule applies to any more: put its mask back and forget it. */
-static void release_thread(Manager *m, Thread *th, const char *why) {
-        if (m->config->settings.restore) {
-                restore_thread(m, th, why);
-                thread_table_note_released(m->threads, th);
+static void release_thread(Reconciler *rc, Thread *th, const char *why) {
+        if (rc->config->settings.restore) {
+                restore_thread(rc, th, why);
+                thread_table_note_released(rc->threads, th);
         }
-        forget(m, th);
+        forget(rc, th);
 }
 
 /* The kernel refused a mask for a reason that will not change (EINVAL,
  * EBUSY): said once per thread; a kernel thread that cannot move is said
  * at debug per thread and once per kind of name in a summary. */
-static void note_refused(Manager *m, Thread *th, const Rule *rule, AffinityResult res, const char *why) {
+static void note_refused(Reconciler *rc, Thread *th, const Rule *rule, AffinityResult res, const char *why) {
         if (!why)
                 why = affinity_result_reason(res);
         bool kthread = rule->kthreads && res == AFF_EINVAL;
@@ -115,14 +115,14 @@ static void note_refused(Manager *m, Thread *th, const Rule *rule, AffinityResul
         set_skip(th, why);
         if (!report_once(th, res == AFF_EINVAL ? REPORTED_EINVAL : REPORTED_EBUSY))
                 return;
-        report_refused(&m->report, th, rule, why, kthread);
-        if (kthread && unmovable_note(&m->unmovable, rule->name, th->name) < 0)
-                log_msg(m->log, LOG_ERR, "out of memory noting tid %d", (int) th->tid);
+        report_refused(&rc->report, th, rule, why, kthread);
+        if (kthread && unmovable_note(&rc->unmovable, rule->name, th->name) < 0)
+                log_msg(rc->log, LOG_ERR, "out of memory noting tid %d", (int) th->tid);
 }
 
 /* The outcome of one affinity_apply for th. now: the mask read back after the
  * write (NULL when nothing was written). */
-static void record_result(Manager *m, Thread *th, const Rule *rule, const Plan *plan, AffinityResult res,
+static void record_result(Reconciler *rc, Thread *th, const Rule *rule, const Plan *plan, AffinityResult res,
                           const CpuSet *prev, const CpuSet *now, int err) {
         switch (res) {
         case AFF_SET:
@@ -132,28 +132,28 @@ static void record_result(Manager *m, Thread *th, const Rule *rule, const Plan *
                         /* What it would have had without pinnerd: its own mask,
                          * or, if it carries a mask we set on a sibling (it was
                          * created by a pinned thread), that sibling's original. */
-                        const CpuSet *orig = thread_table_true_original(m->threads, th->pid, prev);
+                        const CpuSet *orig = thread_table_true_original(rc->threads, th->pid, prev);
                         if (res != AFF_UNCHANGED || orig != prev) {
                                 if (thread_remember_original(th, orig) < 0)
-                                        log_msg(m->log, LOG_ERR, "out of memory remembering tid %d",
+                                        log_msg(rc->log, LOG_ERR, "out of memory remembering tid %d",
                                                 (int) th->tid);
-                                m->state.dirty = true;
+                                rc->originals_changed = true;
                         }
                 }
                 if (res != AFF_UNCHANGED) {
                         th->reported &= ~(unsigned) REPORTED_DRIFT;
-                        report_applied(&m->report, th, rule, plan, prev, res == AFF_DRY_RUN);
+                        report_applied(&rc->report, th, rule, plan, prev, res == AFF_DRY_RUN);
                 }
                 break;
         case AFF_GONE:
         case AFF_RECYCLED:
-                log_msg(m->log, LOG_DEBUG, "tid %d: %s", (int) th->tid, affinity_result_reason(res));
-                forget(m, th);
+                log_msg(rc->log, LOG_DEBUG, "tid %d: %s", (int) th->tid, affinity_result_reason(res));
+                forget(rc, th);
                 return;
         case AFF_EINVAL:
         case AFF_EBUSY:
                 th->spread_cpu = -1;
-                note_refused(m, th, rule, res, NULL);
+                note_refused(rc, th, rule, res, NULL);
                 return;
         case AFF_EPERM:
         case AFF_ERROR:
@@ -161,7 +161,7 @@ static void record_result(Manager *m, Thread *th, const Rule *rule, const Plan *
                 set_skip(th, affinity_result_reason(res));
                 th->spread_cpu = -1;
                 if (report_once(th, res == AFF_EPERM ? REPORTED_EPERM : REPORTED_ERROR))
-                        report_failed(&m->report, th, rule, plan, affinity_result_reason(res), err);
+                        report_failed(&rc->report, th, rule, plan, affinity_result_reason(res), err);
                 return;
         }
         set_skip(th, NULL);
@@ -175,19 +175,19 @@ static void record_result(Manager *m, Thread *th, const Rule *rule, const Plan *
 
 /* The rule's scheduling policy, with the mask and under the same identity
  * check; a rule without one gives back a policy an earlier rule set. */
-static void apply_policy(Manager *m, Thread *th, const Rule *rule) {
+static void apply_policy(Reconciler *rc, Thread *th, const Rule *rule) {
         SchedPolicy prev;
         char pol[32];
         int err;
 
         if (!rule->has_policy) {
-                if (th->policy_original && restore_policy(m, th, "the rule sets no policy any more")) {
+                if (th->policy_original && restore_policy(rc, th, "the rule sets no policy any more")) {
                         free(TAKE_PTR(th->policy_original));
-                        m->state.dirty = true;
+                        rc->originals_changed = true;
                 }
                 return;
         }
-        AffinityResult res = policy_apply(&m->aff, th->pid, th->tid, th->start, &rule->policy, &prev, &err);
+        AffinityResult res = policy_apply(&rc->aff, th->pid, th->tid, th->start, &rule->policy, &prev, &err);
         (void) policy_format(&rule->policy, pol, sizeof pol);
         switch (res) {
         case AFF_SET:
@@ -197,56 +197,56 @@ static void apply_policy(Manager *m, Thread *th, const Rule *rule) {
                         /* Inherited from a thread whose policy we set? Then that
                          * thread's original; else what it had. */
                         const SchedPolicy *orig =
-                                thread_table_true_policy(m->threads, th->pid, &prev, &rule->policy);
+                                thread_table_true_policy(rc->threads, th->pid, &prev, &rule->policy);
                         if (res != AFF_UNCHANGED || orig != &prev) {
                                 if (thread_remember_policy(th, orig) < 0)
-                                        log_msg(m->log, LOG_ERR, "out of memory remembering tid %d",
+                                        log_msg(rc->log, LOG_ERR, "out of memory remembering tid %d",
                                                 (int) th->tid);
-                                m->state.dirty = true;
+                                rc->originals_changed = true;
                         }
                 }
                 th->reported &= ~(unsigned) REPORTED_POLICY;
                 if (res != AFF_UNCHANGED)
-                        report_policy_applied(&m->report, th, rule, pol, &prev, res == AFF_DRY_RUN);
+                        report_policy_applied(&rc->report, th, rule, pol, &prev, res == AFF_DRY_RUN);
                 return;
         case AFF_GONE:
         case AFF_RECYCLED:
                 return; /* the next event or scan forgets it */
         default:
                 if (report_once(th, REPORTED_POLICY))
-                        report_policy_failed(&m->report, th, rule, pol, affinity_result_reason(res), err);
+                        report_policy_failed(&rc->report, th, rule, pol, affinity_result_reason(res), err);
                 return;
         }
 }
 
-int reconcile_spread_load(Manager *m, pid_t pid, const Rule *rule, pid_t tid, int held_cpu, unsigned **ret,
-                          unsigned *ret_n) {
+int reconcile_spread_load(Reconciler *rc, pid_t pid, const Rule *rule, pid_t tid, int held_cpu,
+                          unsigned **ret, unsigned *ret_n) {
         _cleanup_(freep) unsigned *counts = NULL;
         unsigned n = 0;
         int r;
 
         /* spread = rule counts the rule's threads of every process. */
-        r = thread_table_spread_load(m->threads, rule->spread == SPREAD_RULE ? 0 : pid, rule->name, tid,
+        r = thread_table_spread_load(rc->threads, rule->spread == SPREAD_RULE ? 0 : pid, rule->name, tid,
                                      &counts, &n);
         if (r < 0)
                 return r;
-        return decide_spread_load(counts, n, held_cpu, m->host->nr_cpu_ids, ret, ret_n);
+        return decide_spread_load(counts, n, held_cpu, rc->host->nr_cpu_ids, ret, ret_n);
 }
 
 /* A thread no rule wants, created by a thread pinnerd pinned, starts on
  * pinnerd's mask: give it what it would have had without pinnerd. */
-static void undo_inherited(Manager *m, const ProcFacts *p, const TaskStat *ts) {
+static void undo_inherited(Reconciler *rc, const ProcFacts *p, const TaskStat *ts) {
         _cleanup_(cpuset_freep) CpuSet *cur = NULL, *prev = NULL, *now = NULL;
         const CpuSet *orig;
         int err;
 
-        if (affinity_get(&m->aff, p->stat.pid, ts->pid, &cur) < 0)
+        if (affinity_get(&rc->aff, p->stat.pid, ts->pid, &cur) < 0)
                 return;
-        orig = thread_table_true_original(m->threads, p->stat.pid, cur);
+        orig = thread_table_true_original(rc->threads, p->stat.pid, cur);
         if (orig == cur)
                 return;
         AffinityResult res =
-                affinity_apply(&m->aff, p->stat.pid, ts->pid, ts->starttime, orig, &prev, &now, &err);
+                affinity_apply(&rc->aff, p->stat.pid, ts->pid, ts->starttime, orig, &prev, &now, &err);
         if (res != AFF_SET && res != AFF_DRY_RUN)
                 return;
         Thread tmp = {.pid = p->stat.pid,
@@ -254,13 +254,13 @@ static void undo_inherited(Manager *m, const ProcFacts *p, const TaskStat *ts) {
                       .comm = (char *) p->stat.comm,
                       .name = (char *) ts->comm,
                       .original = (CpuSet *) orig};
-        report_restored(&m->report, &tmp, prev,
+        report_restored(&rc->report, &tmp, prev,
                         "no rule applies; it had inherited pinnerd's mask from its creator",
                         res == AFF_DRY_RUN);
 }
 
 /* One thread of a process whose facts were just read. */
-static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_new) {
+static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool is_new) {
         _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
         _cleanup_(freep) unsigned *load = NULL;
         _cleanup_(decision_done) Decision d = {0};
@@ -271,48 +271,48 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
         Thread *th;
         int r, err = 0;
 
-        r = facts_read_thread(&m->facts, p, tid, &ts);
-        th = thread_table_get(m->threads, tid);
+        r = facts_read_thread(&rc->facts, p, tid, &ts);
+        th = thread_table_get(rc->threads, tid);
         if (r < 0) {
                 if (th)
-                        forget(m, th);
+                        forget(rc, th);
                 return;
         }
         if (th && (th->start != ts.starttime || th->pid != p->stat.pid)) {
                 /* The tid was recycled: the old entry is about a dead thread. */
-                forget(m, th);
+                forget(rc, th);
                 th = NULL;
         }
 
         if (p->candidate) {
                 TaskFacts facts;
                 facts_task_view(p, tid, ts.comm, &facts);
-                rule = decide_rule(m->config, &facts, NULL);
+                rule = decide_rule(rc->config, &facts, NULL);
         }
         if (!rule) {
                 if (th) {
-                        th->generation = m->generation;
-                        release_thread(m, th, "no rule applies any more");
-                } else if (is_new && !m->opt.dry_run && m->config->settings.restore &&
-                           thread_table_has_pid(m->threads, p->stat.pid))
-                        undo_inherited(m, p, &ts);
+                        th->generation = rc->generation;
+                        release_thread(rc, th, "no rule applies any more");
+                } else if (is_new && !rc->dry_run && rc->config->settings.restore &&
+                           thread_table_has_pid(rc->threads, p->stat.pid))
+                        undo_inherited(rc, p, &ts);
                 return;
         }
 
         if (!th) {
-                th = thread_table_put(m->threads, p->stat.pid, tid, ts.starttime);
+                th = thread_table_put(rc->threads, p->stat.pid, tid, ts.starttime);
                 if (!th) {
-                        log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+                        log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
                         return;
                 }
         }
-        th->generation = m->generation;
+        th->generation = rc->generation;
         if (thread_set_names(th, p->stat.comm, ts.comm) < 0) {
-                log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+                log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
                 return;
         }
         if (!th->rule || strcmp(th->rule, rule->name) != 0) {
-                th->rule = intern_rule_name(m, rule->name);
+                th->rule = intern_rule_name(rc, rule->name);
                 th->spread_cpu = -1;
                 th->reported = 0;
         }
@@ -324,21 +324,21 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 cpuset_free(th->applied);
                 th->applied = NULL;
                 th->spread_cpu = -1;
-                note_refused(m, th, rule, AFF_EINVAL,
+                note_refused(rc, th, rule, AFF_EINVAL,
                              "the kernel keeps this kernel thread on its CPUs (PF_NO_SETAFFINITY)");
                 return;
         }
 
-        r = facts_thread_cpuset(&m->facts, p, tid, &task_cpuset);
+        r = facts_thread_cpuset(&rc->facts, p, tid, &task_cpuset);
         if (r == -ESRCH || r == -ENOENT) {
-                forget(m, th);
+                forget(rc, th);
                 return;
         }
         if (r < 0)
                 task_cpuset = NULL; /* unreadable: the kernel still enforces it */
 
         if (rule->spread) {
-                r = reconcile_spread_load(m, p->stat.pid, rule, tid, th->spread_cpu, &load, &n_load);
+                r = reconcile_spread_load(rc, p->stat.pid, rule, tid, th->spread_cpu, &load, &n_load);
                 if (r < 0)
                         return;
         }
@@ -347,12 +347,12 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
         const CpuSet *base = NULL;
         if (rule->avoid) {
                 if (!th->original)
-                        (void) affinity_get(&m->aff, p->stat.pid, tid, &cur);
-                base = thread_table_base_mask(m->threads, th, p->stat.pid, cur);
+                        (void) affinity_get(&rc->aff, p->stat.pid, tid, &cur);
+                base = thread_table_base_mask(rc->threads, th, p->stat.pid, cur);
         }
-        r = decide_thread(m->host, rule, true, task_cpuset, load, n_load, ts.comm, base, &d);
+        r = decide_thread(rc->host, rule, true, task_cpuset, load, n_load, ts.comm, base, &d);
         if (r < 0) {
-                log_msg(m->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name,
+                log_msg(rc->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name,
                         strerror(-r));
                 return;
         }
@@ -363,14 +363,14 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 th->applied = NULL;
                 th->spread_cpu = -1;
                 if (report_once(th, REPORTED_SKIPPED))
-                        report_no_cpu(&m->report, th, rule, &d.plan, d.reason);
+                        report_no_cpu(&rc->report, th, rule, &d.plan, d.reason);
                 return;
         }
         th->reported &= ~(unsigned) REPORTED_SKIPPED;
         if (d.plan.dropped && !cpuset_empty(d.plan.dropped) && th->rule &&
-            !thread_dropped_reported(m->threads, th)) {
+            !thread_dropped_reported(rc->threads, th)) {
                 th->reported |= REPORTED_DROPPED;
-                report_dropped(&m->report, th, rule, &d.plan);
+                report_dropped(&rc->report, th, rule, &d.plan);
         }
 
         /* The task may have moved (into a container a rule excludes) since
@@ -381,16 +381,16 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
                 _cleanup_(proc_facts_done) ProcFacts fresh = {0};
                 _cleanup_(freep) char *why = NULL;
                 TaskFacts tf;
-                if (facts_reread(&m->facts, p, tid, recheck, &fresh) < 0) {
-                        forget(m, th);
+                if (facts_reread(&rc->facts, p, tid, recheck, &fresh) < 0) {
+                        forget(rc, th);
                         return;
                 }
                 facts_task_view(&fresh, tid, ts.comm, &tf);
                 if (!rule_still_matches(rule, &tf, &why)) {
-                        log_msg(m->log, LOG_DEBUG,
+                        log_msg(rc->log, LOG_DEBUG,
                                 "tid %d: rule %s no longer matches right before the write: %s", (int) tid,
                                 rule->name, why ? why : "changed");
-                        release_thread(m, th, why ? why : "the rule no longer matches");
+                        release_thread(rc, th, why ? why : "the rule no longer matches");
                         return;
                 }
         }
@@ -398,12 +398,13 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
         /* Someone else moved a thread whose rule says to leave it so (drift =
          * log | ignore): a rescan or an event about the thread does not undo
          * that while the decision stands; a reload, or a new decision, does. */
-        if (!m->replanning && !m->opt.dry_run && rule->drift != DRIFT_REAPPLY && th->applied &&
+        if (!rc->replanning && !rc->dry_run && rule->drift != DRIFT_REAPPLY && th->applied &&
             cpuset_equal(th->applied, d.plan.effective)) {
                 _cleanup_(cpuset_freep) CpuSet *held = NULL;
-                if (affinity_get(&m->aff, p->stat.pid, tid, &held) >= 0 && !cpuset_equal(held, th->applied)) {
+                if (affinity_get(&rc->aff, p->stat.pid, tid, &held) >= 0 &&
+                    !cpuset_equal(held, th->applied)) {
                         if (rule->drift == DRIFT_LOG && report_once(th, REPORTED_DRIFT))
-                                report_drift(&m->report, th, held, false);
+                                report_drift(&rc->report, th, held, false);
                         return;
                 }
         }
@@ -411,29 +412,29 @@ static void evaluate_thread(Manager *m, const ProcFacts *p, pid_t tid, bool is_n
         /* In a dry run the kernel's mask never changes: compare with what we
          * decided last time, or every re-evaluation would say "would pin". */
         AffinityResult res;
-        if (m->opt.dry_run && th->applied && cpuset_equal(th->applied, d.plan.effective))
+        if (rc->dry_run && th->applied && cpuset_equal(th->applied, d.plan.effective))
                 res = AFF_UNCHANGED;
         else
-                res = affinity_apply(&m->aff, p->stat.pid, tid, ts.starttime, d.plan.effective, &prev, &now,
+                res = affinity_apply(&rc->aff, p->stat.pid, tid, ts.starttime, d.plan.effective, &prev, &now,
                                      &err);
-        record_result(m, th, rule, &d.plan, res, prev, now, err);
+        record_result(rc, th, rule, &d.plan, res, prev, now, err);
         if (res == AFF_SET || res == AFF_DRY_RUN || res == AFF_UNCHANGED)
-                apply_policy(m, th, rule);
+                apply_policy(rc, th, rule);
 }
 
 /* Every thread of pid. The comm pre-check keeps unrelated processes cheap, but
  * threads we placed earlier are still looked at so they can be released. */
-bool reconcile_process(Manager *m, pid_t pid, const char *comm) {
+bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
         _cleanup_(freep) pid_t *tids = NULL;
-        bool remembered = thread_table_has_pid(m->threads, pid);
+        bool remembered = thread_table_has_pid(rc->threads, pid);
         size_t n = 0;
         int r;
 
-        if (!remembered && !(comm ? facts_name_worth_a_look(m->config, comm)
-                                  : facts_worth_a_look(&m->facts, m->config, pid)))
+        if (!remembered && !(comm ? facts_name_worth_a_look(rc->config, comm)
+                                  : facts_worth_a_look(&rc->facts, rc->config, pid)))
                 return false;
-        r = facts_read_process(&m->facts, m->config, pid, false, &p);
+        r = facts_read_process(&rc->facts, rc->config, pid, false, &p);
         if (r < 0)
                 return remembered;
         /* No rule can match and nothing of it is remembered: its threads
@@ -449,53 +450,53 @@ bool reconcile_process(Manager *m, pid_t pid, const char *comm) {
                 tids[0] = pid;
                 n = 1;
         } else {
-                r = procfs_list_tids(m->procfd, pid, &tids, &n);
+                r = procfs_list_tids(rc->procfd, pid, &tids, &n);
                 if (r < 0)
                         return true;
         }
         for (size_t i = 0; i < n; i++)
-                if (p.candidate || thread_table_get(m->threads, tids[i]))
-                        evaluate_thread(m, &p, tids[i], false);
+                if (p.candidate || thread_table_get(rc->threads, tids[i]))
+                        evaluate_thread(rc, &p, tids[i], false);
         return true;
 }
 
-bool reconcile_thread(Manager *m, pid_t pid, pid_t tid, bool is_new) {
+bool reconcile_thread(Reconciler *rc, pid_t pid, pid_t tid, bool is_new) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
-        bool remembered = thread_table_get(m->threads, tid);
+        bool remembered = thread_table_get(rc->threads, tid);
 
-        if (!remembered && !thread_table_has_pid(m->threads, pid) &&
-            !facts_worth_a_look(&m->facts, m->config, pid))
+        if (!remembered && !thread_table_has_pid(rc->threads, pid) &&
+            !facts_worth_a_look(&rc->facts, rc->config, pid))
                 return false;
-        if (facts_read_process(&m->facts, m->config, pid, false, &p) < 0)
+        if (facts_read_process(&rc->facts, rc->config, pid, false, &p) < 0)
                 return remembered;
         if (!p.candidate && !remembered && !is_new)
                 return false;
-        evaluate_thread(m, &p, tid, is_new);
+        evaluate_thread(rc, &p, tid, is_new);
         return true;
 }
 
-bool reconcile_exit(Manager *m, pid_t pid, pid_t tid) {
-        Thread *th = thread_table_get(m->threads, tid);
+bool reconcile_exit(Reconciler *rc, pid_t pid, pid_t tid) {
+        Thread *th = thread_table_get(rc->threads, tid);
 
         /* The kernel said so: whatever the entry was about is dead, zombie
          * leader or not. Its line in the state file goes at the next write;
          * until then a restart would drop it by identity. */
         if (tid == pid)
-                thread_table_forget_process(m->threads, pid);
+                thread_table_forget_process(rc->threads, pid);
         if (!th)
                 return false;
-        thread_table_remove(m->threads, tid);
+        thread_table_remove(rc->threads, tid);
         return true;
 }
 
-void reconcile_exec(Manager *m, pid_t pid) {
+void reconcile_exec(Reconciler *rc, pid_t pid) {
         _cleanup_(cpuset_freep) CpuSet *cur = NULL, *orig = NULL, *applied = NULL;
         _cleanup_(freep) pid_t *dead = NULL;
         Thread *moved = NULL;
         size_t n = 0, n_dead = 0, n_orig = 0, n_match = 0;
 
         /* Most execs are of processes nothing is known of: no syscall. */
-        for (Thread *th = thread_table_first_of(m->threads, pid); th; th = th->pid_next)
+        for (Thread *th = thread_table_first_of(rc->threads, pid); th; th = th->pid_next)
                 n++;
         if (n == 0)
                 return;
@@ -506,9 +507,9 @@ void reconcile_exec(Manager *m, pid_t pid) {
         dead = calloc(n, sizeof *dead);
         if (!dead)
                 return;
-        for (Thread *th = thread_table_first_of(m->threads, pid); th; th = th->pid_next) {
+        for (Thread *th = thread_table_first_of(rc->threads, pid); th; th = th->pid_next) {
                 TaskStat ts;
-                if (th->tid == pid || procfs_read_stat(m->procfd, pid, th->tid, &ts) >= 0)
+                if (th->tid == pid || procfs_read_stat(rc->procfd, pid, th->tid, &ts) >= 0)
                         continue;
                 dead[n_dead++] = th->tid;
                 if (th->original)
@@ -518,10 +519,10 @@ void reconcile_exec(Manager *m, pid_t pid) {
          * process has now is it; failing that, entries that agree on the
          * original need no choice. */
         if (n_orig > 0)
-                (void) affinity_get(&m->aff, pid, pid, &cur);
+                (void) affinity_get(&rc->aff, pid, pid, &cur);
         Thread *first = NULL;
         for (size_t k = 0; k < n_dead; k++) {
-                Thread *th = thread_table_get(m->threads, dead[k]);
+                Thread *th = thread_table_get(rc->threads, dead[k]);
                 if (!th || !th->original)
                         continue;
                 if (!first)
@@ -533,105 +534,120 @@ void reconcile_exec(Manager *m, pid_t pid) {
                 moved = first;
         if (moved && (n_match > 1 || (n_match == 0 && n_orig > 1)))
                 for (size_t k = 0; k < n_dead && moved; k++) {
-                        Thread *th = thread_table_get(m->threads, dead[k]);
+                        Thread *th = thread_table_get(rc->threads, dead[k]);
                         if (th && th->original && !cpuset_equal(th->original, moved->original))
                                 moved = NULL;
                 }
         if (moved) {
-                log_msg(m->log, LOG_DEBUG, "pid %d: thread %d exec'd; its original mask moves to the leader",
+                log_msg(rc->log, LOG_DEBUG, "pid %d: thread %d exec'd; its original mask moves to the leader",
                         (int) pid, (int) moved->tid);
                 orig = cpuset_dup(moved->original);
                 applied = moved->applied ? cpuset_dup(moved->applied) : NULL;
         }
         /* Every dead entry goes; their exit events find nothing. */
         for (size_t k = 0; k < n_dead; k++) {
-                Thread *th = thread_table_get(m->threads, dead[k]);
+                Thread *th = thread_table_get(rc->threads, dead[k]);
                 if (th)
-                        forget(m, th);
+                        forget(rc, th);
         }
         if (!orig)
                 return;
         TaskStat ls;
-        if (procfs_read_stat(m->procfd, pid, pid, &ls) < 0)
+        if (procfs_read_stat(rc->procfd, pid, pid, &ls) < 0)
                 return;
         /* Any leader entry is about the thread that exited: replaced. */
-        Thread *th = thread_table_put(m->threads, pid, pid, ls.starttime);
+        Thread *th = thread_table_put(rc->threads, pid, pid, ls.starttime);
         if (!th || thread_remember_original(th, orig) < 0 || thread_set_names(th, ls.comm, ls.comm) < 0) {
-                log_msg(m->log, LOG_ERR, "out of memory tracking tid %d", (int) pid);
+                log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) pid);
                 return;
         }
         cpuset_free(th->applied);
         th->applied = TAKE_PTR(applied);
-        m->state.dirty = true;
+        rc->originals_changed = true;
 }
 
 /* ---- scans ------------------------------------------------------------------ */
 
-static void scan_all(Manager *m) {
+static void scan_all(Reconciler *rc) {
         _cleanup_(freep) pid_t *pids = NULL;
         size_t n = 0, i = 0;
         Thread *th;
         int r;
 
-        m->generation++;
-        facts_cache_clear(&m->facts);
-        r = procfs_list_pids(m->procfd, &pids, &n);
+        rc->generation++;
+        facts_cache_clear(&rc->facts);
+        r = procfs_list_pids(rc->procfd, &pids, &n);
         if (r < 0) {
-                log_msg(m->log, LOG_ERR, "cannot list processes: %s", strerror(-r));
+                log_msg(rc->log, LOG_ERR, "cannot list processes: %s", strerror(-r));
                 return;
         }
         for (size_t k = 0; k < n; k++)
-                (void) reconcile_process(m, pids[k], NULL);
+                (void) reconcile_process(rc, pids[k], NULL);
 
         /* Entries the scan did not reach are gone, or no longer candidates. */
-        _cleanup_(freep) pid_t *stale = calloc(thread_table_size(m->threads) + 1, sizeof(pid_t));
+        _cleanup_(freep) pid_t *stale = calloc(thread_table_size(rc->threads) + 1, sizeof(pid_t));
         size_t n_stale = 0;
         if (!stale)
                 return;
-        while ((th = thread_table_next(m->threads, &i)))
-                if (th->generation != m->generation)
+        while ((th = thread_table_next(rc->threads, &i)))
+                if (th->generation != rc->generation)
                         stale[n_stale++] = th->tid;
         for (size_t k = 0; k < n_stale; k++) {
-                th = thread_table_get(m->threads, stale[k]);
-                if (th && thread_still_there(m, th))
-                        release_thread(m, th, "no rule applies any more");
+                th = thread_table_get(rc->threads, stale[k]);
+                if (th && thread_still_there(rc, th))
+                        release_thread(rc, th, "no rule applies any more");
                 else if (th)
-                        forget(m, th);
+                        forget(rc, th);
         }
         /* Memories of processes that are gone (an exit event lost). */
         pid_t dead[256];
-        size_t nd = thread_table_released_pids(m->threads, dead, ELEMENTSOF(dead));
+        size_t nd = thread_table_released_pids(rc->threads, dead, ELEMENTSOF(dead));
         for (size_t k = 0; k < nd; k++) {
                 TaskStat ts;
-                if (procfs_read_stat(m->procfd, dead[k], dead[k], &ts) < 0)
-                        thread_table_forget_process(m->threads, dead[k]);
+                if (procfs_read_stat(rc->procfd, dead[k], dead[k], &ts) < 0)
+                        thread_table_forget_process(rc->threads, dead[k]);
         }
 }
 
-void manager_rescan(Manager *m, const char *why) {
-        uint64_t t0 = now_usec();
-        Counters before = m->report.counters;
+void reconcile_refresh_host(Reconciler *rc, const char *why) {
+        _cleanup_(freep) char *err = NULL, *before = fmt_cpus(rc->host->isolated), *after = NULL;
+        int r = host_refresh(rc->host, &err);
 
-        m->report.counters.rescans++;
-        /* Partitions and NUMA nodes give no event: every rescan re-reads them. */
-        manager_refresh_host(m, why);
-        scan_all(m);
-        log_event(m->log, EV_RESCAN, LOG_DEBUG, NULL,
-                  "rescan (%s) took %.1f ms: %" PRIu64 " applied, %" PRIu64 " restored, %zu threads managed",
-                  why, (double) (now_usec() - t0) / 1000.0, m->report.counters.applied - before.applied,
-                  m->report.counters.restored - before.restored, thread_table_size(m->threads));
-        manager_say_unmovable(m);
-        manager_storm_timer_update(m);
+        if (r < 0) {
+                log_msg(rc->log, LOG_ERR, "%s: cannot re-read the host's CPUs, keeping what was known: %s",
+                        why, err ? err : strerror(-r));
+                return;
+        }
+        facts_cache_clear(&rc->facts);
+        after = fmt_cpus(rc->host->isolated);
+        if (before && after && strcmp(before, after) != 0)
+                log_msg(rc->log, LOG_NOTICE, "isolated CPUs changed from %s to %s (%s)",
+                        *before ? before : "none", *after ? after : "none", why);
 }
 
-void manager_say_unmovable(Manager *m) {
+void reconcile_rescan(Reconciler *rc, const char *why) {
+        uint64_t t0 = now_usec();
+        Counters before = rc->report.counters;
+
+        rc->report.counters.rescans++;
+        /* Partitions and NUMA nodes give no event: every rescan re-reads them. */
+        reconcile_refresh_host(rc, why);
+        scan_all(rc);
+        log_event(rc->log, EV_RESCAN, LOG_DEBUG, NULL,
+                  "rescan (%s) took %.1f ms: %" PRIu64 " applied, %" PRIu64 " restored, %zu threads managed",
+                  why, (double) (now_usec() - t0) / 1000.0, rc->report.counters.applied - before.applied,
+                  rc->report.counters.restored - before.restored, thread_table_size(rc->threads));
+        reconcile_say_unmovable(rc);
+}
+
+void reconcile_say_unmovable(Reconciler *rc) {
         const char *rule;
         char *kinds;
         unsigned n;
 
-        if (!m->unmovable.pending)
+        if (!rc->unmovable.pending)
                 return;
-        while ((rule = unmovable_take(&m->unmovable, &kinds, &n))) {
+        while ((rule = unmovable_take(&rc->unmovable, &kinds, &n))) {
                 LogFields f = {.rule = rule, .reason = kinds};
                 /* Workqueue workers have their own knob. */
                 const char *hint =
@@ -639,7 +655,7 @@ void manager_say_unmovable(Manager *m) {
                                 ? "; unbound kernel workers follow /sys/devices/virtual/workqueue/cpumask"
                                 : "";
                 log_event(
-                        m->log, EV_SKIPPED, LOG_NOTICE, &f,
+                        rc->log, EV_SKIPPED, LOG_NOTICE, &f,
                         "rule %s: %u kernel thread%s cannot move (the kernel keeps %s on %s CPUs) and stay%s "
                         "as %s: %s%s",
                         rule, n, n == 1 ? "" : "s", n == 1 ? "it" : "them", n == 1 ? "its" : "their",
@@ -651,17 +667,17 @@ void manager_say_unmovable(Manager *m) {
 /* Is cur what the kernel makes of the applied mask within the thread's
  * cpuset now? The host is re-read first (once per pass), so partitions made
  * since are known to status and to the re-plan. */
-static bool kernel_narrowed(Manager *m, const Thread *th, const CpuSet *cur) {
+static bool kernel_narrowed(Reconciler *rc, const Thread *th, const CpuSet *cur) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
         _cleanup_(cpuset_freep) CpuSet *within = NULL;
         const CpuSet *cs = NULL;
 
-        if (!m->host_fresh) {
-                manager_refresh_host(m, "a pinned mask was narrowed");
-                m->host_fresh = true;
+        if (!rc->host_fresh) {
+                reconcile_refresh_host(rc, "a pinned mask was narrowed");
+                rc->host_fresh = true;
         }
-        if (facts_read_process(&m->facts, m->config, th->pid, false, &p) < 0 ||
-            facts_thread_cpuset(&m->facts, &p, th->tid, &cs) < 0 || !cs)
+        if (facts_read_process(&rc->facts, rc->config, th->pid, false, &p) < 0 ||
+            facts_thread_cpuset(&rc->facts, &p, th->tid, &cs) < 0 || !cs)
                 return false;
         within = cpuset_dup(th->applied);
         if (!within)
@@ -673,109 +689,150 @@ static bool kernel_narrowed(Manager *m, const Thread *th, const CpuSet *cur) {
 /* One remembered thread against the mask pinnerd set: true when it is to be
  * re-evaluated (reapply, a mask the kernel narrowed, or a recycled tid that
  * identity will drop). */
-static bool drift_check(Manager *m, Thread *th) {
+static bool drift_check(Reconciler *rc, Thread *th) {
         _cleanup_(cpuset_freep) CpuSet *cur = NULL;
 
         if (!th->applied)
                 return false;
-        if (affinity_get(&m->aff, th->pid, th->tid, &cur) < 0)
+        if (affinity_get(&rc->aff, th->pid, th->tid, &cur) < 0)
                 return false; /* gone: the exit event or the next scan forgets it */
         if (cpuset_equal(cur, th->applied))
                 return false;
         /* A different mask may belong to a new thread with a recycled tid. */
-        if (!thread_still_there(m, th))
+        if (!thread_still_there(rc, th))
                 return true;
         /* Narrowed by the kernel (its cpuset shrank, or CPUs went to an
          * isolated partition): re-planned, not drift. */
-        if (cpuset_subset(cur, th->applied) && kernel_narrowed(m, th, cur))
+        if (cpuset_subset(cur, th->applied) && kernel_narrowed(rc, th, cur))
                 return true;
         /* Someone else changed a mask we set: the rule's own drift policy,
          * else [pinnerd] drift. */
-        const Rule *rule = th->rule ? config_find_rule(m->config, th->rule) : NULL;
-        DriftAction drift = rule ? rule->drift : m->config->settings.drift;
+        const Rule *rule = th->rule ? config_find_rule(rc->config, th->rule) : NULL;
+        DriftAction drift = rule ? rule->drift : rc->config->settings.drift;
         if (drift == DRIFT_IGNORE)
                 return false;
         if (report_once(th, REPORTED_DRIFT))
-                report_drift(&m->report, th, cur, drift == DRIFT_REAPPLY);
+                report_drift(&rc->report, th, cur, drift == DRIFT_REAPPLY);
         return drift == DRIFT_REAPPLY;
 }
 
-void reconcile_check_drift(Manager *m) {
+void reconcile_check_drift(Reconciler *rc) {
         size_t i = 0;
         Thread *th;
-        _cleanup_(freep) pid_t *reapply = calloc(thread_table_size(m->threads) + 1, sizeof(pid_t));
+        _cleanup_(freep) pid_t *reapply = calloc(thread_table_size(rc->threads) + 1, sizeof(pid_t));
         size_t n_reapply = 0;
 
         if (!reapply)
                 return;
-        m->host_fresh = false;
-        facts_cache_clear(&m->facts);
-        while ((th = thread_table_next(m->threads, &i)))
-                if (drift_check(m, th))
+        rc->host_fresh = false;
+        facts_cache_clear(&rc->facts);
+        while ((th = thread_table_next(rc->threads, &i)))
+                if (drift_check(rc, th))
                         reapply[n_reapply++] = th->tid;
         for (size_t k = 0; k < n_reapply; k++) {
-                th = thread_table_get(m->threads, reapply[k]);
+                th = thread_table_get(rc->threads, reapply[k]);
                 if (th)
-                        (void) reconcile_thread(m, th->pid, th->tid, false);
+                        (void) reconcile_thread(rc, th->pid, th->tid, false);
         }
 }
 
-void reconcile_drift_event(Manager *m, pid_t tid) {
-        Thread *th = thread_table_get(m->threads, tid);
+void reconcile_drift_event(Reconciler *rc, pid_t tid) {
+        Thread *th = thread_table_get(rc->threads, tid);
 
         /* Not ours: someone may set any mask on a thread pinnerd leaves alone. */
-        m->host_fresh = false;
-        if (th && drift_check(m, th))
-                (void) reconcile_thread(m, th->pid, th->tid, false);
+        rc->host_fresh = false;
+        if (th && drift_check(rc, th))
+                (void) reconcile_thread(rc, th->pid, th->tid, false);
 }
 
-size_t reconcile_restore_all(Manager *m, const char *why) {
+size_t reconcile_restore_all(Reconciler *rc, const char *why) {
         size_t i = 0, n = 0;
         Thread *th;
 
-        while ((th = thread_table_next(m->threads, &i)))
-                if (restore_thread(m, th, why))
+        while ((th = thread_table_next(rc->threads, &i)))
+                if (restore_thread(rc, th, why))
                         n++;
         return n;
 }
 
 /* ---- originals that survive a crash ------------------------------------------ */
 
-void reconcile_load_state(Manager *m) {
-        _cleanup_(state_entries_done) StateEntries e = {0};
-        _cleanup_(freep) char *err = NULL;
+void reconcile_adopt_originals(Reconciler *rc, const StateEntries *e, const char *from) {
         size_t trusted = 0;
-        int r;
 
-        r = state_load(&m->state, &e, &err);
-        if (r < 0) {
-                log_msg(m->log, LOG_WARNING, "ignoring %s/state: %s", m->state.dir, err ? err : strerror(-r));
-                m->state.dirty = true; /* replace it at the first write */
-                return;
-        }
-        for (size_t k = 0; k < e.n; k++) {
+        for (size_t k = 0; k < e->n; k++) {
+                const StateEntry *se = &e->v[k];
                 TaskStat ts;
                 /* Trusted only while (tid, start time) still names that thread. */
-                if (procfs_read_stat(m->procfd, e.v[k].pid, e.v[k].tid, &ts) < 0 ||
-                    ts.starttime != e.v[k].start)
+                if (procfs_read_stat(rc->procfd, se->pid, se->tid, &ts) < 0 || ts.starttime != se->start)
                         continue;
-                Thread *th = thread_table_get(m->threads, e.v[k].tid);
+                Thread *th = thread_table_get(rc->threads, se->tid);
                 if (!th)
-                        th = thread_table_put(m->threads, e.v[k].pid, e.v[k].tid, e.v[k].start);
-                if (!th || thread_remember_original(th, e.v[k].original) < 0 ||
-                    (e.v[k].has_policy && thread_remember_policy(th, &e.v[k].policy) < 0)) {
-                        log_msg(m->log, LOG_ERR, "out of memory loading %s/state", m->state.dir);
+                        th = thread_table_put(rc->threads, se->pid, se->tid, se->start);
+                if (!th || thread_remember_original(th, se->original) < 0 ||
+                    (se->has_policy && thread_remember_policy(th, &se->policy) < 0)) {
+                        log_msg(rc->log, LOG_ERR, "out of memory loading %s", from);
                         return;
                 }
                 if (thread_set_names(th, ts.comm, ts.comm) < 0)
                         return;
                 trusted++;
         }
-        if (e.n > 0)
-                log_msg(m->log, LOG_NOTICE,
-                        "%s/state: %zu original masks taken over from a previous run, %zu dropped (threads "
-                        "gone)",
-                        m->state.dir, trusted, e.n - trusted);
-        if (trusted != e.n)
-                m->state.dirty = true;
+        if (e->n > 0)
+                log_msg(rc->log, LOG_NOTICE,
+                        "%s: %zu original masks taken over from a previous run, %zu dropped (threads gone)",
+                        from, trusted, e->n - trusted);
+        if (trusted != e->n)
+                rc->originals_changed = true;
+}
+
+/* ---- the flow's state ------------------------------------------------------------ */
+
+int reconcile_init(Reconciler *rc, Logger *log, Host *host, bool dry_run, const char *root,
+                   char **ret_error) {
+        bool from_root = strcmp(root, "/") != 0;
+        /* Confined to the tree below --root, like every read of the host. */
+        int procfd = host_open_proc(host);
+
+        if (procfd < 0) {
+                *ret_error = xasprintf("cannot open %s/proc: %s", from_root ? root : "", strerror(-procfd));
+                return procfd;
+        }
+        ThreadTable *threads = thread_table_new();
+        if (!threads) {
+                dirfd_close(procfd);
+                *ret_error = strdup("out of memory");
+                return -ENOMEM;
+        }
+        *rc = (Reconciler){
+                .log = log,
+                .host = host,
+                .procfd = procfd,
+                .dry_run = dry_run,
+                .facts = {.procfd = procfd, .host = host},
+                .threads = threads,
+                .aff = {.procfd = procfd,
+                        .bytes = host->affinity_bytes,
+                        .dry_run = dry_run,
+                        .from_status = from_root},
+                .report = {.log = log, .dry_run = dry_run},
+        };
+        return 0;
+}
+
+void reconcile_set_config(Reconciler *rc, Config *c) {
+        config_free(rc->config);
+        rc->config = c;
+}
+
+void reconcile_done(Reconciler *rc) {
+        unmovable_reset(&rc->unmovable);
+        facts_cache_clear(&rc->facts);
+        thread_table_free(rc->threads);
+        strvec_done(&rc->rule_names);
+        config_free(rc->config);
+        if (rc->procfd >= 0)
+                dirfd_close(rc->procfd);
+        host_free(rc->host);
+        *rc = (Reconciler){.procfd = -1};
 }

@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "ctl/ctlproto.h"
-#include "ctl/ctlserver.h"
+#include "ctl/ctl-verbs.h"
+#include "ctl/explain.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
 #include "ctl/peer.h"
@@ -20,25 +21,25 @@
  * point at interned names, so counting per name pointer is cheap); calloc'd,
  * n_rules entries, NULL on ENOMEM. */
 static size_t *rule_thread_counts(const Manager *m) {
-        size_t n_names = m->rule_names.n, i = 0;
+        size_t n_names = m->rc.rule_names.n, i = 0;
         _cleanup_(freep) size_t *per_name = calloc(n_names ? n_names : 1, sizeof(size_t));
-        size_t *per_rule = calloc(m->config->n_rules ? m->config->n_rules : 1, sizeof(size_t));
+        size_t *per_rule = calloc(m->rc.config->n_rules ? m->rc.config->n_rules : 1, sizeof(size_t));
         Thread *th;
 
         if (!per_name || !per_rule) {
                 free(per_rule);
                 return NULL;
         }
-        while ((th = thread_table_next(m->threads, &i)))
+        while ((th = thread_table_next(m->rc.threads, &i)))
                 if (th->rule && th->applied)
                         for (size_t k = 0; k < n_names; k++)
-                                if (m->rule_names.v[k] == th->rule) {
+                                if (m->rc.rule_names.v[k] == th->rule) {
                                         per_name[k]++;
                                         break;
                                 }
-        for (size_t r = 0; r < m->config->n_rules; r++)
+        for (size_t r = 0; r < m->rc.config->n_rules; r++)
                 for (size_t k = 0; k < n_names; k++)
-                        if (strcmp(m->rule_names.v[k], m->config->rules[r].name) == 0)
+                        if (strcmp(m->rc.rule_names.v[k], m->rc.config->rules[r].name) == 0)
                                 per_rule[r] = per_name[k];
         return per_rule;
 }
@@ -80,7 +81,8 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         _cleanup_(freep) size_t *counts = rule_thread_counts(m);
         if (!counts)
                 return -ENOMEM;
-        _cleanup_(freep) char *online = fmt_cpus(m->host->online), *isolated = fmt_cpus(m->host->isolated);
+        _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
+                              *isolated = fmt_cpus(m->rc.host->isolated);
         uint64_t up = now_usec() - m->start_usec;
 
         if (req->json) {
@@ -91,8 +93,8 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_field_uint(&w, "uptime_usec", up);
                 json_key(&w, "config_files");
                 json_array_begin(&w);
-                for (size_t i = 0; i < m->config->files.n; i++)
-                        json_string(&w, m->config->files.v[i]);
+                for (size_t i = 0; i < m->rc.config->files.n; i++)
+                        json_string(&w, m->rc.config->files.v[i]);
                 json_array_end(&w);
                 json_field_string(&w, "event_source", manager_event_source(m));
                 if (m->intake.error)
@@ -108,16 +110,16 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_key(&w, "isolated_sources");
                 json_object_begin(&w);
                 IsolatedSource src[16];
-                size_t n_src = isolated_sources(m->host, src, ELEMENTSOF(src));
+                size_t n_src = isolated_sources(m->rc.host, src, ELEMENTSOF(src));
                 for (size_t k = 0; k < n_src; k++)
                         json_field_string(&w, src[k].name, src[k].cpus);
                 isolated_sources_done(src, n_src);
                 json_object_end(&w);
-                json_field_uint(&w, "managed_threads", thread_table_size(m->threads));
+                json_field_uint(&w, "managed_threads", thread_table_size(m->rc.threads));
                 json_key(&w, "rules");
                 json_array_begin(&w);
-                for (size_t i = 0; i < m->config->n_rules; i++) {
-                        const Rule *r = &m->config->rules[i];
+                for (size_t i = 0; i < m->rc.config->n_rules; i++) {
+                        const Rule *r = &m->rc.config->rules[i];
                         json_object_begin(&w);
                         json_field_string(&w, "name", r->name);
                         json_field_int(&w, "priority", r->priority);
@@ -140,7 +142,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         for (char *p = key; *p; p++)
                                 if (*p == ' ' || *p == '-')
                                         *p = '_';
-                        json_field_uint(&w, key, counter_value(&m->report.counters, i));
+                        json_field_uint(&w, key, counter_value(&m->rc.report.counters, i));
                 }
                 json_object_end(&w);
                 json_object_end(&w);
@@ -152,10 +154,10 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         outbuf_printf(&reply->out, "pinnerd %s%s, up %s\n", PINNERD_VERSION,
                       m->opt.dry_run ? " (dry run)" : "", upbuf);
         outbuf_puts(&reply->out, "config:       ");
-        for (size_t i = 0; i < m->config->files.n; i++) {
+        for (size_t i = 0; i < m->rc.config->files.n; i++) {
                 if (i)
                         outbuf_puts(&reply->out, ", ");
-                text_escape_append(&reply->out, m->config->files.v[i], strlen(m->config->files.v[i]));
+                text_escape_append(&reply->out, m->rc.config->files.v[i], strlen(m->rc.config->files.v[i]));
         }
         outbuf_printf(&reply->out, "\nevents:       %s%s%s%s\n", manager_event_source(m),
                       m->intake.error ? " (" : "", m->intake.error ? m->intake.error : "",
@@ -165,17 +167,17 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         outbuf_printf(&reply->out, "drift-events: %s%s%s%s\n", driftwatch_source(&m->drift),
                       m->drift.error ? " (" : "", m->drift.error ? m->drift.error : "",
                       m->drift.error ? ")" : "");
-        _cleanup_(freep) char *iso_src = fmt_isolated(m->host);
+        _cleanup_(freep) char *iso_src = fmt_isolated(m->rc.host);
         outbuf_printf(&reply->out, "online CPUs:  %s\nisolated:     %s\nmanaged:      %zu threads\n", online,
                       iso_src     ? iso_src
                       : *isolated ? isolated
                                   : "none",
-                      thread_table_size(m->threads));
+                      thread_table_size(m->rc.threads));
         outbuf_puts(&reply->out, "counters:     ");
         for (size_t i = 0; i < ELEMENTSOF(counter_fields); i++)
                 outbuf_printf(&reply->out, "%s%s %" PRIu64, i ? ", " : "", counter_fields[i].name,
-                              counter_value(&m->report.counters, i));
-        outbuf_printf(&reply->out, "\n\nrules (%zu):\n", m->config->n_rules);
+                              counter_value(&m->rc.report.counters, i));
+        outbuf_printf(&reply->out, "\n\nrules (%zu):\n", m->rc.config->n_rules);
 
         Table t;
         table_init(&t);
@@ -183,8 +185,8 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         table_add_column(&t, "PRIORITY", TABLE_RIGHT);
         table_add_column(&t, "THREADS", TABLE_RIGHT);
         table_add_column(&t, "CPUS", TABLE_LEFT);
-        for (size_t i = 0; i < m->config->n_rules; i++) {
-                const Rule *r = &m->config->rules[i];
+        for (size_t i = 0; i < m->rc.config->n_rules; i++) {
+                const Rule *r = &m->rc.config->rules[i];
                 table_add_cell(&t, r->name);
                 table_add_cellf(&t, "%d", r->priority);
                 table_add_cellf(&t, "%zu", counts[i]);
@@ -204,10 +206,10 @@ static int tid_cmp(const void *a, const void *b) {
 
 /* What the thread's rule asks for on this host now. */
 static char *rule_requested(const Manager *m, const char *rule_name) {
-        const Rule *r = rule_name ? config_find_rule(m->config, rule_name) : NULL;
+        const Rule *r = rule_name ? config_find_rule(m->rc.config, rule_name) : NULL;
         _cleanup_(cpuset_freep) CpuSet *set = NULL;
 
-        if (!r || plan_resolve_cpus(m->host, &r->cpus, &set) < 0)
+        if (!r || plan_resolve_cpus(m->rc.host, &r->cpus, &set) < 0)
                 return NULL;
         return cpuset_format_list(set);
 }
@@ -242,7 +244,7 @@ static void list_job_freep(ListJob **j) {
 /* The policy th's rule sets, "-" when none; the original after a slash. */
 static void rule_policy(const Manager *m, const Thread *th, char *buf, size_t size, char *orig,
                         size_t osize) {
-        const Rule *r = th->rule ? config_find_rule(m->config, th->rule) : NULL;
+        const Rule *r = th->rule ? config_find_rule(m->rc.config, th->rule) : NULL;
 
         snprintf(buf, size, "-");
         snprintf(orig, osize, "-");
@@ -297,7 +299,7 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
         while (j->next < j->n) {
                 pid_t pid = j->pairs[2 * j->next], tid = j->pairs[2 * j->next + 1];
                 j->next++;
-                Thread *th = thread_table_get(m->threads, tid);
+                Thread *th = thread_table_get(m->rc.threads, tid);
                 if (!th || th->pid != pid || !th->rule)
                         continue;
                 if (pid != j->last_pid) {
@@ -330,11 +332,11 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 return -ENOMEM;
         j->json = req->json;
         j->last_pid = -1;
-        peer_view_init(&j->peer, m->procfd, req->privileged, req->uid, req->pid);
-        j->pairs = calloc(2 * (thread_table_size(m->threads) + 1), sizeof(pid_t));
+        peer_view_init(&j->peer, m->rc.procfd, req->privileged, req->uid, req->pid);
+        j->pairs = calloc(2 * (thread_table_size(m->rc.threads) + 1), sizeof(pid_t));
         if (!j->pairs)
                 return -ENOMEM;
-        while ((th = thread_table_next(m->threads, &i)))
+        while ((th = thread_table_next(m->rc.threads, &i)))
                 if (th->rule) {
                         j->pairs[2 * j->n] = th->pid;
                         j->pairs[2 * j->n + 1] = th->tid;
@@ -354,8 +356,8 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 table_add_column(&j->t, "REQUESTED", TABLE_LEFT);
                 table_add_column(&j->t, "EFFECTIVE", TABLE_LEFT);
                 table_add_column(&j->t, "ORIGINAL", TABLE_LEFT);
-                for (size_t k = 0; k < m->config->n_rules; k++)
-                        j->policies |= m->config->rules[k].has_policy;
+                for (size_t k = 0; k < m->rc.config->n_rules; k++)
+                        j->policies |= m->rc.config->rules[k].has_policy;
                 if (j->policies)
                         table_add_column(&j->t, "POLICY", TABLE_LEFT);
         }
@@ -386,28 +388,28 @@ static int verb_reload(Manager *m, const CtlRequest *req, CtlReply *reply) {
 
 static int verb_rescan(Manager *m, const CtlRequest *req, CtlReply *reply) {
         uint64_t t0 = now_usec();
-        Counters before = m->report.counters;
+        Counters before = m->rc.report.counters;
 
         manager_rescan(m, "requested");
         outbuf_printf(&reply->out,
                       "rescanned in %.1f ms: %" PRIu64 " applied, %" PRIu64
                       " restored, %zu threads managed\n",
-                      (double) (now_usec() - t0) / 1000.0, m->report.counters.applied - before.applied,
-                      m->report.counters.restored - before.restored, thread_table_size(m->threads));
+                      (double) (now_usec() - t0) / 1000.0, m->rc.report.counters.applied - before.applied,
+                      m->rc.report.counters.restored - before.restored, thread_table_size(m->rc.threads));
         return 0;
 }
 
 /* Prometheus text exposition; --json does not apply (the format is fixed). */
 static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
         _cleanup_(freep) MetricsRule *rules =
-                calloc(m->config->n_rules ? m->config->n_rules : 1, sizeof *rules);
+                calloc(m->rc.config->n_rules ? m->rc.config->n_rules : 1, sizeof *rules);
         _cleanup_(freep) size_t *counts = rule_thread_counts(m);
-        const Counters *c = &m->report.counters;
+        const Counters *c = &m->rc.report.counters;
 
         if (!rules || !counts)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->config->n_rules; i++)
-                rules[i] = (MetricsRule){m->config->rules[i].name, counts[i]};
+        for (size_t i = 0; i < m->rc.config->n_rules; i++)
+                rules[i] = (MetricsRule){m->rc.config->rules[i].name, counts[i]};
         MetricsSnapshot s = {
                 .events = c->events,
                 .lost_event_rescans = c->lost_rescans,
@@ -417,10 +419,10 @@ static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 .skipped = c->skipped,
                 .failed = c->failed,
                 .drift = c->drift,
-                .managed_threads = thread_table_size(m->threads),
+                .managed_threads = thread_table_size(m->rc.threads),
                 .rules = rules,
-                .n_rules = m->config->n_rules,
-                .event_to_pin = &m->report.event_to_pin,
+                .n_rules = m->rc.config->n_rules,
+                .event_to_pin = &m->rc.report.event_to_pin,
         };
         return metrics_render(&s, &reply->out);
 }
@@ -434,8 +436,8 @@ static const struct {
         {"reload", verb_reload, false}, {"rescan", verb_rescan, false}, {"metrics", verb_metrics, false},
 };
 
-int manager_ctl_handler(void *userdata, const CtlRequest *req, CtlReply *reply) {
-        Manager *m = userdata;
+int ctl_verbs_handle(void *manager, const CtlRequest *req, CtlReply *reply) {
+        Manager *m = manager;
 
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
                 if (strcmp(req->verb, verbs[i].verb) != 0)

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "ctl/ctlproto.h"
-#include "ctl/ctlserver.h"
+#include "ctl/explain.h"
 #include "rules/decide.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
@@ -81,28 +81,28 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
         TaskFacts f;
         bool planned = false;
 
-        if (facts_read_thread(&m->facts, &j->p, tid, &ts) < 0)
+        if (facts_read_thread(&m->rc.facts, &j->p, tid, &ts) < 0)
                 return; /* gone since the listing */
         facts_task_view(&j->p, tid, ts.comm, &f);
-        const Rule *rule = decide_rule(m->config, &f, &why);
-        (void) affinity_get(&m->aff, j->p.stat.pid, tid, &current);
-        entry = thread_table_get(m->threads, tid);
+        const Rule *rule = decide_rule(m->rc.config, &f, &why);
+        (void) affinity_get(&m->rc.aff, j->p.stat.pid, tid, &current);
+        entry = thread_table_get(m->rc.threads, tid);
         if (entry && entry->start != ts.starttime)
                 entry = NULL;
         if (rule) {
                 const CpuSet *cs = NULL;
-                if (facts_thread_cpuset(&m->facts, &j->p, tid, &cs) >= 0 && cs)
+                if (facts_thread_cpuset(&m->rc.facts, &j->p, tid, &cs) >= 0 && cs)
                         cpuset = cpuset_dup(cs);
                 /* The same placement the loop makes: a held CPU is kept. */
                 if (rule->spread) {
                         bool holds = entry && entry->rule && strcmp(entry->rule, rule->name) == 0;
-                        (void) reconcile_spread_load(m, j->p.stat.pid, rule, tid,
+                        (void) reconcile_spread_load(&m->rc, j->p.stat.pid, rule, tid,
                                                      holds ? entry->spread_cpu : -1, &load, &n_load);
                 }
                 const CpuSet *base =
-                        rule->avoid ? thread_table_base_mask(m->threads, entry, j->p.stat.pid, current)
+                        rule->avoid ? thread_table_base_mask(m->rc.threads, entry, j->p.stat.pid, current)
                                     : NULL;
-                planned = decide_thread(m->host, rule, entry != NULL, cpuset, load, n_load, ts.comm, base,
+                planned = decide_thread(m->rc.host, rule, entry != NULL, cpuset, load, n_load, ts.comm, base,
                                         &d) >= 0;
         }
         if (j->exe_withheld)
@@ -120,13 +120,13 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                               *a = planned ? fmt_cpus(d.plan.in_cpuset) : NULL,
                               *b = planned ? fmt_cpus(d.plan.in_online) : NULL,
                               *eff = planned ? fmt_cpus(d.plan.effective) : NULL,
-                              *online = fmt_cpus(m->host->online), *isolated = fmt_cpus(m->host->isolated),
-                              *iso_src = fmt_isolated(m->host),
+                              *online = fmt_cpus(m->rc.host->online),
+                              *isolated = fmt_cpus(m->rc.host->isolated), *iso_src = fmt_isolated(m->rc.host),
                               *cand = planned && d.plan.candidates ? fmt_cpus(d.plan.candidates) : NULL;
 
         char pol[32] = "-", cur_pol[32] = "-";
         SchedPolicy now_pol;
-        bool have_pol = !m->aff.from_status && policy_get(tid, &now_pol) == 0 &&
+        bool have_pol = !m->rc.aff.from_status && policy_get(tid, &now_pol) == 0 &&
                         policy_format(&now_pol, cur_pol, sizeof cur_pol) == 0;
         if (rule && rule->has_policy)
                 (void) policy_format(&rule->policy, pol, sizeof pol);
@@ -191,7 +191,7 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                                 _cleanup_(freep) char *name = cpuspec_term_format(&rule->cpus.terms[t]);
                                 _cleanup_(cpuset_freep) CpuSet *set = NULL;
                                 _cleanup_(freep) char *cpus = NULL;
-                                if (cpuspec_resolve_term(m->host, &rule->cpus.terms[t], &set) >= 0)
+                                if (cpuspec_resolve_term(m->rc.host, &rule->cpus.terms[t], &set) >= 0)
                                         cpus = cpuset_format_list(set);
                                 outbuf_printf(o, "%s %s = %s", t ? "," : "", name ? name : "?",
                                               cpus ? (*cpus ? cpus : "(none)") : "?");
@@ -287,8 +287,8 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 return 0;
         }
         pid = (pid_t) arg;
-        peer_view_init(&peer, m->procfd, req->privileged, req->uid, req->pid);
-        r = tgid_of(m->procfd, pid, &tgid);
+        peer_view_init(&peer, m->rc.procfd, req->privileged, req->uid, req->pid);
+        r = tgid_of(m->rc.procfd, pid, &tgid);
         if (r < 0 || !peer_may_see(&peer, tgid)) {
                 /* Said the same way whether it does not exist or may not be seen. */
                 outbuf_printf(&reply->err, "no such process: %u\n", arg);
@@ -298,11 +298,11 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
         j = calloc(1, sizeof *j);
         if (!j)
                 return -ENOMEM;
-        r = facts_read_process(&m->facts, m->config, tgid, true, &j->p);
+        r = facts_read_process(&m->rc.facts, m->rc.config, tgid, true, &j->p);
         if (r >= 0) {
                 char path[64];
                 snprintf(path, sizeof path, "%d/task", (int) tgid);
-                int fd = dirfd_openat(m->procfd, path, O_RDONLY | O_DIRECTORY);
+                int fd = dirfd_openat(m->rc.procfd, path, O_RDONLY | O_DIRECTORY);
                 j->task = fd >= 0 ? fdopendir(fd) : NULL;
                 if (!j->task) {
                         if (fd >= 0)
@@ -319,7 +319,8 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
         j->limit = req->privileged ? SIZE_MAX : EXPLAIN_UNPRIV_THREADS;
         j->exe_withheld = !peer_may_read_exe(&peer, tgid);
 
-        _cleanup_(freep) char *online = fmt_cpus(m->host->online), *isolated = fmt_cpus(m->host->isolated);
+        _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
+                              *isolated = fmt_cpus(m->rc.host->isolated);
         if (j->json) {
                 JsonWriter *w = &j->w;
                 json_init(w, &reply->out);

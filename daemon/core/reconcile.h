@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* Reconciling tasks with the rules: facts → decide → apply → record →
+ * report, for one task at a time, and the scans, exits, execs and drift
+ * checks built on it. Every path that changes a mask comes through here, so
+ * the thread table, the journal and the counters agree.
+ *
+ * The Reconciler is the state this flow works on. It knows nothing of the
+ * event loop: what the loop must act on (originals to save, the host
+ * re-read) is left in its flags, which the caller reads and clears. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/facts.h"
+#include "core/report.h"
+#include "core/state.h"
+#include "core/threads.h"
+#include "core/unmovable.h"
+#include "kernel/affinity.h"
+#include "kernel/host.h"
+#include "lib/log.h"
+#include "rules/config.h"
+
+typedef struct Reconciler {
+        Logger *log;    /* not owned */
+        Host *host;     /* owned */
+        int procfd;     /* owned; below --root like every read */
+        Config *config; /* owned; replaced whole by a reload */
+        bool dry_run;
+
+        Facts facts;          /* facts.c */
+        ThreadTable *threads; /* threads.c */
+        StrVec rule_names;    /* interned names thread entries point at */
+        Affinity aff;         /* affinity.c */
+        Reporter report;      /* report.c */
+        Unmovable unmovable;  /* kernel threads that cannot move, said once */
+
+        /* What happened, for the owner of the state file: an original was
+         * remembered or forgotten since it last wrote. */
+        bool originals_changed;
+
+        bool host_fresh; /* re-read during this drift pass */
+        bool replanning; /* a reload: every decision is written again, drifted ones too */
+        uint64_t generation;
+} Reconciler;
+
+/* Take the host (read below root: "/" or a captured tree) and open its
+ * proc; the config comes later (reconcile_set_config). -errno with
+ * *ret_error set; the caller still owns host then. */
+int reconcile_init(Reconciler *rc, Logger *log, Host *host, bool dry_run, const char *root, char **ret_error);
+void reconcile_done(Reconciler *rc);
+/* Swap in a new configuration (owned from now on); the old one is freed. */
+void reconcile_set_config(Reconciler *rc, Config *c);
+
+/* These return whether the task needed work (something of it is remembered,
+ * or a rule could match it): intake's pacing tells storms apart by it.
+ * comm, when not NULL, is the process's name as a COMM event just gave it. */
+bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm);
+/* is_new: from the thread's fork event (its mask is its creator's). */
+bool reconcile_thread(Reconciler *rc, pid_t pid, pid_t tid, bool is_new);
+/* The exit event of tid: forget it (exits are authoritative). */
+bool reconcile_exit(Reconciler *rc, pid_t pid, pid_t tid);
+/* The exec event of pid: a non-leader thread that exec'd took the leader's
+ * tid; its entry moves with it. */
+void reconcile_exec(Reconciler *rc, pid_t pid);
+
+/* A full /proc scan: every process against the rules, entries the scan did
+ * not reach released or forgotten. The host is re-read first. */
+void reconcile_rescan(Reconciler *rc, const char *why);
+/* Re-read what can change on the host (online and isolated CPUs, the
+ * partitions, NUMA nodes, mounts); on failure keep the old and say so. */
+void reconcile_refresh_host(Reconciler *rc, const char *why);
+/* Say which kernel threads rules could not move and that were not said yet:
+ * one record per rule, after a scan or a batch of events. */
+void reconcile_say_unmovable(Reconciler *rc);
+
+/* Every remembered thread against the mask pinnerd set (verify). */
+void reconcile_check_drift(Reconciler *rc);
+/* Someone else's sched_setaffinity named tid (a drift event): check that one
+ * thread against what pinnerd set and apply the drift policy. */
+void reconcile_drift_event(Reconciler *rc, pid_t tid);
+
+/* Restore every remembered thread (stop). Returns how many were restored. */
+size_t reconcile_restore_all(Reconciler *rc, const char *why);
+/* Seed remembered originals from a previous run's state file (start): an
+ * entry is trusted only while (tid, start time) still names its thread. */
+void reconcile_adopt_originals(Reconciler *rc, const StateEntries *e, const char *from);
+
+/* The spread load for tid under rule (see decide_spread_load). */
+int reconcile_spread_load(Reconciler *rc, pid_t pid, const Rule *rule, pid_t tid, int held_cpu,
+                          unsigned **ret, unsigned *ret_n);
