@@ -80,7 +80,7 @@ HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run check unit asan fuzz integration man-lint install install-files uninstall clean bench \
+.PHONY: all deps run check unit asan fuzz integration man-lint layers install install-files uninstall clean bench \
         check-vm format format-check deb deb-check print-deps soak valgrind
 .DELETE_ON_ERROR:
 
@@ -165,6 +165,10 @@ fuzz:
 integration: $(PROGS) $(HELPERS)
 	@sh tests/integration/run.sh $(abspath $(BUILD))
 
+# Every include in daemon/ points down its layers, and no module circle.
+layers:
+	@sh tests/lint/layers.sh $(CURDIR)
+
 man-lint:
 	@for m in $(wildcard man/*.[0-9]); do mandoc -Tlint -W warning $$m || exit 1; done; echo "man-lint: clean"
 
@@ -172,9 +176,10 @@ check: deps
 	@echo "== build and unit tests"
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory asan
-	@echo "== man pages and formatting"
+	@echo "== man pages, formatting, layers"
 	$(Q)$(MAKE) --no-print-directory man-lint
 	$(Q)$(MAKE) --no-print-directory format-check
+	$(Q)$(MAKE) --no-print-directory layers
 	@echo "== Debian package"
 	$(Q)$(MAKE) --no-print-directory deb-check
 	@echo "== fuzzing"
