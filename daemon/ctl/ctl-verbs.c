@@ -12,6 +12,7 @@
 #include "ctl/ctlproto.h"
 #include "ctl/ctl-verbs.h"
 #include "ctl/explain.h"
+#include "ctl/memview.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
 #include "ctl/peer.h"
@@ -223,7 +224,10 @@ typedef struct ListJob {
         PeerView peer;
         pid_t last_pid;
         bool last_visible;
-        bool policies; /* some rule sets a policy: a POLICY column */
+        bool policies;  /* some rule sets a policy: a POLICY column */
+        bool memory;    /* several NUMA nodes, or a rule moves memory: a LOCAL column */
+        char local[16]; /* the memory locality of last_pid (memview.h) */
+        int local_permille;
         JsonWriter w;
         Table t;
 } ListJob;
@@ -273,6 +277,11 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
                 json_field_string(&j->w, "skipped", th->skip_reason);
                 json_field_string(&j->w, "policy", strcmp(pol, "-") ? pol : NULL);
                 json_field_string(&j->w, "original_policy", th->policy_original ? pol_orig : NULL);
+                json_key(&j->w, "memory_local_permille");
+                if (j->local_permille >= 0)
+                        json_int(&j->w, j->local_permille);
+                else
+                        json_null(&j->w);
                 json_object_end(&j->w);
                 return;
         }
@@ -289,6 +298,8 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
         table_add_cell(&j->t, orig);
         if (j->policies)
                 table_add_cell(&j->t, pol);
+        if (j->memory)
+                table_add_cell(&j->t, j->local);
 }
 
 static int list_step(void *userdata, void *state, CtlReply *reply) {
@@ -305,6 +316,13 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
                 if (pid != j->last_pid) {
                         j->last_pid = pid;
                         j->last_visible = peer_may_see(&j->peer, pid);
+                        if (j->last_visible) {
+                                /* Once per process: numa_maps walks its page tables. */
+                                _cleanup_(memview_done) MemView mv = {0};
+                                memview_read(m, &j->peer, pid, &mv);
+                                memview_short(&mv, j->local, sizeof j->local);
+                                j->local_permille = mv.permille;
+                        }
                 }
                 if (!j->last_visible)
                         continue;
@@ -360,6 +378,10 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         j->policies |= m->rc.config->rules[k].has_policy;
                 if (j->policies)
                         table_add_column(&j->t, "POLICY", TABLE_LEFT);
+                /* Memory locality matters where there is more than one node. */
+                j->memory = numa_node_count(m->rc.host) > 1 || m->rc.config->memory;
+                if (j->memory)
+                        table_add_column(&j->t, "LOCAL", TABLE_RIGHT);
         }
         reply->step = list_step;
         reply->step_free = list_job_free;
@@ -423,6 +445,12 @@ static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 .rules = rules,
                 .n_rules = m->rc.config->n_rules,
                 .event_to_pin = &m->rc.report.event_to_pin,
+                .memory_moved = m->memory.counters.moved,
+                .memory_shared = m->memory.counters.shared,
+                .memory_busy = m->memory.counters.busy,
+                .memory_no_memory = m->memory.counters.no_memory,
+                .memory_other = m->memory.counters.other,
+                .memory_usec = m->memory.counters.usec,
         };
         return metrics_render(&s, &reply->out);
 }

@@ -14,6 +14,7 @@
 
 #include "ctl/ctlproto.h"
 #include "ctl/explain.h"
+#include "ctl/memview.h"
 #include "rules/decide.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
@@ -321,6 +322,8 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
 
         _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
                               *isolated = fmt_cpus(m->rc.host->isolated);
+        _cleanup_(memview_done) MemView mem = {0};
+        memview_read(m, &peer, tgid, &mem);
         if (j->json) {
                 JsonWriter *w = &j->w;
                 json_init(w, &reply->out);
@@ -333,6 +336,7 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_field_string(w, "exe", j->exe_withheld ? "withheld" : j->p.exe);
                 json_field_string(w, "online", online);
                 json_field_string(w, "isolated", isolated);
+                memview_explain_json(m, &mem, tgid, w);
                 json_key(w, "threads");
                 json_array_begin(w);
         } else {
@@ -352,6 +356,7 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         text_escape_append(o, j->p.exe, strlen(j->p.exe));
                         outbuf_putc(o, '\n');
                 }
+                memview_explain_text(m, &mem, tgid, o);
         }
         reply->step = explain_step;
         reply->step_free = explain_job_free;
