@@ -114,12 +114,13 @@ static void say_pass(MemoryStep *ms, MemProc *mp) {
         f.reason = why;
         log_event(ms->rc->log, EV_MEMORY, failed ? LOG_NOTICE : LOG_INFO, &f,
                   "%s %" PRIu64
-                  " pages (%s) of %s (pid %d) %s node%s %s for rule %s in %.1f s (%.0f pages/s, "
-                  "%.0f ms of pinnerd's time); %" PRIu64 " were there already%s",
+                  " pages (%s) of %s (pid %d) %s node%s %s for rule %s in %.1f s (%.0f pages/s; "
+                  "%.0f ms of pinnerd's time in %" PRIu64 " batches, the longest %.1f ms); %" PRIu64
+                  " were there already%s",
                   inter ? "spread" : "moved", s->moved, size, mp->comm, (int) mp->pid, inter ? "over" : "to",
                   cpuset_count(mp->plan.nodes) == 1 ? "" : "s", nodes ? nodes : "?", mp->rule, secs,
-                  secs > 0 ? (double) s->moved / secs : 0.0, (double) mp->spent_usec / 1000.0, s->already,
-                  tail ? tail : "");
+                  secs > 0 ? (double) s->moved / secs : 0.0, (double) mp->spent_usec / 1000.0, mp->calls,
+                  (double) mp->longest_call_usec / 1000.0, s->already, tail ? tail : "");
 }
 
 /* A pass the kernel stopped for good: said once per placement. */
@@ -199,7 +200,7 @@ static int pass_start(MemoryStep *ms, MemProc *mp) {
 
         pass_stop(ms, mp);
         mp->stats = (PageMoveStats){0};
-        mp->spent_usec = 0;
+        mp->spent_usec = mp->calls = mp->longest_call_usec = 0;
         mp->error = 0;
         mp->started_usec = now_usec();
         ms->counters.passes++;
@@ -231,6 +232,33 @@ static int pass_start(MemoryStep *ms, MemProc *mp) {
         return 0;
 }
 
+/* The next call sized to take about MEMORY_CALL_USEC: a page the process
+ * touches waits at most about that long for its move, and the loop is free
+ * again soon. A call also has a cost of its own, whatever its size (the
+ * TLB flush on the process's CPUs): where that alone is past the budget (an
+ * emulated machine), halving stops once it no longer makes a call cheaper
+ * by a quarter, or moving would crawl a few pages at a time for nothing. */
+void memory_adapt_batch(MemoryStep *ms, size_t n, uint64_t dt) {
+        if (n != ms->batch)
+                return; /* the end of a range: says nothing about the size */
+        if (dt > MEMORY_CALL_USEC) {
+                if (ms->last_batch == ms->batch * 2 && dt * 4 > ms->last_dt * 3) {
+                        /* Half the size, hardly cheaper: back up, and stay. */
+                        ms->batch_floor = ms->last_batch;
+                        ms->batch = ms->last_batch;
+                        ms->last_batch = 0;
+                } else if (ms->batch > MEMORY_BATCH_MIN && ms->batch > ms->batch_floor) {
+                        ms->last_batch = ms->batch;
+                        ms->last_dt = dt;
+                        ms->batch /= 2;
+                }
+        } else if (dt * 4 < MEMORY_CALL_USEC && ms->batch < MEMORY_BATCH_MAX) {
+                ms->batch_floor = 0;
+                ms->last_batch = 0;
+                ms->batch *= 2;
+        }
+}
+
 /* One move_pages batch of mp's pass; false when the pass is over. */
 static bool pass_step(MemoryStep *ms, MemProc *mp) {
         while (mp->range < mp->n_ranges && mp->cursor >= mp->ranges[mp->range].end)
@@ -253,6 +281,9 @@ static bool pass_step(MemoryStep *ms, MemProc *mp) {
                                &d);
         uint64_t dt = now_usec() - t0;
         mp->spent_usec += dt;
+        mp->calls++;
+        if (dt > mp->longest_call_usec)
+                mp->longest_call_usec = dt;
         /* Counted as they happen: metrics show a long pass under way. */
         pagemove_stats_add(&mp->stats, &d);
         MemoryCounters *c = &ms->counters;
@@ -261,12 +292,7 @@ static bool pass_step(MemoryStep *ms, MemProc *mp) {
         c->busy += d.busy;
         c->no_memory += d.no_memory;
         c->other += d.other;
-        /* The next call sized to take about MEMORY_CALL_USEC: a page the
-         * process touches waits at most that long for its move. */
-        if (dt > MEMORY_CALL_USEC && ms->batch > MEMORY_BATCH_MIN)
-                ms->batch /= 2;
-        else if (dt * 4 < MEMORY_CALL_USEC && ms->batch < MEMORY_BATCH_MAX && n == ms->batch)
-                ms->batch *= 2;
+        memory_adapt_batch(ms, n, dt);
         if (r == -EFAULT || r == -ENOMEM) {
                 /* EFAULT: the range was unmapped meanwhile; skip the batch. */
                 mp->cursor += n * ms->page_size;
@@ -308,13 +334,18 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* The next turn in rest_usec, at the loop's lowest priority. */
+/* The next turn in rest_usec from now, at the loop's lowest priority. Not
+ * sd_event_source_set_time_relative(): that counts from the start of the
+ * loop's iteration, before the turn that just ran, so a rest as long as the
+ * turn would be no rest at all. */
 static void arm(MemoryStep *ms, uint64_t rest_usec) {
+        uint64_t due = now_usec() + rest_usec;
+
         if (!ms->event || !ms->head)
                 return;
         if (!ms->timer) {
-                if (sd_event_add_time_relative(ms->event, &ms->timer, CLOCK_MONOTONIC, rest_usec, 0, on_timer,
-                                               ms) < 0) {
+                if (sd_event_add_time(ms->event, &ms->timer, CLOCK_MONOTONIC, due, MEMORY_REST_MIN_USEC,
+                                      on_timer, ms) < 0) {
                         ms->timer = NULL;
                         return;
                 }
@@ -325,7 +356,7 @@ static void arm(MemoryStep *ms, uint64_t rest_usec) {
                 /* Armed already: a new pass joins the turns under way. */
                 if (enabled != SD_EVENT_OFF && rest_usec == 0)
                         return;
-                (void) sd_event_source_set_time_relative(ms->timer, rest_usec);
+                (void) sd_event_source_set_time(ms->timer, due);
         }
         (void) sd_event_source_set_enabled(ms->timer, SD_EVENT_ONESHOT);
 }
@@ -337,8 +368,19 @@ void memory_run_all(MemoryStep *ms) {
 
 /* ---- judging a process ------------------------------------------------------------ */
 
+typedef struct TidThread {
+        pid_t tid;
+        MemThread t;
+} TidThread;
+
+static int tid_cmp(const void *a, const void *b) {
+        const TidThread *x = a, *y = b;
+        return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
 static void judge(MemoryStep *ms, pid_t pid) {
         Reconciler *rc = ms->rc;
+        _cleanup_(freep) TidThread *tt = NULL;
         _cleanup_(freep) MemThread *threads = NULL;
         _cleanup_(cpuset_freep) CpuSet *mems = NULL;
         _cleanup_(memplan_done) MemPlan plan = {0};
@@ -353,15 +395,24 @@ static void judge(MemoryStep *ms, pid_t pid) {
                         continue;
                 if (n == cap) {
                         size_t ncap = cap ? cap * 2 : 8;
-                        MemThread *nv = realloc(threads, ncap * sizeof *nv);
+                        TidThread *nv = realloc(tt, ncap * sizeof *nv);
                         if (!nv)
                                 return;
-                        threads = nv;
+                        tt = nv;
                         cap = ncap;
                 }
-                threads[n++] = (MemThread){.applied = th->applied, .mode = rule->memory, .rule = rule->name};
+                tt[n++] = (TidThread){th->tid,
+                                      {.applied = th->applied, .mode = rule->memory, .rule = rule->name}};
                 wanted = true;
         }
+        /* In tid order: the plan names the rule of the lowest thread. */
+        if (n > 1)
+                qsort(tt, n, sizeof *tt, tid_cmp);
+        threads = calloc(n ? n : 1, sizeof *threads);
+        if (!threads)
+                return;
+        for (size_t k = 0; k < n; k++)
+                threads[k] = tt[k].t;
         MemProc *mp = intmap_get(&ms->procs, pid, &v) ? (MemProc *) v : NULL;
         if (!wanted || procfs_read_stat(rc->procfd, pid, pid, &ts) < 0) {
                 proc_drop(ms, pid);

@@ -52,8 +52,9 @@ typedef struct MemProc {
         PageTargets tg;
         PageMoveStats stats;                           /* of the pass under way, or of the last one */
         uint64_t started_usec, spent_usec, ended_usec; /* ended 0: none ended yet */
-        int error;                                     /* the pass ended on this error (-errno), 0 */
-        struct MemProc *next;                          /* run queue */
+        uint64_t calls, longest_call_usec; /* move_pages batches, and the longest: a page's wait */
+        int error;                         /* the pass ended on this error (-errno), 0 */
+        struct MemProc *next;              /* run queue */
 } MemProc;
 
 typedef struct MemoryCounters {
@@ -70,7 +71,10 @@ typedef struct MemoryStep {
         sd_event *event;        /* not owned; NULL: passes run only through memory_run_all */
         sd_event_source *timer; /* at SD_EVENT_PRIORITY_IDLE */
         PageMover mover;
-        size_t batch;
+        size_t batch;      /* pages per move_pages call */
+        size_t last_batch; /* the size before the last halving, and how long a call took then */
+        uint64_t last_dt;
+        size_t batch_floor; /* halving below this made calls hardly cheaper */
         size_t page_size;
         bool one_node_said;
         MemoryCounters counters;
@@ -89,6 +93,10 @@ void memory_update(MemoryStep *ms);
 void memory_config_changed(MemoryStep *ms);
 /* Run every pass to its end now (--once: no event loop to share). */
 void memory_run_all(MemoryStep *ms);
+
+/* After a move_pages call of n pages (the batch size, or fewer at the end
+ * of a range) took dt µs: the size of the next one (ms->batch). Pure. */
+void memory_adapt_batch(MemoryStep *ms, size_t n, uint64_t dt);
 
 /* What the memory step knows of pid (NULL: no memory rule manages it). */
 const MemProc *memory_process(const MemoryStep *ms, pid_t pid);
