@@ -525,6 +525,41 @@ void memory_config_changed(MemoryStep *ms) {
         memory_update(ms);
 }
 
+int memory_usage(MemoryStep *ms, pid_t pid, const NumaUsage **ret) {
+        MemoryUsageEntry *e = NULL, *oldest = &ms->usage[0];
+        uint64_t now = now_usec();
+        TaskStat ts;
+        int r;
+
+        r = procfs_read_stat(ms->rc->procfd, pid, pid, &ts);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < MEMORY_USAGE_CACHE; i++) {
+                MemoryUsageEntry *c = &ms->usage[i];
+                if (c->pid == pid && c->start == ts.starttime) {
+                        e = c;
+                        break;
+                }
+                if (c->read_usec < oldest->read_usec)
+                        oldest = c;
+        }
+        if (!e || now - e->read_usec >= MEMORY_USAGE_TTL_USEC) {
+                _cleanup_(numa_maps_done) NumaMaps maps = {0};
+                if (!e)
+                        e = oldest;
+                numa_usage_done(&e->usage);
+                *e = (MemoryUsageEntry){.pid = pid, .start = ts.starttime, .read_usec = now};
+                r = numa_read_maps(ms->rc->procfd, pid, &maps);
+                if (r >= 0)
+                        r = numa_usage(&maps, &e->usage);
+                e->error = r < 0 ? r : 0;
+        }
+        if (e->error < 0)
+                return e->error;
+        *ret = &e->usage;
+        return 0;
+}
+
 const MemProc *memory_process(const MemoryStep *ms, pid_t pid) {
         uintptr_t v;
         return intmap_get(&ms->procs, pid, &v) ? (const MemProc *) v : NULL;
@@ -550,6 +585,8 @@ void memory_done(MemoryStep *ms) {
         while ((s = intmap_next(&ms->procs, &i)))
                 proc_free(ms, (MemProc *) s->value);
         intmap_done(&ms->procs);
+        for (size_t k = 0; k < MEMORY_USAGE_CACHE; k++)
+                numa_usage_done(&ms->usage[k].usage);
         ms->timer = sd_event_source_disable_unref(ms->timer);
         pagemover_done(&ms->mover);
         ms->head = ms->tail = NULL;

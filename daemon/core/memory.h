@@ -64,6 +64,20 @@ typedef struct MemoryCounters {
         uint64_t usec;                           /* time spent moving */
 } MemoryCounters;
 
+/* Where a process's resident memory is (numa_maps), as list and explain
+ * last read it: reading is a walk of its page tables in the kernel (tens of
+ * ms for a process with thousands of mappings), so it is read at most once
+ * per MEMORY_USAGE_TTL_USEC per process, whatever asks how often. */
+#define MEMORY_USAGE_CACHE 64
+#define MEMORY_USAGE_TTL_USEC (1000u * 1000u)
+typedef struct MemoryUsageEntry {
+        pid_t pid;
+        uint64_t start; /* the process's start time: a recycled pid is another */
+        uint64_t read_usec;
+        int error; /* the read's -errno, or 0 */
+        NumaUsage usage;
+} MemoryUsageEntry;
+
 typedef struct MemoryStep {
         Reconciler *rc; /* not owned: host, config, threads, procfd, log */
         IntMap procs;   /* pid → MemProc* */
@@ -78,6 +92,7 @@ typedef struct MemoryStep {
         size_t page_size;
         bool one_node_said;
         MemoryCounters counters;
+        MemoryUsageEntry usage[MEMORY_USAGE_CACHE];
 } MemoryStep;
 
 void memory_init(MemoryStep *ms, Reconciler *rc);
@@ -97,6 +112,11 @@ void memory_run_all(MemoryStep *ms);
 /* After a move_pages call of n pages (the batch size, or fewer at the end
  * of a range) took dt µs: the size of the next one (ms->batch). Pure. */
 void memory_adapt_batch(MemoryStep *ms, size_t n, uint64_t dt);
+
+/* Where pid's resident memory is, read at most once a second (see
+ * MemoryUsageEntry). 0 with *ret valid until the next call, or the read's
+ * -errno (-ESRCH gone, -EACCES, -ENOENT no NUMA). */
+int memory_usage(MemoryStep *ms, pid_t pid, const NumaUsage **ret);
 
 /* What the memory step knows of pid (NULL: no memory rule manages it). */
 const MemProc *memory_process(const MemoryStep *ms, pid_t pid);

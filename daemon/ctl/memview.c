@@ -29,8 +29,8 @@ static CpuSet *process_cpus(Manager *m, pid_t pid) {
 }
 
 void memview_read(Manager *m, const PeerView *peer, pid_t pid, MemView *ret) {
-        _cleanup_(numa_maps_done) NumaMaps maps = {0};
         _cleanup_(cpuset_freep) CpuSet *cpus = NULL;
+        const NumaUsage *u = NULL;
         int r;
 
         *ret = (MemView){.permille = -1};
@@ -39,9 +39,10 @@ void memview_read(Manager *m, const PeerView *peer, pid_t pid, MemView *ret) {
                 ret->error = -EACCES;
                 return;
         }
-        r = numa_read_maps(m->rc.procfd, pid, &maps);
+        /* At most once a second per process, however often it is asked. */
+        r = memory_usage(&m->memory, pid, &u);
         if (r >= 0)
-                r = numa_usage(&maps, &ret->usage);
+                r = numa_usage_copy(u, &ret->usage);
         if (r < 0) {
                 ret->error = r;
                 return;

@@ -344,6 +344,20 @@ void numa_usage_done(NumaUsage *u) {
         *u = (NumaUsage){0};
 }
 
+int numa_usage_copy(const NumaUsage *u, NumaUsage *ret) {
+        NumaUsage c = *u;
+
+        c.kb = NULL;
+        if (u->n > 0) {
+                c.kb = malloc(u->n * sizeof(uint64_t));
+                if (!c.kb)
+                        return -ENOMEM;
+                memcpy(c.kb, u->kb, u->n * sizeof(uint64_t));
+        }
+        *ret = c;
+        return 0;
+}
+
 uint64_t numa_usage_on(const NumaUsage *u, const CpuSet *nodes) {
         uint64_t kb = 0;
         for (unsigned i = 0; nodes && i < u->n; i++)

@@ -97,6 +97,7 @@ typedef struct NumaUsage {
 /* Pure. -ENOMEM. */
 int numa_usage(const NumaMaps *m, NumaUsage *ret);
 void numa_usage_done(NumaUsage *u);
+int numa_usage_copy(const NumaUsage *u, NumaUsage *ret);
 /* KiB on the given nodes. */
 uint64_t numa_usage_on(const NumaUsage *u, const CpuSet *nodes);
 /* The locality figure: the share of the resident memory that is on `nodes`,

@@ -150,6 +150,11 @@ START_TEST(test_maps_fixture_postgres) {
         ck_assert_int_eq(numa_locality_permille(&u, n1), 58); /* 8,592 of 145,796 KiB */
         ck_assert_int_eq(numa_locality_permille(&u, n0), 941);
         ck_assert_int_eq(numa_locality_permille(&u, both), 1000);
+        _cleanup_(numa_usage_done) NumaUsage copy = {0};
+        ck_assert_int_eq(numa_usage_copy(&u, &copy), 0);
+        ck_assert_ptr_ne(copy.kb, u.kb);
+        ck_assert_uint_eq(copy.total_kb, u.total_kb);
+        ck_assert_int_eq(numa_locality_permille(&copy, n1), 58);
         _cleanup_(freep) char *f = numa_locality_format(&u, n1), *by = numa_usage_format(&u);
         ck_assert_str_eq(f, "5% of 142 MiB on node 1");
         ck_assert_str_eq(by, "node 0: 134 MiB, node 1: 8.4 MiB");
