@@ -60,6 +60,9 @@ want = {
     "pinnerd_managed_threads": ("gauge", None),
     "pinnerd_rule_threads": ("gauge", None),
     "pinnerd_event_to_pin_seconds": ("histogram", None),
+    "pinnerd_memory_pages_moved": ("counter", None),
+    "pinnerd_memory_pages_unmovable": ("counter", None),
+    "pinnerd_memory_move_seconds": ("counter", None),
 }
 if set(fams) != set(want):
     fail("families %s, expected %s" % (sorted(fams), sorted(want)))
@@ -76,6 +79,11 @@ for n, (typ, key) in want.items():
             if not s.value > 0: fail("events %s" % s.value)
         elif s.value != status["counters"][key]:
             fail("%s_total %s, status says %s" % (n, s.value, status["counters"][key]))
+# No rule here moves memory: nothing moved, every reason present and 0.
+unmovable = {s.labels["reason"]: s.value for s in fams["pinnerd_memory_pages_unmovable"].samples if s.name.endswith("_total")}
+if unmovable != {"shared": 0, "busy": 0, "no-memory": 0, "other": 0}: fail("memory_pages_unmovable %s" % unmovable)
+for n in ("pinnerd_memory_pages_moved", "pinnerd_memory_move_seconds"):
+    if [s.value for s in fams[n].samples if s.name.endswith("_total")] != [0]: fail("%s %s" % (n, fams[n].samples))
 rules = {s.labels["rule"]: s.value for s in fams["pinnerd_rule_threads"].samples}
 if rules != {"m42.a:b@c-d": 3, "m42-idle": 0}: fail("rule_threads %s" % rules)
 if fams["pinnerd_managed_threads"].samples[0].value != 3: fail("managed_threads %s" % fams["pinnerd_managed_threads"].samples)
