@@ -565,6 +565,16 @@ const char *numa_policy_name(NumaPolicy p) {
         return "?";
 }
 
+int numa_policy_parse(const char *name, NumaPolicy *ret) {
+        static const NumaPolicy all[] = {NUMA_POLICY_DEFAULT, NUMA_POLICY_PREFERRED, NUMA_POLICY_INTERLEAVE};
+        for (size_t i = 0; name && i < ELEMENTSOF(all); i++)
+                if (strcmp(name, numa_policy_name(all[i])) == 0) {
+                        *ret = all[i];
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 /* A node mask as set_mempolicy wants it: unsigned longs, and a maxnode one
  * past the highest bit (the kernel reads maxnode - 1 bits). */
 static int node_mask(const CpuSet *nodes, unsigned long **ret, unsigned long *ret_maxnode) {

@@ -140,7 +140,10 @@ typedef enum NumaPolicy {
         NUMA_POLICY_INTERLEAVE, /* round robin over the nodes */
 } NumaPolicy;
 
+/* "default", "preferred", "interleave", and back (-EINVAL otherwise): the
+ * names a reply may carry the policy in. */
 const char *numa_policy_name(NumaPolicy p);
+int numa_policy_parse(const char *name, NumaPolicy *ret);
 /* set_mempolicy(2) for the calling thread; it is inherited by threads and
  * processes it creates and kept across execve(2), so `pinnerctl run` calls
  * this right before the exec. PREFERRED is MPOL_PREFERRED for one node and

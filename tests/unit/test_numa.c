@@ -563,6 +563,16 @@ START_TEST(test_policy) {
         ck_assert_str_eq(numa_policy_name(NUMA_POLICY_PREFERRED), "preferred");
         ck_assert_str_eq(numa_policy_name(NUMA_POLICY_INTERLEAVE), "interleave");
         ck_assert_str_eq(numa_policy_name(NUMA_POLICY_DEFAULT), "default");
+        static const char *const names[] = {"default", "preferred", "interleave"};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                ck_assert_int_eq(numa_policy_parse(names[i], &p), 0);
+                ck_assert_str_eq(numa_policy_name(p), names[i]);
+        }
+        p = NUMA_POLICY_PREFERRED;
+        static const char *const bad[] = {"", "bind", "Preferred", "preferred ", "interleave\n", NULL};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_int_eq(numa_policy_parse(bad[i], &p), -EINVAL);
+        ck_assert_int_eq(p, NUMA_POLICY_PREFERRED); /* untouched */
 }
 END_TEST
 
