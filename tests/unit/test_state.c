@@ -207,11 +207,13 @@ START_TEST(test_intake_merge) {
                 ev(CN_EV_EXEC, 20, 20),  /* an exec */
                 ev(CN_EV_OTHER, 21, 21), /* ignored */
                 ev(CN_EV_COMM, 20, 20),  /* leader renamed: the process */
+                ev(CN_EV_UID, 31, 30),   /* a worker's threads change user: ... */
+                ev(CN_EV_UID, 30, 30),   /* ... one item, for the process */
         };
         WorkItem w[ELEMENTSOF(e)];
         size_t n = intake_merge(e, ELEMENTSOF(e), w);
 
-        ck_assert_uint_eq(n, 5);
+        ck_assert_uint_eq(n, 6);
         ck_assert_int_eq(w[0].tid, 10);
         ck_assert_uint_eq(w[0].want, WANT_PROCESS);
         ck_assert_int_eq(w[1].tid, 11);
@@ -223,6 +225,9 @@ START_TEST(test_intake_merge) {
         ck_assert_uint_eq(w[3].want, WANT_GONE);
         ck_assert_int_eq(w[4].tid, 20);
         ck_assert_uint_eq(w[4].want, WANT_PROCESS | WANT_EXEC);
+        ck_assert_int_eq(w[5].tid, 30);
+        ck_assert_int_eq(w[5].pid, 30);
+        ck_assert_uint_eq(w[5].want, WANT_CREDS);
         ck_assert_uint_eq(intake_merge(e, 0, w), 0);
 }
 END_TEST
