@@ -369,6 +369,7 @@ int manager_start(Manager *m) {
         if (m->state_enabled)
                 adopt_state(m);
         reconcile_rescan(rc, "start");
+        m->scanned = true;
         state_flush(m, true);
         online = fmt_cpus(rc->host->online);
         isolated = fmt_cpus(rc->host->isolated);
@@ -432,6 +433,10 @@ void manager_stop(Manager *m) {
         const Settings *set = m->rc.config ? &m->rc.config->settings : NULL;
         size_t n = 0;
 
+        /* Refused before the first scan (another instance holds the lock,
+         * say): nothing was touched, and nothing had started. */
+        if (!m->scanned)
+                return;
         (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping: restoring masks");
         if (set && set->restore && set->restore_at_stop && m->rc.threads) {
                 n = reconcile_restore_all(&m->rc, "pinnerd stopping");

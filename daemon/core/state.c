@@ -205,6 +205,26 @@ int state_dir_open(StateDir *s, const char *socket_path, char **ret_error) {
                 *ret_error = xasprintf("cannot open %s: %s", dir, strerror(e));
                 return -e;
         }
+        /* Whoever may write here may take the lock (and keep pinnerd from
+         * starting) or plant the state file: only a directory of ours. */
+        struct stat st;
+        if (fstat(s->dirfd, &st) < 0) {
+                int e = errno;
+                *ret_error = xasprintf("cannot stat %s: %s", dir, strerror(e));
+                state_dir_close(s);
+                return -e;
+        }
+        if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+                *ret_error = xasprintf("refusing %s for the control socket, lock and state: %s (uid %u, mode "
+                                       "%04o), so other users could take the lock or replace the state; "
+                                       "use a directory only root can write, such as /run/pinnerd",
+                                       dir,
+                                       st.st_mode & (S_IWGRP | S_IWOTH) ? "writable by group or others"
+                                                                        : "owned by another user",
+                                       (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                state_dir_close(s);
+                return -EPERM;
+        }
         s->dir = TAKE_PTR(dir);
         return 0;
 }
