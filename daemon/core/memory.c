@@ -271,6 +271,12 @@ static bool pass_step(MemoryStep *ms, MemProc *mp) {
         const NumaRange *rg = &mp->ranges[mp->range];
         uint64_t left = (rg->end - mp->cursor) / ms->page_size;
         size_t n = left < ms->batch ? (size_t) left : ms->batch;
+        /* Batches end on a 2 MiB boundary (a huge page's, and the stripes
+         * of pagemove.h): a huge page is then looked at, moved and counted
+         * within one batch. */
+        uint64_t end = mp->cursor + n * ms->page_size, stripe = 1ull << PAGEMOVE_STRIPE_SHIFT;
+        if (n < left && (end & ~(stripe - 1)) > mp->cursor)
+                n = (size_t) (((end & ~(stripe - 1)) - mp->cursor) / ms->page_size);
         if (n == 0) {
                 mp->cursor = rg->end;
                 return true;

@@ -32,9 +32,12 @@
 #define MEMORY_SLICE_USEC 2000u /* the event loop is held at most this long per turn */
 #define MEMORY_CALL_USEC 1000u  /* one move_pages call, and a page's wait, at most about this */
 #define MEMORY_REST_MIN_USEC 1000u
-#define MEMORY_BATCH_MIN 16u /* pages per call: adapted between these */
+/* Pages per call: adapted between these. Never fewer than a transparent
+ * huge page's 512: a huge page moves whole, and a batch that ends inside one
+ * would leave its other pages to the next batch, found there already. */
+#define MEMORY_BATCH_MIN 512u
 #define MEMORY_BATCH_MAX 16384u
-#define MEMORY_BATCH_START 512u
+#define MEMORY_BATCH_START 1024u
 
 /* What one process's memory placement is, and its pass. */
 typedef struct MemProc {

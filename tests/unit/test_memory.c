@@ -12,17 +12,18 @@ static const struct {
         uint64_t fixed_us, per_page_ns;
         size_t expect;
 } costs[] = {
-        /* A real machine: ~20 µs a call, ~0.4 µs a page: calls of ~0.4 ms. */
+        /* A real machine: ~20 µs a call, ~0.4 µs a page: calls of ~0.4-0.8 ms. */
         {"real machine", 20, 400, 1024},
+        {"real machine, cheaper pages", 20, 100, 4096},
         /* Cheap pages: up to the largest batch. */
         {"cheap pages", 5, 10, MEMORY_BATCH_MAX},
-        /* Slow pages, no fixed cost: down to the smallest batch. */
+        /* Slow pages, no fixed cost: down to the smallest batch, a huge page's. */
         {"slow pages", 0, 100000, MEMORY_BATCH_MIN},
-        /* Proportional, 4 µs a page: the largest batch within 1 ms. */
-        {"proportional", 0, 4000, 128},
+        /* Proportional, 1 µs a page: the largest batch within 1 ms. */
+        {"proportional", 0, 1000, 512},
         /* An emulator: 16 ms a call whatever its size; halving stops paying. */
         {"emulator", 16000, 30000, 512},
-        {"emulator, cheap pages", 50000, 1000, 512},
+        {"emulator, cheap pages", 50000, 1000, 1024},
 };
 /* clang-format on */
 
@@ -41,11 +42,11 @@ END_TEST
 
 /* The end of a range is a short call: it changes nothing. */
 START_TEST(test_batch_short_call) {
-        MemoryStep ms = {.batch = 512};
+        MemoryStep ms = {.batch = 1024};
         memory_adapt_batch(&ms, 3, 1);
-        ck_assert_uint_eq(ms.batch, 512);
+        ck_assert_uint_eq(ms.batch, 1024);
         memory_adapt_batch(&ms, 100, 10 * 1000 * 1000);
-        ck_assert_uint_eq(ms.batch, 512);
+        ck_assert_uint_eq(ms.batch, 1024);
         /* The machine gets slower: a floor found earlier gives way once calls are cheap again. */
         ms = (MemoryStep){.batch = 512, .batch_floor = 512};
         memory_adapt_batch(&ms, 512, 100);
