@@ -18,6 +18,8 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 # journald's message catalog: journalctl --update-catalog reads
 # /usr/local/lib/systemd/catalog and /usr/lib/systemd/catalog.
 CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+# Example Prometheus alerting rules (conf/pinnerd-alerts.yml) go here.
+DOCDIR     ?= $(PREFIX)/share/doc/pinnerd
 DESTDIR    ?=
 DEB_OUT    ?= $(BUILD)
 
@@ -249,6 +251,7 @@ install-files: all
 	install -m 0644 man/pinnerd.8 man/pinnerctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -D -m 0644 conf/pinnerctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
 	install -D -m 0644 systemd/pinnerd.catalog $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
+	install -D -m 0644 conf/pinnerd-alerts.yml $(DESTDIR)$(DOCDIR)/examples/pinnerd-alerts.yml
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf ]; then \
 		echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf"; \
 	else install -m 0644 conf/pinnerd.conf $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf; fi
@@ -257,7 +260,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
 	      $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service $(DESTDIR)$(UNITDIR)/pinnerd-metrics.timer \
 	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8 \
-	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
+	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog \
+	      $(DESTDIR)$(DOCDIR)/examples/pinnerd-alerts.yml
 	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree (tracked
