@@ -192,6 +192,11 @@ static int group_add(ExplainJob *j, char *text, pid_t tid, const char *name) {
         return 0;
 }
 
+/* An empty CPU list, said. */
+static const char *none(const char *cpus) {
+        return cpus && *cpus ? cpus : "(none)";
+}
+
 /* One thread's explanation: JSON into j->w, text into o (the verdict and
  * the body, without the thread's name: the group header says it). name
  * gets the thread's name; nothing is written for a thread gone meanwhile. */
@@ -331,11 +336,11 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
                 if (rule->avoid) {
                         _cleanup_(freep) char *av = fmt_cpus(d.plan.avoided);
                         outbuf_printf(o, "  its own mask minus avoided %s (%s) = %s\n", av, rule->cpus.text,
-                                      req);
+                                      none(req));
                 } else
-                        outbuf_printf(o, "  requested %s (%s)\n", req, rule->cpus.text);
-                outbuf_printf(o, "  ∩ cpuset %s = %s\n", cpuset ? cs_s : "(no limit)", a);
-                outbuf_printf(o, "  ∩ online %s = %s\n", online, b);
+                        outbuf_printf(o, "  requested %s (%s)\n", none(req), rule->cpus.text);
+                outbuf_printf(o, "  ∩ cpuset %s = %s\n", cpuset ? cs_s : "(no limit)", none(a));
+                outbuf_printf(o, "  ∩ online %s = %s\n", online, none(b));
                 if (rule->isolated_allow || rule->avoid)
                         outbuf_printf(o, "  isolated CPUs %s\n",
                                       rule->avoid ? "kept where it had them (avoid never widens)"
@@ -345,7 +350,7 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
                                       iso_src     ? iso_src
                                       : *isolated ? isolated
                                                   : "(none)",
-                                      cand ? cand : eff);
+                                      none(cand ? cand : eff));
                 if (rule->spread && d.plan.spread_cpu >= 0) {
                         if (d.plan.spread_index >= 0)
                                 outbuf_printf(o, "  spread: slot %d of %u CPUs (%s) → CPU %d\n",
@@ -515,7 +520,7 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
         _cleanup_(explain_job_freep) ExplainJob *j = NULL;
         PeerView peer;
         unsigned arg, thread = 0;
-        pid_t pid, tgid, ttgid;
+        pid_t pid, tgid;
         int r;
 
         if (req->n_args < 1 || req->n_args > 2 || parse_uint(req->args[0], &arg) < 0 || arg == 0 ||
@@ -534,7 +539,9 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 reply->exit_code = CTL_EXIT_FAILED;
                 return 0;
         }
-        if (thread && (tgid_of(m->rc.procfd, (pid_t) thread, &ttgid) < 0 || ttgid != tgid)) {
+        char tpath[64];
+        snprintf(tpath, sizeof tpath, "%d/task/%u", (int) tgid, thread);
+        if (thread && dirfd_exists(m->rc.procfd, tpath) < 0) {
                 outbuf_printf(&reply->err, "no thread %u in process %d\n", thread, (int) tgid);
                 reply->exit_code = CTL_EXIT_FAILED;
                 return 0;
