@@ -47,7 +47,7 @@ typedef struct ExplainJob {
         ProcFacts p;
         DIR *task;      /* PID/task, read a slice at a time: a process may have 100,000 threads */
         pid_t only_tid; /* --thread: 0 = every thread */
-        size_t limit, shown;
+        size_t limit;   /* tids listed at most */
         bool json;
         bool exe_withheld;
         /* Three phases, each in slices: list the tids (then sort them, so
@@ -139,7 +139,8 @@ static uint32_t fnv1a(const char *s) {
 }
 
 /* Add tid (named name) to the group whose text is `text`, or a new one. */
-static int group_add(ExplainJob *j, char *text, pid_t tid, const char *name) {
+static int group_add(ExplainJob *j, char *text_owned, pid_t tid, const char *name) {
+        _cleanup_(freep) char *text = text_owned;
         uint32_t h = fnv1a(text);
         uintptr_t first;
         size_t g = SIZE_MAX;
@@ -156,17 +157,14 @@ static int group_add(ExplainJob *j, char *text, pid_t tid, const char *name) {
                         j->groups = nv;
                         j->cap_groups = ncap;
                 }
-                g = j->n_groups;
-                j->groups[g] = (ExplainGroup){.text = text, .hash = h, .next = SIZE_MAX};
-                text = NULL;
+                g = j->n_groups++;
+                j->groups[g] = (ExplainGroup){.text = TAKE_PTR(text), .hash = h, .next = SIZE_MAX};
                 /* New groups go to the front of their hash chain. */
                 if (intmap_get(&j->by_hash, (int32_t) (h & 0x7fffffff), &first))
                         j->groups[g].next = first;
                 if (intmap_put(&j->by_hash, (int32_t) (h & 0x7fffffff), g, NULL) < 0)
                         return -ENOMEM;
-                j->n_groups++;
         }
-        free(text);
         ExplainGroup *gr = &j->groups[g];
         if (gr->n_tids == gr->cap_tids) {
                 size_t ncap = gr->cap_tids ? gr->cap_tids * 2 : 4;
@@ -469,7 +467,6 @@ static int explain_step(void *userdata, void *state, CtlReply *reply) {
                 r = explain_thread(m, j, j->tids[j->next_tid++], reply);
                 if (r < 0)
                         return r;
-                j->shown++;
                 if (now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
                         return 1;
         }
