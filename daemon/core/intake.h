@@ -33,7 +33,8 @@ typedef struct WorkItem {
          * item's last one (nothing since could have renamed it): the comm
          * pre-check needs no /proc read. Empty otherwise. */
         char comm[16];
-        bool held; /* already held back over one storm read: act on it now */
+        bool held;     /* already held back over one storm read: act on it now */
+        pid_t creator; /* a new process: the thread that forked it (its original comes from it) */
 } WorkItem;
 
 /* Pure: merge n events into work items (at most n), one per tid, sorted by

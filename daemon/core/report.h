@@ -26,6 +26,7 @@ typedef struct RuleCounters {
 
 typedef struct Reporter {
         Logger *log; /* not owned */
+        int procfd;  /* not owned; -1: records carry no owner */
         Counters counters;
         RuleCounters *per_rule; /* in the order rules first had an outcome */
         size_t n_per_rule, cap_per_rule;

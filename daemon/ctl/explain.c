@@ -87,29 +87,6 @@ static void explain_job_freep(ExplainJob **j) {
         explain_job_free(*j);
 }
 
-/* "exe '/path' does not match ..." → "exe (withheld) does not match ...". */
-static char *withhold(const char *line, const char *exe) {
-        _cleanup_(freep) char *esc = exe ? conf_escape(exe, 4096) : NULL;
-        _cleanup_(freep) char *quoted = esc ? xasprintf("'%s'", esc) : NULL;
-        const char *at = quoted ? strstr(line, quoted) : NULL;
-
-        if (!at)
-                return strdup(line);
-        return xasprintf("%.*s(withheld)%s", (int) (at - line), line, at + strlen(quoted));
-}
-
-static void withhold_all(const ExplainJob *j, StrVec *v) {
-        if (!j->exe_withheld)
-                return;
-        for (size_t k = 0; k < v->n; k++) {
-                char *w = withhold(v->v[k], j->p.exe);
-                if (w) {
-                        free(v->v[k]);
-                        v->v[k] = w;
-                }
-        }
-}
-
 /* Tgid of a tid, from its status file; -ESRCH when it is gone. */
 static int tgid_of(int procfd, pid_t tid, pid_t *ret) {
         char buf[4096];
@@ -213,9 +190,10 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
                 return; /* gone since the listing */
         snprintf(name, COMM_MAX + 1, "%s", ts.comm);
         facts_task_view(&j->p, tid, ts.comm, &f);
+        if (j->exe_withheld)
+                f.withheld |= FACT_EXE;
         const Rule *rule = decide_rule_why(m->rc.config, &f, &why_p, &why);
         /* What is about the process is said once, unless this thread differs. */
-        withhold_all(j, &why_p);
         for (size_t k = 0; k < why_p.n; k++)
                 if (!in_strvec(&j->common, why_p.v[k]))
                         (void) strvec_push(&why, why_p.v[k]);
@@ -239,7 +217,6 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
                 planned = decide_thread(m->rc.host, rule, entry != NULL, cpuset, load, n_load, ts.comm, base,
                                         &d) >= 0;
         }
-        withhold_all(j, &why);
 
         _cleanup_(freep) char *cur = fmt_cpus(current), *orig = entry ? fmt_cpus(entry->original) : NULL,
                               *req = planned ? fmt_cpus(d.plan.requested) : NULL,
@@ -504,6 +481,8 @@ static void common_reasons(Manager *m, ExplainJob *j, pid_t tgid) {
         if (facts_read_thread(&m->rc.facts, &j->p, tid, &ts) < 0)
                 return;
         facts_task_view(&j->p, tid, ts.comm, &f);
+        if (j->exe_withheld)
+                f.withheld |= FACT_EXE;
         (void) decide_rule_why(m->rc.config, &f, &j->common, NULL);
 }
 
@@ -528,7 +507,7 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
              thread == 0 || thread > INT32_MAX))
                 return usage(reply);
         pid = (pid_t) arg;
-        peer_view_init(&peer, m->rc.procfd, req->privileged, req->uid, req->pid);
+        peer_view_init(&peer, m->rc.procfd, req->peer);
         r = tgid_of(m->rc.procfd, pid, &tgid);
         if (r < 0 || !peer_may_see(&peer, tgid)) {
                 /* Said the same way whether it does not exist or may not be seen. */
@@ -570,7 +549,6 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
         j->limit = req->privileged ? SIZE_MAX : EXPLAIN_UNPRIV_THREADS;
         j->exe_withheld = !peer_may_read_exe(&peer, tgid);
         common_reasons(m, j, tgid);
-        withhold_all(j, &j->common);
 
         _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
                               *isolated = fmt_cpus(m->rc.host->isolated);
