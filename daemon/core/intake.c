@@ -162,21 +162,31 @@ void intake_done(Intake *in) {
         *in = (Intake){.fd = -1};
 }
 
-int intake_connect(Intake *in) {
+int intake_connect(Intake *in, uint32_t events) {
         const char *force = getenv("PINNERD_PROC_FILTER");
         CnStart st;
         int r;
 
         in->filter_forced = force && strcmp(force, "socket") == 0;
-        r = cnproc_start(CN_RCVBUF, !in->filter_forced, CN_FILTER_PROBE_TIMEOUT_MS, CN_ACK_TIMEOUT_MS, &st,
-                         &in->error);
+        r = cnproc_start(CN_RCVBUF, events, !in->filter_forced, CN_FILTER_PROBE_TIMEOUT_MS, CN_ACK_TIMEOUT_MS,
+                         &st, &in->error);
         if (r < 0)
                 return r;
         in->fd = st.fd;
         in->filter = st.mode;
         in->kernel_filter_error = st.kernel_filter_error;
         in->connector = true;
+        in->events = events;
         return 0;
+}
+
+int intake_set_events(Intake *in, uint32_t events) {
+        if (!in->connector || events == in->events)
+                return 0;
+        int r = cnproc_set_events(in->fd, in->filter, events);
+        if (r >= 0)
+                in->events = events;
+        return r;
 }
 
 const char *intake_filter_name(const Intake *in) {

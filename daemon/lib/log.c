@@ -616,7 +616,12 @@ void log_flush(Logger *l) {
                         say_lost(l, sink);
         }
         if (l->queue_head >= q->len) {
-                outbuf_reset(q);
+                /* A burst may have grown the queue to megabytes: give them
+                 * back once it is empty, so RSS follows the load. */
+                if (q->cap > LOG_QUEUE_KEEP_BYTES)
+                        outbuf_done(q);
+                else
+                        outbuf_reset(q);
                 l->queue_head = 0;
                 l->queued = 0;
                 /* Flushed by hand after a batch: no loop iteration needed. */

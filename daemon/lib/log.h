@@ -75,6 +75,8 @@ typedef struct LogFields {
  * journald is busy). Past either, new records are dropped and counted. */
 #define LOG_QUEUE_MAX_RECORDS 4096u
 #define LOG_QUEUE_MAX_BYTES ((size_t) 4 * 1024 * 1024)
+/* An empty queue keeps at most this much allocated. */
+#define LOG_QUEUE_KEEP_BYTES ((size_t) 64 * 1024)
 /* Escaped MESSAGE text longer than this is cut (with "..."): a record must
  * fit one datagram. */
 #define LOG_MESSAGE_MAX 4096u
