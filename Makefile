@@ -218,7 +218,7 @@ valgrind: $(PROGS) $(HELPERS)
 check-vm: deps all
 	@sh tests/system/run.sh $(CURDIR); rc=$$?; [ $$rc = 77 ] && rc=0; exit $$rc
 
-# The try-it loop (tools/make-run.sh): pinnerd in the foreground on
+# The try-it loop (tests/make-run.sh): pinnerd in the foreground on
 # conf/pinnerd.conf and conf/pinnerd.d/*.conf, decisions on this terminal
 # (PINNERD_LOG_TARGET=journal|auto to send them to the journal), control
 # socket PINNERD_SOCKET (default /run/pinnerd/control), more options in
@@ -228,7 +228,7 @@ check-vm: deps all
 # pinnerd as SIGINT, which restores what it changed. Installs only what
 # running needs (RUN_DEPS), not the test tools.
 run: run-deps all
-	@bash tools/make-run.sh $(BUILD)
+	@bash tests/make-run.sh $(BUILD)
 
 # install-files only copies (the package build uses it); install also tells the
 # running system, when there is one to tell (no DESTDIR). The package leaves the
