@@ -889,6 +889,7 @@ void reconcile_set_config(Reconciler *rc, Config *c) {
 
 void reconcile_done(Reconciler *rc) {
         unmovable_reset(&rc->unmovable);
+        report_done(&rc->report);
         facts_cache_clear(&rc->facts);
         intmap_done(&rc->placement_changed);
         thread_table_free(rc->threads);
