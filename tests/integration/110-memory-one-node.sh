@@ -4,12 +4,12 @@
 # rescan, more processes); explain, list and metrics still show the locality
 # (all of a process's memory is on its one node) and count nothing moved.
 # Bad values of the key are refused with file:line by --check and by a reload,
-# which keeps the rules in force. A host with several nodes is 105's.
+# which keeps the rules in force. A host with several nodes is 111's.
 . "$HERE/lib.sh"
 need_root
 [ -x "$HELPERS/memtouch" ] || fail "$HELPERS/memtouch is not built"
 nodes=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
-[ "$nodes" -le 1 ] || skip "this host has $nodes NUMA nodes: 105-memory-follow covers it, not the one-node path"
+[ "$nodes" -le 1 ] || skip "this host has $nodes NUMA nodes: 111-memory-follow covers it, not the one-node path"
 
 name=$(unique_comm mf)
 write_conf "[rule:m94]
