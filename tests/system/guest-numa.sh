@@ -147,6 +147,12 @@ check_stall() {
 	fi
 }
 
+# This script and what it runs (journalctl, pinnerctl under an emulator are
+# CPU-heavy) stay on node 0's CPUs: a measured process on node 1 waiting for a
+# CPU behind them would be counted as blocked. (The units systemd-run starts
+# are not its children.)
+taskset -pc "$cpus0" $$ >/dev/null 2>&1
+
 # ------------------------------------------------------------------ N2. fill on node 0
 step N2 "memfollow fills 256 MiB on node 0, then takes the name the rule matches"
 t_fill=$(date +%s)
