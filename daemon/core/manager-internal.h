@@ -5,6 +5,7 @@
  *   intake.c     proc connector → a batch of work items → reconcile
  *   driftwatch.c sched_setaffinity events → reconcile's drift check
  *   reconcile.c  facts → decide → apply → record → report, for one task
+ *   memory.c     pages that follow the CPUs (memory = follow | interleave)
  *   reload.c     a new configuration, whole or not at all
  *   state.c      the originals that survive a crash
  *   manager.c    the event loop, timers, signals, hotplug, start and stop:
@@ -19,6 +20,7 @@
 #include "core/driftwatch.h"
 #include "core/intake.h"
 #include "core/manager.h"
+#include "core/memory.h"
 #include "core/reconcile.h"
 #include "core/reload.h"
 #include "core/state.h"
@@ -31,8 +33,9 @@ struct Manager {
         ConfigSource source; /* reload.c */
         StateDir state;      /* state.c; dirfd -1 without a socket */
         bool state_enabled;
-        Intake intake;    /* intake.c */
-        DriftWatch drift; /* driftwatch.c */
+        Intake intake;     /* intake.c */
+        DriftWatch drift;  /* driftwatch.c */
+        MemoryStep memory; /* memory.c */
 
         sd_event_source *rescan_timer, *verify_timer, *storm_timer, *state_timer, *after_dispatch;
         sd_event_source *sig_term, *sig_int, *sig_hup;

@@ -165,6 +165,9 @@ static int arm_timers(Manager *m) {
  * idle loop dispatches nothing, so this never wakes it. */
 static int on_after_dispatch(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
+        /* Placements that changed in this dispatch: passes start (they run
+         * later, from their own idle-priority timer). */
+        memory_update(&m->memory);
         state_flush(m, false);
         storm_timer_update(m);
         return 0;
@@ -188,6 +191,7 @@ int manager_reload(Manager *m, ReloadResult *ret) {
          * reads, so a rejected reload means that start would fail. */
         m->reload_ok = r >= 0;
         if (r >= 0) {
+                memory_config_changed(&m->memory);
                 m->reload_success_realtime_usec = realtime_usec();
                 int k = intake_set_events(&m->intake, needed_events(m));
                 if (k < 0)
@@ -280,6 +284,7 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
                 return EXIT_CONFIG;
         }
         reconcile_set_config(&m->rc, config);
+        memory_init(&m->memory, &m->rc);
         *ret = m;
         return 0;
 }
@@ -419,8 +424,13 @@ int manager_start(Manager *m) {
                   isolated && *isolated ? isolated : "none", manager_event_source(m),
                   m->opt.dry_run ? " (dry run)" : "");
         say_unmatched(m);
-        if (m->opt.once)
+        /* Where memory follows the CPUs, the first placements start their
+         * passes (said once when this host has one node). */
+        memory_config_changed(&m->memory);
+        if (m->opt.once) {
+                memory_run_all(&m->memory);
                 return 0;
+        }
 
         if (m->intake.connector) {
                 r = intake_attach(&m->intake, m->event, rc);
@@ -452,6 +462,7 @@ int manager_start(Manager *m) {
                 return EXIT_RUNTIME;
         }
         storm_timer_update(m);
+        (void) memory_attach(&m->memory, m->event);
         watch_hotplug(m);
 
         /* Keeps systemd's watchdog fed when WATCHDOG_USEC is set. */
@@ -510,6 +521,7 @@ void manager_free(Manager *m) {
         sd_event_source_unref(m->sig_term);
         sd_event_source_unref(m->sig_int);
         sd_event_source_unref(m->sig_hup);
+        memory_done(&m->memory);
         sd_event_unref(m->event);
         reconcile_done(&m->rc);
         state_dir_close(&m->state);

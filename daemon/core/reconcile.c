@@ -78,7 +78,15 @@ static void set_skip(Thread *th, const char *reason) {
         th->skip_reason = reason ? strdup(reason) : NULL;
 }
 
+/* Where pinnerd keeps pid's threads changed: the memory step looks at the
+ * process again (only while some rule moves memory). */
+static void note_placement(Reconciler *rc, pid_t pid) {
+        if (rc->config && rc->config->memory)
+                (void) intmap_put(&rc->placement_changed, pid, 1, NULL);
+}
+
 static void forget(Reconciler *rc, Thread *th) {
+        note_placement(rc, th->pid);
         if (th->original)
                 rc->originals_changed = true;
         thread_table_remove(rc->threads, th->tid);
@@ -203,10 +211,13 @@ static void record_result(Reconciler *rc, Thread *th, const Rule *rule, const Pl
         set_skip(th, NULL);
         if (rule->spread)
                 th->spread_cpu = cpuset_next(plan->effective, -1);
-        cpuset_free(th->applied);
         /* What the kernel holds is what drift is measured against: it may
          * have narrowed the mask (a cpuset changed since the plan). */
-        th->applied = cpuset_dup(now ? now : plan->effective);
+        const CpuSet *held = now ? now : plan->effective;
+        if (!th->applied || !cpuset_equal(th->applied, held))
+                note_placement(rc, th->pid);
+        cpuset_free(th->applied);
+        th->applied = cpuset_dup(held);
 }
 
 /* The rule's scheduling policy, with the mask and under the same identity
@@ -419,6 +430,8 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
         if (d.verdict == VERDICT_SKIP) {
                 set_skip(th, d.reason);
                 /* No decision stands any more: nothing to hold against drift. */
+                if (th->applied)
+                        note_placement(rc, th->pid);
                 cpuset_free(th->applied);
                 th->applied = NULL;
                 th->spread_cpu = -1;
@@ -547,6 +560,7 @@ bool reconcile_exit(Reconciler *rc, pid_t pid, pid_t tid) {
                 thread_table_forget_process(rc->threads, pid);
         if (!th)
                 return false;
+        note_placement(rc, pid);
         thread_table_remove(rc->threads, tid);
         return true;
 }
@@ -894,6 +908,7 @@ void reconcile_done(Reconciler *rc) {
         unmovable_reset(&rc->unmovable);
         report_done(&rc->report);
         facts_cache_clear(&rc->facts);
+        intmap_done(&rc->placement_changed);
         thread_table_free(rc->threads);
         strvec_done(&rc->rule_names);
         config_free(rc->config);

@@ -20,6 +20,7 @@
 #include "core/unmovable.h"
 #include "kernel/affinity.h"
 #include "kernel/host.h"
+#include "lib/intmap.h"
 #include "lib/log.h"
 #include "rules/config.h"
 
@@ -44,6 +45,10 @@ typedef struct Reconciler {
         /* What happened, for the owner of the state file: an original was
          * remembered or forgotten since its last snapshot. */
         bool originals_changed;
+        /* Processes whose managed threads were placed, moved, released or
+         * went away, while some rule moves memory: pid → 1, for the memory
+         * step (core/memory.c), which takes and clears them. */
+        IntMap placement_changed;
 
         bool host_fresh; /* re-read during this drift pass */
         bool replanning; /* a reload: every decision is written again, drifted ones too */

@@ -12,6 +12,7 @@
 #include "ctl/ctlproto.h"
 #include "ctl/ctl-verbs.h"
 #include "ctl/explain.h"
+#include "ctl/memview.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
 #include "ctl/peer.h"
@@ -253,6 +254,12 @@ typedef struct ListJob {
         bool last_visible;
         StrVec reasons; /* skip reasons, numbered from 1 in the table */
         size_t *reason_counts;
+        /* Several NUMA nodes, or a rule moves memory: a last column LOCAL and
+         * memory_local_permille in JSON, the memory locality of last_pid
+         * (memview.h). */
+        bool memory;
+        char local[16];
+        int local_permille;
         JsonWriter w;
         Table t;
 } ListJob;
@@ -324,6 +331,13 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
                 json_field_string(&j->w, "skipped", th->skip_reason);
                 json_field_string(&j->w, "policy", strcmp(pol, "-") ? pol : NULL);
                 json_field_string(&j->w, "original_policy", th->policy_original ? pol_orig : NULL);
+                if (j->memory) {
+                        json_key(&j->w, "memory_local_permille");
+                        if (j->local_permille >= 0)
+                                json_int(&j->w, j->local_permille);
+                        else
+                                json_null(&j->w);
+                }
                 json_object_end(&j->w);
                 return;
         }
@@ -348,6 +362,8 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
                 table_add_cellf(&j->t, "[%zu]", mark);
         else
                 table_add_cell(&j->t, th->skip_reason ? "yes" : "-");
+        if (j->memory)
+                table_add_cell(&j->t, j->local);
 }
 
 static int list_step(void *userdata, void *state, CtlReply *reply) {
@@ -364,6 +380,13 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
                 if (pid != j->last_pid) {
                         j->last_pid = pid;
                         j->last_visible = peer_may_see(&j->peer, pid);
+                        if (j->last_visible && j->memory) {
+                                /* Once per process: numa_maps walks its page tables. */
+                                _cleanup_(memview_done) MemView mv = {0};
+                                memview_read(m, &j->peer, pid, &mv);
+                                memview_short(&mv, j->local, sizeof j->local);
+                                j->local_permille = mv.permille;
+                        }
                 }
                 if (!j->last_visible)
                         continue;
@@ -445,6 +468,8 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 return 0;
         j->json = req->json;
         j->last_pid = -1;
+        j->local_permille = -1;
+        j->memory = numa_node_count(m->rc.host) > 1 || m->rc.config->memory;
         peer_view_init(&j->peer, m->rc.procfd, req->peer);
         j->pairs = calloc(2 * (thread_table_size(m->rc.threads) + 1), sizeof(pid_t));
         if (!j->pairs)
@@ -473,6 +498,9 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 table_init(&j->t);
                 for (size_t k = 0; k < ELEMENTSOF(columns); k++)
                         table_add_column(&j->t, columns[k].name, columns[k].align);
+                /* Memory locality matters where there is more than one node. */
+                if (j->memory)
+                        table_add_column(&j->t, "LOCAL", TABLE_RIGHT);
         }
         reply->step = list_step;
         reply->step_free = list_job_free;
@@ -627,6 +655,12 @@ static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 .rules = rules,
                 .n_rules = n,
                 .event_to_pin = &rp->event_to_pin,
+                .memory_moved = m->memory.counters.moved,
+                .memory_shared = m->memory.counters.shared,
+                .memory_busy = m->memory.counters.busy,
+                .memory_no_memory = m->memory.counters.no_memory,
+                .memory_other = m->memory.counters.other,
+                .memory_usec = m->memory.counters.usec,
         };
         return req->json ? metrics_render_json(&s, &reply->out) : metrics_render(&s, &reply->out);
 }

@@ -21,6 +21,7 @@
 
 #include "ctl/ctlproto.h"
 #include "ctl/explain.h"
+#include "ctl/memview.h"
 #include "rules/decide.h"
 #include "core/manager-internal.h"
 #include "lib/intmap.h"
@@ -552,6 +553,12 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
 
         _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
                               *isolated = fmt_cpus(m->rc.host->isolated);
+        /* Memory locality where there is more than one node, or a rule
+         * moves memory: on one node it is all local, always. */
+        _cleanup_(memview_done) MemView mem = {0};
+        bool show_mem = numa_node_count(m->rc.host) > 1 || m->rc.config->memory;
+        if (show_mem)
+                memview_read(m, &peer, tgid, &mem);
         if (j->json) {
                 JsonWriter *w = &j->w;
                 json_init(w, &reply->out);
@@ -569,6 +576,8 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 for (size_t k = 0; k < j->common.n; k++)
                         json_text(w, j->common.v[k]);
                 json_array_end(w);
+                if (show_mem)
+                        memview_explain_json(m, &mem, tgid, w);
                 json_key(w, "threads");
                 json_array_begin(w);
         } else {
@@ -588,6 +597,8 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         text_escape_append(o, j->p.exe, strlen(j->p.exe));
                         outbuf_putc(o, '\n');
                 }
+                if (show_mem)
+                        memview_explain_text(m, &mem, tgid, o);
                 if (j->common.n > 0) {
                         outbuf_printf(o, "%s not match the process (so none of its threads):\n",
                                       j->common.n == 1 ? "this rule does" : "these rules do");

@@ -34,6 +34,7 @@ static const struct {
         [EV_RESCAN] = {"rescan", "16eb8956c74f47bb81c430f189093fd2"},
         [EV_STOPPING] = {"stopping", "3d046bde37ee4fb5a0ea66a563060e17"},
         [EV_RECORDS_LOST] = {"records-lost", "1c267f9d81864239b29d524d4ddc7f37"},
+        [EV_MEMORY] = {"memory", "6009e67406cd4304857ad9bd4fab670b"},
 };
 
 static const char *const level_names[] = {
@@ -254,6 +255,9 @@ static void build_journal(OutBuf *out, EventKind kind, int priority, const LogFi
         jfield(out, "PINNERD_POLICY", lf->policy);
         jfield(out, "PINNERD_PREVIOUS", lf->previous);
         jfield(out, "PINNERD_REASON", lf->reason);
+        jfield(out, "PINNERD_NODES", lf->nodes);
+        jfield(out, "PINNERD_PAGES_MOVED", lf->pages_moved);
+        jfield(out, "PINNERD_PAGES_FAILED", lf->pages_failed);
 }
 
 /* A field value on the stderr line: escaped as for a terminal (output.h),
@@ -319,6 +323,9 @@ static void build_stderr(OutBuf *out, EventKind kind, int priority, const LogFie
                 put_field(out, &first, "policy", lf->policy);
                 put_field(out, &first, "previous", lf->previous);
                 put_field_as(out, &first, "reason", lf->reason, lf->reason_escaped);
+                put_field(out, &first, "nodes", lf->nodes);
+                put_field(out, &first, "pages_moved", lf->pages_moved);
+                put_field(out, &first, "pages_failed", lf->pages_failed);
         }
         if ((kind >= 0 && kind < _EV_MAX) || lf)
                 outbuf_putc(out, ']');

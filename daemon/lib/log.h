@@ -42,6 +42,7 @@ typedef enum EventKind {
         EV_RESCAN,
         EV_STOPPING,
         EV_RECORDS_LOST, /* the logger's own: records journald or stderr did not take */
+        EV_MEMORY,       /* a process's pages moved to its CPUs' NUMA nodes (memory =) */
         _EV_MAX,
 } EventKind;
 
@@ -55,6 +56,9 @@ typedef struct LogFields {
         const char *cpus, *requested, *previous;
         const char *policy; /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
         const char *reason;
+        /* memory records: the nodes pages went to ("1"), and how many pages
+         * moved and could not (decimal text). */
+        const char *nodes, *pages_moved, *pages_failed;
         bool reason_escaped; /* reason is already escaped text (a configuration error) */
         uid_t uid;           /* whose process the record is about: its record budget */
         bool has_uid;

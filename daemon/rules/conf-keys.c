@@ -393,6 +393,17 @@ static void key_drift(Loader *l, Rule *r, const RuleKeyDef *def, const char *val
                 l->own.drift = (signed char) d;
 }
 
+static void key_memory(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        static const MemoryMode modes[] = {MEMORY_KEEP, MEMORY_FOLLOW, MEMORY_INTERLEAVE};
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++)
+                if (strcmp(value, memory_mode_name(modes[i])) == 0) {
+                        r->memory = modes[i];
+                        return;
+                }
+        _cleanup_(freep) char *v = conf_quote(value);
+        ERR(l, "memory '%s' must be keep, follow or interleave", v);
+}
+
 static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         int rc = parse_int(value, &r->priority);
 
@@ -428,6 +439,7 @@ static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_RTPRIO] = {"rtprio", false, key_rtprio},
         [K_NICE] = {"nice", false, key_nice},
         [K_DRIFT] = {"drift", false, key_drift},
+        [K_MEMORY] = {"memory", false, key_memory},
 };
 
 static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
@@ -688,6 +700,12 @@ static void end_rule(Loader *l) {
         else if (l->key_line[K_CPUS] == 0 && l->key_line[K_AVOID] == 0)
                 conf_diag(l, false, r->line, "[rule:%s] has no 'cpus' (or 'avoid')", n);
         check_policy(l, r, n);
+        /* A kernel thread has no memory of its own to move. */
+        if (r->kthreads && r->memory != MEMORY_KEEP)
+                conf_diag(l, false, l->key_line[K_MEMORY],
+                          "[rule:%s]: memory = %s is for processes: kernel threads (kthreads = yes) have no "
+                          "memory of their own",
+                          n, memory_mode_name(r->memory));
         l->own.cpus_line = l->key_line[K_CPUS] ? l->key_line[K_CPUS] : l->key_line[K_AVOID];
         if (l->rule_kept)
                 l->rule_own[r->index] = l->own;

@@ -608,6 +608,9 @@ if [ "$(get $X escape_n)" -gt 0 ] 2>/dev/null; then
 else
         row "  other's sched_setaffinity -> re-pinned" "never (1 s)" "<= 1000 us" "MISS"
 fi
+# ---- memory that follows the CPUs: its own daemon and process ---------------------
+stop_daemon
+sh "$HERE/memory.sh" "$BUILD" || exit 1
 echo
 echo "raw key=value output: rerun with BENCH_KEEP=1 and look in the work directory"
 exit 0
