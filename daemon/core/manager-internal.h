@@ -4,6 +4,7 @@
  *
  *   intake.c     proc connector → a batch of work items → reconcile
  *   driftwatch.c sched_setaffinity events → reconcile's drift check
+ *   guarantee.c  exec-permission events: pin, then allow the exec
  *   reconcile.c  facts → decide → apply → record → report, for one task
  *   reload.c     a new configuration, whole or not at all
  *   state.c      the originals that survive a crash
@@ -17,6 +18,7 @@
 #include <systemd/sd-event.h>
 
 #include "core/driftwatch.h"
+#include "core/guarantee.h"
 #include "core/intake.h"
 #include "core/manager.h"
 #include "core/reconcile.h"
@@ -31,8 +33,9 @@ struct Manager {
         ConfigSource source; /* reload.c */
         StateDir state;      /* state.c; dirfd -1 without a socket */
         bool state_enabled;
-        Intake intake;    /* intake.c */
-        DriftWatch drift; /* driftwatch.c */
+        Intake intake;       /* intake.c */
+        DriftWatch drift;    /* driftwatch.c */
+        Guarantee guarantee; /* guarantee.c */
 
         sd_event_source *rescan_timer, *verify_timer, *storm_timer, *state_timer, *after_dispatch;
         sd_event_source *sig_term, *sig_int, *sig_hup;

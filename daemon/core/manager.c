@@ -13,6 +13,7 @@
 
 #include "core/manager-internal.h"
 #include "lib/util.h"
+#include "rules/execmark.h"
 
 #define POLL_DEFAULT_SEC 2
 
@@ -169,6 +170,26 @@ static int on_after_dispatch(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* guarantee = exec for the config in force: marks follow every reload and
+ * hotplug. A run that sets no mask on this host holds no exec. */
+static void guarantee_refresh(Manager *m) {
+        Guarantee *g = &m->guarantee;
+
+        if (m->opt.once || m->opt.dry_run || strcmp(m->opt.root, "/") != 0) {
+                g->wanted = execmark_wanted(m->rc.config);
+                if (!g->error)
+                        g->error = strdup(m->opt.once      ? "--once: a single scan holds no exec"
+                                          : m->opt.dry_run ? "a dry run sets no mask"
+                                                           : "--root: not this host");
+                return;
+        }
+        guarantee_update(g, m->event, &m->rc);
+}
+
+static void between_tasks(void *userdata) {
+        guarantee_service(userdata);
+}
+
 static void notify_status(Manager *m, const char *prefix) {
         (void) sd_notifyf(false, "%sSTATUS=%zu rules, %zu threads pinned, events from %s", prefix,
                           m->rc.config->n_rules, thread_table_size(m->rc.threads), manager_event_source(m));
@@ -180,6 +201,7 @@ int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
         if (r >= 0) {
                 state_flush(m, true);
                 (void) arm_timers(m);
+                guarantee_refresh(m);
         }
         notify_status(m, "READY=1\n");
         return r;
@@ -212,6 +234,7 @@ static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
         /* The tracepoints are per CPU: cover the CPUs online now. */
         if (m->drift.watch && driftwatch_start(&m->drift, m->event, &m->rc) < 0)
                 log_msg(m->log, LOG_WARNING, "drift events off after CPU hotplug: %s", m->drift.error);
+        guarantee_refresh(m);
         reconcile_rescan(&m->rc, "CPU hotplug");
         return 0;
 }
@@ -232,6 +255,7 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
         m->rc.procfd = -1;
         m->state = (StateDir){.dirfd = -1, .lock_fd = -1};
         m->start_usec = now_usec();
+        guarantee_init(&m->guarantee);
         m->source = (ConfigSource){
                 .path = opt->config_path, .dir = opt->config_dir, .check_owner = opt->check_owner};
         if (intake_init(&m->intake) < 0) {
@@ -368,6 +392,11 @@ int manager_start(Manager *m) {
 
         if (m->state_enabled)
                 adopt_state(m);
+        /* Marks before the first scan: an exec during it waits for its pin
+         * no longer than one process of the scan. */
+        guarantee_refresh(m);
+        rc->between_tasks = between_tasks;
+        rc->between_userdata = &m->guarantee;
         reconcile_rescan(rc, "start");
         state_flush(m, true);
         online = fmt_cpus(rc->host->online);
@@ -432,6 +461,8 @@ void manager_stop(Manager *m) {
         const Settings *set = m->rc.config ? &m->rc.config->settings : NULL;
         size_t n = 0;
 
+        /* No exec waits for a daemon on its way out. */
+        guarantee_stop(&m->guarantee);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping: restoring masks");
         if (set && set->restore && set->restore_at_stop && m->rc.threads) {
                 n = reconcile_restore_all(&m->rc, "pinnerd stopping");
@@ -455,6 +486,7 @@ void manager_free(Manager *m) {
         state_flush(m, true);
         sd_device_monitor_unref(m->hotplug);
         intake_done(&m->intake);
+        guarantee_stop(&m->guarantee);
         driftwatch_stop(&m->drift);
         sd_event_source_unref(m->rescan_timer);
         sd_event_source_unref(m->verify_timer);

@@ -77,6 +77,29 @@ static const char *spread_name(SpreadMode s) {
         return (unsigned) s < ELEMENTSOF(names) ? names[s] : "?";
 }
 
+/* "guarantee:    exec (2 files marked in 1 directory; 40 execs held, 40
+ * pinned, longest hold 31 us)", "off", or "unavailable (why)". */
+static void status_guarantee(Manager *m, OutBuf *o) {
+        const Guarantee *g = &m->guarantee;
+
+        outbuf_printf(o, "guarantee:    %s", guarantee_state(g));
+        if (g->wanted && g->fan_fd < 0)
+                outbuf_printf(o, " (%s; those rules pin from the exec event)", g->error ? g->error : "?");
+        else if (g->wanted)
+                outbuf_printf(o,
+                              " (%zu file%s marked in %zu director%s; %" PRIu64 " execs held, %" PRIu64
+                              " pinned, %" PRIu64 " late, %" PRIu64 " failed; longest hold %" PRIu64 " us)",
+                              g->n_files, g->n_files == 1 ? "" : "s", g->n_dirs, g->n_dirs == 1 ? "y" : "ies",
+                              g->stats.held, g->stats.pinned, g->stats.late, g->stats.failed,
+                              g->stats.max_usec);
+        outbuf_puts(o, "\n");
+        if (g->wanted && g->mark_problem) {
+                outbuf_puts(o, "              ");
+                text_escape_append(o, g->mark_problem, strlen(g->mark_problem));
+                outbuf_puts(o, "\n");
+        }
+}
+
 static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         _cleanup_(freep) size_t *counts = rule_thread_counts(m);
         if (!counts)
@@ -104,6 +127,23 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_field_string(&w, "drift_events", driftwatch_source(&m->drift));
                 if (m->drift.error)
                         json_field_string(&w, "drift_events_reason", m->drift.error);
+                json_key(&w, "guarantee");
+                json_object_begin(&w);
+                json_field_string(&w, "state", guarantee_state(&m->guarantee));
+                if (m->guarantee.wanted && m->guarantee.error)
+                        json_field_string(&w, "reason", m->guarantee.error);
+                json_field_uint(&w, "files_marked", m->guarantee.n_files);
+                json_field_uint(&w, "directories_watched", m->guarantee.n_dirs);
+                json_field_uint(&w, "files_skipped", m->guarantee.n_skipped);
+                if (m->guarantee.mark_problem)
+                        json_field_string(&w, "mark_problem", m->guarantee.mark_problem);
+                json_field_uint(&w, "execs_held", m->guarantee.stats.held);
+                json_field_uint(&w, "execs_pinned", m->guarantee.stats.pinned);
+                json_field_uint(&w, "execs_late", m->guarantee.stats.late);
+                json_field_uint(&w, "execs_failed", m->guarantee.stats.failed);
+                json_field_uint(&w, "execs_unknown_file", m->guarantee.stats.unknown);
+                json_field_uint(&w, "max_hold_usec", m->guarantee.stats.max_usec);
+                json_object_end(&w);
                 json_field_bool(&w, "dry_run", m->opt.dry_run);
                 json_field_string(&w, "online_cpus", online);
                 json_field_string(&w, "isolated_cpus", isolated);
@@ -167,6 +207,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         outbuf_printf(&reply->out, "drift-events: %s%s%s%s\n", driftwatch_source(&m->drift),
                       m->drift.error ? " (" : "", m->drift.error ? m->drift.error : "",
                       m->drift.error ? ")" : "");
+        status_guarantee(m, &reply->out);
         _cleanup_(freep) char *iso_src = fmt_isolated(m->rc.host);
         outbuf_printf(&reply->out, "online CPUs:  %s\nisolated:     %s\nmanaged:      %zu threads\n", online,
                       iso_src     ? iso_src

@@ -187,3 +187,32 @@ AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t st
         }
         return AFF_SET;
 }
+
+AffinityResult policy_held_set(const Affinity *a, pid_t tid, const SchedPolicy *want,
+                               SchedPolicy *ret_previous, int *ret_errno) {
+        SchedPolicy prev;
+        int r;
+
+        *ret_errno = 0;
+        r = policy_get(tid, &prev);
+        if (r < 0) {
+                *ret_errno = -r;
+                return classify(-r);
+        }
+        *ret_previous = prev;
+        if (policy_equal(&prev, want))
+                return AFF_UNCHANGED;
+        if (a->dry_run)
+                return AFF_DRY_RUN;
+        KernelSchedAttr attr = {
+                .size = sizeof attr,
+                .sched_policy = (uint32_t) kinds[want->kind].kernel,
+                .sched_nice = want->nice,
+                .sched_priority = want->rtprio,
+        };
+        if (syscall(SYS_sched_setattr, tid, &attr, 0u) < 0) {
+                *ret_errno = errno;
+                return classify(errno);
+        }
+        return AFF_SET;
+}

@@ -39,6 +39,7 @@ typedef enum RuleKey {
         K_NICE,
         K_DRIFT,
         K_AVOID,
+        K_GUARANTEE,
         _K_MAX,
 } RuleKey;
 
