@@ -12,6 +12,7 @@
 #include "ctl/ctlproto.h"
 #include "ctl/ctl-verbs.h"
 #include "ctl/explain.h"
+#include "ctl/run.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
 #include "ctl/peer.h"
@@ -475,6 +476,7 @@ static const struct {
 } verbs[] = {
         {"status", verb_status, false}, {"list", verb_list, false},     {"explain", verb_explain, true},
         {"reload", verb_reload, false}, {"rescan", verb_rescan, false}, {"metrics", verb_metrics, false},
+        {"run", verb_run, true},
 };
 
 int ctl_verbs_handle(void *manager, const CtlRequest *req, CtlReply *reply) {
