@@ -25,7 +25,7 @@ CC         ?= cc
 BUILD      ?= build
 SANITIZE   ?=
 
-PKGS       := libsystemd inih
+PKGS       := libsystemd inih libbpf
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS     ?= -O2 -g
 # CPPFLAGS: dpkg-buildflags puts _FORTIFY_SOURCE there.
@@ -44,7 +44,7 @@ endif
 # on Debian 12 and 13: the unversioned metapackages (libclang-rt-dev is LLVM 14
 # on 12 and 19 on 13), and packaging tools for `make deb` (dpkg-buildpackage
 # insists on build-essential).
-DEPS := gcc make pkg-config libsystemd-dev libinih-dev check libsubunit-dev \
+DEPS := gcc make pkg-config libsystemd-dev libinih-dev libbpf-dev check libsubunit-dev \
         clang clang-format libclang-rt-dev mandoc man-db systemd procps jq util-linux iproute2 python3 strace \
         build-essential dpkg-dev debhelper lintian bash-completion python3-prometheus-client
 # The tree is formatted with clang-format 14, and later versions disagree with
@@ -103,6 +103,24 @@ deps:
 # For tests/system (the README check in a fresh guest): the two lists.
 print-deps:
 	@echo "DEPS=$(DEPS)"; echo "DEPS_IF_AVAILABLE=$(DEPS_IF_AVAILABLE)"
+
+# The drift-event BPF program (daemon/kernel/bpf/), built for the BPF target
+# and embedded in kernel/bpfwatch.o (.incbin), so pinnerd stays one file.
+# Its kernel types come from the running kernel's BTF when it loads (CO-RE):
+# no vmlinux.h, no bpftool at build time.
+BPF_ARCH   := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
+BPF_CLANG  ?= clang
+BPF_OBJ    := $(BUILD)/bpf/affinity.bpf.o
+
+$(BPF_OBJ): daemon/kernel/bpf/affinity.bpf.c
+	$(call say,BPF,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPF_CLANG) -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(BPF_ARCH) \
+		$(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) -c $< -o $@
+
+$(BUILD)/obj/kernel/bpfwatch.o: $(BPF_OBJ)
+$(BUILD)/obj/kernel/bpfwatch.o: ALL_CFLAGS += -DBPFWATCH_OBJ='"$(abspath $(BPF_OBJ))"'
 
 $(BUILD)/obj/%.o: daemon/%.c $(DAEMON_HDRS)
 	$(call say,CC,$<)

@@ -1,31 +1,66 @@
 /* SPDX-License-Identifier: MIT */
-/* Drift from an event: affwatch's records of other processes'
- * sched_setaffinity calls, fed from the event loop to the drift check of the
- * one thread they name. Without the tracepoints (no CAP_PERFMON, no tracefs,
- * an older kernel) `verify` stays the only drift check, and status says why. */
+/* Drift from an event: other processes' sched_setaffinity calls, fed from
+ * the event loop to the drift check of the one thread they name. Sources,
+ * best first:
+ *
+ *   bpf         a BPF program on the kernel's sched_setaffinity (bpfwatch.h):
+ *               works at Debian's kernel.perf_event_paranoid = 3, sees the
+ *               32-bit syscall too; needs CAP_BPF, CAP_PERFMON, BTF
+ *   tracepoint  the syscall tracepoints through perf_event_open (affwatch.h):
+ *               needs paranoid <= 2 or CAP_SYS_ADMIN; misses int 0x80
+ *   verify      no events: only the periodic check finds drift
+ *
+ * status says which one is active and why the better ones are not.
+ * PINNERD_DRIFT_SOURCE=bpf|tracepoint|verify in the environment picks one
+ * (for tests and benchmarks of each).
+ *
+ * Paced like the proc connector (core/pacing.h): once records come fast
+ * (one thread setting its own mask in a loop), they are read every
+ * DRIFT_DEFER_USEC instead of on every call, and each named thread is
+ * checked once per read. A full check after lost records runs at most once
+ * per DRIFT_FULL_CHECK_USEC. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "core/pacing.h"
 #include "core/reconcile.h"
 #include "kernel/affwatch.h"
+#include "kernel/bpfwatch.h"
+
+#define DRIFT_FULL_CHECK_USEC 1000000
+#define DRIFT_RECORDS_MAX 4096
+
+typedef enum DriftSource {
+        DRIFT_SOURCE_VERIFY,
+        DRIFT_SOURCE_TRACEPOINT,
+        DRIFT_SOURCE_BPF,
+} DriftSource;
 
 typedef struct DriftWatch {
+        DriftSource source;
+        BpfWatch *bpf;
         AffWatch *watch;
         sd_event_source **sources;
         size_t n_sources;
-        char *error; /* why drift events are off */
-        uint64_t events, lost;
+        char *error; /* bpf: which program; else why the better sources are off */
+        uint64_t events, lost, full_checks, deferred_reads;
+        Pacing pacing;
+        sd_event_source *defer_timer, *check_timer;
+        uint64_t last_full_check;
+        AffRecord *rec;  /* DRIFT_RECORDS_MAX */
         sd_event *event; /* not owned; from driftwatch_start */
         Reconciler *rc;  /* not owned; where drift is checked */
 } DriftWatch;
 
-/* Open the tracepoints on rc's online CPUs and watch them from e (again
- * after CPU hotplug). Returns 0, or -errno with d->error set (the daemon
- * goes on). */
+/* Open the best source that works (again after CPU hotplug: tracepoints are
+ * per CPU) and watch it from e. Returns 0, or -errno with d->error set (the
+ * daemon goes on with verify). */
 int driftwatch_start(DriftWatch *d, sd_event *e, Reconciler *rc);
 void driftwatch_stop(DriftWatch *d);
-/* "tracepoint" or "verify". */
+/* "bpf", "tracepoint" or "verify". */
 const char *driftwatch_source(const DriftWatch *d);
+/* Does a CPU hotplug need a restart (per-CPU tracepoints)? */
+bool driftwatch_per_cpu(const DriftWatch *d);

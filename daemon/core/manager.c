@@ -232,7 +232,7 @@ static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
                 return 0;
         log_msg(m->log, LOG_NOTICE, "online CPUs changed from %s to %s; re-planning", before, after);
         /* The tracepoints are per CPU: cover the CPUs online now. */
-        if (m->drift.watch && driftwatch_start(&m->drift, m->event, &m->rc) < 0)
+        if (driftwatch_per_cpu(&m->drift) && driftwatch_start(&m->drift, m->event, &m->rc) < 0)
                 log_msg(m->log, LOG_WARNING, "drift events off after CPU hotplug: %s", m->drift.error);
         guarantee_refresh(m);
         reconcile_rescan(&m->rc, "CPU hotplug");
