@@ -9,6 +9,7 @@ PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 # bash-completion's loader looks in $XDG_DATA_DIRS/bash-completion/completions
@@ -77,6 +78,12 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_OBJS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
 HELPER_SRCS:= $(sort $(wildcard tests/helpers/*.c))
 HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
+# Static programs with their own _start and no libc (x86-64): firstmask
+# reads its mask as its first instruction, setaff32 uses the 32-bit syscall.
+ifeq ($(shell uname -m),x86_64)
+NOLIBC_SRCS:= $(sort $(wildcard tests/helpers/nolibc/*.c))
+HELPERS    += $(NOLIBC_SRCS:tests/helpers/nolibc/%.c=$(BUILD)/helpers/%)
+endif
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -163,6 +170,11 @@ $(BUILD)/unit-tests: $(BUILD)/unit/main.o $(filter-out $(BUILD)/unit/main.o,$(UN
 $(BUILD)/helpers/%: tests/helpers/%.c $(BUILD)/libpinnerd.a | $(BUILD)/helpers
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+
+$(BUILD)/helpers/%: tests/helpers/nolibc/%.c | $(BUILD)/helpers
+	$(call say,CC,$<)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin \
+		-fno-pie -no-pie -o $@ $<
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libpinnerd.a | $(BUILD)/bench
 	$(call say,CC,$<)
@@ -256,6 +268,7 @@ install-files: all
 	install -m 0644 man/pinnerd.8 man/pinnerctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -D -m 0644 conf/pinnerctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
 	install -D -m 0644 systemd/pinnerd.catalog $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
+	install -D -m 0644 systemd/pinnerd-guarantee.conf $(DESTDIR)$(DATADIR)/pinnerd/guarantee.conf
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf ]; then \
 		echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf"; \
 	else install -m 0644 conf/pinnerd.conf $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf; fi
@@ -264,7 +277,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
 	      $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service $(DESTDIR)$(UNITDIR)/pinnerd-metrics.timer \
 	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8 \
-	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
+	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog \
+	      $(DESTDIR)$(DATADIR)/pinnerd/guarantee.conf
 	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree (tracked
@@ -290,7 +304,7 @@ deb-check:
 	rm -f $(DEB_OUT)/pinnerd_*.deb && $(MAKE) --no-print-directory deb && \
 	lintian --fail-on error,warning $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(DEB_OUT)/pinnerd_*.deb && echo "deb-check: lintian clean"
 
-FORMAT_SRCS = daemon/*.c daemon/*/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/bench/*.c tests/fuzz/*.c
+FORMAT_SRCS = daemon/*.c daemon/*/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/helpers/nolibc/*.c tests/bench/*.c tests/fuzz/*.c
 
 # clang-format-14 only (see DEPS_IF_AVAILABLE): another version's verdict on
 # this tree is about that version, not about the code.

@@ -13,8 +13,8 @@
  * and the journal learn of the pin after the answer.
  *
  * pinnerd never denies: every event is answered FAN_ALLOW, on any error, for
- * a file it no longer knows, and past GUARANTEE_DEADLINE_USEC after a batch
- * was read (then without a pin). The fanotify source has the loop's highest
+ * a file it no longer knows, and past GUARANTEE_DEADLINE_USEC of work on a
+ * batch (then without a pin). The fanotify source has the loop's highest
  * priority, and a full scan answers waiting execs between two processes.
  *
  * What the kernel does when pinnerd cannot answer: when its fanotify fd
@@ -35,8 +35,9 @@
 #include "core/reconcile.h"
 #include "kernel/dirwatch.h"
 
-/* Events read in one batch and not yet answered this long after the batch
- * was read are allowed without a pin. */
+/* Events of a batch not yet answered after the daemon has spent this much
+ * CPU time on the batch are allowed without a pin (its own work, not time
+ * it waited for a CPU: see guarantee.c). */
 #define GUARANTEE_DEADLINE_USEC 2000
 /* Files marked at most (the directories named by guarantee rules hold
  * more: the rest are left unmarked, and status says so). */
@@ -74,6 +75,7 @@ typedef struct Guarantee {
         char *error;          /* why guarantees are off, while a rule wants them */
         char *mark_problem;   /* the last file or directory that could not be marked or watched */
         bool wanted;          /* some rule has guarantee = exec */
+        bool warned;          /* said once that it is not in force */
         GuaranteeFile *files; /* sorted by (dev, ino) */
         size_t n_files, n_dirs, n_skipped;
         GuaranteeRule *rules;
@@ -87,10 +89,14 @@ typedef struct Guarantee {
 } Guarantee;
 
 void guarantee_init(Guarantee *g);
-/* Take the config in rc (at start, after a reload, after CPU hotplug):
- * opens the fanotify group the first time a rule wants it, and marks the
- * files the rules name now. Never fails: what does not work is in g->error
- * (the rules then work as without guarantee) or g->mark_problem. */
+/* At start, whether or not a rule wants it yet: make the fanotify group
+ * (CAP_SYS_ADMIN), then drop CAP_SYS_ADMIN. Without the privilege (the
+ * shipped unit) g->error says why, and guarantee rules work as without. */
+void guarantee_prepare(Guarantee *g, sd_event *e, Reconciler *rc);
+/* Take the config in rc (at start, after a reload, after CPU hotplug): mark
+ * the files the rules name now, unmark the rest. Never fails: what does not
+ * work is in g->error (the rules then work as without guarantee) or
+ * g->mark_problem. */
 void guarantee_update(Guarantee *g, sd_event *e, Reconciler *rc);
 /* Answer every exec waiting now (between two processes of a scan). */
 void guarantee_service(Guarantee *g);

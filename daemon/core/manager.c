@@ -394,6 +394,8 @@ int manager_start(Manager *m) {
                 adopt_state(m);
         /* Marks before the first scan: an exec during it waits for its pin
          * no longer than one process of the scan. */
+        if (!m->opt.once && !m->opt.dry_run && strcmp(m->opt.root, "/") == 0)
+                guarantee_prepare(&m->guarantee, m->event, rc);
         guarantee_refresh(m);
         rc->between_tasks = between_tasks;
         rc->between_userdata = &m->guarantee;

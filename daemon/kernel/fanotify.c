@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <sys/fanotify.h>
 #include <unistd.h>
@@ -82,4 +84,18 @@ int fan_allow(int fan_fd, int event_fd) {
         if (n < 0)
                 return -errno;
         return n == (ssize_t) sizeof resp ? 0 : -EIO;
+}
+
+int fan_drop_admin(void) {
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct d[2];
+
+        if (syscall(SYS_capget, &h, d) < 0)
+                return -errno;
+        d[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+        d[CAP_SYS_ADMIN / 32].permitted &= ~(1u << (CAP_SYS_ADMIN % 32));
+        d[CAP_SYS_ADMIN / 32].inheritable &= ~(1u << (CAP_SYS_ADMIN % 32));
+        if (syscall(SYS_capset, &h, d) < 0)
+                return -errno;
+        return 0;
 }

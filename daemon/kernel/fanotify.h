@@ -46,3 +46,6 @@ int fan_unmark_exec(int fan_fd, const char *path);
 int fan_unmark_all(int fan_fd);
 /* Answer one permission event: always FAN_ALLOW (pinnerd never denies). */
 int fan_allow(int fan_fd, int event_fd);
+/* Drop CAP_SYS_ADMIN from the effective and permitted sets: a group made
+ * with it keeps working. -errno (EPERM where capset is filtered). */
+int fan_drop_admin(void);
