@@ -61,8 +61,10 @@ int verb_run(Manager *m, const CtlRequest *req, CtlReply *reply) {
         if (r < 0)
                 return r;
         if (d.verdict != VERDICT_APPLY) {
-                say_rule(&reply->err, "rule", rule->name, " cannot apply to the calling process: ");
-                outbuf_printf(&reply->err, "  %s\n", d.reason ? d.reason : "no CPU left");
+                outbuf_puts(&reply->err, "pinnerd: run: rule '");
+                text_escape_append(&reply->err, rule->name, strlen(rule->name));
+                outbuf_printf(&reply->err, "' cannot apply to the calling process: %s\n",
+                              d.reason ? d.reason : "no CPU left");
                 reply->exit_code = CTL_EXIT_FAILED;
                 return 0;
         }

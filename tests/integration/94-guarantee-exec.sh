@@ -49,6 +49,10 @@ ctl status | grep -q '^guarantee:    exec (2 files marked in 1 directory' ||
         ctl status | grep -q '^guarantee:    exec (1 file marked in 1 directory' ||
         fail "status: $(ctl status | grep '^guarantee:')"
 ok "status: guarantee exec, the file marked"
+# CAP_SYS_ADMIN is for making the group only: gone once it exists.
+capeff=$(awk '/^CapEff:/ {print $2}' "/proc/$DAEMON_PID/status")
+[ $((0x$capeff >> 21 & 1)) = 0 ] || fail "pinnerd still has CAP_SYS_ADMIN (CapEff $capeff)"
+ok "CAP_SYS_ADMIN dropped once the group exists (CapEff $capeff)"
 
 # The hostile conditions: pinnerd at nice 19 (and SCHED_OTHER, as here),
 # two CPU-bound neighbours, a fork storm.
@@ -90,9 +94,18 @@ now=$(ctl status --json | grep -o '"execs_held":[0-9]*' | cut -d: -f2)
 [ "$now" -ge $((held + 21)) ] || fail "execs held went from $held to $now, expected at least 21 more"
 ok "the held counter counts them ($held -> $now)"
 
-# The journal learns of each pin after the answer: an applied record, and
-# the thread table has the original.
+# The journal learns of each pin after the answer: an applied record.
 wait_event applied rule=first
+# explain says it of a process of the rule.
+cp "$(command -v sleep)" "$T/bin/gfm-sleep"
+"$T/bin/gfm-sleep" 30 &
+SLP=$!
+cleanup_add "kill $SLP"
+wait_mask "$SLP" 1
+ctl explain "$SLP" | grep -q 'guarantee = exec: its executable is marked, its execs wait for the pin' ||
+        fail "explain: $(ctl explain "$SLP")"
+ok "explain: the executable is marked"
+kill "$SLP"
 
 # pinnerd never marks its own executable.
 write_conf "[pinnerd]
@@ -152,12 +165,14 @@ grep -q 'guarantee = exec is not in force: fanotify permission events need CAP_S
         fail "no log line saying why guarantee is off"
 ok "without CAP_SYS_ADMIN: status and log say why"
 # firstmask exits before its exec event is read; a program that stays.
-cp "$(command -v sleep)" "$T/bin/gfm-sleep"
 "$T/bin/gfm-sleep" 30 &
 SLP=$!
 cleanup_add "kill $SLP"
 wait_mask "$SLP" 1
 ok "the rule still pins from the exec event"
+ctl explain "$SLP" | grep -q 'guarantee = exec not in force (fanotify permission events need CAP_SYS_ADMIN' ||
+        fail "explain: $(ctl explain "$SLP")"
+ok "explain says why guarantee is not in force"
 stop_daemon
 
 # Hostile values: each a file:line error, nothing started.
