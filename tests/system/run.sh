@@ -284,6 +284,7 @@ elif [ "$readme" = 1 ]; then
 	cp "$here/readme-guest.sh" "$data/test.sh"
 else
 	cp "$deb" "$debdir/pintest" "$here/guest-lib.sh" "$data/"
+	for f in firstmask setaff32; do [ -x "$debdir/$f" ] && cp "$debdir/$f" "$data/"; done
 	case $boot in
 	*-smt) guest_script=guest-topo.sh ;;
 	*) guest_script=guest-test.sh ;;
@@ -419,6 +420,14 @@ if [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
 	say "phase deb: $(basename "$deb"), Depends: $(dpkg-deb -f "$deb" Depends) ($(secs "$t0") s)"
 	cc -O2 -Wall -Wextra -Werror -pthread -o "$debdir/pintest" "$here/threads.c" ||
 		die "cannot build tests/system/threads.c"
+	# Static, no libc: they run on either guest as built here.
+	if [ "$(uname -m)" = x86_64 ]; then
+		for f in firstmask setaff32; do
+			cc -O2 -Wall -Wextra -Werror -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin \
+				-fno-pie -no-pie -o "$debdir/$f" "$repo/tests/helpers/nolibc/$f.c" ||
+				die "cannot build tests/helpers/nolibc/$f.c"
+		done
+	fi
 fi
 
 # ---------------------------------------------------------------- per boot
