@@ -146,8 +146,7 @@ static int service(Guarantee *g) {
         unsigned char buf[BATCH_MAX * sizeof(struct fanotify_event_metadata)]
                 __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
         Held held[BATCH_MAX];
-        size_t words = g->rc->aff.bytes / sizeof(unsigned long);
-        _cleanup_(freep) unsigned long *scratch = NULL;
+        size_t words = g->scratch ? g->rc->aff.bytes / sizeof(unsigned long) : 0;
 
         for (int reads = 0; reads < READS_MAX && g->fan_fd >= 0; reads++) {
                 FanEvent ev[BATCH_MAX];
@@ -161,11 +160,6 @@ static int service(Guarantee *g) {
                 int n = fan_parse_events(buf, (size_t) len, ev, BATCH_MAX, &used);
                 if (n < 0 || used != (size_t) len)
                         g->stats.bad_events++;
-                if (!scratch) {
-                        scratch = malloc(2 * BATCH_MAX * words * sizeof(unsigned long));
-                        if (!scratch)
-                                words = 0; /* answer without pins */
-                }
                 for (int i = 0; i < n; i++) {
                         if (ev[i].fd < 0)
                                 continue; /* a queue overflow: the kernel allowed those execs itself */
@@ -182,7 +176,7 @@ static int service(Guarantee *g) {
                                         *h = (Held){.tid = ev[i].tid,
                                                     .slot = f->slot,
                                                     .file = (size_t) (f - g->files)};
-                                        h->prev = scratch + 2 * n_held * words;
+                                        h->prev = g->scratch + 2 * n_held * words;
                                         h->set = h->prev + words;
                                         if (pin_held(g, &g->rules[f->slot], ev[i].tid, h))
                                                 n_held++;
@@ -256,6 +250,10 @@ static int build_rules(Guarantee *g) {
         g->rules = calloc(c->n_rules ? c->n_rules : 1, sizeof *g->rules);
         if (!g->rules)
                 return -ENOMEM;
+        /* The masks of one batch's held tasks: before and as set. Without
+         * it, events are answered without pins. */
+        if (!g->scratch)
+                g->scratch = malloc(2 * BATCH_MAX * g->rc->aff.bytes);
         for (size_t i = 0; i < c->n_rules; i++) {
                 const Rule *r = &c->rules[i];
                 GuaranteeRule *gr = &g->rules[g->n_rules];
@@ -299,10 +297,8 @@ static void watch_dir(Guarantee *g, const char *dir) {
                 return;
         for (;;) {
                 int e = dirwatch_add(&g->dirs, d);
-                if (e == 0) {
-                        g->n_dirs++;
+                if (e == 0)
                         return;
-                }
                 char *slash = strrchr(d, '/');
                 if ((e != -ENOENT && e != -ENOTDIR) || !slash || slash == d) {
                         set_problem(g, xasprintf("cannot watch %s: %s", d, strerror(-e)));
@@ -379,10 +375,8 @@ static void mark_files(Guarantee *g, bool rewatch) {
         GuaranteeFile *v = NULL;
         size_t n = 0, cap = 0, n_new = 0;
 
-        if (rewatch) {
+        if (rewatch)
                 dirwatch_clear(&g->dirs);
-                g->n_dirs = 0;
-        }
         g->n_skipped = 0;
         for (size_t i = 0; i < g->n_rules; i++)
                 for (size_t k = 0; k < g->rules[i].rule->exe.n; k++)
@@ -410,8 +404,9 @@ static void mark_files(Guarantee *g, bool rewatch) {
         g->files = v;
         g->n_files = n;
         if (n_new > 0)
-                log_msg(g->log, LOG_INFO, "guarantee = exec: %zu files marked (%zu new) in %zu directories",
-                        n, n_new, g->n_dirs);
+                log_msg(g->log, LOG_INFO,
+                        "guarantee = exec: %zu files marked (%zu new), %zu directories watched", n, n_new,
+                        g->dirs.n_wds);
 }
 
 static int on_dirs(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -473,7 +468,6 @@ void guarantee_update(Guarantee *g, sd_event *e, Reconciler *rc) {
                 g->files = NULL;
                 g->n_files = 0;
                 dirwatch_clear(&g->dirs);
-                g->n_dirs = 0;
                 rules_done(g);
                 return;
         }
@@ -510,6 +504,8 @@ void guarantee_stop(Guarantee *g) {
         g->files = NULL;
         g->n_files = 0;
         rules_done(g);
+        free(g->scratch);
+        g->scratch = NULL;
         free(g->error);
         g->error = NULL;
         free(g->mark_problem);

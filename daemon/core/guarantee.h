@@ -77,7 +77,8 @@ typedef struct Guarantee {
         bool wanted;          /* some rule has guarantee = exec */
         bool warned;          /* said once that it is not in force */
         GuaranteeFile *files; /* sorted by (dev, ino) */
-        size_t n_files, n_dirs, n_skipped;
+        size_t n_files, n_skipped;
+        unsigned long *scratch; /* two kernel masks per event of a batch */
         GuaranteeRule *rules;
         size_t n_rules;
         dev_t self_dev;

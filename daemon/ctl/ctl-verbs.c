@@ -90,9 +90,9 @@ static void status_guarantee(Manager *m, OutBuf *o) {
                 outbuf_printf(o,
                               " (%zu file%s marked in %zu director%s; %" PRIu64 " execs held, %" PRIu64
                               " pinned, %" PRIu64 " late, %" PRIu64 " failed; longest hold %" PRIu64 " us)",
-                              g->n_files, g->n_files == 1 ? "" : "s", g->n_dirs, g->n_dirs == 1 ? "y" : "ies",
-                              g->stats.held, g->stats.pinned, g->stats.late, g->stats.failed,
-                              g->stats.max_usec);
+                              g->n_files, g->n_files == 1 ? "" : "s", g->dirs.n_wds,
+                              g->dirs.n_wds == 1 ? "y" : "ies", g->stats.held, g->stats.pinned, g->stats.late,
+                              g->stats.failed, g->stats.max_usec);
         outbuf_puts(o, "\n");
         if (g->wanted && g->mark_problem) {
                 outbuf_puts(o, "              ");
@@ -134,7 +134,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 if (m->guarantee.wanted && m->guarantee.error)
                         json_field_string(&w, "reason", m->guarantee.error);
                 json_field_uint(&w, "files_marked", m->guarantee.n_files);
-                json_field_uint(&w, "directories_watched", m->guarantee.n_dirs);
+                json_field_uint(&w, "directories_watched", m->guarantee.dirs.n_wds);
                 json_field_uint(&w, "files_skipped", m->guarantee.n_skipped);
                 if (m->guarantee.mark_problem)
                         json_field_string(&w, "mark_problem", m->guarantee.mark_problem);
