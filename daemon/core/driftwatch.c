@@ -147,17 +147,22 @@ static int add_source(DriftWatch *d, int fd) {
         return 0;
 }
 
-int driftwatch_start(DriftWatch *d, sd_event *e, Reconciler *rc) {
-        _cleanup_(freep) char *bpf_why = NULL, *tp_why = NULL;
-        const char *force = getenv("PINNERD_DRIFT_SOURCE");
-        int r;
-
+/* Nothing open, ready to try a source. */
+static int reset(DriftWatch *d, sd_event *e, Reconciler *rc) {
         driftwatch_stop(d);
         d->event = e;
         d->rc = rc;
         pacing_init(&d->pacing, &DRIFT_PACING);
         d->rec = malloc(DRIFT_RECORDS_MAX * sizeof *d->rec);
-        if (!d->rec)
+        return d->rec ? 0 : -ENOMEM;
+}
+
+int driftwatch_start(DriftWatch *d, sd_event *e, Reconciler *rc) {
+        _cleanup_(freep) char *bpf_why = NULL, *tp_why = NULL;
+        const char *force = getenv("PINNERD_DRIFT_SOURCE");
+        int r;
+
+        if (reset(d, e, rc) < 0)
                 return -ENOMEM;
         if (force && strcmp(force, "bpf") != 0 && strcmp(force, "tracepoint") != 0 &&
             strcmp(force, "verify") != 0)
@@ -177,12 +182,7 @@ int driftwatch_start(DriftWatch *d, sd_event *e, Reconciler *rc) {
                         bpf_why = xasprintf("cannot watch the BPF ring buffer: %s", strerror(-r));
         } else
                 bpf_why = xasprintf("not tried (PINNERD_DRIFT_SOURCE=%s)", force);
-        driftwatch_stop(d);
-        d->event = e;
-        d->rc = rc;
-        pacing_init(&d->pacing, &DRIFT_PACING);
-        d->rec = malloc(DRIFT_RECORDS_MAX * sizeof *d->rec);
-        if (!d->rec)
+        if (reset(d, e, rc) < 0)
                 return -ENOMEM;
 
         if (!force || strcmp(force, "tracepoint") == 0) {

@@ -148,18 +148,14 @@ static AffinityResult classify(int err) {
         }
 }
 
-AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t start, const SchedPolicy *want,
-                            SchedPolicy *ret_previous, int *ret_errno) {
+/* Read, compare, (re-check identity unless the task is held), write. */
+static AffinityResult apply(const Affinity *a, pid_t pid, pid_t tid, const uint64_t *start,
+                            const SchedPolicy *want, SchedPolicy *ret_previous, int *ret_errno) {
         SchedPolicy prev;
         TaskStat st;
         int r;
 
         *ret_errno = 0;
-        if (a->from_status) {
-                /* A captured tree has no live thread to ask: say what would be set. */
-                *ret_previous = (SchedPolicy){.kind = POLICY_OTHER};
-                return AFF_DRY_RUN;
-        }
         r = policy_get(tid, &prev);
         if (r < 0) {
                 *ret_errno = -r;
@@ -168,11 +164,13 @@ AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t st
         *ret_previous = prev;
         if (policy_equal(&prev, want))
                 return AFF_UNCHANGED;
-        r = procfs_read_stat(a->procfd, pid, tid, &st);
-        if (r < 0)
-                return AFF_GONE;
-        if (st.starttime != start)
-                return AFF_RECYCLED;
+        if (start) {
+                r = procfs_read_stat(a->procfd, pid, tid, &st);
+                if (r < 0)
+                        return AFF_GONE;
+                if (st.starttime != *start)
+                        return AFF_RECYCLED;
+        }
         if (a->dry_run)
                 return AFF_DRY_RUN;
         KernelSchedAttr attr = {
@@ -188,31 +186,18 @@ AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t st
         return AFF_SET;
 }
 
+AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t start, const SchedPolicy *want,
+                            SchedPolicy *ret_previous, int *ret_errno) {
+        if (a->from_status) {
+                /* A captured tree has no live thread to ask: say what would be set. */
+                *ret_errno = 0;
+                *ret_previous = (SchedPolicy){.kind = POLICY_OTHER};
+                return AFF_DRY_RUN;
+        }
+        return apply(a, pid, tid, &start, want, ret_previous, ret_errno);
+}
+
 AffinityResult policy_held_set(const Affinity *a, pid_t tid, const SchedPolicy *want,
                                SchedPolicy *ret_previous, int *ret_errno) {
-        SchedPolicy prev;
-        int r;
-
-        *ret_errno = 0;
-        r = policy_get(tid, &prev);
-        if (r < 0) {
-                *ret_errno = -r;
-                return classify(-r);
-        }
-        *ret_previous = prev;
-        if (policy_equal(&prev, want))
-                return AFF_UNCHANGED;
-        if (a->dry_run)
-                return AFF_DRY_RUN;
-        KernelSchedAttr attr = {
-                .size = sizeof attr,
-                .sched_policy = (uint32_t) kinds[want->kind].kernel,
-                .sched_nice = want->nice,
-                .sched_priority = want->rtprio,
-        };
-        if (syscall(SYS_sched_setattr, tid, &attr, 0u) < 0) {
-                *ret_errno = errno;
-                return classify(errno);
-        }
-        return AFF_SET;
+        return apply(a, 0, tid, NULL, want, ret_previous, ret_errno);
 }

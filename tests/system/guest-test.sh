@@ -442,7 +442,7 @@ for f in /usr/sbin/pinnerd /usr/bin/pinnerctl /etc/pinnerd.conf /etc/pinnerd.d /
 	/etc/systemd/system/multi-user.target.wants/pinnerd.service \
 	/etc/systemd/system/timers.target.wants/pinnerd-metrics.timer \
 	/var/lib/systemd/deb-systemd-helper-enabled/pinnerd.service.dsh-also \
-	/var/lib/prometheus/node-exporter /usr/share/doc/pinnerd; do
+	/var/lib/prometheus/node-exporter /usr/share/doc/pinnerd /usr/share/pinnerd; do
 	[ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 done
 check_eq "files left after purge" "" "$left"
