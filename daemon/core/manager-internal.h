@@ -42,5 +42,6 @@ struct Manager {
         sd_device_monitor *hotplug;
 
         uint64_t start_usec;
+        bool scanned; /* the first scan ran: masks may have changed, stop restores */
         int exit_code;
 };

@@ -253,7 +253,7 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
         m->opt = *opt;
         m->log = log;
         m->rc.procfd = -1;
-        m->state = (StateDir){.dirfd = -1, .lock_fd = -1};
+        m->state = (StateDir){.dirfd = -1, .lock_fd = -1, .append_fd = -1};
         m->start_usec = now_usec();
         guarantee_init(&m->guarantee);
         m->source = (ConfigSource){
@@ -390,8 +390,14 @@ int manager_start(Manager *m) {
                         m->intake.error ? m->intake.error : "no proc connector",
                         rc->config->settings.rescan ? rc->config->settings.rescan : POLL_DEFAULT_SEC);
 
-        if (m->state_enabled)
+        if (m->state_enabled) {
                 adopt_state(m);
+                /* A snapshot before the first write, for originals to be
+                 * appended to (each before the write that replaces it). */
+                m->state.dirty = true;
+                state_flush(m, true);
+                rc->state = &m->state;
+        }
         /* Marks before the first scan: an exec during it waits for its pin
          * no longer than one process of the scan. */
         if (!m->opt.once && !m->opt.dry_run && strcmp(m->opt.root, "/") == 0)
@@ -400,6 +406,7 @@ int manager_start(Manager *m) {
         rc->between_tasks = between_tasks;
         rc->between_userdata = &m->guarantee;
         reconcile_rescan(rc, "start");
+        m->scanned = true;
         state_flush(m, true);
         online = fmt_cpus(rc->host->online);
         isolated = fmt_cpus(rc->host->isolated);
@@ -465,6 +472,10 @@ void manager_stop(Manager *m) {
 
         /* No exec waits for a daemon on its way out. */
         guarantee_stop(&m->guarantee);
+        /* Refused before the first scan (another instance holds the lock,
+         * say): nothing was touched, and nothing had started. */
+        if (!m->scanned)
+                return;
         (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping: restoring masks");
         if (set && set->restore && set->restore_at_stop && m->rc.threads) {
                 n = reconcile_restore_all(&m->rc, "pinnerd stopping");
@@ -472,6 +483,7 @@ void manager_stop(Manager *m) {
                 if (m->state_enabled)
                         (void) unlinkat(m->state.dirfd, "state", 0);
                 m->state_enabled = false;
+                m->rc.state = NULL;
         }
         log_event(m->log, EV_STOPPING, LOG_INFO, NULL,
                   "pinnerd stopping: %zu threads managed, %zu restored%s",

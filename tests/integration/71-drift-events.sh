@@ -33,7 +33,7 @@ cpus = 1"
 }
 conf reapply
 # This test is about the tracepoint source; the BPF source, preferred where
-# it loads, has its own (96).
+# it loads, has its own (74).
 export PINNERD_DRIFT_SOURCE=tracepoint
 start_daemon
 src=$(ctl status --json | grep -o '"drift_events":"[a-z]*"' | cut -d'"' -f4)

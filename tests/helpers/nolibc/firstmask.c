@@ -3,7 +3,7 @@
  * first instructions ask the kernel for its CPU mask (sched_getaffinity,
  * before any loader, libc start-up or main could run); then it prints the
  * mask's first 64 bits in hex ("0x2\n") and exits. With guarantee = exec
- * the answer must already be the rule's CPUs (tests/integration/94).
+ * the answer must already be the rule's CPUs (tests/integration/72).
  * x86-64 Linux only. */
 typedef unsigned long u64;
 
