@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <stdarg.h>
@@ -166,7 +167,7 @@ const char *bpfwatch_how(const BpfWatch *w) {
         return w->how;
 }
 
-int bpfwatch_open(pid_t self, BpfWatch **ret, char **ret_why) {
+static int open_watch(pid_t self, BpfWatch **ret, char **ret_why) {
         _cleanup_(bpfwatch_freep) BpfWatch *w = calloc(1, sizeof *w);
         _cleanup_(freep) char *fexit_why = NULL, *tp_why = NULL;
         struct bpf_map *m;
@@ -207,6 +208,16 @@ int bpfwatch_open(pid_t self, BpfWatch **ret, char **ret_why) {
         }
         *ret = TAKE_PTR(w);
         return 0;
+}
+
+int bpfwatch_open(pid_t self, BpfWatch **ret, char **ret_why) {
+        int r = open_watch(self, ret, ret_why);
+        /* Loading parsed the kernel's whole BTF (several MiB) for the
+         * relocations and freed it, whether or not the program loaded: give
+         * that memory back (measured: 11.6 MiB of RSS kept otherwise, three
+         * times the daemon's own). */
+        (void) malloc_trim(0);
+        return r;
 }
 
 int bpfwatch_fd(const BpfWatch *w) {
