@@ -146,7 +146,12 @@ static int service(Guarantee *g) {
         unsigned char buf[BATCH_MAX * sizeof(struct fanotify_event_metadata)]
                 __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
         Held held[BATCH_MAX];
-        size_t words = g->scratch ? g->rc->aff.bytes / sizeof(unsigned long) : 0;
+        /* The rules were built for the config in force; during a reload's
+         * rescan (which answers events between processes) the new one is in
+         * place before guarantee_update has seen it: answer without pins
+         * rather than touch the old config's freed rules. */
+        bool current = g->config == g->rc->config;
+        size_t words = g->scratch && current ? g->rc->aff.bytes / sizeof(unsigned long) : 0;
 
         for (int reads = 0; reads < READS_MAX && g->fan_fd >= 0; reads++) {
                 FanEvent ev[BATCH_MAX];
@@ -169,7 +174,7 @@ static int service(Guarantee *g) {
                                 Held *h = &held[n_held];
                                 if (cpu_usec() - cpu_read > GUARANTEE_DEADLINE_USEC)
                                         g->stats.late++;
-                                else if (fstat(ev[i].fd, &st) < 0 ||
+                                else if (!current || fstat(ev[i].fd, &st) < 0 ||
                                          !(f = find_file(g, st.st_dev, st.st_ino)))
                                         g->stats.unknown++;
                                 else if (words > 0) {
@@ -219,6 +224,7 @@ void guarantee_service(Guarantee *g) {
 /* ---- marks ------------------------------------------------------------------- */
 
 static void rules_done(Guarantee *g) {
+        g->config = NULL;
         for (size_t i = 0; i < g->n_rules; i++) {
                 cpuset_free(g->rules[i].set);
                 free(g->rules[i].kmask);
@@ -250,6 +256,7 @@ static int build_rules(Guarantee *g) {
         g->rules = calloc(c->n_rules ? c->n_rules : 1, sizeof *g->rules);
         if (!g->rules)
                 return -ENOMEM;
+        g->config = c;
         /* The masks of one batch's held tasks: before and as set. Without
          * it, events are answered without pins. */
         if (!g->scratch)

@@ -61,7 +61,7 @@ typedef struct GuaranteeStats {
         uint64_t held;       /* exec events answered */
         uint64_t pinned;     /* ... after a pin */
         uint64_t late;       /* ... past the deadline, without a pin */
-        uint64_t unknown;    /* ... for a file no rule holds any more */
+        uint64_t unknown;    /* ... for a file no rule holds any more (or during a reload) */
         uint64_t failed;     /* ... after a pin the kernel refused */
         uint64_t max_usec;   /* longest time from reading an event to its answer */
         uint64_t remarks;    /* marking passes after a directory changed */
@@ -81,6 +81,7 @@ typedef struct Guarantee {
         unsigned long *scratch; /* two kernel masks per event of a batch */
         GuaranteeRule *rules;
         size_t n_rules;
+        const Config *config; /* what rules were built from (not owned) */
         dev_t self_dev;
         ino_t self_ino;
         GuaranteeStats stats;
