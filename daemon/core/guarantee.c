@@ -59,7 +59,7 @@ static int file_cmp(const void *a, const void *b) {
 
 static const GuaranteeFile *find_file(const Guarantee *g, dev_t dev, ino_t ino) {
         GuaranteeFile key = {.dev = dev, .ino = ino};
-        return bsearch(&key, g->files, g->n_files, sizeof key, file_cmp);
+        return g->n_files ? bsearch(&key, g->files, g->n_files, sizeof key, file_cmp) : NULL;
 }
 
 bool guarantee_marks(const Guarantee *g, const char *path, const Rule *rule) {
@@ -402,7 +402,7 @@ static void mark_files(Guarantee *g, bool rewatch) {
         for (size_t i = 0; i < g->n_files; i++) {
                 struct stat st;
                 GuaranteeFile key = g->files[i];
-                if (bsearch(&key, v, n, sizeof key, file_cmp))
+                if (n && bsearch(&key, v, n, sizeof key, file_cmp))
                         continue;
                 if (stat(key.path, &st) == 0 && st.st_dev == key.dev && st.st_ino == key.ino)
                         (void) fan_unmark_exec(g->fan_fd, key.path);
