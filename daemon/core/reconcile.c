@@ -879,7 +879,12 @@ void reconcile_held_exec(Reconciler *rc, pid_t tid, const Rule *rule, const char
                 now = cpuset_dup(set);
         Plan plan = {.requested = (CpuSet *) set, .effective = (CpuSet *) set, .spread_cpu = -1};
         bool had_original = th->original != NULL;
+        /* Not an event of the connector's: no event->pin sample (this may
+         * run between two items of a batch, whose timestamp is set). */
+        uint64_t event_ns = rc->report.event_ns;
+        rc->report.event_ns = 0;
         record_result(rc, th, rule, &plan, res, prev, now, err);
+        rc->report.event_ns = event_ns;
         /* On disk now: nothing could be written before the exec was
          * answered, so this is the earliest (microseconds after the pin). */
         th = thread_table_get(rc->threads, tid);
