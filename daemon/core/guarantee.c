@@ -194,6 +194,7 @@ static int service(Guarantee *g) {
                         close(ev[i].fd);
                         g->stats.held++;
                         uint64_t took = now_usec() - t_read;
+                        g->stats.total_usec += took;
                         if (took > g->stats.max_usec)
                                 g->stats.max_usec = took;
                 }

@@ -64,6 +64,7 @@ typedef struct GuaranteeStats {
         uint64_t unknown;    /* ... for a file no rule holds any more (or during a reload) */
         uint64_t failed;     /* ... after a pin the kernel refused */
         uint64_t max_usec;   /* longest time from reading an event to its answer */
+        uint64_t total_usec; /* the sum of those times (mean = total / held) */
         uint64_t remarks;    /* marking passes after a directory changed */
         uint64_t bad_events; /* malformed reads */
 } GuaranteeStats;

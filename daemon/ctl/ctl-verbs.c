@@ -144,6 +144,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_field_uint(&w, "execs_failed", m->guarantee.stats.failed);
                 json_field_uint(&w, "execs_unknown_file", m->guarantee.stats.unknown);
                 json_field_uint(&w, "max_hold_usec", m->guarantee.stats.max_usec);
+                json_field_uint(&w, "total_hold_usec", m->guarantee.stats.total_usec);
                 json_object_end(&w);
                 json_field_bool(&w, "dry_run", m->opt.dry_run);
                 json_field_string(&w, "online_cpus", online);
