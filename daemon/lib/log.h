@@ -11,7 +11,11 @@
  * on a non-blocking datagram socket of our own: a slow or stopped journald
  * costs records (counted, and said once when it takes them again, as a
  * records-lost record), never time. sd_journal_send() would block the daemon
- * as soon as journald has 10 datagrams unread (net.unix.max_dgram_qlen). */
+ * as soon as journald has 10 datagrams unread (net.unix.max_dgram_qlen).
+ * stderr gets the same bounded, non-blocking, counted path: a descriptor of
+ * our own with O_NONBLOCK (a reader that stops reading — a terminal paused
+ * with Ctrl-S, a full pipe — holds records in the queue, then costs them),
+ * written again when it takes more. */
 #pragma once
 
 #include <stdbool.h>
@@ -78,7 +82,12 @@ typedef struct sd_event_source sd_event_source;
 typedef struct Logger {
         LogTarget target; /* resolved: JOURNAL or STDERR */
         int max_level;    /* LOG_ERR .. LOG_DEBUG */
-        FILE *err;
+        /* stderr: a non-blocking descriptor of our own when one could be
+         * had (log_setup), else fd 2 written only when poll() says it takes
+         * more. err_sock: a stream socket (journald's stdout stream). */
+        int err_fd;
+        bool err_owned, err_sock, err_guarded;
+        size_t head_done;         /* bytes of the record at the queue's head already on stderr */
         const char *journal_path; /* LOG_JOURNAL_SOCKET; tests point it elsewhere */
         int journal_fd;           /* connected datagram socket, or -1 */
         uint64_t reconnect_at;    /* no connect() before this (CLOCK_MONOTONIC µs) */
@@ -98,6 +107,7 @@ typedef struct Logger {
         sd_event *event;               /* while set and running, records wait for its post source */
         sd_event_source *post_source;  /* flushes after each dispatched event */
         sd_event_source *write_source; /* EPOLLOUT on journal_fd while journald's queue is full */
+        sd_event_source *err_source;   /* EPOLLOUT on err_fd while stderr's reader lags */
 
         uint64_t window_start;
         unsigned window_count;
@@ -107,6 +117,9 @@ typedef struct Logger {
 } Logger;
 
 void log_setup(Logger *l, LogTarget target, int max_level);
+/* Write stderr records to fd instead (tests), opened the way log_setup opens
+ * fd 2: fd stays the caller's, and is never made non-blocking itself. */
+void log_set_stderr_fd(Logger *l, int fd);
 /* Write what is queued (waiting a bounded time for a busy journald) and
  * release everything; the Logger can be set up again afterwards. */
 void log_done(Logger *l);

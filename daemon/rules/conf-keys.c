@@ -3,7 +3,7 @@
  * be repeated, and the parser that validates its value into the Rule or the
  * Settings. Every problem names file:line and the offending text. */
 #include "rules/conf-keys.h"
-#include "rules/conf-regex.h"
+#include "lib/ere.h"
 #include "rules/execmark.h"
 #include "kernel/procfs.h"
 
@@ -253,29 +253,29 @@ static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
 }
 
 static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
-        regex_t **list = negated ? &r->not_cmdline : &r->cmdline;
+        Ere ***list = negated ? &r->not_cmdline : &r->cmdline;
         StrVec *src = negated ? &r->not_cmdline_src : &r->cmdline_src;
-        const char *why;
-        regex_t re;
-        int rc;
+        _cleanup_(freep) char *why = NULL;
+        Ere *re = NULL;
 
-        /* Costed first: regcomp itself is what a hostile pattern makes slow. */
-        if (conf_regex_check(value, NULL, &why) < 0) {
+        /* Matched in time linear in the command line (lib/ere.h): a pattern
+         * is refused only for its syntax or its size, never for how its
+         * matching might explode. */
+        int rc = ere_compile(value, &re, &why);
+        if (rc < 0) {
                 _cleanup_(freep) char *v = conf_quote(value);
-                ERR(l, "cmdline '%s' is refused: %s", v, why);
+                if (rc == -ENOMEM)
+                        l->oom = true;
+                else if (rc == -E2BIG)
+                        ERR(l, "cmdline '%s' is refused: %s", v, why ? why : "too large");
+                else
+                        ERR(l, "cmdline '%s' is not a valid regular expression: %s", v,
+                            why ? why : "invalid");
                 return;
         }
-        rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-                _cleanup_(freep) char *v = conf_quote(value);
-                char msg[256];
-                regerror(rc, &re, msg, sizeof msg);
-                ERR(l, "cmdline '%s' is not a valid regular expression: %s", v, msg);
-                return;
-        }
-        regex_t *nv = realloc(*list, (src->n + 1) * sizeof(regex_t));
+        Ere **nv = realloc(*list, (src->n + 1) * sizeof(Ere *));
         if (!nv) {
-                regfree(&re);
+                ere_free(re);
                 l->oom = true;
                 return;
         }
@@ -283,7 +283,7 @@ static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *v
         nv[src->n] = re;
         if (strvec_push(src, value) < 0) {
                 /* src->n counts compiled entries: keep them in step. */
-                regfree(&nv[src->n]);
+                ere_free(nv[src->n]);
                 l->oom = true;
         }
 }

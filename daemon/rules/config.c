@@ -79,7 +79,7 @@ void conf_rule_done(Rule *r) {
         strvec_done(&r->unit);
         strvec_done(&r->parent);
         for (size_t i = 0; r->cmdline && i < r->cmdline_src.n; i++)
-                regfree(&r->cmdline[i]);
+                ere_free(r->cmdline[i]);
         free(r->cmdline);
         strvec_done(&r->cmdline_src);
         free(r->users);
@@ -92,7 +92,7 @@ void conf_rule_done(Rule *r) {
         strvec_done(&r->not_parent);
         strvec_done(&r->not_threads);
         for (size_t i = 0; r->not_cmdline && i < r->not_cmdline_src.n; i++)
-                regfree(&r->not_cmdline[i]);
+                ere_free(r->not_cmdline[i]);
         free(r->not_cmdline);
         strvec_done(&r->not_cmdline_src);
         free(r->not_users);

@@ -4,12 +4,12 @@
  * builds a new one and swaps. Loading is conf.h's. */
 #pragma once
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "lib/cpuset.h"
+#include "lib/ere.h"
 #include "rules/cpuspec.h"
 #include "kernel/schedpolicy.h"
 #include "lib/util.h"
@@ -45,7 +45,7 @@ typedef struct Rule {
         /* Match keys: each list is OR; lists present are ANDed. */
         StrVec comm, exe, cgroup, unit, parent;
         StrVec cmdline_src;
-        regex_t *cmdline; /* cmdline_src.n compiled REG_EXTENDED|REG_NOSUB */
+        Ere **cmdline; /* cmdline_src.n compiled (lib/ere.h: linear-time matching) */
         uid_t *users;
         size_t n_users;
         StrVec user_src; /* as written, for explain */
@@ -57,7 +57,7 @@ typedef struct Rule {
          * counts as given (for "at least one match key") either way. */
         StrVec not_comm, not_exe, not_cgroup, not_unit, not_parent, not_threads;
         StrVec not_cmdline_src;
-        regex_t *not_cmdline; /* not_cmdline_src.n compiled */
+        Ere **not_cmdline; /* not_cmdline_src.n compiled */
         uid_t *not_users;
         size_t n_not_users;
         StrVec not_user_src;
