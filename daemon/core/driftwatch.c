@@ -10,6 +10,11 @@
 #include "core/reconcile.h"
 #include "lib/util.h"
 
+/* A full check of every pinned thread (after lost records) at most this
+ * often: with 2,000 pinned threads, lost records once triggered 4.3 million
+ * sched_getaffinity calls in 4 s. Drift is then seen within this long. */
+#define FULL_CHECK_INTERVAL_USEC (1000 * 1000)
+
 const char *driftwatch_source(const DriftWatch *d) {
         switch (d->source) {
         case DRIFT_SOURCE_BPF:
@@ -25,35 +30,41 @@ bool driftwatch_per_cpu(const DriftWatch *d) {
         return d->source == DRIFT_SOURCE_TRACEPOINT;
 }
 
-static void full_check(DriftWatch *d) {
+static void watch_sources(DriftWatch *d, bool on) {
+        for (size_t i = 0; i < d->n_sources; i++)
+                (void) sd_event_source_set_enabled(d->sources[i], on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+/* Arm a one-shot timer at due (created on first use). */
+static int arm(DriftWatch *d, sd_event_source **src, uint64_t due, sd_event_time_handler_t cb) {
+        int r;
+        if (!*src)
+                r = sd_event_add_time(d->event, src, CLOCK_MONOTONIC, due, 1000, cb, d);
+        else
+                r = sd_event_source_set_time(*src, due);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(*src, SD_EVENT_ONESHOT);
+        return r;
+}
+
+static int on_full_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        DriftWatch *d = userdata;
         d->last_full_check = now_usec();
         d->full_checks++;
         reconcile_check_drift(d->rc);
-}
-
-static int on_check_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        full_check(userdata);
         return 0;
 }
 
-/* Calls we could not see may have moved anything: check every thread, but
- * at most once per DRIFT_FULL_CHECK_USEC, however often records are lost. */
-static void want_full_check(DriftWatch *d) {
-        uint64_t now = now_usec(), wait = pacing_rate_limit(d->last_full_check, now, DRIFT_FULL_CHECK_USEC);
-
-        if (wait == 0) {
-                full_check(d);
+/* Calls we could not see may have moved anything: check every pinned
+ * thread, now or when the last full check is an interval old. */
+static void full_check(DriftWatch *d) {
+        uint64_t now = now_usec();
+        if (d->last_full_check == 0 || now - d->last_full_check >= FULL_CHECK_INTERVAL_USEC) {
+                on_full_check(NULL, now, d);
                 return;
         }
-        if (d->check_timer && sd_event_source_get_enabled(d->check_timer, NULL) > 0)
-                return; /* one is due already */
-        if (!d->check_timer) {
-                if (sd_event_add_time(d->event, &d->check_timer, CLOCK_MONOTONIC, now + wait, 1000,
-                                      on_check_timer, d) < 0)
-                        return;
-        } else
-                (void) sd_event_source_set_time(d->check_timer, now + wait);
-        (void) sd_event_source_set_enabled(d->check_timer, SD_EVENT_ONESHOT);
+        if (arm(d, &d->check_timer, d->last_full_check + FULL_CHECK_INTERVAL_USEC, on_full_check) < 0)
+                on_full_check(NULL, now, d); /* cannot wait: check now */
 }
 
 static int pid_cmp(const void *a, const void *b) {
@@ -61,14 +72,16 @@ static int pid_cmp(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-static void set_sources(DriftWatch *d, int enabled) {
-        for (size_t i = 0; i < d->n_sources; i++)
-                (void) sd_event_source_set_enabled(d->sources[i], enabled);
+static void read_records(DriftWatch *d);
+
+static int on_defer_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        DriftWatch *d = userdata;
+        watch_sources(d, true);
+        read_records(d);
+        return 0;
 }
 
-/* Read every record, check each named thread once, then decide when to
- * read next. */
-static void drain(DriftWatch *d) {
+static void read_records(DriftWatch *d) {
         Reconciler *rc = d->rc;
         bool lost = false;
         pid_t self = getpid();
@@ -81,54 +94,43 @@ static void drain(DriftWatch *d) {
         /* A dry run never sets a mask, so there is nothing to drift from. */
         if (rc->dry_run)
                 return;
-        /* Each thread once: a loop of calls on one thread is one check. */
-        pid_t *targets = (pid_t *) d->rec; /* reuse: records are read in order below */
-        for (int i = 0; i < n; i++) {
+        /* Each thread once: a loop of calls on one thread is one check. The
+         * targets are gathered in place (the k-th pid lies within the first
+         * k records, already read). */
+        pid_t *targets = (pid_t *) d->rec;
+        for (int i = 0; i < n && !lost; i++) {
                 /* The kernel filters our own calls; belt and braces for any
                  * other thread of ours. */
                 if (d->rec[i].caller_pid == self)
                         continue;
-                if (d->rec[i].target < 0) {
-                        lost = true; /* a pid of another namespace: which thread, we cannot tell */
-                        continue;
-                }
-                targets[k++] = d->rec[i].target;
-        }
-        qsort(targets, k, sizeof *targets, pid_cmp);
-        for (size_t i = 0; i < k; i++) {
-                if (i > 0 && targets[i] == targets[i - 1])
-                        continue;
-                d->events++;
-                reconcile_drift_event(rc, targets[i]);
+                if (d->rec[i].target < 0)
+                        lost = true; /* a pid of another pid namespace: which thread, we cannot tell */
+                else
+                        targets[k++] = d->rec[i].target;
         }
         if (lost) {
                 d->lost++;
-                want_full_check(d);
+                full_check(d);
+        } else {
+                qsort(targets, k, sizeof *targets, pid_cmp);
+                for (size_t i = 0; i < k; i++) {
+                        if (i > 0 && targets[i] == targets[i - 1])
+                                continue;
+                        d->events++;
+                        reconcile_drift_event(rc, targets[i]);
+                }
         }
-        uint64_t defer = pacing_after_read(&d->pacing, now_usec(), (unsigned) n, (unsigned) n);
-        if (defer == 0 || !d->event)
-                return;
-        /* Coming fast: read again in a while, not on every call. */
-        if (!d->defer_timer) {
-                if (sd_event_add_time_relative(d->event, &d->defer_timer, CLOCK_MONOTONIC, defer, 0, NULL,
-                                               NULL) < 0)
-                        return;
-        } else
-                (void) sd_event_source_set_time_relative(d->defer_timer, defer);
-        set_sources(d, SD_EVENT_OFF);
-        (void) sd_event_source_set_enabled(d->defer_timer, SD_EVENT_ONESHOT);
-        d->deferred_reads++;
-}
-
-static int on_defer_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        DriftWatch *d = userdata;
-        set_sources(d, SD_EVENT_ON);
-        drain(d);
-        return 0;
+        /* Once calls come fast (a thread setting its own mask in a loop),
+         * the records are read every few milliseconds instead of one
+         * wakeup each: the buffers hold them meanwhile, and a full check
+         * covers any they drop. */
+        uint64_t delay = pacing_after_read(&d->pacing, now_usec(), (unsigned) (n > 0 ? n : 0), 0);
+        if (delay > 0 && arm(d, &d->defer_timer, now_usec() + delay, on_defer_timer) >= 0)
+                watch_sources(d, false);
 }
 
 static int on_records(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        drain(userdata);
+        read_records(userdata);
         return 0;
 }
 
@@ -176,7 +178,7 @@ int driftwatch_start(DriftWatch *d, sd_event *e, Reconciler *rc) {
                         /* Which program: said in status, as the reason is for the others. */
                         d->error = fb ? xasprintf("%s; fexit refused: %s", bpfwatch_how(d->bpf), fb)
                                       : strdup(bpfwatch_how(d->bpf));
-                        goto armed;
+                        return 0;
                 }
                 if (!bpf_why)
                         bpf_why = xasprintf("cannot watch the BPF ring buffer: %s", strerror(-r));
@@ -193,7 +195,7 @@ int driftwatch_start(DriftWatch *d, sd_event *e, Reconciler *rc) {
                         if (r >= 0) {
                                 d->source = DRIFT_SOURCE_TRACEPOINT;
                                 d->error = xasprintf("no bpf: %s", bpf_why);
-                                goto armed;
+                                return 0;
                         }
                         if (!tp_why)
                                 tp_why = xasprintf("cannot watch the perf buffers: %s", strerror(-r));
@@ -202,33 +204,21 @@ int driftwatch_start(DriftWatch *d, sd_event *e, Reconciler *rc) {
                         tp_why = xasprintf("cannot watch sched_setaffinity: %s", strerror(-r));
         } else
                 tp_why = xasprintf("not tried (PINNERD_DRIFT_SOURCE=%s)", force);
-        free(d->rec);
-        d->rec = NULL;
-        for (size_t i = 0; i < d->n_sources; i++)
-                sd_event_source_disable_unref(d->sources[i]);
-        d->n_sources = 0;
-        if (d->watch)
-                affwatch_free(d->watch);
-        d->watch = NULL;
-        d->source = DRIFT_SOURCE_VERIFY;
+        driftwatch_stop(d);
+        d->event = e;
+        d->rc = rc;
         d->error = xasprintf("no bpf: %s; no tracepoint: %s", bpf_why, tp_why);
         return -EOPNOTSUPP;
-
-armed:
-        r = sd_event_add_time_relative(e, &d->defer_timer, CLOCK_MONOTONIC, 0, 0, on_defer_timer, d);
-        if (r >= 0)
-                (void) sd_event_source_set_enabled(d->defer_timer, SD_EVENT_OFF);
-        return 0;
 }
 
 void driftwatch_stop(DriftWatch *d) {
+        d->defer_timer = sd_event_source_disable_unref(d->defer_timer);
+        d->check_timer = sd_event_source_disable_unref(d->check_timer);
         for (size_t i = 0; i < d->n_sources; i++)
                 sd_event_source_disable_unref(d->sources[i]);
         free(d->sources);
         d->sources = NULL;
         d->n_sources = 0;
-        d->defer_timer = sd_event_source_disable_unref(d->defer_timer);
-        d->check_timer = sd_event_source_disable_unref(d->check_timer);
         if (d->watch)
                 affwatch_free(d->watch);
         d->watch = NULL;

@@ -12,13 +12,8 @@
  *
  * status says which one is active and why the better ones are not.
  * PINNERD_DRIFT_SOURCE=bpf|tracepoint|verify in the environment picks one
- * (for tests and benchmarks of each).
- *
- * Paced like the proc connector (core/pacing.h): once records come fast
- * (one thread setting its own mask in a loop), they are read every
- * DRIFT_DEFER_USEC instead of on every call, and each named thread is
- * checked once per read. A full check after lost records runs at most once
- * per DRIFT_FULL_CHECK_USEC. */
+ * (for tests and benchmarks of each). Both sources are paced alike (below),
+ * and each thread named in one read is checked once. */
 #pragma once
 
 #include <stdbool.h>
@@ -30,7 +25,12 @@
 #include "kernel/affwatch.h"
 #include "kernel/bpfwatch.h"
 
-#define DRIFT_FULL_CHECK_USEC 1000000
+/* Drift events: past 4 in 10 ms (400/s), whatever they are about, read
+ * every 20 ms (50 wakeups/s) until the rate falls below half that. */
+#define DRIFT_PACING                                                                                         \
+        ((PacingConfig){.window_usec = 10000, .storm_events = 4, .quiet_share = 0, .defer_usec = 20000})
+/* Records taken per read (the BPF ring buffer is read whole: any beyond
+ * this are lost, and a full check covers them). */
 #define DRIFT_RECORDS_MAX 4096
 
 typedef enum DriftSource {
@@ -46,8 +46,8 @@ typedef struct DriftWatch {
         sd_event_source **sources;
         size_t n_sources;
         char *error; /* bpf: which program; else why the better sources are off */
-        uint64_t events, lost, full_checks, deferred_reads;
-        Pacing pacing;
+        uint64_t events, lost, full_checks;
+        Pacing pacing; /* records read every few ms while they come fast */
         sd_event_source *defer_timer, *check_timer;
         uint64_t last_full_check;
         AffRecord *rec;  /* DRIFT_RECORDS_MAX */

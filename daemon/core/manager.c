@@ -195,10 +195,22 @@ static void notify_status(Manager *m, const char *prefix) {
                           m->rc.config->n_rules, thread_table_size(m->rc.threads), manager_event_source(m));
 }
 
+/* The process events the rules need: UID events only while a rule matches
+ * on users (a user change cannot change any other decision). */
+static uint32_t needed_events(const Manager *m) {
+        return CNPROC_EVENTS_USED | (m->rc.config->facts & FACT_UID ? CNPROC_EV_UID : 0);
+}
+
 int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading", now_usec());
         int r = reload_apply(&m->rc, &m->source, ret_summary, ret_errors);
         if (r >= 0) {
+                int k = intake_set_events(&m->intake, needed_events(m));
+                if (k < 0)
+                        log_msg(m->log, LOG_WARNING,
+                                "cannot change which process events pinnerd receives: %s; a user change "
+                                "is seen at the next rescan",
+                                strerror(-k));
                 state_flush(m, true);
                 (void) arm_timers(m);
                 guarantee_refresh(m);
@@ -385,7 +397,7 @@ int manager_start(Manager *m) {
                 return r;
 
         /* Subscribe before the scan, so nothing started in between is missed. */
-        if (!m->opt.once && strcmp(m->opt.root, "/") == 0 && intake_connect(&m->intake) < 0)
+        if (!m->opt.once && strcmp(m->opt.root, "/") == 0 && intake_connect(&m->intake, needed_events(m)) < 0)
                 log_msg(m->log, LOG_WARNING, "%s; polling /proc every %u s instead",
                         m->intake.error ? m->intake.error : "no proc connector",
                         rc->config->settings.rescan ? rc->config->settings.rescan : POLL_DEFAULT_SEC);

@@ -34,9 +34,3 @@ uint64_t pacing_after_read(Pacing *p, uint64_t now, unsigned n, unsigned busy) {
         }
         return p->storm ? p->cfg.defer_usec : 0;
 }
-
-uint64_t pacing_rate_limit(uint64_t last, uint64_t now, uint64_t interval) {
-        if (last == 0 || now < last || now - last >= interval)
-                return 0;
-        return interval - (now - last);
-}

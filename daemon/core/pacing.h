@@ -27,14 +27,6 @@ typedef struct PacingConfig {
 #define PACING_DEFAULTS                                                                                      \
         ((PacingConfig){.window_usec = 10000, .storm_events = 16, .quiet_share = 16, .defer_usec = 8000})
 
-/* Drift events (core/driftwatch.c): every record needs work (a thread to
- * check), so quiet_share 0 makes any fast stream a storm: one thread
- * calling sched_setaffinity on itself in a loop woke the FIFO daemon once
- * per call, and the wakeup is the cost. 16 records in 10 ms; then read
- * every 10 ms, each named thread checked once per read. */
-#define DRIFT_PACING                                                                                         \
-        ((PacingConfig){.window_usec = 10000, .storm_events = 16, .quiet_share = 0, .defer_usec = 10000})
-
 typedef struct Pacing {
         PacingConfig cfg;
         uint64_t window_start;
@@ -52,7 +44,3 @@ void pacing_init(Pacing *p, const PacingConfig *cfg);
  * remembered task). Returns how long to wait before the next read: 0 means
  * "wake on the next event". */
 uint64_t pacing_after_read(Pacing *p, uint64_t now_usec, unsigned n, unsigned busy);
-
-/* A rate limit: how long until something done at `last` (0: never) may be
- * done again, at most once per interval; 0 means now. */
-uint64_t pacing_rate_limit(uint64_t last, uint64_t now_usec, uint64_t interval);

@@ -68,7 +68,7 @@ static void save_original_mask(Reconciler *rc, const Thread *th, const CpuSet *w
 
         if (!rc->state || th->original || affinity_get(&rc->aff, th->pid, th->tid, &cur) < 0)
                 return;
-        const CpuSet *orig = thread_table_true_original(rc->threads, th->pid, cur);
+        const CpuSet *orig = thread_table_true_original(rc->threads, th->pid, th->creator, cur);
         if (orig != cur || !cpuset_equal(cur, want))
                 save_original(rc, th->pid, th->tid, th->start, orig, NULL);
 }
@@ -166,7 +166,8 @@ static void record_result(Reconciler *rc, Thread *th, const Rule *rule, const Pl
                         /* What it would have had without pinnerd: its own mask,
                          * or, if it carries a mask we set on a sibling (it was
                          * created by a pinned thread), that sibling's original. */
-                        const CpuSet *orig = thread_table_true_original(rc->threads, th->pid, prev);
+                        const CpuSet *orig =
+                                thread_table_true_original(rc->threads, th->pid, th->creator, prev);
                         if (res != AFF_UNCHANGED || orig != prev) {
                                 if (thread_remember_original(th, orig) < 0)
                                         log_msg(rc->log, LOG_ERR, "out of memory remembering tid %d",
@@ -223,7 +224,7 @@ static void apply_policy(Reconciler *rc, Thread *th, const Rule *rule) {
         }
         if (rc->state && !th->policy_original && policy_get(th->tid, &prev) == 0) {
                 const SchedPolicy *orig =
-                        thread_table_true_policy(rc->threads, th->pid, &prev, &rule->policy);
+                        thread_table_true_policy(rc->threads, th->pid, th->creator, &prev, &rule->policy);
                 if (orig != &prev || !policy_equal(&prev, &rule->policy))
                         save_original(rc, th->pid, th->tid, th->start, NULL, orig);
         }
@@ -236,8 +237,8 @@ static void apply_policy(Reconciler *rc, Thread *th, const Rule *rule) {
                 if (!th->policy_original) {
                         /* Inherited from a thread whose policy we set? Then that
                          * thread's original; else what it had. */
-                        const SchedPolicy *orig =
-                                thread_table_true_policy(rc->threads, th->pid, &prev, &rule->policy);
+                        const SchedPolicy *orig = thread_table_true_policy(rc->threads, th->pid, th->creator,
+                                                                           &prev, &rule->policy);
                         if (res != AFF_UNCHANGED || orig != &prev) {
                                 if (thread_remember_policy(th, orig) < 0)
                                         log_msg(rc->log, LOG_ERR, "out of memory remembering tid %d",
@@ -282,7 +283,7 @@ static void undo_inherited(Reconciler *rc, const ProcFacts *p, const TaskStat *t
 
         if (affinity_get(&rc->aff, p->stat.pid, ts->pid, &cur) < 0)
                 return;
-        orig = thread_table_true_original(rc->threads, p->stat.pid, cur);
+        orig = thread_table_true_original(rc->threads, p->stat.pid, 0, cur);
         if (orig == cur)
                 return;
         AffinityResult res =
@@ -342,7 +343,8 @@ static void exec_pending_done(Reconciler *rc, pid_t pid) {
 }
 
 /* One thread of a process whose facts were just read. */
-static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool is_new) {
+/* creator: the thread that forked the process, for its leader (0: unknown). */
+static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool is_new, pid_t creator) {
         _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
         _cleanup_(freep) unsigned *load = NULL;
         _cleanup_(decision_done) Decision d = {0};
@@ -390,6 +392,7 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
                         log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
                         return;
                 }
+                th->creator = creator;
         }
         th->generation = rc->generation;
         if (thread_set_names(th, p->stat.comm, ts.comm) < 0) {
@@ -511,7 +514,7 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
 
 /* Every thread of pid. The comm pre-check keeps unrelated processes cheap, but
  * threads we placed earlier are still looked at so they can be released. */
-bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm) {
+bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm, pid_t creator) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
         _cleanup_(freep) pid_t *tids = NULL;
         bool remembered = thread_table_has_pid(rc->threads, pid);
@@ -543,7 +546,7 @@ bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm) {
         }
         for (size_t i = 0; i < n; i++)
                 if (p.candidate || thread_table_get(rc->threads, tids[i]))
-                        evaluate_thread(rc, &p, tids[i], false);
+                        evaluate_thread(rc, &p, tids[i], false, tids[i] == pid ? creator : 0);
         return true;
 }
 
@@ -558,7 +561,7 @@ bool reconcile_thread(Reconciler *rc, pid_t pid, pid_t tid, bool is_new) {
                 return remembered;
         if (!p.candidate && !remembered && !is_new)
                 return false;
-        evaluate_thread(rc, &p, tid, is_new);
+        evaluate_thread(rc, &p, tid, is_new, 0);
         return true;
 }
 
@@ -673,7 +676,7 @@ static void scan_all(Reconciler *rc) {
                 return;
         }
         for (size_t k = 0; k < n; k++) {
-                (void) reconcile_process(rc, pids[k], NULL);
+                (void) reconcile_process(rc, pids[k], NULL, 0);
                 if (rc->between_tasks)
                         rc->between_tasks(rc->between_userdata);
         }
@@ -988,7 +991,7 @@ int reconcile_init(Reconciler *rc, Logger *log, Host *host, bool dry_run, const 
                         .bytes = host->affinity_bytes,
                         .dry_run = dry_run,
                         .from_status = from_root},
-                .report = {.log = log, .dry_run = dry_run},
+                .report = {.log = log, .procfd = procfd, .dry_run = dry_run},
         };
         return 0;
 }

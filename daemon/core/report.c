@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/report.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "kernel/host.h"
@@ -67,9 +71,20 @@ char *fmt_isolated(const Host *h) {
         return o.data;
 }
 
-static void thread_fields(const Thread *th, LogFields *f) {
+/* The thread's fields, and whose process it is (the owner of /proc/PID: its
+ * effective uid, root when it is not dumpable), for the logger's per-user
+ * record budget: one user's flood does not push out everyone's records. */
+static void thread_fields(const Reporter *rp, const Thread *th, LogFields *f) {
+        char name[16];
+        struct stat st;
+
         *f = (LogFields){
                 .rule = th->rule, .pid = th->pid, .tid = th->tid, .comm = th->comm, .thread = th->name};
+        snprintf(name, sizeof name, "%d", (int) th->pid);
+        if (rp->procfd >= 0 && fstatat(rp->procfd, name, &st, 0) == 0) {
+                f->uid = st.st_uid;
+                f->has_uid = true;
+        }
 }
 
 void report_applied(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const CpuSet *prev,
@@ -78,7 +93,7 @@ void report_applied(Reporter *rp, const Thread *th, const Rule *rule, const Plan
                               *prev_s = fmt_cpus(prev);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.cpus = eff_s;
         f.requested = req_s;
         f.previous = prev_s;
@@ -100,7 +115,7 @@ void report_restored(Reporter *rp, const Thread *th, const CpuSet *prev, const c
         _cleanup_(freep) char *orig_s = fmt_cpus(th->original), *prev_s = fmt_cpus(prev);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.cpus = orig_s;
         f.previous = prev_s;
         f.reason = why;
@@ -113,7 +128,7 @@ void report_restored(Reporter *rp, const Thread *th, const CpuSet *prev, const c
 void report_restore_failed(Reporter *rp, const Thread *th, const char *reason, int err) {
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.reason = reason;
         rp->counters.failed++;
         log_event(rp->log, EV_FAILED, LOG_WARNING, &f, "could not restore %s/%s (pid %d, tid %d): %s",
@@ -124,7 +139,7 @@ void report_no_cpu(Reporter *rp, const Thread *th, const Rule *rule, const Plan 
         _cleanup_(freep) char *req_s = fmt_cpus(plan->requested);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.requested = req_s;
         f.reason = why;
         rp->counters.skipped++;
@@ -142,7 +157,7 @@ void report_no_cpu(Reporter *rp, const Thread *th, const Rule *rule, const Plan 
 void report_refused(Reporter *rp, const Thread *th, const Rule *rule, const char *reason, bool quiet) {
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.reason = reason;
         rp->counters.skipped++;
         log_event(rp->log, EV_SKIPPED, quiet ? LOG_DEBUG : LOG_NOTICE, &f,
@@ -155,7 +170,7 @@ void report_failed(Reporter *rp, const Thread *th, const Rule *rule, const Plan 
         _cleanup_(freep) char *eff_s = fmt_cpus(plan->effective), *req_s = fmt_cpus(plan->requested);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.cpus = eff_s;
         f.requested = req_s;
         f.reason = reason;
@@ -169,7 +184,7 @@ void report_drift(Reporter *rp, const Thread *th, const CpuSet *now, bool reappl
         _cleanup_(freep) char *cur_s = fmt_cpus(now), *app_s = fmt_cpus(th->applied);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.cpus = app_s;
         f.previous = cur_s;
         f.reason = "mask changed by someone else";
@@ -185,7 +200,7 @@ void report_dropped(Reporter *rp, const Thread *th, const Rule *rule, const Plan
                               *eff = fmt_cpus(plan->effective);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.requested = req;
         f.cpus = eff;
         f.reason = "requested CPUs outside what the thread may use";
@@ -201,7 +216,7 @@ void report_policy_applied(Reporter *rp, const Thread *th, const Rule *rule, con
         LogFields f;
 
         (void) policy_format(prev, was, sizeof was);
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.policy = policy;
         f.reason = "scheduling policy";
         rp->counters.applied++;
@@ -214,7 +229,7 @@ void report_policy_restored(Reporter *rp, const Thread *th, const char *policy, 
                             bool dry_run) {
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.policy = policy;
         f.reason = why;
         rp->counters.restored++;
@@ -226,7 +241,7 @@ void report_policy_failed(Reporter *rp, const Thread *th, const Rule *rule, cons
                           const char *reason, int err) {
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.policy = policy;
         f.reason = reason;
         rp->counters.failed++;

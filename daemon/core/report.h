@@ -19,6 +19,7 @@ typedef struct Counters {
 
 typedef struct Reporter {
         Logger *log; /* not owned */
+        int procfd;  /* not owned; -1: records carry no owner */
         Counters counters;
         bool dry_run;
         /* Kernel timestamp (CLOCK_MONOTONIC ns) of the event being handled,

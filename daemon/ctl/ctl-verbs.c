@@ -19,29 +19,46 @@
 #include "kernel/procfs.h"
 
 /* Pinned threads per rule of the config, in one walk of the table (entries
- * point at interned names, so counting per name pointer is cheap); calloc'd,
- * n_rules entries, NULL on ENOMEM. */
-static size_t *rule_thread_counts(const Manager *m) {
-        size_t n_names = m->rc.rule_names.n, i = 0;
+ * point at interned names, so counting per name pointer is cheap), counting
+ * only processes the peer could see; calloc'd, n_rules entries, NULL on
+ * ENOMEM. *ret_total gets every thread counted, ruled or not. */
+static size_t *rule_thread_counts(const Manager *m, const PeerView *peer, size_t *ret_total) {
+        size_t n_names = m->rc.rule_names.n, i = 0, total = 0;
         _cleanup_(freep) size_t *per_name = calloc(n_names ? n_names : 1, sizeof(size_t));
         size_t *per_rule = calloc(m->rc.config->n_rules ? m->rc.config->n_rules : 1, sizeof(size_t));
+        pid_t last_pid = -1;
+        bool last_visible = false;
         Thread *th;
 
         if (!per_name || !per_rule) {
                 free(per_rule);
                 return NULL;
         }
-        while ((th = thread_table_next(m->rc.threads, &i)))
+        while ((th = thread_table_next(m->rc.threads, &i))) {
+                if (!peer->creds->root) {
+                        /* Entries of a process sit side by side often
+                         * enough: one look per run of them. */
+                        if (th->pid != last_pid) {
+                                last_pid = th->pid;
+                                last_visible = peer_may_see(peer, th->pid);
+                        }
+                        if (!last_visible)
+                                continue;
+                }
+                total++;
                 if (th->rule && th->applied)
                         for (size_t k = 0; k < n_names; k++)
                                 if (m->rc.rule_names.v[k] == th->rule) {
                                         per_name[k]++;
                                         break;
                                 }
+        }
         for (size_t r = 0; r < m->rc.config->n_rules; r++)
                 for (size_t k = 0; k < n_names; k++)
                         if (strcmp(m->rc.rule_names.v[k], m->rc.config->rules[r].name) == 0)
                                 per_rule[r] = per_name[k];
+        if (ret_total)
+                *ret_total = total;
         return per_rule;
 }
 
@@ -102,7 +119,10 @@ static void status_guarantee(Manager *m, OutBuf *o) {
 }
 
 static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
-        _cleanup_(freep) size_t *counts = rule_thread_counts(m);
+        PeerView peer;
+        size_t managed = 0;
+        peer_view_init(&peer, m->rc.procfd, req->peer);
+        _cleanup_(freep) size_t *counts = rule_thread_counts(m, &peer, &managed);
         if (!counts)
                 return -ENOMEM;
         _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
@@ -157,7 +177,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         json_field_string(&w, src[k].name, src[k].cpus);
                 isolated_sources_done(src, n_src);
                 json_object_end(&w);
-                json_field_uint(&w, "managed_threads", thread_table_size(m->rc.threads));
+                json_field_uint(&w, "managed_threads", managed);
                 json_key(&w, "rules");
                 json_array_begin(&w);
                 for (size_t i = 0; i < m->rc.config->n_rules; i++) {
@@ -215,7 +235,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                       iso_src     ? iso_src
                       : *isolated ? isolated
                                   : "none",
-                      thread_table_size(m->rc.threads));
+                      managed);
         outbuf_puts(&reply->out, "counters:     ");
         for (size_t i = 0; i < ELEMENTSOF(counter_fields); i++)
                 outbuf_printf(&reply->out, "%s%s %" PRIu64, i ? ", " : "", counter_fields[i].name,
@@ -375,7 +395,7 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 return -ENOMEM;
         j->json = req->json;
         j->last_pid = -1;
-        peer_view_init(&j->peer, m->rc.procfd, req->privileged, req->uid, req->pid);
+        peer_view_init(&j->peer, m->rc.procfd, req->peer);
         j->pairs = calloc(2 * (thread_table_size(m->rc.threads) + 1), sizeof(pid_t));
         if (!j->pairs)
                 return -ENOMEM;
@@ -446,7 +466,10 @@ static int verb_rescan(Manager *m, const CtlRequest *req, CtlReply *reply) {
 static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
         _cleanup_(freep) MetricsRule *rules =
                 calloc(m->rc.config->n_rules ? m->rc.config->n_rules : 1, sizeof *rules);
-        _cleanup_(freep) size_t *counts = rule_thread_counts(m);
+        PeerView peer;
+        size_t managed = 0;
+        peer_view_init(&peer, m->rc.procfd, req->peer);
+        _cleanup_(freep) size_t *counts = rule_thread_counts(m, &peer, &managed);
         const Counters *c = &m->rc.report.counters;
 
         if (!rules || !counts)
@@ -462,7 +485,7 @@ static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 .skipped = c->skipped,
                 .failed = c->failed,
                 .drift = c->drift,
-                .managed_threads = thread_table_size(m->rc.threads),
+                .managed_threads = managed,
                 .rules = rules,
                 .n_rules = m->rc.config->n_rules,
                 .event_to_pin = &m->rc.report.event_to_pin,

@@ -45,17 +45,6 @@ static void explain_job_freep(ExplainJob **j) {
         explain_job_free(*j);
 }
 
-/* "exe '/path' does not match ..." → "exe (withheld) does not match ...". */
-static char *withhold(const char *line, const char *exe) {
-        _cleanup_(freep) char *esc = exe ? conf_escape(exe, 4096) : NULL;
-        _cleanup_(freep) char *quoted = esc ? xasprintf("'%s'", esc) : NULL;
-        const char *at = quoted ? strstr(line, quoted) : NULL;
-
-        if (!at)
-                return strdup(line);
-        return xasprintf("%.*s(withheld)%s", (int) (at - line), line, at + strlen(quoted));
-}
-
 /* Tgid of a tid, from its status file; -ESRCH when it is gone. */
 static int tgid_of(int procfd, pid_t tid, pid_t *ret) {
         char buf[4096];
@@ -105,6 +94,8 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
         if (facts_read_thread(&m->rc.facts, &j->p, tid, &ts) < 0)
                 return; /* gone since the listing */
         facts_task_view(&j->p, tid, ts.comm, &f);
+        if (j->exe_withheld)
+                f.withheld |= FACT_EXE;
         const Rule *rule = decide_rule(m->rc.config, &f, &why);
         (void) affinity_get(&m->rc.aff, j->p.stat.pid, tid, &current);
         entry = thread_table_get(m->rc.threads, tid);
@@ -126,14 +117,6 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o) {
                 planned = decide_thread(m->rc.host, rule, entry != NULL, cpuset, load, n_load, ts.comm, base,
                                         &d) >= 0;
         }
-        if (j->exe_withheld)
-                for (size_t k = 0; k < why.n; k++) {
-                        char *w = withhold(why.v[k], j->p.exe);
-                        if (w) {
-                                free(why.v[k]);
-                                why.v[k] = w;
-                        }
-                }
 
         _cleanup_(freep) char *cur = fmt_cpus(current), *orig = entry ? fmt_cpus(entry->original) : NULL,
                               *req = planned ? fmt_cpus(d.plan.requested) : NULL,
@@ -313,7 +296,7 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 return 0;
         }
         pid = (pid_t) arg;
-        peer_view_init(&peer, m->rc.procfd, req->privileged, req->uid, req->pid);
+        peer_view_init(&peer, m->rc.procfd, req->peer);
         r = tgid_of(m->rc.procfd, pid, &tgid);
         if (r < 0 || !peer_may_see(&peer, tgid)) {
                 /* Said the same way whether it does not exist or may not be seen. */

@@ -597,7 +597,12 @@ void log_flush(Logger *l) {
                         say_lost(l, sink);
         }
         if (l->queue_head >= q->len) {
-                outbuf_reset(q);
+                /* A burst may have grown the queue to megabytes: give them
+                 * back once it is empty, so RSS follows the load. */
+                if (q->cap > LOG_QUEUE_KEEP_BYTES)
+                        outbuf_done(q);
+                else
+                        outbuf_reset(q);
                 l->queue_head = 0;
                 l->queued = 0;
                 /* Flushed by hand after a batch: no loop iteration needed. */
@@ -731,8 +736,8 @@ void log_done(Logger *l) {
 bool log_storm_flush(Logger *l, uint64_t now) {
         if (l->window_start != 0 && now - l->window_start >= LOG_STORM_WINDOW_USEC) {
                 if (l->suppressed_total > 0) {
-                        char detail[256] = "";
-                        size_t len = 0;
+                        char detail[256] = "", users[256] = "";
+                        size_t len = 0, ulen = 0;
                         for (int k = 0; k < _EV_MAX; k++)
                                 if (l->suppressed[k] && len < sizeof detail)
                                         len += (size_t) snprintf(detail + len, sizeof detail - len, "%s%s %u",
@@ -741,10 +746,25 @@ bool log_storm_flush(Logger *l, uint64_t now) {
                         if (l->suppressed_other && len < sizeof detail)
                                 snprintf(detail + len, sizeof detail - len, "%snotes %u", len ? ", " : "",
                                          l->suppressed_other);
-                        _cleanup_(freep) char *m =
-                                xasprintf("suppressed %u thread records in %u s (%s); see pinnerctl status "
-                                          "for counters",
-                                          l->suppressed_total, LOG_STORM_WINDOW_USEC / 1000000u, detail);
+                        /* Whose processes they were about. */
+                        for (unsigned k = 0; k < l->n_window_users && ulen < sizeof users; k++) {
+                                if (!l->window_users[k].suppressed)
+                                        continue;
+                                if (l->window_users[k].uid == (uid_t) -1)
+                                        ulen += (size_t) snprintf(users + ulen, sizeof users - ulen,
+                                                                  "%sother %u", ulen ? ", " : "",
+                                                                  l->window_users[k].suppressed);
+                                else
+                                        ulen += (size_t) snprintf(users + ulen, sizeof users - ulen,
+                                                                  "%suid %u: %u", ulen ? ", " : "",
+                                                                  (unsigned) l->window_users[k].uid,
+                                                                  l->window_users[k].suppressed);
+                        }
+                        _cleanup_(freep) char *m = xasprintf(
+                                "suppressed %u thread records in %u s (%s; about processes of %s); see "
+                                "pinnerctl status for counters",
+                                l->suppressed_total, LOG_STORM_WINDOW_USEC / 1000000u, detail,
+                                *users ? users : "all users");
                         if (m)
                                 emit(l, _EV_MAX, LOG_NOTICE, NULL, m, false);
                 }
@@ -753,8 +773,27 @@ bool log_storm_flush(Logger *l, uint64_t now) {
                 l->suppressed_total = 0;
                 l->window_start = 0;
                 l->window_count = 0;
+                l->n_window_users = 0;
         }
         return l->suppressed_total > 0;
+}
+
+/* The window's budget for records about uid's processes: its own entry,
+ * or the shared one past LOG_STORM_USERS (and for records with no owner). */
+static unsigned window_user(Logger *l, const LogFields *f) {
+        uid_t uid = f->has_uid ? f->uid : (uid_t) -1;
+        unsigned i;
+
+        for (i = 0; i < l->n_window_users; i++)
+                if (l->window_users[i].uid == uid)
+                        return i;
+        if (uid != (uid_t) -1 && l->n_window_users >= LOG_STORM_USERS)
+                return window_user(l, &(LogFields){0});
+        l->window_users[i].uid = uid;
+        l->window_users[i].count = 0;
+        l->window_users[i].suppressed = 0;
+        l->n_window_users++;
+        return i;
 }
 
 uint64_t log_storm_deadline(const Logger *l) {
@@ -774,12 +813,14 @@ static void log_vevent(Logger *l, EventKind kind, int priority, const LogFields 
                 log_storm_flush(l, now);
                 if (l->window_start == 0)
                         l->window_start = now;
-                if (++l->window_count > LOG_STORM_BURST) {
+                unsigned u = window_user(l, f);
+                if (++l->window_users[u].count > LOG_STORM_BURST || ++l->window_count > LOG_STORM_TOTAL) {
                         if (kind >= 0 && kind < _EV_MAX)
                                 l->suppressed[kind]++;
                         else
                                 l->suppressed_other++;
                         l->suppressed_total++;
+                        l->window_users[u].suppressed++;
                         return;
                 }
         }

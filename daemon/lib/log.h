@@ -56,11 +56,18 @@ typedef struct LogFields {
         const char *policy; /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
         const char *reason;
         bool reason_escaped; /* reason is already escaped text (a configuration error) */
+        uid_t uid;           /* whose process the record is about: its record budget */
+        bool has_uid;
 } LogFields;
 
-/* A burst of this many thread records per window passes; the rest are
- * counted and summarised once the window ends. */
+/* Per window, a burst of this many thread records about the processes of
+ * one user passes, and of this many in all; the rest are counted and
+ * summarised once the window ends. One user starting processes a broad rule
+ * matches fills only its own budget: records about everyone else's still
+ * pass. Users past LOG_STORM_USERS in a window share one budget. */
 #define LOG_STORM_BURST 1000u
+#define LOG_STORM_TOTAL 4000u
+#define LOG_STORM_USERS 16u
 #define LOG_STORM_WINDOW_USEC (10u * 1000000u)
 
 /* Records waiting to be written: at most this many, and this many bytes
@@ -68,6 +75,8 @@ typedef struct LogFields {
  * journald is busy). Past either, new records are dropped and counted. */
 #define LOG_QUEUE_MAX_RECORDS 4096u
 #define LOG_QUEUE_MAX_BYTES ((size_t) 4 * 1024 * 1024)
+/* An empty queue keeps at most this much allocated. */
+#define LOG_QUEUE_KEEP_BYTES ((size_t) 64 * 1024)
 /* Escaped MESSAGE text longer than this is cut (with "..."): a record must
  * fit one datagram. */
 #define LOG_MESSAGE_MAX 4096u
@@ -111,6 +120,11 @@ typedef struct Logger {
 
         uint64_t window_start;
         unsigned window_count;
+        struct {
+                uid_t uid; /* (uid_t) -1: records without an owner, and users past the table */
+                unsigned count, suppressed;
+        } window_users[LOG_STORM_USERS + 1];
+        unsigned n_window_users;
         unsigned suppressed[_EV_MAX];
         unsigned suppressed_other; /* notes (log_note) */
         unsigned suppressed_total;

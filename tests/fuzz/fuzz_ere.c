@@ -38,11 +38,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         }
         bool mine = ere_match(e, text, tl);
-        /* Stacked quantifiers make glibc's regcomp exponential: compare
-         * only patterns it compiles quickly. */
+        /* glibc's regcomp copies what a quantifier repeats, so stacked or
+         * nested repetitions make it exponential: compare only patterns it
+         * compiles quickly (few quantifiers, none right after another). */
+        unsigned quantifiers = 0;
+        bool stacked = false;
+        for (size_t i = 0; i < pl; i++)
+                if (strchr("*+?{", pattern[i])) {
+                        quantifiers++;
+                        if (i > 0 && strchr("*+?}", pattern[i - 1]))
+                                stacked = true;
+                }
         regex_t g;
-        if (!strstr(pattern, "++") && !strstr(pattern, "**") && !strstr(pattern, "}{") &&
-            regcomp(&g, pattern, REG_EXTENDED | REG_NOSUB) == 0) {
+        if (quantifiers <= 6 && !stacked && regcomp(&g, pattern, REG_EXTENDED | REG_NOSUB) == 0) {
                 bool theirs = regexec(&g, text, 0, NULL, 0) == 0;
                 regfree(&g);
                 if (mine != theirs) {

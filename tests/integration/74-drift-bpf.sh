@@ -103,6 +103,37 @@ echo "info: a managed thread (drift = reapply) resetting its own mask $calls tim
 [ "$share" -le 25 ] || fail "the daemon used ${share}% of a CPU fighting one thread"
 ok "a managed thread fighting its pin costs the daemon at most 25% of a CPU (${share}%)"
 
+# Lost records with 2,000 pinned threads: four loops overflow the ring
+# buffer; the full check that follows runs at most once a second.
+M=$(unique_comm m)
+cp "$HELPERS/manythreads" "$T/$M"
+write_conf "[pinnerd]
+verify = 0
+drift = reapply
+
+[rule:many]
+comm = $M
+cpus = 1"
+ctl reload >/dev/null || fail "reload"
+"$T/$M" 2000 300 >"$T/mt.out" 2>&1 &
+MTP=$!
+cleanup_add "kill -KILL $MTP"
+wait_until 30 "2,000 threads" grep -q '^ready' "$T/mt.out"
+wait_until 20 "2,000 threads pinned" sh -c "[ \"\$($PINNERCTL --socket $SOCK list --json | jq length)\" -ge 2000 ]"
+t0=$(cpu_ticks)
+lp=()
+for i in 1 2 3 4; do
+        "$HELPERS/affloop" 4 >/dev/null &
+        lp+=($!)
+done
+wait "${lp[@]}"
+t1=$(cpu_ticks)
+cpu_ms=$(((t1 - t0) * 1000 / hz))
+echo "info: four self-setting loops for 4 s beside 2,000 pinned threads: daemon CPU ${cpu_ms} ms"
+[ "$cpu_ms" -le 1000 ] || fail "lost records with 2,000 pinned threads cost the daemon ${cpu_ms} ms of CPU in 4 s"
+ok "the full checks after lost records are bounded: ${cpu_ms} ms in 4 s"
+kill -KILL "$MTP" 2>/dev/null
+
 expect_eq "$(cat /proc/sys/kernel/perf_event_paranoid)" "$paranoid_before" "kernel.perf_event_paranoid untouched"
 stop_daemon
 

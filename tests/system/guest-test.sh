@@ -355,8 +355,41 @@ check_true "pinnerd restarted by the package ($old -> $new)" "$(systemctl is-act
 check_eq "pinnerd-metrics.timer still enabled" enabled "$(systemctl is-enabled pinnerd-metrics.timer 2>&1)"
 eventually "worker9 pinned by the restarted daemon" 0-1 20 tmask "$b" worker9
 
-# ------------------------------------------------------------------ 17c. stock Debian
-step 17c "drift events and guarantees on Debian as installed: paranoia as shipped, the unit as shipped"
+# ------------------------------------------------------------------ 17c. what an ordinary user sees
+step 17c "an ordinary user sees through pinnerctl only what its own /proc shows (hidepid=invisible; a ProtectProc=invisible unit)"
+id alice >/dev/null 2>&1 || useradd -M -s /bin/sh alice
+al=$(start_pintest pintest-alice -p User=alice -- worker7) || al=0
+eventually "alice's worker7 pinned by rule workers" 0-1 20 tmask "$al" worker7
+as_alice() { setpriv --reuid=alice --regid=alice --init-groups "$@"; }
+# view JSON: "ROOT_SHOWN OWN_SHOWN" for a list --json text on stdin.
+cat >/tmp/view.py <<'PY'
+import json, sys
+rows = json.load(sys.stdin)
+print(sum(1 for r in rows if r["pid"] == int(sys.argv[1])), sum(1 for r in rows if r["pid"] == int(sys.argv[2])))
+PY
+# seen_by WHAT LIST_JSON STATUS_JSON METRICS: alice's view hides root's pintest-a
+seen_by() {
+	check_eq "$1: list shows root's pintest-a, alice's pintest" "0 1" "$(printf '%s' "$2" | python3 /tmp/view.py "$a" "$al" 2>&1)"
+	check_eq "$1: status counts alice's thread only" 1 \
+		"$(printf '%s' "$3" | python3 -c 'import json,sys; print(json.load(sys.stdin)["managed_threads"])' 2>&1)"
+	check_eq "$1: metrics count alice's thread only" 1 "$(printf '%s\n' "$4" | awk '$1 == "pinnerd_managed_threads" {print $2}')"
+}
+mount -o remount,hidepid=invisible /proc
+check_true "alice's /proc (hidepid=invisible) hides root's pintest-a" "$(as_alice ls -d /proc/$a 2>&1)" "! as_alice test -d /proc/$a"
+seen_by "hidepid=invisible" "$(as_alice pinnerctl list --json 2>&1)" "$(as_alice pinnerctl status --json 2>&1)" \
+	"$(as_alice pinnerctl metrics 2>&1)"
+out=$(as_alice pinnerctl explain "$a" 2>&1)
+rc=$?
+check_eq "hidepid=invisible: alice's explain of root's pintest-a (exit 1, $out)" 1 "$rc"
+mount -o remount,hidepid=off /proc
+run_alice() { systemd-run --quiet --wait --pipe -p User=alice -p ProtectProc=invisible pinnerctl "$@" 2>&1; }
+seen_by "a ProtectProc=invisible unit" "$(run_alice list --json)" "$(run_alice status --json)" "$(run_alice metrics)"
+out=$(pinnerctl list --json | python3 /tmp/view.py "$a" "$al" 2>&1)
+check_true "root's list shows both ($out)" "$out" 'set -- $out; [ "$1" -ge 1 ] && [ "$2" -ge 1 ]'
+systemctl stop pintest-alice 2>/dev/null
+
+# ------------------------------------------------------------------ 17d. stock Debian
+step 17d "drift events and guarantees on Debian as installed: paranoia as shipped, the unit as shipped"
 paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
 info "kernel.perf_event_paranoid=$paranoid (as the distribution ships it)"
 sec=$(systemd-analyze security --no-pager pinnerd 2>/dev/null | tail -n 1)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The pure parts of guarantees and drift events, with hostile input: the
  * fanotify event buffer, the inotify buffer, which files a guarantee rule
- * holds, the `guarantee` key, pinnerctl run's answer, a BPF drift record,
- * and the rate limit of full drift checks. */
+ * holds, the `guarantee` key, pinnerctl run's answer and a BPF drift
+ * record. */
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,7 +10,6 @@
 #include <sys/fanotify.h>
 #include <sys/inotify.h>
 
-#include "core/pacing.h"
 #include "ctl/run.h"
 #include "kernel/bpfwatch.h"
 #include "kernel/dirwatch.h"
@@ -322,38 +321,6 @@ START_TEST(test_bpf_record) {
 }
 END_TEST
 
-/* ---- the rate limit of full drift checks --------------------------------------- */
-
-START_TEST(test_rate_limit) {
-        ck_assert_uint_eq(pacing_rate_limit(0, 5, 1000), 0);        /* never done */
-        ck_assert_uint_eq(pacing_rate_limit(100, 100, 1000), 1000); /* just done */
-        ck_assert_uint_eq(pacing_rate_limit(100, 600, 1000), 500);
-        ck_assert_uint_eq(pacing_rate_limit(100, 1100, 1000), 0);
-        ck_assert_uint_eq(pacing_rate_limit(100, 50, 1000), 0); /* clock went back: allowed */
-        ck_assert_uint_eq(pacing_rate_limit(UINT64_MAX - 5, UINT64_MAX, 1000), 995);
-}
-END_TEST
-
-/* Drift records coming fast are a storm even though each needs work. */
-START_TEST(test_drift_pacing) {
-        Pacing p;
-        uint64_t t = 1000000, defer = 0;
-
-        pacing_init(&p, &DRIFT_PACING);
-        /* One record now and then: read at once. */
-        for (int i = 0; i < 10; i++)
-                ck_assert_uint_eq(pacing_after_read(&p, t += 50000, 1, 1), 0);
-        /* A thread setting its own mask in a loop: 100 records per ms. */
-        for (int i = 0; i < 20; i++)
-                defer = pacing_after_read(&p, t += 1000, 100, 100);
-        ck_assert_uint_eq(defer, DRIFT_PACING.defer_usec);
-        /* It stops: back to reading at once. */
-        for (int i = 0; i < 5; i++)
-                defer = pacing_after_read(&p, t += 50000, 0, 0);
-        ck_assert_uint_eq(defer, 0);
-}
-END_TEST
-
 Suite *guarantee_suite(void) {
         Suite *s = suite_create("guarantee");
         TCase *tc = tcase_create("pure");
@@ -367,8 +334,6 @@ Suite *guarantee_suite(void) {
         tcase_add_loop_test(tc, test_run_plan, 0, ELEMENTSOF(plans));
         tcase_add_test(tc, test_run_plan_nul);
         tcase_add_test(tc, test_bpf_record);
-        tcase_add_test(tc, test_rate_limit);
-        tcase_add_test(tc, test_drift_pacing);
         suite_add_tcase(s, tc);
         return s;
 }
