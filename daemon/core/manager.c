@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "core/manager-internal.h"
+#include "lib/output.h"
 #include "lib/util.h"
 #include "rules/execmark.h"
 
@@ -201,10 +202,14 @@ static uint32_t needed_events(const Manager *m) {
         return CNPROC_EVENTS_USED | (m->rc.config->facts & FACT_UID ? CNPROC_EV_UID : 0);
 }
 
-int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
+int manager_reload(Manager *m, ReloadResult *ret) {
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading", now_usec());
-        int r = reload_apply(&m->rc, &m->source, ret_summary, ret_errors);
+        int r = reload_apply(&m->rc, &m->source, ret);
+        /* For the metrics: the configuration on disk is what the next start
+         * reads, so a rejected reload means that start would fail. */
+        m->reload_ok = r >= 0;
         if (r >= 0) {
+                m->reload_success_realtime_usec = realtime_usec();
                 int k = intake_set_events(&m->intake, needed_events(m));
                 if (k < 0)
                         log_msg(m->log, LOG_WARNING,
@@ -227,7 +232,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         Manager *m = userdata;
 
         if (si->ssi_signo == SIGHUP) {
-                (void) manager_reload(m, NULL, NULL);
+                (void) manager_reload(m, NULL);
                 return 0;
         }
         log_msg(m->log, LOG_INFO, "received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -268,6 +273,8 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
         m->state = (StateDir){.dirfd = -1, .lock_fd = -1, .append_fd = -1};
         m->start_usec = now_usec();
         guarantee_init(&m->guarantee);
+        m->start_realtime_usec = m->reload_success_realtime_usec = realtime_usec();
+        m->reload_ok = true; /* the configuration read at start */
         m->source = (ConfigSource){
                 .path = opt->config_path, .dir = opt->config_dir, .check_owner = opt->check_owner};
         if (intake_init(&m->intake) < 0) {
@@ -387,6 +394,20 @@ static void adopt_state(Manager *m) {
         reconcile_adopt_originals(&m->rc, &e, from ? from : "state");
 }
 
+/* Rules no running thread matches: worth a word at start (a typo in a
+ * comm, a service not started yet). */
+static void say_unmatched(Manager *m) {
+        _cleanup_(strvec_done) StrVec names = {0};
+        OutBuf o = OUTBUF_INIT;
+
+        if (reload_unmatched_rules(&m->rc, &names) < 0 || names.n == 0)
+                return;
+        for (size_t i = 0; i < names.n; i++)
+                outbuf_printf(&o, "%s%s", i ? ", " : "", names.v[i]);
+        log_msg(m->log, LOG_NOTICE, "rules that match nothing running: %s", outbuf_str(&o));
+        outbuf_done(&o);
+}
+
 int manager_start(Manager *m) {
         _cleanup_(freep) char *online = NULL, *isolated = NULL;
         Reconciler *rc = &m->rc;
@@ -428,6 +449,7 @@ int manager_start(Manager *m) {
                   PINNERD_VERSION, rc->config->n_rules, thread_table_size(rc->threads), online,
                   isolated && *isolated ? isolated : "none", manager_event_source(m),
                   m->opt.dry_run ? " (dry run)" : "");
+        say_unmatched(m);
         if (m->opt.once)
                 return 0;
 

@@ -1003,6 +1003,7 @@ void reconcile_set_config(Reconciler *rc, Config *c) {
 
 void reconcile_done(Reconciler *rc) {
         unmovable_reset(&rc->unmovable);
+        report_done(&rc->report);
         facts_cache_clear(&rc->facts);
         thread_table_free(rc->threads);
         strvec_done(&rc->rule_names);

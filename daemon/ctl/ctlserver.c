@@ -68,13 +68,9 @@ struct CtlConn {
         CtlReply reply;
 };
 
-static const char *const root_verbs[] = {"reload", "rescan"};
-
 bool ctl_verb_needs_root(const char *verb) {
-        for (size_t i = 0; i < ELEMENTSOF(root_verbs); i++)
-                if (strcmp(verb, root_verbs[i]) == 0)
-                        return true;
-        return false;
+        const CtlVerbInfo *v = ctl_verb_find(verb); /* the one verb table, ctlproto.c */
+        return v && v->needs_root;
 }
 
 bool ctl_request_privileged(const CtlRequest *req) {

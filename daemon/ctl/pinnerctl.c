@@ -30,43 +30,36 @@
 
 typedef struct Options {
         const char *socket_path;
-        const char *config_dir; /* check: NULL = default rule below */
+        const char *config_dir; /* check: NULL = the default below, "" = none */
+        const char *rule;       /* list --rule */
+        const char *thread;     /* explain --thread */
         bool json;
         char **command; /* run: what follows "--", NULL-terminated */
 } Options;
-
-typedef struct Verb Verb;
-struct Verb {
-        const char *name;
-        const char *args_help;
-        bool needs_daemon;
-        bool json_ok;
-        size_t min_args, max_args;
-        int (*run)(const Verb *v, const Options *o, char **args, size_t n_args);
-};
 
 static void help(FILE *f) {
         fprintf(f, "Usage: pinnerctl [OPTIONS] VERB [ARGS]\n"
                    "\n"
                    "Talk to pinnerd, the CPU-pinning daemon.\n"
                    "\n"
-                   "Verbs:\n"
-                   "  reload          re-read the configuration and re-plan (root)\n"
-                   "  status          version, uptime, event source, rules, counters\n"
-                   "  list            managed threads and their CPU masks\n"
-                   "  explain PID     which rule matched each thread of PID, mask at each step\n"
-                   "  rescan          rescan /proc now (root)\n"
-                   "  metrics         counters and latencies, Prometheus text format\n"
-                   "  check [FILE]    validate a configuration without the daemon\n"
-                   "  run RULE -- CMD set what RULE gives a process on itself, then execute CMD\n"
-                   "\n"
+                   "Verbs:\n");
+        for (size_t i = 0; i < ctl_verb_table_size; i++) {
+                const CtlVerbInfo *v = &ctl_verb_table[i];
+                int n = fprintf(f, "  %s%s", v->name, v->synopsis);
+                fprintf(f, "%*s%s\n", n < 35 ? 35 - n : 1, "", v->summary);
+        }
+        fprintf(f, "\n"
                    "Options:\n"
                    "      --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
-                   "      --json             JSON output\n"
-                   "      --config-dir DIR   check: read DIR/*.conf too (default " DEFAULT_CONFIG_DIR
-                   " without FILE)\n"
+                   "      --json             one JSON document on standard output (every verb)\n"
                    "  -h, --help             show this help\n"
                    "      --version          show the version\n"
+                   "\n"
+                   "Verb options:\n"
+                   "      --rule NAME        list: only the threads of rule NAME\n"
+                   "      --thread TID       explain: only thread TID of the process\n"
+                   "      --config-dir DIR   check: the drop-in directory (default " DEFAULT_CONFIG_DIR ",\n"
+                   "                         as for pinnerd; '' reads none)\n"
                    "\n"
                    "Exit status: 0 ok, 1 rejected or no such process, 2 bad usage,\n"
                    "3 pinnerd not reachable, 4 permission denied.\n"
@@ -167,7 +160,7 @@ static int run_apply_memory(const char *memory) {
 
 /* Ask the daemon what RULE gives us, set it on ourselves, execute the
  * command. Nothing runs unless all of it was set. */
-static int client_run(const Verb *v, const Options *o, char **args, size_t n_args) {
+static int client_run(const CtlVerbInfo *v, const Options *o, char **args, size_t n_args) {
         _cleanup_(run_plan_done) RunPlan plan = {0};
         _cleanup_(freep) unsigned long *kmask = NULL;
         OutBuf reply = OUTBUF_INIT;
@@ -178,7 +171,10 @@ static int client_run(const Verb *v, const Options *o, char **args, size_t n_arg
                 fprintf(stderr, "pinnerctl: usage: pinnerctl run RULE -- COMMAND [ARGS...]\n");
                 return CTL_EXIT_USAGE;
         }
-        r = daemon_call_capture(o, v->name, args, n_args, &reply);
+        /* The answer is for pinnerctl to read, never JSON. */
+        Options plain = *o;
+        plain.json = false;
+        r = daemon_call_capture(&plain, v->name, args, n_args, &reply);
         if (r != CTL_EXIT_OK) {
                 outbuf_done(&reply);
                 return r;
@@ -228,27 +224,58 @@ static int client_run(const Verb *v, const Options *o, char **args, size_t n_arg
         return err == ENOENT ? 127 : 126;
 }
 
-static int verb_daemon(const Verb *v, const Options *o, char **args, size_t n_args) {
-        return daemon_call(o, v->name, args, n_args);
+/* Digits only: no sign, no spaces, no 0x; the daemon gets a clean number. */
+static bool is_id(const char *s) {
+        unsigned v;
+        return s[0] && s[strspn(s, "0123456789")] == '\0' && parse_uint(s, &v) == 0 && v > 0 && v <= INT_MAX;
 }
 
-static int verb_explain(const Verb *v, const Options *o, char **args, size_t n_args) {
-        const char *s = args[0];
-        unsigned pid;
+static int verb_daemon(const CtlVerbInfo *v, const Options *o, char **args, size_t n_args) {
+        _cleanup_(freep) char *pid = NULL, *rule = NULL, *thread = NULL;
+        char *wire[CTL_MAX_ARGS];
+        size_t n = 0;
 
-        /* Digits only: no sign, no spaces, no 0x; the daemon gets a clean number. */
-        if (s[strspn(s, "0123456789")] != '\0' || parse_uint(s, &pid) < 0 || pid == 0 || pid > INT_MAX) {
-                fprintf(stderr, "pinnerctl: explain: '%s' is not a process id\n", s);
+        if (strcmp(v->name, "explain") == 0 && !is_id(args[0])) {
+                fprintf(stderr, "pinnerctl: explain: '%s' is not a process id\n", args[0]);
                 return CTL_EXIT_USAGE;
         }
-        return daemon_call(o, v->name, args, n_args);
+        if (strcmp(v->name, "list") == 0 && n_args > 0) {
+                if (!is_id(args[0])) {
+                        fprintf(stderr, "pinnerctl: list: '%s' is not a process id\n", args[0]);
+                        return CTL_EXIT_USAGE;
+                }
+                /* A filter, like --rule: sent as pid=N. */
+                wire[n++] = pid = xasprintf("pid=%s", args[0]);
+        } else
+                for (size_t i = 0; i < n_args; i++)
+                        wire[n++] = args[i];
+        if (o->rule)
+                wire[n++] = rule = xasprintf("rule=%s", o->rule);
+        if (o->thread) {
+                if (!is_id(o->thread)) {
+                        fprintf(stderr, "pinnerctl: --thread: '%s' is not a thread id\n", o->thread);
+                        return CTL_EXIT_USAGE;
+                }
+                wire[n++] = thread = xasprintf("thread=%s", o->thread);
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!wire[i]) {
+                        fprintf(stderr, "pinnerctl: out of memory\n");
+                        return CTL_EXIT_FAILED;
+                }
+        return daemon_call(o, v->name, wire, n);
 }
 
-static int verb_check(const Verb *v, const Options *o, char **args, size_t n_args) {
+static int verb_check(const CtlVerbInfo *v, const Options *o, char **args, size_t n_args) {
         Host *h = NULL;
-        const char *main_path = n_args > 0 ? args[0] : DEFAULT_CONFIG;
-        /* Checking one named file means that file alone, unless asked. */
-        const char *dir = o->config_dir ? o->config_dir : n_args > 0 ? NULL : DEFAULT_CONFIG_DIR;
+        /* The same files pinnerd --check (and the daemon) would read: a FILE
+         * replaces the main file only, its drop-in directory stays, and the
+         * result names every file read. */
+        ConfCheckOptions c = {
+                .main_path = n_args > 0 ? args[0] : DEFAULT_CONFIG,
+                .dir = o->config_dir ? (*o->config_dir ? o->config_dir : NULL) : DEFAULT_CONFIG_DIR,
+                .json = o->json,
+        };
         int r;
 
         /* The host's CPUs and topology, so CPUs beyond this machine and
@@ -256,58 +283,45 @@ static int verb_check(const Verb *v, const Options *o, char **args, size_t n_arg
          * without them (unreadable sysfs) there is no such warning. */
         if (host_load("/", &h, NULL) < 0)
                 h = NULL;
-        r = conf_check_main_host(main_path, dir, h, h ? h->possible : NULL, stdout, stderr);
+        c.host = h;
+        c.possible = h ? h->possible : NULL;
+        r = conf_check(&c, stdout, stderr);
         host_free(h);
         if (fflush(stdout) != 0) {
                 fprintf(stderr, "pinnerctl: write error: %m\n");
                 return CTL_EXIT_FAILED;
         }
-        if (r < 0) {
-                fprintf(stderr, "pinnerctl: check: %s\n", strerror(-r));
-                return CTL_EXIT_FAILED;
-        }
         return r;
-}
-
-/* clang-format off */
-static const Verb verbs[] = {
-        /* name      args        daemon json  min max */
-        {"reload",  "",         true,  true,  0, 0, verb_daemon},
-        {"status",  "",         true,  true,  0, 0, verb_daemon},
-        {"list",    "",         true,  true,  0, 0, verb_daemon},
-        {"explain", " PID",     true,  true,  1, 1, verb_explain},
-        {"rescan",  "",         true,  true,  0, 0, verb_daemon},
-        {"metrics", "",         true,  false, 0, 0, verb_daemon},
-        {"check",   " [FILE]",  false, false, 0, 1, verb_check},
-        {"run",     " RULE -- COMMAND [ARGS...]", true, false, 1, 1, client_run},
-};
-/* clang-format on */
-
-static const Verb *find_verb(const char *name) {
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (strcmp(verbs[i].name, name) == 0)
-                        return &verbs[i];
-        return NULL;
 }
 
 enum {
         OPT_SOCKET = 0x100,
         OPT_JSON,
         OPT_CONFIG_DIR,
+        OPT_RULE,
+        OPT_THREAD,
         OPT_VERSION,
 };
+
+/* A verb option given to a verb that does not take it. */
+static int option_refused(const CtlVerbInfo *v, const char *opt, const char *verbs) {
+        fprintf(stderr, "pinnerctl: %s applies to %s only, not to %s\n", opt, verbs, v->name);
+        return CTL_EXIT_USAGE;
+}
 
 int main(int argc, char **argv) {
         static const struct option long_options[] = {
                 {"socket", required_argument, NULL, OPT_SOCKET},
                 {"json", no_argument, NULL, OPT_JSON},
                 {"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
+                {"rule", required_argument, NULL, OPT_RULE},
+                {"thread", required_argument, NULL, OPT_THREAD},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, OPT_VERSION},
                 {},
         };
         Options o = {.socket_path = DEFAULT_SOCKET};
-        const Verb *v;
+        const CtlVerbInfo *v;
         size_t n_args;
         int c;
 
@@ -336,6 +350,16 @@ int main(int argc, char **argv) {
                 case OPT_CONFIG_DIR:
                         o.config_dir = optarg;
                         break;
+                case OPT_RULE:
+                        if (!*optarg) {
+                                fprintf(stderr, "pinnerctl: --rule needs a rule name\n");
+                                return CTL_EXIT_USAGE;
+                        }
+                        o.rule = optarg;
+                        break;
+                case OPT_THREAD:
+                        o.thread = optarg;
+                        break;
                 case 'h':
                         help(stdout);
                         return CTL_EXIT_OK;
@@ -351,27 +375,29 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "pinnerctl: missing verb\nTry 'pinnerctl --help'.\n");
                 return CTL_EXIT_USAGE;
         }
-        v = find_verb(argv[optind]);
+        v = ctl_verb_find(argv[optind]);
         if (!v) {
                 fprintf(stderr, "pinnerctl: unknown verb '%s'\nTry 'pinnerctl --help'.\n", argv[optind]);
                 return CTL_EXIT_USAGE;
         }
         n_args = (size_t) (argc - optind - 1);
         if (n_args < v->min_args || n_args > v->max_args) {
-                fprintf(stderr, "pinnerctl: usage: pinnerctl %s%s\n", v->name, v->args_help);
+                fprintf(stderr, "pinnerctl: usage: pinnerctl %s%s\n", v->name, v->synopsis);
                 return CTL_EXIT_USAGE;
         }
-        if (o.json && !v->json_ok) {
-                fprintf(stderr, "pinnerctl: %s has no JSON output\n", v->name);
-                return CTL_EXIT_USAGE;
-        }
-        if (o.config_dir && v->needs_daemon) {
-                fprintf(stderr, "pinnerctl: --config-dir only applies to check\n");
-                return CTL_EXIT_USAGE;
-        }
-        if (o.command && v->run != client_run) {
+        if (o.config_dir && !(v->options & CTL_OPT_CONFIG_DIR))
+                return option_refused(v, "--config-dir", "check");
+        if (o.rule && !(v->options & CTL_OPT_RULE))
+                return option_refused(v, "--rule", "list");
+        if (o.thread && !(v->options & CTL_OPT_THREAD))
+                return option_refused(v, "--thread", "explain");
+        if (o.command && !(v->options & CTL_OPT_COMMAND)) {
                 fprintf(stderr, "pinnerctl: '--' and a command only go with run\n");
                 return CTL_EXIT_USAGE;
         }
-        return v->run(v, &o, argv + optind + 1, n_args);
+        if (v->options & CTL_OPT_COMMAND)
+                return client_run(v, &o, argv + optind + 1, n_args);
+        if (v->local)
+                return verb_check(v, &o, argv + optind + 1, n_args);
+        return verb_daemon(v, &o, argv + optind + 1, n_args);
 }

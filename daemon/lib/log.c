@@ -391,7 +391,9 @@ static ssize_t err_write(Logger *l, const void *data, size_t len) {
 
 /* Said once per outage, on stderr when that is not broken: the journal is
  * where records would have said it. Dropped when stderr does not take it at
- * once. */
+ * once. Records logged from now on go to stderr (emit() picks it while
+ * journald is down), so a daemon started with --log-target journal where no
+ * journald runs still says what it does. */
 static void say_journal_down(Logger *l, int error) {
         if (l->journal_down)
                 return;
@@ -400,7 +402,7 @@ static void say_journal_down(Logger *l, int error) {
                 return;
         _cleanup_(freep) char *m =
                 xasprintf("pinnerd: warning: journald is not reachable at %s (%s); records "
-                          "are dropped and counted until it is back\n",
+                          "go to stderr until it is back\n",
                           l->journal_path, strerror(-error));
         if (m)
                 (void) err_write(l, m, strlen(m));
@@ -533,15 +535,32 @@ static WriteResult write_record(Logger *l, int sink, const void *data, size_t le
         return sink == SINK_JOURNAL ? write_journal(l, data, len) : write_stderr(l, data, len, done);
 }
 
-/* After a sink took a record again: say, once, how many were lost. */
+/* After a sink took a record again: say, once, how many were lost, and
+ * how many went to stderr while journald was away. */
 static void say_lost(Logger *l, int sink) {
         uint64_t n = l->lost_full + l->lost_down + l->lost_stderr + l->lost_other;
         OutBuf rec = OUTBUF_INIT, m = OUTBUF_INIT;
 
-        if (sink == SINK_JOURNAL)
+        if (sink == SINK_JOURNAL) {
                 l->journal_down = false;
-        if (n == 0)
+                if (l->to_stderr > 0) {
+                        _cleanup_(freep) char *msg = xasprintf("journald is reachable again; %" PRIu64
+                                                               " records went to stderr meanwhile",
+                                                               l->to_stderr);
+                        size_t done = 0;
+                        if (msg) {
+                                build_journal(&rec, _EV_MAX, LOG_NOTICE, NULL, msg, false);
+                                if (outbuf_error(&rec) == 0 &&
+                                    write_record(l, sink, rec.data, rec.len, &done) == WRITE_OK)
+                                        l->to_stderr = 0;
+                        }
+                        outbuf_reset(&rec);
+                }
+        }
+        if (n == 0) {
+                outbuf_done(&rec);
                 return;
+        }
         outbuf_printf(&m, "%" PRIu64 " log records lost (", n);
         const struct {
                 uint64_t n;
@@ -669,10 +688,35 @@ static void enqueue(Logger *l, int sink, const OutBuf *rec) {
         l->queued++;
 }
 
+/* Where a record goes: the target, except that while journald is away
+ * (said once) records go to stderr, when that works, instead of being
+ * dropped; connecting again is tried at most every LOG_RECONNECT_USEC. */
+static int pick_sink(Logger *l) {
+        uint64_t now;
+        int r;
+
+        if (l->target != LOG_TARGET_JOURNAL)
+                return SINK_STDERR;
+        /* Connected; or stderr is broken too and the journal path counts
+         * what it cannot send. */
+        if (l->journal_fd >= 0 || l->err_broken)
+                return SINK_JOURNAL;
+        now = now_usec();
+        if (now >= l->reconnect_at) {
+                r = journal_connect(l);
+                if (r == 0)
+                        return SINK_JOURNAL; /* what went to stderr is said with this record */
+                l->reconnect_at = now + LOG_RECONNECT_USEC;
+                say_journal_down(l, r);
+        }
+        l->to_stderr++;
+        return SINK_STDERR;
+}
+
 static void emit(Logger *l, EventKind kind, int priority, const LogFields *lf, const char *message,
                  bool escaped) {
         OutBuf rec = OUTBUF_INIT;
-        int sink = l->target == LOG_TARGET_JOURNAL ? SINK_JOURNAL : SINK_STDERR;
+        int sink = pick_sink(l);
 
         if (sink == SINK_JOURNAL)
                 build_journal(&rec, kind, priority, lf, message, escaped);

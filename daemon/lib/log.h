@@ -100,7 +100,8 @@ typedef struct Logger {
         const char *journal_path; /* LOG_JOURNAL_SOCKET; tests point it elsewhere */
         int journal_fd;           /* connected datagram socket, or -1 */
         uint64_t reconnect_at;    /* no connect() before this (CLOCK_MONOTONIC µs) */
-        bool journal_down;        /* the last write found no journald (said once) */
+        bool journal_down;        /* the last write found no journald (said once); records go to stderr */
+        uint64_t to_stderr;       /* records sent to stderr while journald was down, not said yet */
         bool journal_full;        /* journald's queue was full: wait for EPOLLOUT */
         bool err_broken;          /* stderr failed hard (EPIPE): not written again */
 

@@ -45,6 +45,7 @@ void conf_diags_done(ConfDiags *d) {
                 free(d->v[i].message);
         }
         free(d->v);
+        strvec_done(&d->files);
         *d = (ConfDiags){0};
 }
 
@@ -132,6 +133,31 @@ const Rule *config_find_rule(const Config *c, const char *name) {
                 if (strcmp(c->rules[i].name, name) == 0)
                         return &c->rules[i];
         return NULL;
+}
+
+const char *rule_target(const Rule *r) {
+        return r->kthreads ? "kernel-threads" : "threads";
+}
+
+const char *spread_mode_name(SpreadMode s) {
+        static const char *const names[] = {"no", "yes", "rule", "index"};
+        return (unsigned) s < ELEMENTSOF(names) ? names[s] : "?";
+}
+
+char *rule_describe(const Rule *r) {
+        _cleanup_(freep) char *cpus = conf_escape(r->cpus.text ? r->cpus.text : "", CONF_MAX_VALUE);
+        char pol[32] = "";
+
+        if (!cpus)
+                return NULL;
+        if (r->has_policy && policy_format(&r->policy, pol + 9, sizeof pol - 9) == 0)
+                memcpy(pol, ", policy ", 9);
+        else
+                pol[0] = '\0';
+        return xasprintf("%s%s %s%s%s%s%s", r->kthreads ? "kernel threads: " : "",
+                         r->avoid ? "avoid" : "cpus", cpus, r->spread != SPREAD_NO ? ", spread " : "",
+                         r->spread != SPREAD_NO ? spread_mode_name(r->spread) : "", pol,
+                         r->isolated_allow && !r->avoid ? ", isolated allowed" : "");
 }
 
 static bool strvec_equal(const StrVec *a, const StrVec *b) {

@@ -106,12 +106,17 @@ typedef struct ConfDiag {
         unsigned line; /* 0 when the problem is the file itself */
         bool warning;
         char *message; /* includes the offending text */
+        size_t order;  /* where its file comes in the order files are read */
 } ConfDiag;
 
+/* A load's diagnostics, sorted by file (in the order they were read) and
+ * line, and the files it read (also when it failed), so a checker can say
+ * exactly what it looked at. */
 typedef struct ConfDiags {
         ConfDiag *v;
         size_t n, cap;
         size_t n_errors;
+        StrVec files;
 } ConfDiags;
 
 typedef struct ConfLoadOptions {
@@ -139,6 +144,16 @@ char *conf_diag_format(const ConfDiag *d);
 char *conf_diag_format_bare(const ConfDiag *d);
 
 const Rule *config_find_rule(const Config *c, const char *name);
+/* What a rule acts on, for people and JSON: "threads" or "kernel-threads". */
+const char *rule_target(const Rule *r);
+/* A spread mode as the config writes it: "no", "yes", "rule", "index". */
+const char *spread_mode_name(SpreadMode s);
+/* What a rule does, in one line that cannot be mistaken for another kind of
+ * rule: "cpus 2-5, spread index", "avoid 2-5" (a shield: the thread's own
+ * CPUs minus these), "kernel threads: cpus housekeeping", with ", policy
+ * fifo:1" and ", isolated allowed" where they apply. Values are the config's
+ * text, escaped (conf_escape). malloc'd, NULL on ENOMEM. */
+char *rule_describe(const Rule *r);
 /* The FACT_* bits r's match keys (positive or negated) need. */
 unsigned rule_facts(const Rule *r);
 /* Two rules with the same name ask for the same thing (keys and actions). */

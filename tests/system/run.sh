@@ -285,6 +285,7 @@ elif [ "$readme" = 1 ]; then
 else
 	cp "$deb" "$debdir/pintest" "$here/guest-lib.sh" "$data/"
 	for f in firstmask setaff32; do [ -x "$debdir/$f" ] && cp "$debdir/$f" "$data/"; done
+	[ -x "$debdir/promtool" ] && cp "$debdir/promtool" "$data/"
 	case $boot in
 	*-smt) guest_script=guest-topo.sh ;;
 	*) guest_script=guest-test.sh ;;
@@ -428,6 +429,24 @@ if [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
 				die "cannot build tests/helpers/nolibc/$f.c"
 		done
 	fi
+	# promtool, for the shipped alerting rules in the guest (which has no
+	# network): the host's, or taken once from Debian's prometheus package
+	# (apt-get download, nothing installed) and kept in the cache. Without it
+	# the guest says so and skips that check.
+	promtool=$(command -v promtool || true)
+	if [ -z "$promtool" ] && [ ! -x "$cache/promtool/promtool" ]; then
+		mkdir -p "$cache/promtool"
+		if (cd "$cache/promtool" && apt-get download -q prometheus >/dev/null 2>&1 &&
+			dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xOf - ./usr/bin/promtool >promtool.new &&
+			chmod 0755 promtool.new && ./promtool.new --version >/dev/null 2>&1 && mv promtool.new promtool); then
+			say "phase deb: promtool from $(ls "$cache/promtool"/prometheus_*.deb | xargs -n 1 basename)"
+		else
+			say "phase deb: no promtool (the host's apt has no prometheus package): the guest skips the rules check"
+		fi
+		rm -f "$cache/promtool"/prometheus_*.deb "$cache/promtool/promtool.new"
+	fi
+	[ -n "$promtool" ] || promtool=$cache/promtool/promtool
+	[ -x "$promtool" ] && cp "$promtool" "$debdir/promtool"
 fi
 
 # ---------------------------------------------------------------- per boot

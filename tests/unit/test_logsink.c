@@ -205,7 +205,9 @@ START_TEST(test_stalled_journal) {
 END_TEST
 
 /* journald goes away (said once on stderr) and comes back at the same path:
- * records flow again, after one records-lost record. */
+ * meanwhile records go to stderr (the one that found it gone is lost, and
+ * that is said there too); then records flow to the journal again, after
+ * one record saying how many went to stderr. */
 START_TEST(test_journal_gone_and_back) {
         FakeJournal j;
         Logger l;
@@ -222,10 +224,18 @@ START_TEST(test_journal_gone_and_back) {
         fake_stop(&j);
         for (int i = 0; i < 5; i++)
                 log_msg(&l, LOG_INFO, "while gone %d", i);
-        ck_assert_uint_eq(log_lost_total(&l), 5);
+        /* The record that found journald gone is lost; the rest go to
+         * stderr, after one line saying so. */
+        ck_assert_uint_eq(log_lost_total(&l), 1);
         err = file_text(ef);
         ck_assert_ptr_nonnull(strstr(err, "journald is not reachable"));
+        ck_assert_ptr_nonnull(strstr(err, "records go to stderr until it is back"));
         ck_assert_ptr_null(strstr(strstr(err, "journald is not reachable") + 1, "journald is not reachable"));
+        for (int i = 1; i < 5; i++) {
+                char line[64];
+                snprintf(line, sizeof line, "pinnerd: info: while gone %d\n", i);
+                ck_assert_msg(strstr(err, line), "no '%s' in: %s", line, err);
+        }
 
         fake_bind(&j);
         usleep(LOG_RECONNECT_USEC + 50000);
@@ -237,12 +247,15 @@ START_TEST(test_journal_gone_and_back) {
         ck_assert_str_eq(v, "after");
         n = fake_recv(&j, rec, sizeof rec);
         ck_assert_int_gt(n, 0);
-        k = field(rec, (size_t) n, "PINNERD_EVENT", v, sizeof v);
-        v[k] = '\0';
-        ck_assert_str_eq(v, "records-lost");
         k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
         v[k] = '\0';
-        ck_assert_msg(strstr(v, "5 log records lost (journald unreachable 5)"), "%s", v);
+        ck_assert_str_eq(v, "journald is reachable again; 4 records went to stderr meanwhile");
+        /* The one record lost was said where records went then: stderr. */
+        ck_assert_int_lt(fake_recv(&j, rec, sizeof rec), 0);
+        free(err);
+        err = file_text(ef);
+        ck_assert_msg(strstr(err, "1 log records lost (journald unreachable 1)"), "%s", err);
+        ck_assert_ptr_nonnull(strstr(err, "[event=records-lost]"));
         log_done(&l);
         fclose(ef);
         free(err);
@@ -375,6 +388,35 @@ START_TEST(test_stderr_reader_stalls) {
 }
 END_TEST
 
+/* --log-target journal where no journald runs: nothing is lost, every
+ * record goes to stderr after one line saying why. */
+START_TEST(test_journal_absent_falls_back_to_stderr) {
+        Logger l;
+        char *err;
+        FILE *ef = tmpfile();
+        LogFields f = {.rule = "r", .pid = 5, .tid = 6, .comm = "c", .thread = "t"};
+
+        log_setup(&l, LOG_TARGET_JOURNAL, LOG_DEBUG);
+        l.journal_path = "/nonexistent/pinnerd-journal";
+        log_set_stderr_fd(&l, fileno(ef));
+        for (int i = 0; i < 3; i++)
+                log_msg(&l, LOG_INFO, "line %d", i);
+        log_event(&l, EV_APPLIED, LOG_INFO, &f, "pinned");
+        ck_assert_uint_eq(log_lost_total(&l), 0);
+        ck_assert_int_eq(l.target, LOG_TARGET_JOURNAL);
+        err = file_text(ef);
+        const char *said = strstr(err, "journald is not reachable at /nonexistent/pinnerd-journal");
+        ck_assert_msg(said, "%s", err);
+        ck_assert_ptr_null(strstr(said + 1, "journald is not reachable"));
+        ck_assert_ptr_nonnull(strstr(err, "pinnerd: info: line 0\n"));
+        ck_assert_ptr_nonnull(strstr(err, "pinnerd: info: line 2\n"));
+        ck_assert_ptr_nonnull(strstr(err, "pinned [event=applied rule=r pid=5 tid=6 comm=c thread=t]"));
+        log_done(&l);
+        fclose(ef);
+        free(err);
+}
+END_TEST
+
 typedef struct HandlerCheck {
         Logger *l;
         FakeJournal *j;
@@ -499,6 +541,7 @@ Suite *logsink_suite(void) {
         tcase_add_test(tc, test_journal_gone_and_back);
         tcase_add_test(tc, test_stderr_reader_gone);
         tcase_add_test(tc, test_stderr_reader_gone_no_journal);
+        tcase_add_test(tc, test_journal_absent_falls_back_to_stderr);
         tcase_add_test(tc, test_stderr_reader_stalls);
         tcase_add_test(tc, test_written_after_handler);
         tcase_add_test(tc, test_escaped_once);
