@@ -172,6 +172,7 @@ static void record_result(Reconciler *rc, Thread *th, const Rule *rule, const Pl
                                 if (thread_remember_original(th, orig) < 0)
                                         log_msg(rc->log, LOG_ERR, "out of memory remembering tid %d",
                                                 (int) th->tid);
+                                th->original_inherited = res == AFF_UNCHANGED;
                                 rc->originals_changed = true;
                         }
                 }
@@ -429,6 +430,22 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
                 r = reconcile_spread_load(rc, p->stat.pid, rule, tid, th->spread_cpu, &load, &n_load);
                 if (r < 0)
                         return;
+        }
+        /* A thread that started on pinnerd's mask (its creator's: nothing
+         * was written to it) and has a mask of its own now (taskset -c or a
+         * launcher before exec, a thread placing itself): that mask is its
+         * own choice, not its creator's original to give back or to work
+         * from. (A rule that holds drift, log or ignore, keeps the decision
+         * as it stands.) */
+        if (th->original_inherited && th->applied && (rule->drift == DRIFT_REAPPLY || rc->replanning)) {
+                _cleanup_(cpuset_freep) CpuSet *own = NULL;
+                if (affinity_get(&rc->aff, p->stat.pid, tid, &own) >= 0 && !cpuset_equal(own, th->applied)) {
+                        cpuset_free(TAKE_PTR(th->original));
+                        cpuset_free(TAKE_PTR(th->applied));
+                        th->original_inherited = false;
+                        th->creator = 0;
+                        rc->originals_changed = true;
+                }
         }
         /* avoid works from what the thread would have without pinnerd. */
         _cleanup_(cpuset_freep) CpuSet *cur = NULL;

@@ -39,6 +39,8 @@ typedef struct Thread {
         char *name;                         /* thread name */
         const char *rule;                   /* the rule that placed it, NULL if none; interned by the owner */
         CpuSet *original;                   /* first mask we replaced; NULL until we change it */
+        bool original_inherited;            /* original is what its creator would have had: nothing
+                                             * was written to this thread (it started on pinnerd's mask) */
         CpuSet *applied;                    /* what we set (effective), NULL if nothing */
         SchedPolicy *policy_original;       /* policy we replaced; NULL until a rule sets one */
         int spread_cpu;                     /* -1 unless a spread rule placed it */
