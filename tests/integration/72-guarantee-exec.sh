@@ -114,6 +114,8 @@ cp "$(command -v sleep)" "$T/bin/gfm-sleep"
 SLP=$!
 cleanup_add "kill $SLP"
 wait_mask "$SLP" 1
+# Pinned while the exec was held: wait for the exec itself to be done.
+wait_until 5 "gfm-sleep exec'd" sh -c "[ \"\$(readlink /proc/$SLP/exe)\" = '$T/bin/gfm-sleep' ]"
 ctl explain "$SLP" | grep -q 'guarantee = exec: its executable is marked, its execs wait for the pin' ||
         fail "explain: $(ctl explain "$SLP")"
 ok "explain: the executable is marked"
@@ -181,6 +183,7 @@ ok "without CAP_SYS_ADMIN: status and log say why"
 SLP=$!
 cleanup_add "kill $SLP"
 wait_mask "$SLP" 1
+wait_until 5 "gfm-sleep exec'd" sh -c "[ \"\$(readlink /proc/$SLP/exe)\" = '$T/bin/gfm-sleep' ]"
 ok "the rule still pins from the exec event"
 ctl explain "$SLP" | grep -q 'guarantee = exec not in force (fanotify permission events need CAP_SYS_ADMIN' ||
         fail "explain: $(ctl explain "$SLP")"
