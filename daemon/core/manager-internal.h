@@ -4,6 +4,7 @@
  *
  *   intake.c     proc connector → a batch of work items → reconcile
  *   driftwatch.c sched_setaffinity events → reconcile's drift check
+ *   guarantee.c  exec-permission events: pin, then allow the exec
  *   reconcile.c  facts → decide → apply → record → report, for one task
  *   memory.c     pages that follow the CPUs (memory = follow | interleave)
  *   reload.c     a new configuration, whole or not at all
@@ -18,6 +19,7 @@
 #include <systemd/sd-event.h>
 
 #include "core/driftwatch.h"
+#include "core/guarantee.h"
 #include "core/intake.h"
 #include "core/manager.h"
 #include "core/memory.h"
@@ -33,9 +35,10 @@ struct Manager {
         ConfigSource source; /* reload.c */
         StateDir state;      /* state.c; dirfd -1 without a socket */
         bool state_enabled;
-        Intake intake;     /* intake.c */
-        DriftWatch drift;  /* driftwatch.c */
-        MemoryStep memory; /* memory.c */
+        Intake intake;       /* intake.c */
+        DriftWatch drift;    /* driftwatch.c */
+        MemoryStep memory;   /* memory.c */
+        Guarantee guarantee; /* guarantee.c */
 
         sd_event_source *rescan_timer, *verify_timer, *storm_timer, *state_timer, *after_dispatch;
         sd_event_source *sig_term, *sig_int, *sig_hup;

@@ -14,6 +14,7 @@
 #include "core/manager-internal.h"
 #include "lib/output.h"
 #include "lib/util.h"
+#include "rules/execmark.h"
 
 #define POLL_DEFAULT_SEC 2
 
@@ -173,6 +174,26 @@ static int on_after_dispatch(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* guarantee = exec for the config in force: marks follow every reload and
+ * hotplug. A run that sets no mask on this host holds no exec. */
+static void guarantee_refresh(Manager *m) {
+        Guarantee *g = &m->guarantee;
+
+        if (m->opt.once || m->opt.dry_run || strcmp(m->opt.root, "/") != 0) {
+                g->wanted = execmark_wanted(m->rc.config);
+                if (!g->error)
+                        g->error = strdup(m->opt.once      ? "--once: a single scan holds no exec"
+                                          : m->opt.dry_run ? "a dry run sets no mask"
+                                                           : "--root: not this host");
+                return;
+        }
+        guarantee_update(g, m->event, &m->rc);
+}
+
+static void between_tasks(void *userdata) {
+        guarantee_service(userdata);
+}
+
 static void notify_status(Manager *m, const char *prefix) {
         (void) sd_notifyf(false, "%sSTATUS=%zu rules, %zu threads pinned, events from %s", prefix,
                           m->rc.config->n_rules, thread_table_size(m->rc.threads), manager_event_source(m));
@@ -201,6 +222,7 @@ int manager_reload(Manager *m, ReloadResult *ret) {
                                 strerror(-k));
                 state_flush(m, true);
                 (void) arm_timers(m);
+                guarantee_refresh(m);
         }
         notify_status(m, "READY=1\n");
         return r;
@@ -231,8 +253,9 @@ static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
                 return 0;
         log_msg(m->log, LOG_NOTICE, "online CPUs changed from %s to %s; re-planning", before, after);
         /* The tracepoints are per CPU: cover the CPUs online now. */
-        if (m->drift.watch && driftwatch_start(&m->drift, m->event, &m->rc) < 0)
+        if (driftwatch_per_cpu(&m->drift) && driftwatch_start(&m->drift, m->event, &m->rc) < 0)
                 log_msg(m->log, LOG_WARNING, "drift events off after CPU hotplug: %s", m->drift.error);
+        guarantee_refresh(m);
         reconcile_rescan(&m->rc, "CPU hotplug");
         return 0;
 }
@@ -253,6 +276,7 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
         m->rc.procfd = -1;
         m->state = (StateDir){.dirfd = -1, .lock_fd = -1, .append_fd = -1};
         m->start_usec = now_usec();
+        guarantee_init(&m->guarantee);
         m->start_realtime_usec = m->reload_success_realtime_usec = realtime_usec();
         m->reload_ok = true; /* the configuration read at start */
         m->source = (ConfigSource){
@@ -412,6 +436,13 @@ int manager_start(Manager *m) {
                 state_flush(m, true);
                 rc->state = &m->state;
         }
+        /* Marks before the first scan: an exec during it waits for its pin
+         * no longer than one process of the scan. */
+        if (!m->opt.once && !m->opt.dry_run && strcmp(m->opt.root, "/") == 0)
+                guarantee_prepare(&m->guarantee, m->event, rc);
+        guarantee_refresh(m);
+        rc->between_tasks = between_tasks;
+        rc->between_userdata = &m->guarantee;
         reconcile_rescan(rc, "start");
         m->scanned = true;
         state_flush(m, true);
@@ -484,6 +515,8 @@ void manager_stop(Manager *m) {
         const Settings *set = m->rc.config ? &m->rc.config->settings : NULL;
         size_t n = 0;
 
+        /* No exec waits for a daemon on its way out. */
+        guarantee_stop(&m->guarantee);
         /* Refused before the first scan (another instance holds the lock,
          * say): nothing was touched, and nothing had started. */
         if (!m->scanned)
@@ -512,6 +545,7 @@ void manager_free(Manager *m) {
         state_flush(m, true);
         sd_device_monitor_unref(m->hotplug);
         intake_done(&m->intake);
+        guarantee_stop(&m->guarantee);
         driftwatch_stop(&m->drift);
         sd_event_source_unref(m->rescan_timer);
         sd_event_source_unref(m->verify_timer);

@@ -13,6 +13,7 @@
 #include "ctl/ctl-verbs.h"
 #include "ctl/explain.h"
 #include "ctl/memview.h"
+#include "ctl/run.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
 #include "ctl/peer.h"
@@ -91,6 +92,33 @@ static uint64_t counter_value(const Counters *c, size_t i) {
         return *(const uint64_t *) ((const char *) c + counter_fields[i].offset);
 }
 
+/* "guarantee:    exec (2 files marked in 1 directory; 40 execs held, 40
+ * pinned, longest hold 31 us)" or "unavailable (why)", when a rule has
+ * guarantee = exec. */
+static void status_guarantee(Manager *m, OutBuf *o) {
+        const Guarantee *g = &m->guarantee;
+
+        /* Said only where a rule asks for it: nothing changes for others. */
+        if (!g->wanted)
+                return;
+        outbuf_printf(o, "guarantee:    %s", guarantee_state(g));
+        if (g->wanted && g->fan_fd < 0)
+                outbuf_printf(o, " (%s; those rules pin from the exec event)", g->error ? g->error : "?");
+        else if (g->wanted)
+                outbuf_printf(o,
+                              " (%zu file%s marked in %zu director%s; %" PRIu64 " execs held, %" PRIu64
+                              " pinned, %" PRIu64 " late, %" PRIu64 " failed; longest hold %" PRIu64 " us)",
+                              g->n_files, g->n_files == 1 ? "" : "s", g->dirs.n_wds,
+                              g->dirs.n_wds == 1 ? "y" : "ies", g->stats.held, g->stats.pinned, g->stats.late,
+                              g->stats.failed, g->stats.max_usec);
+        outbuf_puts(o, "\n");
+        if (g->wanted && g->mark_problem) {
+                outbuf_puts(o, "              ");
+                text_escape_append(o, g->mark_problem, strlen(g->mark_problem));
+                outbuf_puts(o, "\n");
+        }
+}
+
 static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         PeerView peer;
         size_t managed = 0;
@@ -121,6 +149,27 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_field_string(&w, "drift_events", driftwatch_source(&m->drift));
                 if (m->drift.error)
                         json_field_string(&w, "drift_events_reason", m->drift.error);
+                /* Only where a rule asks for it, as in the text. */
+                if (m->guarantee.wanted) {
+                        json_key(&w, "guarantee");
+                        json_object_begin(&w);
+                        json_field_string(&w, "state", guarantee_state(&m->guarantee));
+                        if (m->guarantee.wanted && m->guarantee.error)
+                                json_field_string(&w, "reason", m->guarantee.error);
+                        json_field_uint(&w, "files_marked", m->guarantee.n_files);
+                        json_field_uint(&w, "directories_watched", m->guarantee.dirs.n_wds);
+                        json_field_uint(&w, "files_skipped", m->guarantee.n_skipped);
+                        if (m->guarantee.mark_problem)
+                                json_field_string(&w, "mark_problem", m->guarantee.mark_problem);
+                        json_field_uint(&w, "execs_held", m->guarantee.stats.held);
+                        json_field_uint(&w, "execs_pinned", m->guarantee.stats.pinned);
+                        json_field_uint(&w, "execs_late", m->guarantee.stats.late);
+                        json_field_uint(&w, "execs_failed", m->guarantee.stats.failed);
+                        json_field_uint(&w, "execs_unknown_file", m->guarantee.stats.unknown);
+                        json_field_uint(&w, "max_hold_usec", m->guarantee.stats.max_usec);
+                        json_field_uint(&w, "total_hold_usec", m->guarantee.stats.total_usec);
+                        json_object_end(&w);
+                }
                 json_field_bool(&w, "dry_run", m->opt.dry_run);
                 json_field_string(&w, "online_cpus", online);
                 json_field_string(&w, "isolated_cpus", isolated);
@@ -192,6 +241,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         outbuf_printf(&reply->out, "drift-events: %s%s%s%s\n", driftwatch_source(&m->drift),
                       m->drift.error ? " (" : "", m->drift.error ? m->drift.error : "",
                       m->drift.error ? ")" : "");
+        status_guarantee(m, &reply->out);
         _cleanup_(freep) char *iso_src = fmt_isolated(m->rc.host);
         outbuf_printf(&reply->out, "online CPUs:  %s\nisolated:     %s\nmanaged:      %zu threads\n", online,
                       iso_src     ? iso_src
@@ -672,6 +722,7 @@ static const struct {
 } verbs[] = {
         {"status", verb_status, false}, {"list", verb_list, true},      {"explain", verb_explain, true},
         {"reload", verb_reload, false}, {"rescan", verb_rescan, false}, {"metrics", verb_metrics, false},
+        {"run", verb_run, true},
 };
 
 int ctl_verbs_handle(void *manager, const CtlRequest *req, CtlReply *reply) {

@@ -102,6 +102,27 @@ static int tgid_of(int procfd, pid_t tid, pid_t *ret) {
         return 0;
 }
 
+/* What guarantee = exec does for this process; NULL when the rule has none. */
+static const char *guarantee_says(const Manager *m, const Rule *rule, const ExplainJob *j, char *buf,
+                                  size_t size) {
+        const Guarantee *g = &m->guarantee;
+
+        if (!rule || !rule->guarantee_exec)
+                return NULL;
+        if (g->fan_fd < 0) {
+                snprintf(buf, size, "guarantee = exec not in force (%s): pinned from the exec event instead",
+                         g->error ? g->error : "no fanotify group");
+                return buf;
+        }
+        if (j->exe_withheld || !j->p.exe)
+                return "guarantee = exec in force (whether this executable is marked is withheld)";
+        return guarantee_marks(g, j->p.exe, rule)
+                       ? "guarantee = exec: its executable is marked, its execs wait for the pin"
+                       : "guarantee = exec in force, but its executable is not marked (not a file in the "
+                         "rule's "
+                         "directories, or a symlink): pinned from the exec event";
+}
+
 static bool in_strvec(const StrVec *v, const char *s) {
         for (size_t i = 0; i < v->n; i++)
                 if (strcmp(v->v[i], s) == 0)
@@ -236,6 +257,8 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
                         policy_format(&now_pol, cur_pol, sizeof cur_pol) == 0;
         if (rule && rule->has_policy)
                 (void) policy_format(&rule->policy, pol, sizeof pol);
+        char gbuf[512];
+        const char *guarantee = guarantee_says(m, rule, j, gbuf, sizeof gbuf);
 
         if (j->json) {
                 JsonWriter *w = &j->w;
@@ -275,6 +298,8 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
                 json_field_string(w, "current", current ? cur : NULL);
                 json_field_string(w, "policy", rule && rule->has_policy ? pol : NULL);
                 json_field_string(w, "current_policy", have_pol ? cur_pol : NULL);
+                if (guarantee) /* only for a rule with guarantee = exec */
+                        json_field_string(w, "guarantee", guarantee);
                 json_field_string(w, "original", entry && entry->original ? orig : NULL);
                 json_object_end(w);
                 return;
@@ -343,6 +368,8 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
         }
         if (rule && rule->has_policy)
                 outbuf_printf(o, "  policy %s (now %s)\n", pol, have_pol ? cur_pol : "unknown");
+        if (guarantee)
+                outbuf_printf(o, "  %s\n", guarantee);
         outbuf_printf(o, "  current mask %s", cur);
         if (entry && entry->original)
                 outbuf_printf(o, ", original %s (restored when no rule applies)", orig);

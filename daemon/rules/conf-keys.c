@@ -4,6 +4,7 @@
  * Settings. Every problem names file:line and the offending text. */
 #include "rules/conf-keys.h"
 #include "lib/ere.h"
+#include "rules/execmark.h"
 #include "kernel/procfs.h"
 #include "lib/suggest.h"
 
@@ -416,6 +417,17 @@ static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *
         }
 }
 
+static void key_guarantee(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        if (strcmp(value, "exec") == 0)
+                r->guarantee_exec = true;
+        else if (strcmp(value, "no") == 0 || strcmp(value, "none") == 0)
+                r->guarantee_exec = false;
+        else {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "guarantee '%s' must be exec or no", v);
+        }
+}
+
 #define GLOB_KEY(field, chk)                                                                                 \
         .repeatable = true, .parse = key_glob, .negatable = true, .vec = offsetof(Rule, field),              \
         .not_vec = offsetof(Rule, not_##field), .check = chk
@@ -440,6 +452,7 @@ static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_NICE] = {"nice", false, key_nice},
         [K_DRIFT] = {"drift", false, key_drift},
         [K_MEMORY] = {"memory", false, key_memory},
+        [K_GUARANTEE] = {"guarantee", false, key_guarantee},
 };
 
 static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
@@ -674,6 +687,41 @@ static void check_policy(Loader *l, const Rule *r, const char *n) {
                           policy_kind_name(r->policy.kind));
 }
 
+/* guarantee = exec marks files: it needs files to mark, and it pins the
+ * exec'ing task before it has any thread but itself. */
+static void check_guarantee(Loader *l, const Rule *r, const char *n) {
+        unsigned gl = l->key_line[K_GUARANTEE];
+
+        if (!r->guarantee_exec)
+                return;
+        if (r->exe.n == 0)
+                conf_diag(l, false, gl,
+                          "[rule:%s]: guarantee = exec needs an exe = match (the files whose execs "
+                          "wait for the rule)",
+                          n);
+        for (size_t i = 0; i < r->exe.n; i++) {
+                _cleanup_(freep) char *dir = NULL;
+                const char *name;
+                int e = execmark_split(r->exe.v[i], &dir, &name);
+                if (e == -ENOMEM)
+                        l->oom = true;
+                else if (e < 0) {
+                        _cleanup_(freep) char *v = conf_quote(r->exe.v[i]);
+                        conf_diag(l, false, gl,
+                                  "[rule:%s]: guarantee = exec: exe '%s' must name files in one directory "
+                                  "(an absolute path, wildcards only in the file name)",
+                                  n, v);
+                }
+        }
+        if (l->key_line[K_THREADS])
+                conf_diag(l, false, gl,
+                          "[rule:%s]: guarantee = exec pins the exec'ing task before it has threads; it "
+                          "cannot be combined with threads (line %u)",
+                          n, l->key_line[K_THREADS]);
+        if (r->kthreads)
+                conf_diag(l, false, gl, "[rule:%s]: guarantee = exec is for programs, not kthreads = yes", n);
+}
+
 static void end_rule(Loader *l) {
         Rule *r = l->rule;
         _cleanup_(freep) char *n = conf_quote(r->name);
@@ -706,6 +754,7 @@ static void end_rule(Loader *l) {
                           "[rule:%s]: memory = %s is for processes: kernel threads (kthreads = yes) have no "
                           "memory of their own",
                           n, memory_mode_name(r->memory));
+        check_guarantee(l, r, n);
         l->own.cpus_line = l->key_line[K_CPUS] ? l->key_line[K_CPUS] : l->key_line[K_AVOID];
         if (l->rule_kept)
                 l->rule_own[r->index] = l->own;

@@ -40,6 +40,7 @@ typedef enum RuleKey {
         K_DRIFT,
         K_AVOID,
         K_MEMORY,
+        K_GUARANTEE,
         _K_MAX,
 } RuleKey;
 

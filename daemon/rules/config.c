@@ -198,5 +198,6 @@ bool rule_equal(const Rule *a, const Rule *b) {
         return a->kthreads == b->kthreads && cpuspec_equal(&a->cpus, &b->cpus) && a->avoid == b->avoid &&
                a->spread == b->spread && a->isolated_allow == b->isolated_allow &&
                a->priority == b->priority && a->drift == b->drift && a->memory == b->memory &&
-               a->has_policy == b->has_policy && (!a->has_policy || policy_equal(&a->policy, &b->policy));
+               a->has_policy == b->has_policy && a->guarantee_exec == b->guarantee_exec &&
+               (!a->has_policy || policy_equal(&a->policy, &b->policy));
 }

@@ -82,6 +82,10 @@ typedef struct Rule {
          * resolved, the rule's own `drift` key, else [pinnerd] drift. */
         DriftAction drift;
         MemoryMode memory;
+        /* guarantee = exec: execs of the files the exe values name wait until
+         * the rule is applied (core/guarantee.c). Needs positive exe values
+         * with a literal directory (rules/execmark.h), no threads filter. */
+        bool guarantee_exec;
 } Rule;
 
 typedef struct Settings {

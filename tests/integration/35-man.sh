@@ -89,6 +89,7 @@ synopsis=$(awk '/^\.SH SYNOPSIS/ {on = 1; next} /^\.SH/ {on = 0} on' <<<"$man_te
         else
                 args=
                 [ "$verb" = explain ] && args=1
+                [ "$verb" = run ] && args="some-rule -- true"
                 "$PINNERCTL" --socket /nonexistent/control --json "$verb" $args >/dev/null 2>&1
                 [ $? = 3 ] || { echo "FAIL: pinnerctl --json $verb is refused"; exit 1; }
         fi

@@ -287,6 +287,7 @@ elif [ "$readme" = 1 ]; then
 	cp "$here/readme-guest.sh" "$data/test.sh"
 else
 	cp "$deb" "$debdir/pintest" "$debdir/memtouch" "$here/guest-lib.sh" "$data/"
+	for f in firstmask setaff32; do [ -x "$debdir/$f" ] && cp "$debdir/$f" "$data/"; done
 	[ -x "$debdir/promtool" ] && cp "$debdir/promtool" "$data/"
 	case $boot in
 	*-smt) guest_script=guest-topo.sh ;;
@@ -437,6 +438,14 @@ if [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
 		die "cannot build tests/system/threads.c"
 	cc -O2 -Wall -Wextra -Werror -pthread -o "$debdir/memtouch" "$repo/tests/helpers/memtouch.c" ||
 		die "cannot build tests/helpers/memtouch.c"
+	# Static, no libc: they run on either guest as built here.
+	if [ "$(uname -m)" = x86_64 ]; then
+		for f in firstmask setaff32; do
+			cc -O2 -Wall -Wextra -Werror -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin \
+				-fno-pie -no-pie -o "$debdir/$f" "$repo/tests/helpers/nolibc/$f.c" ||
+				die "cannot build tests/helpers/nolibc/$f.c"
+		done
+	fi
 	# promtool, for the shipped alerting rules in the guest (which has no
 	# network): the host's, or taken once from Debian's prometheus package
 	# (apt-get download, nothing installed) and kept in the cache. Without it
