@@ -151,11 +151,19 @@ static int daemon_call(const Options *o, const char *verb, char **args, size_t n
 /* The memory policy of the plan, set before the exec so the first
  * allocation is local. Only "keep" exists until rules have a memory key;
  * that key's values are set here (set_mempolicy) when they come. */
-static int run_apply_memory(const char *memory) {
-        if (strcmp(memory, "keep") == 0)
+/* The memory policy the rule gives the command (memory = follow |
+ * interleave), set on ourselves right before the exec: it is kept across
+ * execve(2), so the command's memory is local from its first allocation. */
+static int run_apply_memory(const RunPlan *plan) {
+        if (plan->memory == NUMA_POLICY_DEFAULT)
                 return 0;
-        fprintf(stderr, "pinnerctl: run: memory policy '%s' is not known to this pinnerctl\n", memory);
-        return -EOPNOTSUPP;
+        int r = numa_set_policy(plan->memory, plan->memory_nodes);
+        if (r < 0) {
+                _cleanup_(freep) char *n = cpuset_format_list(plan->memory_nodes);
+                fprintf(stderr, "pinnerctl: run: cannot set the memory policy %s on nodes %s: %s\n",
+                        numa_policy_name(plan->memory), n ? n : "?", strerror(-r));
+        }
+        return r;
 }
 
 /* Ask the daemon what RULE gives us, set it on ourselves, execute the
@@ -216,7 +224,7 @@ static int client_run(const CtlVerbInfo *v, const Options *o, char **args, size_
                         return CTL_EXIT_FAILED;
                 }
         }
-        if (run_apply_memory(plan.memory) < 0)
+        if (run_apply_memory(&plan) < 0)
                 return CTL_EXIT_FAILED;
         execvp(o->command[0], o->command);
         err = errno;

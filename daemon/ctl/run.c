@@ -7,7 +7,9 @@
 #include "core/manager-internal.h"
 #include "ctl/ctlproto.h"
 #include "lib/output.h"
+#include "kernel/numa.h"
 #include "rules/decide.h"
+#include "rules/memplan.h"
 
 static void say_rule(OutBuf *o, const char *what, const char *name, const char *rest) {
         outbuf_printf(o, "pinnerd: run: %s '", what);
@@ -73,15 +75,34 @@ int verb_run(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 return -ENOMEM;
         if (rule->has_policy)
                 (void) policy_format(&rule->policy, pol, sizeof pol);
-        /* memory: "keep" until rules have a memory key; then the rule's
-         * policy and nodes go here, and pinnerctl sets them (run_apply_memory). */
-        outbuf_printf(&reply->out, "cpus %s\npolicy %s\nmemory keep\n", cpus, pol);
+        /* The memory policy that puts the command's memory where those CPUs
+         * are from its first allocation (memory = follow | interleave),
+         * within the nodes the caller's cpuset allows. */
+        _cleanup_(cpuset_freep) CpuSet *mems = NULL, *nodes = NULL;
+        _cleanup_(freep) char *nodes_s = NULL;
+        NumaPolicy mpol = NUMA_POLICY_DEFAULT;
+        (void) numa_read_mems_allowed(m->rc.procfd, req->pid, &mems);
+        r = memplan_run_policy(m->rc.host, rule->memory, d.plan.effective, mems, &mpol, &nodes);
+        if (r == -EACCES) {
+                say_rule(&reply->err, "rule", rule->name,
+                         ": the calling process's cpuset allows no memory node of its CPUs");
+                reply->exit_code = CTL_EXIT_FAILED;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (nodes && !(nodes_s = cpuset_format_list(nodes)))
+                return -ENOMEM;
+        outbuf_printf(&reply->out, "cpus %s\npolicy %s\nmemory %s%s%s\n", cpus, pol, numa_policy_name(mpol),
+                      nodes_s ? " " : "", nodes_s ? nodes_s : "");
         return 0;
 }
 
 void run_plan_done(RunPlan *p) {
         cpuset_free(p->cpus);
         p->cpus = NULL;
+        cpuset_free(p->memory_nodes);
+        p->memory_nodes = NULL;
 }
 
 int run_plan_parse(const char *buf, size_t len, RunPlan *ret) {
@@ -116,10 +137,20 @@ int run_plan_parse(const char *buf, size_t len, RunPlan *ret) {
                                 p.has_policy = true;
                         }
                 } else if (klen == 6 && memcmp(line, "memory", 6) == 0 && !seen_memory) {
+                        /* "POLICY" or "POLICY NODES"; "keep" from an older daemon. */
                         seen_memory = true;
-                        if (strlen(v) >= sizeof p.memory)
+                        char *nsp = strchr(v, ' ');
+                        if (nsp)
+                                *nsp++ = '\0';
+                        if (strcmp(v, "keep") == 0)
+                                p.memory = NUMA_POLICY_DEFAULT;
+                        else if (numa_policy_parse(v, &p.memory) < 0)
                                 return -EBADMSG;
-                        strcpy(p.memory, v);
+                        if (nsp && (cpuset_parse_list(nsp, &p.memory_nodes, NULL) < 0 ||
+                                    cpuset_empty(p.memory_nodes)))
+                                return -EBADMSG;
+                        if ((p.memory != NUMA_POLICY_DEFAULT) != (p.memory_nodes != NULL))
+                                return -EBADMSG;
                 } else
                         return -EBADMSG;
         }
@@ -127,5 +158,6 @@ int run_plan_parse(const char *buf, size_t len, RunPlan *ret) {
                 return -EBADMSG;
         *ret = p;
         p.cpus = NULL;
+        p.memory_nodes = NULL;
         return 0;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "ctl/ctlserver.h"
+#include "kernel/numa.h"
 #include "kernel/schedpolicy.h"
 #include "lib/cpuset.h"
 
@@ -20,14 +21,17 @@ int verb_run(Manager *m, const CtlRequest *req, CtlReply *reply);
  *
  *     cpus 4-7
  *     policy fifo:1        ("-": the rule sets none)
- *     memory keep          (the memory policy to set before the exec; only
- *                           "keep" until rules have a memory key)
+ *     memory preferred 1   (the memory policy to set before the exec and its
+ *                           nodes: "default" alone for memory = keep, one
+ *                           node, or CPUs on every node; an older daemon's
+ *                           "keep" reads as default)
  */
 typedef struct RunPlan {
         CpuSet *cpus;
         bool has_policy;
         SchedPolicy policy;
-        char memory[32];
+        NumaPolicy memory;
+        CpuSet *memory_nodes; /* NULL with NUMA_POLICY_DEFAULT */
 } RunPlan;
 
 /* Pure: parse an answer of len bytes. -EBADMSG for anything but the three

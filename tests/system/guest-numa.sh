@@ -12,6 +12,8 @@
 #     nothing again; a rule moved to node 0 brings the pages back; interleave
 #     spreads them over both nodes
 #   - explain, list and metrics show locality and pages moved
+#   - pinnerctl run sets a rule's memory policy before the exec: a command's
+#     pages are on the rule's node from its first allocation
 #   - prints the figures (pages moved per second, the longest stall)
 # Every node and CPU list is read from sysfs. Ends with `apt purge`. Exit status 0
 # only when nothing failed.
@@ -112,6 +114,12 @@ memory = follow
 [rule:keep]
 comm = memkeep
 cpus = node:1
+
+# For pinnerctl run only: it matches no process.
+[rule:run-follow]
+comm = no-process-is-named-this
+cpus = node:1
+memory = follow
 EOF
 }
 write_rules node:1 follow | reload_conf "follow, follow-thp and keep rules"
@@ -257,6 +265,24 @@ check_contains "explain memkeep: its locality (its pages are far from its CPUs)"
 case $out in *"memory = "*) bad "explain memkeep names a memory rule: $out" ;; *) ok "explain memkeep: no memory rule" ;; esac
 stop_units
 
+# ------------------------------------------------------------------ N6b. pinnerctl run
+step N6b "pinnerctl run: the memory policy is set before the exec, so a command's pages are on its rule's node from its first allocation"
+# memtouch pins itself to node 0's CPUs and fills there: only the policy
+# pinnerctl set before the exec (preferred: node 1) puts the pages on node 1.
+# The rule matches no process, so pinnerd itself moves nothing.
+units="$units mt-memrun"
+rm -f /run/memtouch-memrun.report
+systemd-run --quiet --unit=mt-memrun pinnerctl run run-follow -- \
+	"$memtouch" -t memrun 64 "$cpus0" /run/memtouch-memrun.report
+wait_running memrun || bad "memrun did not fill its memory within 60 s: $(cat /run/memtouch-memrun.report 2>&1; journalctl --no-pager -u mt-memrun -o cat | tail -n 3)"
+s1=$(share memrun 1)
+check_true "memrun (on node 0's CPUs): $s1 per mille of its pages on node 1 from the start" \
+	"$(cat /run/memtouch-memrun.report)" '[ "$s1" -ge 950 ]'
+check_eq "no memory record for memrun (pinnerd moved nothing)" 0 "$(jmem_count memrun)"
+pol=$(grep -m1 -o 'prefer[a-z]*[^ ]*:[0-9,-]*' "/proc/$(main_pid mt-memrun)/numa_maps" 2>/dev/null)
+info "memrun's memory policy in numa_maps: ${pol:-?}"
+stop_units
+
 # ------------------------------------------------------------------ N7. figures
 step N7 "figures"
 journalctl --no-pager -u pinnerd PINNERD_EVENT=memory -o cat 2>/dev/null | sed 's/^/[N7] record: /'
@@ -273,7 +299,6 @@ ln -sf /usr/sbin/pinnerd /tmp/bench/pinnerd
 ln -sf /usr/bin/pinnerctl /tmp/bench/pinnerctl
 cp "$memtouch" /tmp/bench/helpers/memtouch
 sh "$data/memory.sh" /tmp/bench 2>&1 | sed 's/^/[N7] bench: /'
-info "pinnerctl run is not in this build: the policy before exec is tested by the unit tests (numa_set_policy)"
 score=$(systemd-analyze security pinnerd 2>/dev/null | sed -n 's/.*Overall exposure level for pinnerd.service: \([0-9.]*\).*/\1/p')
 check_true "systemd-analyze security pinnerd: $score (at most 2.5)" "${score:-none}" \
 	'[ -n "$score" ] && awk "BEGIN { exit !($score <= 2.5) }"'

@@ -226,12 +226,19 @@ END_TEST
 
 static const struct {
         const char *text;
-        const char *cpus; /* NULL: refused */
-        const char *policy, *memory;
+        const char *cpus;            /* NULL: refused */
+        const char *policy, *memory; /* memory: "POLICY" or "POLICY NODES" as parsed */
 } plans[] = {
-        {"cpus 4-7\npolicy fifo:1\nmemory keep\n", "4-7", "fifo:1", "keep"},
-        {"memory keep\ncpus 0\npolicy -\n", "0", NULL, "keep"},
-        {"cpus 1\npolicy other:nice=-5\nmemory interleave\n", "1", "other:nice=-5", "interleave"},
+        {"cpus 4-7\npolicy fifo:1\nmemory keep\n", "4-7", "fifo:1", "default"},
+        {"memory keep\ncpus 0\npolicy -\n", "0", NULL, "default"},
+        {"cpus 1\npolicy other:nice=-5\nmemory default\n", "1", "other:nice=-5", "default"},
+        {"cpus 1\npolicy -\nmemory preferred 1\n", "1", NULL, "preferred 1"},
+        {"cpus 0-3\npolicy -\nmemory interleave 0-1\n", "0-3", NULL, "interleave 0-1"},
+        {"cpus 1\npolicy -\nmemory preferred\n", NULL, NULL, NULL},   /* nodes missing */
+        {"cpus 1\npolicy -\nmemory default 0\n", NULL, NULL, NULL},   /* nodes for default */
+        {"cpus 1\npolicy -\nmemory preferred x\n", NULL, NULL, NULL}, /* bad nodes */
+        {"cpus 1\npolicy -\nmemory bind 0\n", NULL, NULL, NULL},      /* a policy we never send */
+        {"cpus 1\npolicy -\nmemory interleave\n", NULL, NULL, NULL},
         {"cpus 4-7\npolicy fifo:1\n", NULL, NULL, NULL},
         {"cpus 4-7\npolicy fifo:1\nmemory keep", NULL, NULL, NULL},
         {"cpus 4-7\ncpus 1\npolicy -\nmemory keep\n", NULL, NULL, NULL},
@@ -246,13 +253,14 @@ static const struct {
 };
 
 START_TEST(test_run_plan) {
-        RunPlan p = {.cpus = NULL, .memory = "x"};
+        RunPlan p = {.cpus = NULL, .memory = NUMA_POLICY_INTERLEAVE};
         int r = run_plan_parse(plans[_i].text, strlen(plans[_i].text), &p);
 
         if (!plans[_i].cpus) {
                 ck_assert_msg(r == -EBADMSG, "accepted: %s", plans[_i].text);
                 ck_assert_ptr_null(p.cpus);
-                ck_assert_str_eq(p.memory, "x");
+                ck_assert_ptr_null(p.memory_nodes);
+                ck_assert_int_eq(p.memory, NUMA_POLICY_INTERLEAVE);
                 return;
         }
         ck_assert_msg(r == 0, "refused: %s", plans[_i].text);
@@ -264,7 +272,10 @@ START_TEST(test_run_plan) {
                 ck_assert_int_eq(policy_format(&p.policy, pol, sizeof pol), 0);
                 ck_assert_str_eq(pol, plans[_i].policy);
         }
-        ck_assert_str_eq(p.memory, plans[_i].memory);
+        _cleanup_(freep) char *nodes = p.memory_nodes ? cpuset_format_list(p.memory_nodes) : NULL;
+        _cleanup_(freep) char *mem = nodes ? xasprintf("%s %s", numa_policy_name(p.memory), nodes)
+                                           : strdup(numa_policy_name(p.memory));
+        ck_assert_str_eq(mem, plans[_i].memory);
         run_plan_done(&p);
 }
 END_TEST
