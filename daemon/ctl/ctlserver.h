@@ -16,7 +16,10 @@
  * bytes. A handler with much to do works in slices (CtlReply.step) between
  * which the loop serves events, so no request holds it for long; and
  * non-root requests and slices wait their turn so that each uid, and all
- * non-root peers together, stay within a share of a CPU (budget.h). */
+ * non-root peers together, stay within a share of a CPU (budget.h). Taking
+ * a connection is charged too, and accepting pauses while non-root peers
+ * are over their share: a loop of bare connects buys no more than requests
+ * do. */
 #pragma once
 
 #include <stdbool.h>
