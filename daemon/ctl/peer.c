@@ -83,14 +83,16 @@ static bool status_ids(const char *status, const char *key, uint32_t ids[4]) {
         return procfs_parse_status_ids(status, key, ids, 4, &n) == 0 && n == 4;
 }
 
-bool peer_ptrace_readable_buf(const PeerCreds *c, pid_t pid, const char *status, uid_t proc_owner) {
+bool peer_ptrace_readable_buf(const PeerCreds *c, pid_t pid, const char *status, uid_t proc_owner,
+                              uint64_t start) {
         uint32_t uids[4], gids[4], tgid;
         size_t n;
 
         if (c->root)
                 return true;
-        if (procfs_parse_status_ids(status, "Tgid", &tgid, 1, &n) == 0 && n == 1 && (pid_t) tgid == c->pid)
-                return true; /* its own process */
+        if (procfs_parse_status_ids(status, "Tgid", &tgid, 1, &n) == 0 && n == 1 && (pid_t) tgid == c->pid &&
+            c->start != 0 && start == c->start)
+                return true; /* its own process, not another one with its pid since */
         if (!status_ids(status, "Uid", uids) || !status_ids(status, "Gid", gids))
                 return false;
         for (int i = 0; i < 3; i++)
@@ -112,7 +114,11 @@ static bool ptrace_readable(const PeerView *v, pid_t pid) {
         snprintf(name, sizeof name, "%d/status", (int) pid);
         if (fstatat(v->procfd, name, &st, 0) < 0)
                 return false;
-        return peer_ptrace_readable_buf(v->creds, pid, buf, st.st_uid);
+        /* The start time matters only for the peer's own pid. */
+        TaskStat ts = {0};
+        if (pid == v->creds->pid)
+                (void) procfs_read_stat(v->procfd, pid, pid, &ts);
+        return peer_ptrace_readable_buf(v->creds, pid, buf, st.st_uid, ts.starttime);
 }
 
 static bool in_group(const PeerCreds *c, gid_t gid) {
@@ -174,6 +180,7 @@ static bool read_view(PeerCreds *c, int pidfd) {
         _cleanup_(freep) char *mi = NULL;
         size_t len;
         uint32_t uids[4];
+        TaskStat ts;
         int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (proc < 0)
@@ -181,10 +188,12 @@ static bool read_view(PeerCreds *c, int pidfd) {
         snprintf(path, sizeof path, "%d/mountinfo", (int) c->pid);
         int r = read_file_alloc_at(proc, path, 4 * 1024 * 1024, &mi, &len);
         bool ok = r >= 0 && procfs_read_status(proc, c->pid, status, sizeof status) >= 0 &&
-                  status_ids(status, "Uid", uids) && uids[1] == c->uid;
+                  status_ids(status, "Uid", uids) && uids[1] == c->uid &&
+                  procfs_read_stat(proc, c->pid, c->pid, &ts) >= 0;
         close(proc);
         if (!ok)
                 return false;
+        c->start = ts.starttime;
         peer_parse_proc_mount(mi, &c->proc);
         snprintf(path, sizeof path, "/proc/%d/ns/pid", (int) c->pid);
         c->same_pidns = same_inode(path, "/proc/self/ns/pid");

@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define PEER_MAX_GROUPS 256
@@ -47,7 +48,8 @@ typedef struct PeerProcMount {
 typedef struct PeerCreds {
         bool root; /* uid 0, or the daemon's own uid */
         pid_t pid;
-        uid_t uid; /* effective, at connect */
+        uint64_t start; /* the peer process's start time: pid is it only while this matches */
+        uid_t uid;      /* effective, at connect */
         gid_t gid;
         gid_t groups[PEER_MAX_GROUPS]; /* supplementary, at connect */
         size_t n_groups;
@@ -67,8 +69,13 @@ void peer_parse_proc_mount(const char *mountinfo, PeerProcMount *ret);
  * more). -errno when even SO_PEERCRED fails. */
 int peer_creds_read(int sockfd, PeerCreds *ret);
 /* Pure: may the peer ptrace-read process pid, whose status file reads
- * status and belongs to proc_owner (root when it is not dumpable)? */
-bool peer_ptrace_readable_buf(const PeerCreds *c, pid_t pid, const char *status, uid_t proc_owner);
+ * status and belongs to proc_owner (root when it is not dumpable), and which
+ * started at start (its stat file; 0 when unknown)? The peer's own process
+ * is always readable, but a pid names it only while the start time is the
+ * one taken at connect: the peer may exit and leave its connection to a
+ * child, and its pid to anyone. */
+bool peer_ptrace_readable_buf(const PeerCreds *c, pid_t pid, const char *status, uid_t proc_owner,
+                              uint64_t start);
 
 typedef struct PeerView {
         const PeerCreds *creds;

@@ -47,28 +47,37 @@ END_TEST
 static const struct {
         const char *status;
         uid_t owner;
+        uint64_t start;
         bool readable;
         const char *what;
 } ptrace_cases[] = {
-        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n", 1000, true,
+        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n", 1000, 0, true,
          "its own user's"},
-        {"Tgid:\t500\nUid:\t1000\t1000\t0\t1000\nGid:\t1000\t1000\t1000\t1000\n", 1000, false,
+        {"Tgid:\t500\nUid:\t1000\t1000\t0\t1000\nGid:\t1000\t1000\t1000\t1000\n", 1000, 0, false,
          "a saved uid of root"},
-        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t50\t1000\t50\n", 1000, false, "another gid"},
-        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n", 0, false,
+        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t50\t1000\t50\n", 1000, 0, false,
+         "another gid"},
+        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n", 0, 0, false,
          "not dumpable (ssh-agent)"},
-        {"Tgid:\t500\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, false, "root's"},
-        {"Tgid:\t77\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, true, "the peer's own process"},
-        {"garbage", 1000, false, "an unreadable status"},
+        {"Tgid:\t500\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, 0, false, "root's"},
+        {"Tgid:\t77\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, 4242, true, "the peer's own process"},
+        /* The peer exited and its pid went to a root process: not its own. */
+        {"Tgid:\t77\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, 9999, false,
+         "a root process that took the peer's pid"},
+        {"Tgid:\t77\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, 0, false,
+         "the peer's pid, start time unknown"},
+        {"garbage", 1000, 0, false, "an unreadable status"},
 };
 
 START_TEST(test_ptrace_readable) {
-        PeerCreds c = {.pid = 77, .uid = 1000, .gid = 1000, .view_known = true, .same_pidns = true};
-        ck_assert_msg(peer_ptrace_readable_buf(&c, 500, ptrace_cases[_i].status, ptrace_cases[_i].owner) ==
-                              ptrace_cases[_i].readable,
+        PeerCreds c = {
+                .pid = 77, .start = 4242, .uid = 1000, .gid = 1000, .view_known = true, .same_pidns = true};
+        ck_assert_msg(peer_ptrace_readable_buf(&c, 500, ptrace_cases[_i].status, ptrace_cases[_i].owner,
+                                               ptrace_cases[_i].start) == ptrace_cases[_i].readable,
                       "%s", ptrace_cases[_i].what);
         PeerCreds root = {.root = true};
-        ck_assert(peer_ptrace_readable_buf(&root, 500, ptrace_cases[_i].status, ptrace_cases[_i].owner));
+        ck_assert(peer_ptrace_readable_buf(&root, 500, ptrace_cases[_i].status, ptrace_cases[_i].owner,
+                                           ptrace_cases[_i].start));
 }
 END_TEST
 
