@@ -27,6 +27,7 @@
 
 typedef enum ConnPhase {
         CONN_READING,
+        CONN_VIEWING, /* a non-root peer's view (peer.h) is read before its request is answered */
         CONN_WORKING, /* a stepped handler is not done yet */
         CONN_SEND_OUT,
         CONN_SEND_ERR,
@@ -63,7 +64,10 @@ struct CtlConn {
         uid_t uid;
         pid_t pid;
         bool root;
-        PeerCreds creds; /* at connect: what the verbs show this peer */
+        PeerCreds creds;     /* at connect: what the verbs show this peer */
+        PeerViewReader view; /* its view, read in slices once it asks */
+        char *request;       /* the request, kept while the view is read */
+        size_t request_len;
         ConnPhase phase;
         sd_event_source *step_source;
         sd_event_source *pause_source; /* non-root work waits between slices */
@@ -113,6 +117,8 @@ static void conn_free(CtlConn *c) {
         sd_event_source_disable_unref(c->pause_source);
         if (c->reply.step_free)
                 c->reply.step_free(c->reply.step_state);
+        peer_view_reader_done(&c->view);
+        free(c->request);
         if (c->fd >= 0)
                 close(c->fd);
         outbuf_done(&c->reply.out);
@@ -312,6 +318,11 @@ static int on_conn_resume(sd_event_source *src, uint64_t usec, void *userdata) {
                 CtlServer *s = c->server;
                 bool root = c->root;
                 uid_t uid = c->uid;
+                /* Its uid did more meanwhile (another of its connections):
+                 * wait again, and charge nothing for finding that out, or
+                 * its connections would push each other's turns away. */
+                if (conn_wait_turn(c))
+                        return 0;
                 uint64_t t0 = now_usec();
                 (void) sd_event_source_set_enabled(c->io_source, SD_EVENT_ON);
                 (void) conn_read_request(c);
@@ -321,8 +332,35 @@ static int on_conn_resume(sd_event_source *src, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int conn_answer(CtlConn *c, const char *buf, size_t n);
+
+/* A slice of the peer's view; its request is answered once it is read. */
+static int conn_view_step(CtlConn *c) {
+        uint64_t t0 = now_usec();
+        int r = peer_view_step(&c->view, &c->creds, CTL_STEP_BUDGET_USEC);
+
+        conn_charge(c->server, c->root, c->uid, t0);
+        if (r > 0) {
+                (void) conn_wait_turn(c);
+                return 0;
+        }
+        /* Done (or out of memory: then nothing is shown). */
+        peer_view_reader_done(&c->view);
+        sd_event_source_set_enabled(c->step_source, SD_EVENT_OFF);
+        _cleanup_(freep) char *req = TAKE_PTR(c->request);
+        t0 = now_usec();
+        CtlServer *s = c->server;
+        bool root = c->root;
+        uid_t uid = c->uid;
+        (void) conn_answer(c, req, c->request_len);
+        conn_charge(s, root, uid, t0);
+        return 0;
+}
+
 static int on_conn_step(sd_event_source *src, void *userdata) {
         CtlConn *c = userdata;
+        if (c->phase == CONN_VIEWING)
+                return conn_view_step(c);
         uint64_t t0 = now_usec();
         int r = c->reply.step(c->server->userdata, c->reply.step_state, &c->reply);
 
@@ -339,13 +377,41 @@ static int on_conn_step(sd_event_source *src, void *userdata) {
         return 0;
 }
 
+/* Call on_conn_step (a slice of a view or of a handler) until it is done:
+ * nothing to read or send meanwhile. Returns 1 when the connection was
+ * freed. */
+static int conn_start_stepping(CtlConn *c) {
+        int r = sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
+
+        if (r >= 0 && !c->step_source) {
+                r = sd_event_add_defer(c->server->event, &c->step_source, on_conn_step, c);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(c->step_source, SD_EVENT_PRIORITY_IDLE);
+        }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->step_source, SD_EVENT_ON);
+        if (r >= 0)
+                r = conn_set_timeout(c, c->server->drain_timeout_usec);
+        if (r < 0) {
+                conn_free(c);
+                return 1;
+        }
+        return 0;
+}
+
+/* Does answering this request show the peer anything of /proc, so that its
+ * view must be read first? Not for root, nor for what is refused anyway. */
+static bool conn_needs_view(const CtlConn *c, const char *buf, size_t n) {
+        CtlWireRequest w;
+        return !c->root && !c->creds.view_known && c->view.mountinfo_fd >= 0 &&
+               ctl_request_decode(buf, n, &w) >= 0 && !ctl_verb_needs_root(w.verb);
+}
+
 /* Read the request, answer it and start streaming. Returns 1 when the
  * connection was freed. */
 static int conn_read_request(CtlConn *c) {
         char buf[CTL_MAX_REQUEST];
-        CtlWireRequest w;
         ssize_t n;
-        int r;
 
         if (conn_wait_turn(c))
                 return 0;
@@ -362,31 +428,36 @@ static int conn_read_request(CtlConn *c) {
                 conn_free(c);
                 return 1;
         }
-        if ((size_t) n > sizeof buf) {
+        if ((size_t) n <= sizeof buf && conn_needs_view(c, buf, (size_t) n)) {
+                c->request = malloc((size_t) n);
+                if (!c->request) {
+                        conn_free(c);
+                        return 1;
+                }
+                memcpy(c->request, buf, (size_t) n);
+                c->request_len = (size_t) n;
+                c->phase = CONN_VIEWING;
+                return conn_start_stepping(c);
+        }
+        return conn_answer(c, buf, (size_t) n);
+}
+
+/* Answer the request buf[n] (n past CTL_MAX_REQUEST: it was too large) and
+ * start streaming, or stepping. Returns 1 when the connection was freed. */
+static int conn_answer(CtlConn *c, const char *buf, size_t n) {
+        CtlWireRequest w;
+
+        c->phase = CONN_READING;
+        if (n > CTL_MAX_REQUEST) {
                 outbuf_printf(&c->reply.err, "bad request: larger than %d bytes\n", CTL_MAX_REQUEST);
                 c->reply.exit_code = CTL_EXIT_USAGE;
-        } else if (ctl_request_decode(buf, (size_t) n, &w) < 0) {
+        } else if (ctl_request_decode(buf, n, &w) < 0) {
                 outbuf_puts(&c->reply.err, "bad request\n");
                 c->reply.exit_code = CTL_EXIT_USAGE;
         } else
                 conn_dispatch(c, &w);
-        if (c->phase == CONN_WORKING) {
-                /* Nothing to read or send until the work is done. */
-                r = sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
-                if (r >= 0)
-                        r = sd_event_add_defer(c->server->event, &c->step_source, on_conn_step, c);
-                if (r >= 0)
-                        r = sd_event_source_set_priority(c->step_source, SD_EVENT_PRIORITY_IDLE);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(c->step_source, SD_EVENT_ON);
-                if (r >= 0)
-                        r = conn_set_timeout(c, c->server->drain_timeout_usec);
-                if (r < 0) {
-                        conn_free(c);
-                        return 1;
-                }
-                return 0;
-        }
+        if (c->phase == CONN_WORKING)
+                return conn_start_stepping(c);
         return conn_start_sending(c);
 }
 
@@ -459,9 +530,10 @@ static int conn_new(CtlServer *s, int fd, uid_t *ret_uid, bool *ret_root) {
                 return -ENOMEM;
         *c = (CtlConn){
                 .server = s, .fd = fd, .uid = cred.uid, .pid = cred.pid, .root = root, .verb = "request"};
-        /* The peer's credentials and /proc as they are now, not when its
-         * request is read (its pid may be another process's by then). */
-        r = peer_creds_read(fd, &c->creds);
+        /* The peer's credentials and its mount namespace as they are now,
+         * not when its request is read (its pid may be another process's by
+         * then); the view itself is read once it asks, a slice at a time. */
+        r = peer_creds_begin(fd, &c->creds, &c->view);
         if (r < 0) {
                 free(c);
                 return r;
@@ -487,8 +559,17 @@ static int conn_new(CtlServer *s, int fd, uid_t *ret_uid, bool *ret_root) {
         return 0;
 }
 
+static void server_pause(CtlServer *s, uint64_t until);
+
 static int on_backoff(sd_event_source *src, uint64_t usec, void *userdata) {
         CtlServer *s = userdata;
+        uint64_t due = ctl_budget_all_ready_at(&s->budget);
+        /* Non-root peers did more meanwhile: wait on, without a wakeup of
+         * the listening socket for nothing. */
+        if (due > now_usec() + CTL_BUDGET_SLACK_USEC) {
+                server_pause(s, due);
+                return 0;
+        }
         sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
         return 0;
 }
