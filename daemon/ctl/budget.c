@@ -17,6 +17,10 @@ uint64_t ctl_budget_ready_at(const CtlBudget *b, uid_t uid) {
         return t;
 }
 
+uint64_t ctl_budget_all_ready_at(const CtlBudget *b) {
+        return b->all_ready_at;
+}
+
 void ctl_budget_charge(CtlBudget *b, uid_t uid, uint64_t now, uint64_t cost_usec) {
         size_t i, slot = b->n;
 

@@ -20,48 +20,117 @@
 #include "kernel/procfs.h"
 #include "lib/suggest.h"
 
-/* Pinned threads per rule of the config, in one walk of the table (entries
- * point at interned names, so counting per name pointer is cheap), counting
- * only processes the peer could see; calloc'd, n_rules entries, NULL on
- * ENOMEM. *ret_total gets every thread counted, ruled or not. */
-static size_t *rule_thread_counts(const Manager *m, const PeerView *peer, size_t *ret_total) {
-        size_t n_names = m->rc.rule_names.n, i = 0, total = 0;
-        _cleanup_(freep) size_t *per_name = calloc(n_names ? n_names : 1, sizeof(size_t));
-        size_t *per_rule = calloc(m->rc.config->n_rules ? m->rc.config->n_rules : 1, sizeof(size_t));
-        pid_t last_pid = -1;
-        bool last_visible = false;
-        Thread *th;
+/* Pinned threads per rule of the config and managed threads in all, counting
+ * only processes the peer could see, for status and metrics. For a non-root
+ * peer each process is looked at in its /proc (peer.h): with thousands of
+ * managed processes under hidepid that took ~40 ms in one go, holding the
+ * loop for every user's `status`. So the entries are taken at once (cheap)
+ * and looked at a slice at a time, like list's rows; then the answer is
+ * rendered. Entries name their rule by an interned string (reconcile.c),
+ * which outlives any reload. */
+typedef struct CountEntry {
+        pid_t pid;
+        const char *rule; /* NULL: not pinned by a rule now */
+} CountEntry;
 
-        if (!per_name || !per_rule) {
-                free(per_rule);
-                return NULL;
-        }
-        while ((th = thread_table_next(m->rc.threads, &i))) {
-                if (!peer->creds->root) {
-                        /* Entries of a process sit side by side often
-                         * enough: one look per run of them. */
-                        if (th->pid != last_pid) {
-                                last_pid = th->pid;
-                                last_visible = peer_may_see(peer, th->pid);
-                        }
-                        if (!last_visible)
-                                continue;
+typedef int (*CountRender)(Manager *m, bool json, CtlReply *reply, const size_t *per_rule, size_t total);
+
+typedef struct CountJob {
+        CountEntry *v;
+        size_t n, next;
+        PeerView peer;
+        pid_t last_pid;
+        bool last_visible;
+        bool json;
+        const char **names; /* the interned rule names, at the start */
+        size_t n_names;
+        size_t *per_name, total;
+        CountRender render;
+} CountJob;
+
+static void count_job_free(void *p) {
+        CountJob *j = p;
+        if (!j)
+                return;
+        free(j->v);
+        free(j->names);
+        free(j->per_name);
+        free(j);
+}
+
+static void count_job_freep(CountJob **j) {
+        count_job_free(*j);
+}
+
+static int count_entry_cmp(const void *a, const void *b) {
+        const CountEntry *x = a, *y = b;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int count_step(void *userdata, void *state, CtlReply *reply) {
+        Manager *m = userdata;
+        CountJob *j = state;
+        uint64_t t0 = now_usec();
+
+        while (j->next < j->n) {
+                /* Before an entry is skipped too: looking costs the same. */
+                if (j->next > 0 && (j->next & 7) == 0 && now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
+                        return 1;
+                const CountEntry *e = &j->v[j->next++];
+                if (e->pid != j->last_pid) {
+                        j->last_pid = e->pid;
+                        j->last_visible = peer_may_see(&j->peer, e->pid);
                 }
-                total++;
-                if (th->rule && th->applied)
-                        for (size_t k = 0; k < n_names; k++)
-                                if (m->rc.rule_names.v[k] == th->rule) {
-                                        per_name[k]++;
+                if (!j->last_visible)
+                        continue;
+                j->total++;
+                if (e->rule)
+                        for (size_t k = 0; k < j->n_names; k++)
+                                if (j->names[k] == e->rule) {
+                                        j->per_name[k]++;
                                         break;
                                 }
         }
-        for (size_t r = 0; r < m->rc.config->n_rules; r++)
-                for (size_t k = 0; k < n_names; k++)
-                        if (strcmp(m->rc.rule_names.v[k], m->rc.config->rules[r].name) == 0)
-                                per_rule[r] = per_name[k];
-        if (ret_total)
-                *ret_total = total;
-        return per_rule;
+        /* The config now (a reload may have come between slices). */
+        size_t n_rules = m->rc.config->n_rules;
+        _cleanup_(freep) size_t *per_rule = calloc(n_rules ? n_rules : 1, sizeof(size_t));
+        if (!per_rule)
+                return -ENOMEM;
+        for (size_t r = 0; r < n_rules; r++)
+                for (size_t k = 0; k < j->n_names; k++)
+                        if (strcmp(j->names[k], m->rc.config->rules[r].name) == 0)
+                                per_rule[r] = j->per_name[k];
+        return j->render(m, j->json, reply, per_rule, j->total);
+}
+
+static int count_job_start(Manager *m, const CtlRequest *req, CtlReply *reply, CountRender render) {
+        _cleanup_(count_job_freep) CountJob *j = calloc(1, sizeof *j);
+        size_t i = 0;
+        Thread *th;
+
+        if (!j)
+                return -ENOMEM;
+        j->json = req->json;
+        j->render = render;
+        j->last_pid = -1;
+        peer_view_init(&j->peer, m->rc.procfd, req->peer);
+        j->n_names = m->rc.rule_names.n;
+        j->names = calloc(j->n_names ? j->n_names : 1, sizeof(char *));
+        j->per_name = calloc(j->n_names ? j->n_names : 1, sizeof(size_t));
+        j->v = calloc(thread_table_size(m->rc.threads) + 1, sizeof(CountEntry));
+        if (!j->names || !j->per_name || !j->v)
+                return -ENOMEM;
+        for (size_t k = 0; k < j->n_names; k++)
+                j->names[k] = m->rc.rule_names.v[k];
+        while ((th = thread_table_next(m->rc.threads, &i)))
+                j->v[j->n++] = (CountEntry){th->pid, th->rule && th->applied ? th->rule : NULL};
+        /* Root sees everything: no look per process, so no order needed. */
+        if (!req->peer->root)
+                qsort(j->v, j->n, sizeof *j->v, count_entry_cmp);
+        reply->step = count_step;
+        reply->step_free = count_job_free;
+        reply->step_state = TAKE_PTR(j);
+        return 0;
 }
 
 static void fmt_duration(uint64_t usec, char *buf, size_t size) {
@@ -119,18 +188,12 @@ static void status_guarantee(Manager *m, OutBuf *o) {
         }
 }
 
-static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
-        PeerView peer;
-        size_t managed = 0;
-        peer_view_init(&peer, m->rc.procfd, req->peer);
-        _cleanup_(freep) size_t *counts = rule_thread_counts(m, &peer, &managed);
-        if (!counts)
-                return -ENOMEM;
+static int status_render(Manager *m, bool json, CtlReply *reply, const size_t *counts, size_t managed) {
         _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
                               *isolated = fmt_cpus(m->rc.host->isolated);
         uint64_t up = now_usec() - m->start_usec;
 
-        if (req->json) {
+        if (json) {
                 JsonWriter w;
                 json_init(&w, &reply->out);
                 json_object_begin(&w);
@@ -272,6 +335,10 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         int r = table_render(&t, &reply->out);
         table_done(&t);
         return r;
+}
+
+static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
+        return count_job_start(m, req, reply, status_render);
 }
 
 static int tid_cmp(const void *a, const void *b) {
@@ -422,6 +489,10 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
         uint64_t t0 = now_usec();
 
         while (j->next < j->n) {
+                /* Checked before any row is skipped: a row the peer may not
+                 * see costs a look in /proc too. */
+                if (j->next > 0 && (j->next & 7) == 0 && now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
+                        return 1;
                 pid_t pid = j->pairs[2 * j->next], tid = j->pairs[2 * j->next + 1];
                 j->next++;
                 Thread *th = thread_table_get(m->rc.threads, tid);
@@ -442,8 +513,6 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
                         continue;
                 list_row(m, j, th);
                 j->shown++;
-                if ((j->next & 63) == 0 && now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
-                        return 1;
         }
         if (j->json) {
                 json_array_end(&j->w);
@@ -651,17 +720,16 @@ static int verb_rescan(Manager *m, const CtlRequest *req, CtlReply *reply) {
  * configuration has its series (zeros included, so rate() works from the
  * start), and so have rules a reload removed that had outcomes: counters
  * never go back. */
-static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
+static int metrics_render_counts(Manager *m, bool json, CtlReply *reply, const size_t *counts,
+                                 size_t managed) {
         const Reporter *rp = &m->rc.report;
         size_t n_cfg = m->rc.config->n_rules, n = 0;
         _cleanup_(freep) MetricsRule *rules = calloc(n_cfg + rp->n_per_rule + 1, sizeof *rules);
-        PeerView peer;
-        size_t managed = 0;
-        peer_view_init(&peer, m->rc.procfd, req->peer);
-        _cleanup_(freep) size_t *counts = rule_thread_counts(m, &peer, &managed);
         const Counters *c = &rp->counters;
 
-        if (!rules || !counts)
+        if (!rules)
+
+        if (!rules)
                 return -ENOMEM;
         for (size_t i = 0; i < n_cfg; i++) {
                 const char *name = m->rc.config->rules[i].name;
@@ -712,7 +780,11 @@ static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 .memory_other = m->memory.counters.other,
                 .memory_usec = m->memory.counters.usec,
         };
-        return req->json ? metrics_render_json(&s, &reply->out) : metrics_render(&s, &reply->out);
+        return json ? metrics_render_json(&s, &reply->out) : metrics_render(&s, &reply->out);
+}
+
+static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
+        return count_job_start(m, req, reply, metrics_render_counts);
 }
 
 static const struct {

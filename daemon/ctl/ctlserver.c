@@ -18,9 +18,16 @@
 #define CTL_ACCEPT_BACKOFF_USEC (250 * 1000ULL)
 /* Connections taken per wakeup, so a flood cannot starve other sources. */
 #define CTL_ACCEPT_BURST 16
+/* Connections the kernel queues for us. While non-root peers are over their
+ * share, accepting pauses (a connection's uid is known only once it is
+ * accepted), so root's connection may wait behind this many others, each
+ * taken at the non-root pace: ~64 x 10 x 20 us, about 13 ms. SOMAXCONN
+ * (4096) would make that most of a second. */
+#define CTL_LISTEN_BACKLOG 512
 
 typedef enum ConnPhase {
         CONN_READING,
+        CONN_VIEWING, /* a non-root peer's view (peer.h) is read before its request is answered */
         CONN_WORKING, /* a stepped handler is not done yet */
         CONN_SEND_OUT,
         CONN_SEND_ERR,
@@ -57,7 +64,10 @@ struct CtlConn {
         uid_t uid;
         pid_t pid;
         bool root;
-        PeerCreds creds; /* at connect: what the verbs show this peer */
+        PeerCreds creds;     /* at connect: what the verbs show this peer */
+        PeerViewReader view; /* its view, read in slices once it asks */
+        char *request;       /* the request, kept while the view is read */
+        size_t request_len;
         ConnPhase phase;
         sd_event_source *step_source;
         sd_event_source *pause_source; /* non-root work waits between slices */
@@ -103,6 +113,8 @@ static void conn_free(CtlConn *c) {
         sd_event_source_disable_unref(c->pause_source);
         if (c->reply.step_free)
                 c->reply.step_free(c->reply.step_state);
+        peer_view_reader_done(&c->view);
+        free(c->request);
         if (c->fd >= 0)
                 close(c->fd);
         outbuf_done(&c->reply.out);
@@ -230,12 +242,8 @@ static void conn_dispatch(CtlConn *c, const CtlWireRequest *w) {
         }
         if (!req.privileged)
                 c->reply.out.max = CTL_SERVER_UNPRIV_REPLY_MAX;
-        uint64_t t0 = now_usec();
+        /* Its cost is charged with the rest of the callback (conn_charge). */
         r = s->handler(s->userdata, &req, &c->reply);
-        if (!c->root) {
-                uint64_t t1 = now_usec();
-                ctl_budget_charge(&s->budget, c->uid, t1, t1 - t0);
-        }
         if (r >= 0 && c->reply.step) {
                 c->phase = CONN_WORKING;
                 return;
@@ -246,6 +254,26 @@ static void conn_dispatch(CtlConn *c, const CtlWireRequest *w) {
 static int conn_start_sending(CtlConn *c);
 
 static int conn_read_request(CtlConn *c);
+
+/* What a non-root peer's callback cost since t0 (reading its request,
+ * answering, sending, closing), charged to its uid and to non-root peers as
+ * a whole. Taken apart from the connection, which the callback may free. */
+static void conn_charge(CtlServer *s, bool root, uid_t uid, uint64_t t0) {
+        if (!root) {
+                uint64_t t1 = now_usec();
+                ctl_budget_charge(&s->budget, uid, t1, t1 - t0 + CTL_BUDGET_LOOP_USEC);
+        }
+}
+
+/* The same for one connection of an accept burst: the loop's wakeup is
+ * charged once per burst (loop_charged), to the first non-root peer. */
+static void conn_charge_accept(CtlServer *s, bool root, uid_t uid, uint64_t t0, bool *loop_charged) {
+        if (!root) {
+                uint64_t t1 = now_usec();
+                ctl_budget_charge(&s->budget, uid, t1, t1 - t0 + (*loop_charged ? 0 : CTL_BUDGET_LOOP_USEC));
+                *loop_charged = true;
+        }
+}
 static int on_conn_resume(sd_event_source *src, uint64_t usec, void *userdata);
 
 /* A non-root peer's next piece of work waits until its uid, and non-root
@@ -258,7 +286,7 @@ static bool conn_wait_turn(CtlConn *c) {
         if (c->root)
                 return false;
         due = ctl_budget_ready_at(&c->server->budget, c->uid);
-        if (due <= now)
+        if (due <= now + CTL_BUDGET_SLACK_USEC)
                 return false;
         if (!c->pause_source)
                 /* Accuracy 0 would be sd-event's default, 250 ms. */
@@ -283,22 +311,56 @@ static bool conn_wait_turn(CtlConn *c) {
 static int on_conn_resume(sd_event_source *src, uint64_t usec, void *userdata) {
         CtlConn *c = userdata;
         if (c->phase == CONN_READING) {
+                CtlServer *s = c->server;
+                bool root = c->root;
+                uid_t uid = c->uid;
+                /* Its uid did more meanwhile (another of its connections):
+                 * wait again, and charge nothing for finding that out, or
+                 * its connections would push each other's turns away. */
+                if (conn_wait_turn(c))
+                        return 0;
+                uint64_t t0 = now_usec();
                 (void) sd_event_source_set_enabled(c->io_source, SD_EVENT_ON);
                 (void) conn_read_request(c);
+                conn_charge(s, root, uid, t0);
         } else
                 (void) sd_event_source_set_enabled(c->step_source, SD_EVENT_ON);
         return 0;
 }
 
+static int conn_answer(CtlConn *c, const char *buf, size_t n);
+
+/* A slice of the peer's view; its request is answered once it is read. */
+static int conn_view_step(CtlConn *c) {
+        uint64_t t0 = now_usec();
+        int r = peer_view_step(&c->view, &c->creds, CTL_STEP_BUDGET_USEC);
+
+        conn_charge(c->server, c->root, c->uid, t0);
+        if (r > 0) {
+                (void) conn_wait_turn(c);
+                return 0;
+        }
+        /* Done (or out of memory: then nothing is shown). */
+        peer_view_reader_done(&c->view);
+        sd_event_source_set_enabled(c->step_source, SD_EVENT_OFF);
+        _cleanup_(freep) char *req = TAKE_PTR(c->request);
+        t0 = now_usec();
+        CtlServer *s = c->server;
+        bool root = c->root;
+        uid_t uid = c->uid;
+        (void) conn_answer(c, req, c->request_len);
+        conn_charge(s, root, uid, t0);
+        return 0;
+}
+
 static int on_conn_step(sd_event_source *src, void *userdata) {
         CtlConn *c = userdata;
+        if (c->phase == CONN_VIEWING)
+                return conn_view_step(c);
         uint64_t t0 = now_usec();
         int r = c->reply.step(c->server->userdata, c->reply.step_state, &c->reply);
 
-        if (!c->root) {
-                uint64_t t1 = now_usec();
-                ctl_budget_charge(&c->server->budget, c->uid, t1, t1 - t0);
-        }
+        conn_charge(c->server, c->root, c->uid, t0);
         if (r > 0 && outbuf_error(&c->reply.out) == 0 && outbuf_error(&c->reply.err) == 0) {
                 /* More: called again after the loop's other work, and a
                  * non-root peer's only when its share allows. */
@@ -311,13 +373,41 @@ static int on_conn_step(sd_event_source *src, void *userdata) {
         return 0;
 }
 
+/* Call on_conn_step (a slice of a view or of a handler) until it is done:
+ * nothing to read or send meanwhile. Returns 1 when the connection was
+ * freed. */
+static int conn_start_stepping(CtlConn *c) {
+        int r = sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
+
+        if (r >= 0 && !c->step_source) {
+                r = sd_event_add_defer(c->server->event, &c->step_source, on_conn_step, c);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(c->step_source, SD_EVENT_PRIORITY_IDLE);
+        }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->step_source, SD_EVENT_ON);
+        if (r >= 0)
+                r = conn_set_timeout(c, c->server->drain_timeout_usec);
+        if (r < 0) {
+                conn_free(c);
+                return 1;
+        }
+        return 0;
+}
+
+/* Does answering this request show the peer anything of /proc, so that its
+ * view must be read first? Not for root, nor for what is refused anyway. */
+static bool conn_needs_view(const CtlConn *c, const char *buf, size_t n) {
+        CtlWireRequest w;
+        return !c->root && !c->creds.view_known && c->view.mountinfo_fd >= 0 &&
+               ctl_request_decode(buf, n, &w) >= 0 && !ctl_verb_needs_root(w.verb);
+}
+
 /* Read the request, answer it and start streaming. Returns 1 when the
  * connection was freed. */
 static int conn_read_request(CtlConn *c) {
         char buf[CTL_MAX_REQUEST];
-        CtlWireRequest w;
         ssize_t n;
-        int r;
 
         if (conn_wait_turn(c))
                 return 0;
@@ -334,31 +424,36 @@ static int conn_read_request(CtlConn *c) {
                 conn_free(c);
                 return 1;
         }
-        if ((size_t) n > sizeof buf) {
+        if ((size_t) n <= sizeof buf && conn_needs_view(c, buf, (size_t) n)) {
+                c->request = malloc((size_t) n);
+                if (!c->request) {
+                        conn_free(c);
+                        return 1;
+                }
+                memcpy(c->request, buf, (size_t) n);
+                c->request_len = (size_t) n;
+                c->phase = CONN_VIEWING;
+                return conn_start_stepping(c);
+        }
+        return conn_answer(c, buf, (size_t) n);
+}
+
+/* Answer the request buf[n] (n past CTL_MAX_REQUEST: it was too large) and
+ * start streaming, or stepping. Returns 1 when the connection was freed. */
+static int conn_answer(CtlConn *c, const char *buf, size_t n) {
+        CtlWireRequest w;
+
+        c->phase = CONN_READING;
+        if (n > CTL_MAX_REQUEST) {
                 outbuf_printf(&c->reply.err, "bad request: larger than %d bytes\n", CTL_MAX_REQUEST);
                 c->reply.exit_code = CTL_EXIT_USAGE;
-        } else if (ctl_request_decode(buf, (size_t) n, &w) < 0) {
+        } else if (ctl_request_decode(buf, n, &w) < 0) {
                 outbuf_puts(&c->reply.err, "bad request\n");
                 c->reply.exit_code = CTL_EXIT_USAGE;
         } else
                 conn_dispatch(c, &w);
-        if (c->phase == CONN_WORKING) {
-                /* Nothing to read or send until the work is done. */
-                r = sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
-                if (r >= 0)
-                        r = sd_event_add_defer(c->server->event, &c->step_source, on_conn_step, c);
-                if (r >= 0)
-                        r = sd_event_source_set_priority(c->step_source, SD_EVENT_PRIORITY_IDLE);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(c->step_source, SD_EVENT_ON);
-                if (r >= 0)
-                        r = conn_set_timeout(c, c->server->drain_timeout_usec);
-                if (r < 0) {
-                        conn_free(c);
-                        return 1;
-                }
-                return 0;
-        }
+        if (c->phase == CONN_WORKING)
+                return conn_start_stepping(c);
         return conn_start_sending(c);
 }
 
@@ -382,11 +477,16 @@ static int conn_start_sending(CtlConn *c) {
 
 static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         CtlConn *c = userdata;
+        CtlServer *s = c->server;
+        bool root = c->root;
+        uid_t uid = c->uid;
+        uint64_t t0 = now_usec();
 
         if (c->phase == CONN_READING)
                 conn_read_request(c);
         else
                 conn_flush(c);
+        conn_charge(s, root, uid, t0);
         return 0;
 }
 
@@ -403,8 +503,10 @@ static size_t conns_of_uid(const CtlServer *s, uid_t uid) {
         return n;
 }
 
-/* -EUSERS when the peer is over its limit (the caller closes fd). */
-static int conn_new(CtlServer *s, int fd) {
+/* -EUSERS when the peer is over its limit (the caller closes fd). Who it
+ * is goes to *ret_uid and *ret_root as soon as it is known, refused or not:
+ * the caller charges what taking it cost. */
+static int conn_new(CtlServer *s, int fd, uid_t *ret_uid, bool *ret_root) {
         struct ucred cred;
         socklen_t len = sizeof cred;
         CtlConn *c;
@@ -414,6 +516,8 @@ static int conn_new(CtlServer *s, int fd) {
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
         root = ctl_request_privileged(&(CtlRequest){.uid = cred.uid});
+        *ret_uid = cred.uid;
+        *ret_root = root;
         if (root ? s->n_root_conns >= CTL_SERVER_MAX_ROOT_CONNECTIONS
                  : s->n_conns >= s->max_connections || conns_of_uid(s, cred.uid) >= CTL_SERVER_MAX_PER_UID)
                 return -EUSERS;
@@ -422,9 +526,10 @@ static int conn_new(CtlServer *s, int fd) {
                 return -ENOMEM;
         *c = (CtlConn){
                 .server = s, .fd = fd, .uid = cred.uid, .pid = cred.pid, .root = root, .verb = "request"};
-        /* The peer's credentials and /proc as they are now, not when its
-         * request is read (its pid may be another process's by then). */
-        r = peer_creds_read(fd, &c->creds);
+        /* The peer's credentials and its mount namespace as they are now,
+         * not when its request is read (its pid may be another process's by
+         * then); the view itself is read once it asks, a slice at a time. */
+        r = peer_creds_begin(fd, &c->creds, &c->view);
         if (r < 0) {
                 free(c);
                 return r;
@@ -450,23 +555,31 @@ static int conn_new(CtlServer *s, int fd) {
         return 0;
 }
 
+static void server_pause(CtlServer *s, uint64_t until);
+
 static int on_backoff(sd_event_source *src, uint64_t usec, void *userdata) {
         CtlServer *s = userdata;
+        uint64_t due = ctl_budget_all_ready_at(&s->budget);
+        /* Non-root peers did more meanwhile: wait on, without a wakeup of
+         * the listening socket for nothing. */
+        if (due > now_usec() + CTL_BUDGET_SLACK_USEC) {
+                server_pause(s, due);
+                return 0;
+        }
         sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
         return 0;
 }
 
-/* Stop accepting for a moment; if even that fails, keep accepting. */
-static void server_backoff(CtlServer *s) {
-        uint64_t now;
-
-        if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
-                return;
+/* Stop accepting until `until` (CLOCK_MONOTONIC µs); if even that fails,
+ * keep accepting. */
+static void server_pause(CtlServer *s, uint64_t until) {
         if (!s->backoff_source) {
-                if (sd_event_add_time(s->event, &s->backoff_source, CLOCK_MONOTONIC,
-                                      now + CTL_ACCEPT_BACKOFF_USEC, 0, on_backoff, s) < 0)
+                /* Accuracy 0 would be sd-event's default, 250 ms: a pause of
+                 * 200 µs must not become one of a quarter second. */
+                if (sd_event_add_time(s->event, &s->backoff_source, CLOCK_MONOTONIC, until, 100, on_backoff,
+                                      s) < 0)
                         return;
-        } else if (sd_event_source_set_time(s->backoff_source, now + CTL_ACCEPT_BACKOFF_USEC) < 0 ||
+        } else if (sd_event_source_set_time(s->backoff_source, until) < 0 ||
                    sd_event_source_set_enabled(s->backoff_source, SD_EVENT_ONESHOT) < 0)
                 return;
         sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
@@ -474,8 +587,19 @@ static void server_backoff(CtlServer *s) {
 
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         CtlServer *s = userdata;
+        bool loop_charged = false;
 
         for (int i = 0; i < CTL_ACCEPT_BURST; i++) {
+                /* Taking a connection costs a few µs even when it is refused,
+                 * and reading a non-root peer's view (peer.h) more: a loop of
+                 * connects, without a request, kept the SCHED_FIFO daemon at
+                 * 95% of a CPU. So accepting is non-root work too, and waits
+                 * while non-root peers as a whole are over their share. */
+                uint64_t t0 = now_usec(), due = ctl_budget_all_ready_at(&s->budget);
+                if (due > t0 + CTL_BUDGET_SLACK_USEC) {
+                        server_pause(s, due);
+                        return 0;
+                }
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) {
                         if (errno == EAGAIN)
@@ -483,13 +607,16 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                         if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
                                 continue;
                         /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
-                        server_backoff(s);
+                        server_pause(s, now_usec() + CTL_ACCEPT_BACKOFF_USEC);
                         return 0;
                 }
+                uid_t uid = 0;
+                bool root = true;
                 /* Over the limit: closing tells the client at once (it reads
                  * EOF) instead of leaving it queued. */
-                if (conn_new(s, cfd) < 0)
+                if (conn_new(s, cfd, &uid, &root) < 0)
                         close(cfd);
+                conn_charge_accept(s, root, uid, t0, &loop_charged);
         }
         return 0;
 }
@@ -629,7 +756,7 @@ int ctl_server_new(sd_event *e, const char *path, CtlHandler handler, void *user
         /* Everyone may ask; SO_PEERCRED decides who may change state. */
         if (chmod(path, 0666) < 0)
                 return fail(ret_error, -errno, "cannot chmod %s: %m", path);
-        if (listen(s->fd, SOMAXCONN) < 0)
+        if (listen(s->fd, CTL_LISTEN_BACKLOG) < 0)
                 return fail(ret_error, -errno, "cannot listen on %s: %m", path);
         r = sd_event_add_io(e, &s->listen_source, s->fd, EPOLLIN, on_accept, s);
         if (r < 0)

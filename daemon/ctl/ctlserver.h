@@ -11,12 +11,16 @@
  * Root is always served: root's connections have a pool of their own
  * (CTL_SERVER_MAX_ROOT_CONNECTIONS). Everyone else shares
  * CTL_SERVER_MAX_CONNECTIONS, at most CTL_SERVER_MAX_PER_UID per uid; the
- * peer's credentials are read at accept, and a connection over a limit is
+ * peer's credentials are read at accept (its view of /proc, peer.h, a slice
+ * at a time once it asks), and a connection over a limit is
  * closed at once. A non-root reply is at most CTL_SERVER_UNPRIV_REPLY_MAX
  * bytes. A handler with much to do works in slices (CtlReply.step) between
  * which the loop serves events, so no request holds it for long; and
  * non-root requests and slices wait their turn so that each uid, and all
- * non-root peers together, stay within a share of a CPU (budget.h). */
+ * non-root peers together, stay within a share of a CPU (budget.h). Taking
+ * a connection is charged too, and accepting pauses while non-root peers
+ * are over their share: a loop of bare connects buys no more than requests
+ * do. */
 #pragma once
 
 #include <stdbool.h>
@@ -33,6 +37,7 @@
 #define CTL_SERVER_UNPRIV_REPLY_MAX ((size_t) 1024 * 1024)
 /* What one slice of a stepped handler should stay under. */
 #define CTL_STEP_BUDGET_USEC 200
+
 #define CTL_SERVER_REQUEST_TIMEOUT_USEC (5 * 1000000ULL)
 #define CTL_SERVER_DRAIN_TIMEOUT_USEC (30 * 1000000ULL)
 

@@ -39,6 +39,36 @@ static int parse_hidepid(const char *v) {
         return PEER_HIDEPID_INVISIBLE;
 }
 
+void peer_parse_proc_mount_line(const char *line, size_t len, PeerProcMount *acc) {
+        char buf[PEER_MOUNTINFO_LINE_MAX + 1];
+
+        /* Most lines are other mounts: two searches rule them out. */
+        if (len > PEER_MOUNTINFO_LINE_MAX || !memmem(line, len, " /proc ", 7) ||
+            !memmem(line, len, " - proc ", 8))
+                return;
+        memcpy(buf, line, len);
+        buf[len] = '\0';
+        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS */
+        char mp[1024], fstype[64], super[2048];
+        const char *dash = strstr(buf, " - ");
+        if (!dash || sscanf(buf, "%*s %*s %*s %*s %1023s", mp) != 1 || strcmp(mp, "/proc") != 0 ||
+            sscanf(dash + 3, "%63s %*s %2047s", fstype, super) != 2 || strcmp(fstype, "proc") != 0)
+                return;
+        /* Mounts stack: the last one at /proc is what is seen. */
+        PeerProcMount m = {.found = true};
+        char *save = NULL;
+        for (char *o = strtok_r(super, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                unsigned g;
+                if (strncmp(o, "hidepid=", 8) == 0)
+                        m.hidepid = parse_hidepid(o + 8);
+                else if (strncmp(o, "gid=", 4) == 0 && parse_uint(o + 4, &g) >= 0) {
+                        m.gid = (gid_t) g;
+                        m.has_gid = true;
+                }
+        }
+        *acc = m;
+}
+
 void peer_parse_proc_mount(const char *mountinfo, PeerProcMount *ret) {
         const char *line = mountinfo;
 
@@ -46,33 +76,7 @@ void peer_parse_proc_mount(const char *mountinfo, PeerProcMount *ret) {
         while (line && *line) {
                 const char *nl = strchr(line, '\n');
                 size_t len = nl ? (size_t) (nl - line) : strlen(line);
-                char buf[4096];
-                if (len < sizeof buf) {
-                        memcpy(buf, line, len);
-                        buf[len] = '\0';
-                        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS */
-                        char mp[1024], fstype[64], super[2048];
-                        const char *dash = strstr(buf, " - ");
-                        if (dash && sscanf(buf, "%*s %*s %*s %*s %1023s", mp) == 1 &&
-                            strcmp(mp, "/proc") == 0 &&
-                            sscanf(dash + 3, "%63s %*s %2047s", fstype, super) == 2 &&
-                            strcmp(fstype, "proc") == 0) {
-                                /* Mounts stack: the last one at /proc is what is seen. */
-                                PeerProcMount m = {.found = true};
-                                char *save = NULL;
-                                for (char *o = strtok_r(super, ",", &save); o;
-                                     o = strtok_r(NULL, ",", &save)) {
-                                        unsigned g;
-                                        if (strncmp(o, "hidepid=", 8) == 0)
-                                                m.hidepid = parse_hidepid(o + 8);
-                                        else if (strncmp(o, "gid=", 4) == 0 && parse_uint(o + 4, &g) >= 0) {
-                                                m.gid = (gid_t) g;
-                                                m.has_gid = true;
-                                        }
-                                }
-                                *ret = m;
-                        }
-                }
+                peer_parse_proc_mount_line(line, len, ret);
                 line = nl ? nl + 1 : NULL;
         }
 }
@@ -83,14 +87,16 @@ static bool status_ids(const char *status, const char *key, uint32_t ids[4]) {
         return procfs_parse_status_ids(status, key, ids, 4, &n) == 0 && n == 4;
 }
 
-bool peer_ptrace_readable_buf(const PeerCreds *c, pid_t pid, const char *status, uid_t proc_owner) {
+bool peer_ptrace_readable_buf(const PeerCreds *c, pid_t pid, const char *status, uid_t proc_owner,
+                              uint64_t start) {
         uint32_t uids[4], gids[4], tgid;
         size_t n;
 
         if (c->root)
                 return true;
-        if (procfs_parse_status_ids(status, "Tgid", &tgid, 1, &n) == 0 && n == 1 && (pid_t) tgid == c->pid)
-                return true; /* its own process */
+        if (procfs_parse_status_ids(status, "Tgid", &tgid, 1, &n) == 0 && n == 1 && (pid_t) tgid == c->pid &&
+            c->start != 0 && start == c->start)
+                return true; /* its own process, not another one with its pid since */
         if (!status_ids(status, "Uid", uids) || !status_ids(status, "Gid", gids))
                 return false;
         for (int i = 0; i < 3; i++)
@@ -112,7 +118,11 @@ static bool ptrace_readable(const PeerView *v, pid_t pid) {
         snprintf(name, sizeof name, "%d/status", (int) pid);
         if (fstatat(v->procfd, name, &st, 0) < 0)
                 return false;
-        return peer_ptrace_readable_buf(v->creds, pid, buf, st.st_uid);
+        /* The start time matters only for the peer's own pid. */
+        TaskStat ts = {0};
+        if (pid == v->creds->pid)
+                (void) procfs_read_stat(v->procfd, pid, pid, &ts);
+        return peer_ptrace_readable_buf(v->creds, pid, buf, st.st_uid, ts.starttime);
 }
 
 static bool in_group(const PeerCreds *c, gid_t gid) {
@@ -146,7 +156,7 @@ bool peer_may_read_exe(const PeerView *v, pid_t pid) {
         return v->creds->root || (peer_may_see(v, pid) && ptrace_readable(v, pid));
 }
 
-/* ---- at connect ---- */
+/* ---- at connect, then a slice at a time ---- */
 
 static int pidfd_of(int sockfd, pid_t pid) {
         int fd = -1;
@@ -161,44 +171,33 @@ static int pidfd_of(int sockfd, pid_t pid) {
 #endif
 }
 
+/* Signal 0 to its pidfd: ESRCH once it has exited. (EPERM only means the
+ * daemon may not signal it: the unit drops CAP_KILL.) */
+static bool pidfd_alive(int pidfd) {
+        if (pidfd < 0)
+                return false;
+        return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 || errno != ESRCH;
+}
+
 static bool same_inode(const char *a, const char *b) {
         struct stat x, y;
         return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
-/* Read pid's view. True only when it is still the peer's process
- * afterwards: alive (its pidfd), and owned by the peer's uid (a pid
- * recycled by another user's process would lend the peer its view). */
-static bool read_view(PeerCreds *c, int pidfd) {
-        char path[64], status[4096];
-        _cleanup_(freep) char *mi = NULL;
-        size_t len;
-        uint32_t uids[4];
-        int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (proc < 0)
-                return false;
-        snprintf(path, sizeof path, "%d/mountinfo", (int) c->pid);
-        int r = read_file_alloc_at(proc, path, 4 * 1024 * 1024, &mi, &len);
-        bool ok = r >= 0 && procfs_read_status(proc, c->pid, status, sizeof status) >= 0 &&
-                  status_ids(status, "Uid", uids) && uids[1] == c->uid;
-        close(proc);
-        if (!ok)
-                return false;
-        peer_parse_proc_mount(mi, &c->proc);
-        snprintf(path, sizeof path, "/proc/%d/ns/pid", (int) c->pid);
-        c->same_pidns = same_inode(path, "/proc/self/ns/pid");
-        /* Signal 0 to its pidfd: ESRCH once it has exited. (EPERM only
-         * means the daemon may not signal it: the unit drops CAP_KILL.) */
-        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH)
-                return false;
-        return true;
+void peer_view_reader_done(PeerViewReader *r) {
+        if (r->mountinfo_fd >= 0)
+                close(r->mountinfo_fd);
+        if (r->pidfd >= 0)
+                close(r->pidfd);
+        free(r->line);
+        *r = (PeerViewReader){.mountinfo_fd = -1, .pidfd = -1};
 }
 
-int peer_creds_read(int sockfd, PeerCreds *ret) {
+int peer_creds_begin(int sockfd, PeerCreds *ret, PeerViewReader *reader) {
         struct ucred cred;
         socklen_t len = sizeof cred;
         PeerCreds c = {0};
+        PeerViewReader r = {.mountinfo_fd = -1, .pidfd = -1};
 
         if (getsockopt(sockfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
@@ -215,11 +214,128 @@ int peer_creds_read(int sockfd, PeerCreds *ret) {
                         c.n_groups = len / sizeof(gid_t);
                 /* More groups than we take: those past the first are not
                  * known, so they cannot widen the view. */
-                int pidfd = c.pid > 0 ? pidfd_of(sockfd, c.pid) : -1;
-                c.view_known = c.pid > 0 && read_view(&c, pidfd);
-                if (pidfd >= 0)
-                        close(pidfd);
+                if (c.pid > 0)
+                        r.pidfd = pidfd_of(sockfd, c.pid);
+                if (r.pidfd >= 0) {
+                        char path[64];
+                        snprintf(path, sizeof path, "/proc/%d/mountinfo", (int) c.pid);
+                        /* The file holds the mount namespace of the task it
+                         * was opened for: the peer's, if it is alive after. */
+                        r.mountinfo_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        if (r.mountinfo_fd >= 0 && !pidfd_alive(r.pidfd)) {
+                                close(r.mountinfo_fd);
+                                r.mountinfo_fd = -1;
+                        }
+                }
         }
         *ret = c;
+        *reader = r;
         return 0;
+}
+
+/* The whole view is known: the peer's uid and start time, its pid
+ * namespace, and then, last, that the pid still names the peer (its
+ * pidfd): a pid recycled by another user's process would lend the peer its
+ * view. */
+static void view_finish(PeerViewReader *r, PeerCreds *c) {
+        char path[64], status[4096];
+        uint32_t uids[4];
+        TaskStat ts;
+        int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (proc < 0)
+                return;
+        bool ok = procfs_read_status(proc, c->pid, status, sizeof status) >= 0 &&
+                  status_ids(status, "Uid", uids) && uids[1] == c->uid &&
+                  procfs_read_stat(proc, c->pid, c->pid, &ts) >= 0;
+        close(proc);
+        if (!ok)
+                return;
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", (int) c->pid);
+        c->same_pidns = same_inode(path, "/proc/self/ns/pid");
+        if (!pidfd_alive(r->pidfd))
+                return;
+        c->start = ts.starttime;
+        c->proc = r->mount;
+        c->view_known = true;
+}
+
+/* One line of mountinfo, whole or the end of one begun in an earlier slice. */
+static void view_line(PeerViewReader *r, const char *s, size_t n) {
+        if (r->line_len + n > PEER_MOUNTINFO_LINE_MAX) {
+                r->failed = true; /* nothing the kernel writes for a /proc mount */
+                return;
+        }
+        if (r->line_len == 0) {
+                peer_parse_proc_mount_line(s, n, &r->mount);
+                return;
+        }
+        memcpy(r->line + r->line_len, s, n);
+        peer_parse_proc_mount_line(r->line, r->line_len + n, &r->mount);
+        r->line_len = 0;
+}
+
+int peer_view_step(PeerViewReader *r, PeerCreds *c, uint64_t max_usec) {
+        /* Small reads: the kernel lists only as many mounts as one read
+         * takes, and one mount of a deep stack costs it ~56 us (measured,
+         * 10,000 bind mounts stacked on one directory: 0.56 s for the whole
+         * file). So a slice ends on time, a few mounts past its budget at
+         * worst. */
+        char buf[1024];
+        uint64_t t0 = now_usec();
+
+        if (c->root || c->view_known)
+                return 0;
+        if (r->mountinfo_fd < 0)
+                return 0; /* not known: nothing is shown */
+        if (!r->line) {
+                r->line = malloc(PEER_MOUNTINFO_LINE_MAX);
+                if (!r->line)
+                        return -ENOMEM;
+        }
+        /* At least one read, whatever the budget. */
+        for (bool first = true; (first || now_usec() - t0 < max_usec) && !r->failed; first = false) {
+                ssize_t n = read(r->mountinfo_fd, buf, sizeof buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r->failed = true;
+                        break;
+                }
+                if (n == 0) {
+                        if (r->line_len > 0)
+                                view_line(r, "", 0);
+                        if (!r->failed)
+                                view_finish(r, c);
+                        peer_view_reader_done(r);
+                        return 0;
+                }
+                r->bytes += (size_t) n;
+                if (r->bytes > PEER_MOUNTINFO_MAX) {
+                        r->failed = true;
+                        break;
+                }
+                const char *p = buf, *end = buf + n;
+                for (;;) {
+                        const char *nl = memchr(p, '\n', (size_t) (end - p));
+                        if (!nl) {
+                                /* The rest of this line comes with the next read. */
+                                size_t k = (size_t) (end - p);
+                                if (r->line_len + k > PEER_MOUNTINFO_LINE_MAX)
+                                        r->failed = true;
+                                else {
+                                        memcpy(r->line + r->line_len, p, k);
+                                        r->line_len += k;
+                                }
+                                break;
+                        }
+                        view_line(r, p, (size_t) (nl - p));
+                        p = nl + 1;
+                }
+        }
+        if (r->failed) {
+                peer_view_reader_done(r);
+                return 0;
+        }
+        return 1;
 }

@@ -40,17 +40,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         bool mine = ere_match(e, text, tl);
         /* glibc's regcomp copies what a quantifier repeats, so stacked or
          * nested repetitions make it exponential: compare only patterns it
-         * compiles quickly (few quantifiers, none right after another). */
+         * compiles quickly (few quantifiers, none right after another, and
+         * no counted repetition of a group when there is any other: a group
+         * holding a star repeated {8} took glibc over 7 s, after 175,000
+         * runs). */
         unsigned quantifiers = 0;
-        bool stacked = false;
+        bool stacked = false, counted_group = false;
         for (size_t i = 0; i < pl; i++)
                 if (strchr("*+?{", pattern[i])) {
                         quantifiers++;
                         if (i > 0 && strchr("*+?}", pattern[i - 1]))
                                 stacked = true;
+                        if (pattern[i] == '{' && i > 0 && pattern[i - 1] == ')')
+                                counted_group = true;
                 }
         regex_t g;
-        if (quantifiers <= 6 && !stacked && regcomp(&g, pattern, REG_EXTENDED | REG_NOSUB) == 0) {
+        if (quantifiers <= 6 && !stacked && !(counted_group && quantifiers > 1) &&
+            regcomp(&g, pattern, REG_EXTENDED | REG_NOSUB) == 0) {
                 bool theirs = regexec(&g, text, 0, NULL, 0) == 0;
                 regfree(&g);
                 if (mine != theirs) {

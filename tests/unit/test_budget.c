@@ -13,6 +13,8 @@ START_TEST(test_one_uid) {
         ctl_budget_charge(&b, 1000, 5000, 100);
         ck_assert_uint_eq(ctl_budget_ready_at(&b, 1000), 5000 + 1900);
         ck_assert_uint_eq(ctl_budget_ready_at(&b, 1001), 5000 + 900);
+        /* A new connection, whoever it is, waits for non-root peers' share. */
+        ck_assert_uint_eq(ctl_budget_all_ready_at(&b), 5000 + 900);
         /* Work charged while still waiting adds up from the wait's end. */
         ctl_budget_charge(&b, 1000, 6000, 100);
         ck_assert_uint_eq(ctl_budget_ready_at(&b, 1000), 6900 + 1900);

@@ -2,7 +2,11 @@
 /* ctl/peer.c: what an unprivileged peer may see, decided the way the kernel
  * decides it for its own /proc. */
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ctl/peer.h"
 #include "lib/util.h"
@@ -47,28 +51,37 @@ END_TEST
 static const struct {
         const char *status;
         uid_t owner;
+        uint64_t start;
         bool readable;
         const char *what;
 } ptrace_cases[] = {
-        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n", 1000, true,
+        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n", 1000, 0, true,
          "its own user's"},
-        {"Tgid:\t500\nUid:\t1000\t1000\t0\t1000\nGid:\t1000\t1000\t1000\t1000\n", 1000, false,
+        {"Tgid:\t500\nUid:\t1000\t1000\t0\t1000\nGid:\t1000\t1000\t1000\t1000\n", 1000, 0, false,
          "a saved uid of root"},
-        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t50\t1000\t50\n", 1000, false, "another gid"},
-        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n", 0, false,
+        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t50\t1000\t50\n", 1000, 0, false,
+         "another gid"},
+        {"Tgid:\t500\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n", 0, 0, false,
          "not dumpable (ssh-agent)"},
-        {"Tgid:\t500\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, false, "root's"},
-        {"Tgid:\t77\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, true, "the peer's own process"},
-        {"garbage", 1000, false, "an unreadable status"},
+        {"Tgid:\t500\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, 0, false, "root's"},
+        {"Tgid:\t77\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, 4242, true, "the peer's own process"},
+        /* The peer exited and its pid went to a root process: not its own. */
+        {"Tgid:\t77\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, 9999, false,
+         "a root process that took the peer's pid"},
+        {"Tgid:\t77\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", 0, 0, false,
+         "the peer's pid, start time unknown"},
+        {"garbage", 1000, 0, false, "an unreadable status"},
 };
 
 START_TEST(test_ptrace_readable) {
-        PeerCreds c = {.pid = 77, .uid = 1000, .gid = 1000, .view_known = true, .same_pidns = true};
-        ck_assert_msg(peer_ptrace_readable_buf(&c, 500, ptrace_cases[_i].status, ptrace_cases[_i].owner) ==
-                              ptrace_cases[_i].readable,
+        PeerCreds c = {
+                .pid = 77, .start = 4242, .uid = 1000, .gid = 1000, .view_known = true, .same_pidns = true};
+        ck_assert_msg(peer_ptrace_readable_buf(&c, 500, ptrace_cases[_i].status, ptrace_cases[_i].owner,
+                                               ptrace_cases[_i].start) == ptrace_cases[_i].readable,
                       "%s", ptrace_cases[_i].what);
         PeerCreds root = {.root = true};
-        ck_assert(peer_ptrace_readable_buf(&root, 500, ptrace_cases[_i].status, ptrace_cases[_i].owner));
+        ck_assert(peer_ptrace_readable_buf(&root, 500, ptrace_cases[_i].status, ptrace_cases[_i].owner,
+                                           ptrace_cases[_i].start));
 }
 END_TEST
 
@@ -95,12 +108,74 @@ START_TEST(test_nothing_without_a_view) {
 }
 END_TEST
 
+/* The view read a slice at a time: lines cut by the 1 KiB reads, the last
+ * /proc mount winning, the pid checked at the end; a line longer than any
+ * the kernel writes for a mount, or a file past the bound, shows nothing.
+ * The "peer" is this process (its status and pidfd are real). */
+static PeerCreds read_view_of(const char *text, size_t len, int *ret_steps) {
+        char path[] = "/tmp/pinnerd-test-mountinfo.XXXXXX";
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        unlink(path);
+        for (size_t off = 0; off < len;) {
+                ssize_t n = write(fd, text + off, len - off);
+                ck_assert_int_gt(n, 0);
+                off += (size_t) n;
+        }
+        ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+        PeerCreds c = {.pid = getpid(), .uid = geteuid(), .gid = getegid()};
+        PeerViewReader r = {.mountinfo_fd = fd, .pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0)};
+        int steps = 0, k;
+        while ((k = peer_view_step(&r, &c, 0)) > 0)
+                steps++;
+        ck_assert_int_eq(k, 0);
+        ck_assert_int_eq(r.mountinfo_fd, -1); /* released when done */
+        *ret_steps = steps;
+        return c;
+}
+
+START_TEST(test_view_in_slices) {
+        char *big = malloc(64 * 1024);
+        size_t len = 0;
+        ck_assert_ptr_nonnull(big);
+        /* Filler mounts of odd lengths, so that lines straddle the reads. */
+        for (int i = 0; len < 20000; i++)
+                len += (size_t) sprintf(
+                        big + len, "%d 1 0:%d /%.*s /mnt/m%d rw - tmpfs t rw\n", 100 + i, i, i % 200,
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                        i);
+        len += (size_t) sprintf(big + len, "%s", mi_plain);
+        for (int i = 0; len < 40000; i++)
+                len += (size_t) sprintf(big + len, "%d 1 0:9 / /mnt/n%d rw - tmpfs t rw\n", 5000 + i, i);
+        /* The last /proc mount, without a final newline. */
+        len += (size_t) sprintf(big + len, "%s", "41 22 0:44 / /proc rw - proc proc rw,hidepid=2,gid=5");
+        int steps;
+        PeerCreds c = read_view_of(big, len, &steps);
+        ck_assert(c.view_known && c.same_pidns && c.start > 0);
+        /* A budget of 0 still reads: one small read a slice. */
+        ck_assert_int_ge(steps, (int) (len / 1024) - 1);
+        ck_assert(c.proc.found && c.proc.hidepid == PEER_HIDEPID_INVISIBLE && c.proc.has_gid &&
+                  c.proc.gid == 5);
+
+        /* A line longer than any mount's: nothing is known. */
+        memset(big, 'y', 20000);
+        len = 20000;
+        len += (size_t) sprintf(big + len, "\n%s", mi_plain);
+        c = read_view_of(big, len, &steps);
+        ck_assert(!c.view_known);
+        free(big);
+}
+END_TEST
+
 Suite *peer_suite(void) {
         Suite *s = suite_create("peer");
         TCase *tc = tcase_create("view");
         tcase_add_test(tc, test_proc_mount);
         tcase_add_loop_test(tc, test_ptrace_readable, 0, (int) ELEMENTSOF(ptrace_cases));
         tcase_add_test(tc, test_nothing_without_a_view);
+        tcase_add_test(tc, test_view_in_slices);
         suite_add_tcase(s, tc);
         return s;
 }
