@@ -54,8 +54,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         if (pattern[i] == '{' && i > 0 && pattern[i - 1] == ')')
                                 counted_group = true;
                 }
+        /* glibc also lets a newline the text holds end a line for an anchor
+         * that a '.' or '[^x]' stepped over, without REG_NEWLINE: '.^'
+         * matches "L\n" there, but 'x^' never matches "x\n"; pinnerd's
+         * newline is an ordinary character, as POSIX has it. */
+        bool newline_anchor = memchr(text, '\n', tl) && strpbrk(pattern, "^$");
         regex_t g;
-        if (quantifiers <= 6 && !stacked && !(counted_group && quantifiers > 1) &&
+        if (!newline_anchor && quantifiers <= 6 && !stacked && !(counted_group && quantifiers > 1) &&
             regcomp(&g, pattern, REG_EXTENDED | REG_NOSUB) == 0) {
                 bool theirs = regexec(&g, text, 0, NULL, 0) == 0;
                 regfree(&g);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Build the libFuzzer harnesses into BUILD_DIR/fuzz and run each for a bounded
 # time on a scratch copy of its seed corpus. Usage: run.sh BUILD_DIR
-# FUZZ_SECONDS (default 20) bounds each run; FUZZ_CC picks the compiler.
+# FUZZ_SECONDS (default 20) bounds each run; FUZZ_CC picks the compiler;
+# FUZZ_SEED fixes libFuzzer's seed (CI=true: 1, so a red run can be replayed;
+# otherwise a new one each run, to look further).
 # Exit 0 when every harness ran clean or fuzzing cannot run here (the reason
 # is printed), 1 on a crash or a build failure. Crash inputs stay in
 # BUILD_DIR/fuzz/ so they can be replayed: BUILD_DIR/fuzz/fuzz_config FILE.
@@ -54,18 +56,22 @@ build_one fuzz_config "$d"/rules/conf*.c "$d/rules/cpuspec.c" "$d/rules/execmark
 build_one fuzz_ctlproto "$d/ctl/ctlproto.c" "$d/lib/util.c"
 build_one fuzz_ere "$d/lib/ere.c" "$d/lib/util.c"
 
+seed=${FUZZ_SEED:-}
+[ -z "$seed" ] && [ "${CI:-}" = true ] && seed=1
+seedopt=${seed:+-seed=$seed}
+
 status=0
 for h in cpulist config ctlproto ere; do
         corpus=$tmp/corpus-$h
         mkdir -p "$corpus"
         cp "$top/tests/fuzz/seeds/$h/"* "$corpus/"
-        if "$out/fuzz_$h" -max_total_time="$secs" -print_final_stats=1 -max_len=8192 \
+        if "$out/fuzz_$h" -max_total_time="$secs" $seedopt -print_final_stats=1 -max_len=8192 \
                 -artifact_prefix="$out/crash-$h-" "$corpus" >"$tmp/$h.log" 2>&1; then
                 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$h.log")
                 echo "fuzz: $h: ${execs:-?} executions in ${secs}s, $(find "$corpus" -type f | wc -l) corpus inputs, no crash"
         else
                 tail -n 40 "$tmp/$h.log" >&2
-                echo "fuzz: FAIL: $h crashed; input saved as $out/crash-$h-*"
+                echo "fuzz: FAIL: $h crashed${seed:+ (seed $seed)}; input saved as $out/crash-$h-*"
                 status=1
         fi
 done
