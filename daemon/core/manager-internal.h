@@ -3,6 +3,8 @@
  * it. The modules below the manager get only their own part:
  *
  *   intake.c     proc connector → a batch of work items → reconcile
+ *   irqs.c       IRQs and default_smp_affinity; workqueues.c the unbound
+ *                workqueue masks (decide, remember, write, report)
  *   driftwatch.c sched_setaffinity events → reconcile's drift check
  *   reconcile.c  facts → decide → apply → record → report, for one task
  *   reload.c     a new configuration, whole or not at all
@@ -18,10 +20,12 @@
 
 #include "core/driftwatch.h"
 #include "core/intake.h"
+#include "core/irqs.h"
 #include "core/manager.h"
 #include "core/reconcile.h"
 #include "core/reload.h"
 #include "core/state.h"
+#include "core/workqueues.h"
 
 struct Manager {
         ManagerOptions opt;
@@ -33,10 +37,16 @@ struct Manager {
         bool state_enabled;
         Intake intake;    /* intake.c */
         DriftWatch drift; /* driftwatch.c */
+        IrqStep irqs;     /* irqs.c */
+        WqStep wqs;       /* workqueues.c */
 
         sd_event_source *rescan_timer, *verify_timer, *storm_timer, *state_timer, *after_dispatch;
         sd_event_source *sig_term, *sig_int, *sig_hup;
         sd_device_monitor *hotplug;
+        /* Device uevents while an irqs rule is loaded: IRQs that appear
+         * later are decided a moment after their device's events. */
+        sd_device_monitor *devices;
+        sd_event_source *irq_timer;
 
         uint64_t start_usec;
         int exit_code;

@@ -10,6 +10,7 @@
 #include "rules/decide.h"
 #include "kernel/schedpolicy.h"
 #include "core/reconcile.h"
+#include "core/scanorder.h"
 #include "kernel/procfs.h"
 #include "lib/util.h"
 
@@ -44,9 +45,19 @@ static void set_skip(Thread *th, const char *reason) {
         th->skip_reason = reason ? strdup(reason) : NULL;
 }
 
+/* What pinnerd holds the thread to (NULL: nothing); takes `now`. */
+static void set_applied(Reconciler *rc, Thread *th, CpuSet *now) {
+        if ((th->applied || now) && (!th->applied || !now || !cpuset_equal(th->applied, now)))
+                rc->placements_changed = true;
+        cpuset_free(th->applied);
+        th->applied = now;
+}
+
 static void forget(Reconciler *rc, Thread *th) {
         if (th->original)
                 rc->originals_changed = true;
+        if (th->applied)
+                rc->placements_changed = true;
         thread_table_remove(rc->threads, th->tid);
 }
 
@@ -167,10 +178,9 @@ static void record_result(Reconciler *rc, Thread *th, const Rule *rule, const Pl
         set_skip(th, NULL);
         if (rule->spread)
                 th->spread_cpu = cpuset_next(plan->effective, -1);
-        cpuset_free(th->applied);
         /* What the kernel holds is what drift is measured against: it may
          * have narrowed the mask (a cpuset changed since the plan). */
-        th->applied = cpuset_dup(now ? now : plan->effective);
+        set_applied(rc, th, cpuset_dup(now ? now : plan->effective));
 }
 
 /* The rule's scheduling policy, with the mask and under the same identity
@@ -321,8 +331,7 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
          * it (and a shield's avoid would leave it no CPU). Said once per
          * kind of name, not per thread. */
         if (rule->kthreads && (ts.flags & PROC_PF_NO_SETAFFINITY)) {
-                cpuset_free(th->applied);
-                th->applied = NULL;
+                set_applied(rc, th, NULL);
                 th->spread_cpu = -1;
                 note_refused(rc, th, rule, AFF_EINVAL,
                              "the kernel keeps this kernel thread on its CPUs (PF_NO_SETAFFINITY)");
@@ -359,8 +368,7 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
         if (d.verdict == VERDICT_SKIP) {
                 set_skip(th, d.reason);
                 /* No decision stands any more: nothing to hold against drift. */
-                cpuset_free(th->applied);
-                th->applied = NULL;
+                set_applied(rc, th, NULL);
                 th->spread_cpu = -1;
                 if (report_once(th, REPORTED_SKIPPED))
                         report_no_cpu(&rc->report, th, rule, &d.plan, d.reason);
@@ -485,6 +493,8 @@ bool reconcile_exit(Reconciler *rc, pid_t pid, pid_t tid) {
                 thread_table_forget_process(rc->threads, pid);
         if (!th)
                 return false;
+        if (th->applied)
+                rc->placements_changed = true;
         thread_table_remove(rc->threads, tid);
         return true;
 }
@@ -561,12 +571,35 @@ void reconcile_exec(Reconciler *rc, pid_t pid) {
                 log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) pid);
                 return;
         }
-        cpuset_free(th->applied);
-        th->applied = TAKE_PTR(applied);
+        set_applied(rc, th, TAKE_PTR(applied));
         rc->originals_changed = true;
 }
 
 /* ---- scans ------------------------------------------------------------------ */
+
+/* Is a shield loaded: a rule that keeps tasks off CPUs? */
+static bool config_shields(const Config *c) {
+        for (size_t i = 0; i < c->n_rules; i++)
+                if (c->rules[i].avoid &&
+                    (c->rules[i].kind == RULE_TASKS || c->rules[i].kind == RULE_KTHREADS))
+                        return true;
+        return false;
+}
+
+/* With a shield, parents are moved before their children (scanorder.h):
+ * one stat read per process more, paid only then. */
+static void order_for_shield(Reconciler *rc, pid_t *pids, size_t n) {
+        _cleanup_(freep) pid_t *ppids = calloc(n + 1, sizeof *ppids), *out = calloc(n + 1, sizeof *out);
+
+        if (!ppids || !out)
+                return;
+        for (size_t k = 0; k < n; k++) {
+                TaskStat ts;
+                ppids[k] = procfs_read_stat(rc->procfd, pids[k], pids[k], &ts) >= 0 ? ts.ppid : 0;
+        }
+        if (scan_order_parents_first(pids, ppids, n, out) == 0)
+                memcpy(pids, out, n * sizeof *pids);
+}
 
 static void scan_all(Reconciler *rc) {
         _cleanup_(freep) pid_t *pids = NULL;
@@ -581,6 +614,8 @@ static void scan_all(Reconciler *rc) {
                 log_msg(rc->log, LOG_ERR, "cannot list processes: %s", strerror(-r));
                 return;
         }
+        if (config_shields(rc->config))
+                order_for_shield(rc, pids, n);
         for (size_t k = 0; k < n; k++)
                 (void) reconcile_process(rc, pids[k], NULL);
 

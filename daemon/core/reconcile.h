@@ -40,6 +40,9 @@ typedef struct Reconciler {
         /* What happened, for the owner of the state file: an original was
          * remembered or forgotten since it last wrote. */
         bool originals_changed;
+        /* A managed thread's applied mask changed, or such a thread went:
+         * IRQs that follow a rule's threads may have to move too. */
+        bool placements_changed;
 
         bool host_fresh; /* re-read during this drift pass */
         bool replanning; /* a reload: every decision is written again, drifted ones too */

@@ -18,8 +18,13 @@
  *
  * CPULIST is the original mask and POLICY the original scheduling policy
  * (schedpolicy.h's text form), each "-" when pinnerd did not change it.
+ *     I IRQ CPULIST       an IRQ's smp_affinity_list before pinnerd
+ *     D CPULIST           /proc/irq/default_smp_affinity before pinnerd
+ *     W NAME CPULIST      a workqueue's cpumask before pinnerd; NAME "*" is
+ *                         the global unbound cpumask, other bytes outside
+ *                         '!'..'~' and '\' are written \xHH
  *     ...
- *     end COUNT
+ *     end COUNT           COUNT: every entry line, of any kind
  *
  * Anything else — a wrong header, a malformed line, a missing or wrong end
  * line (truncation), a file not owned by us, writable by others, not a
@@ -46,16 +51,29 @@ typedef struct StateEntry {
         SchedPolicy policy;
 } StateEntry;
 
+/* The originals of IRQs, default_smp_affinity and workqueues (core/irqs.c,
+ * core/workqueues.c). Parsed entries own name and original; entries given
+ * to state_format() are borrowed. */
+typedef struct StateKernelEntry {
+        char kind;        /* 'I', 'D' or 'W' */
+        unsigned irq;     /* 'I' */
+        char *name;       /* 'W' */
+        CpuSet *original; /* never empty */
+} StateKernelEntry;
+
 typedef struct StateEntries {
         StateEntry *v;
         size_t n;
+        StateKernelEntry *k;
+        size_t n_k;
 } StateEntries;
 void state_entries_done(StateEntries *e);
 
 /* Pure. -EBADMSG with *ret_error saying what and where (line N). */
 int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_error);
-/* Pure: every entry of the table that has an original. malloc'd text. */
-char *state_format(const ThreadTable *t, size_t *ret_len);
+/* Pure: every entry of the table that has an original, then the kernel
+ * entries. malloc'd text. */
+char *state_format(const ThreadTable *t, const StateKernelEntry *k, size_t n_k, size_t *ret_len);
 
 typedef struct StateDir {
         char *dir;    /* the socket's directory */
@@ -76,5 +94,6 @@ int state_lock(StateDir *s, char **ret_error);
 /* Read and validate `state`. 0 with no entries when the file does not exist;
  * -EBADMSG/-EPERM/-EFBIG/... with *ret_error naming the problem otherwise. */
 int state_load(StateDir *s, StateEntries *ret, char **ret_error);
-/* Write the table's originals atomically. -errno with *ret_error. */
-int state_save(StateDir *s, const ThreadTable *t, char **ret_error);
+/* Write the table's originals and the kernel entries atomically. -errno
+ * with *ret_error. */
+int state_save(StateDir *s, const ThreadTable *t, const StateKernelEntry *k, size_t n_k, char **ret_error);

@@ -32,6 +32,7 @@ static const struct {
         [EV_RESCAN] = {"rescan", "16eb8956c74f47bb81c430f189093fd2"},
         [EV_STOPPING] = {"stopping", "3d046bde37ee4fb5a0ea66a563060e17"},
         [EV_RECORDS_LOST] = {"records-lost", "1c267f9d81864239b29d524d4ddc7f37"},
+        [EV_CONFLICT] = {"conflict", "c63a61b28b164334b5b9b11d7b5b837c"},
 };
 
 static const char *const level_names[] = {
@@ -202,6 +203,9 @@ static void build_journal(OutBuf *out, EventKind kind, int priority, const LogFi
         jfield(out, "PINNERD_CPUS", lf->cpus);
         jfield(out, "PINNERD_REQUESTED", lf->requested);
         jfield(out, "PINNERD_POLICY", lf->policy);
+        jfield(out, "PINNERD_IRQ", lf->irq);
+        jfield(out, "PINNERD_IRQ_NAME", lf->irq_name);
+        jfield(out, "PINNERD_WORKQUEUE", lf->workqueue);
         jfield(out, "PINNERD_PREVIOUS", lf->previous);
         jfield(out, "PINNERD_REASON", lf->reason);
 }
@@ -267,6 +271,9 @@ static void build_stderr(OutBuf *out, EventKind kind, int priority, const LogFie
                 put_field(out, &first, "cpus", lf->cpus);
                 put_field(out, &first, "requested", lf->requested);
                 put_field(out, &first, "policy", lf->policy);
+                put_field(out, &first, "irq", lf->irq);
+                put_field(out, &first, "irq_name", lf->irq_name);
+                put_field(out, &first, "workqueue", lf->workqueue);
                 put_field(out, &first, "previous", lf->previous);
                 put_field_as(out, &first, "reason", lf->reason, lf->reason_escaped);
         }

@@ -38,6 +38,7 @@ typedef enum EventKind {
         EV_RESCAN,
         EV_STOPPING,
         EV_RECORDS_LOST, /* the logger's own: records journald or stderr did not take */
+        EV_CONFLICT,     /* another tool would undo a rule (irqbalance) */
         _EV_MAX,
 } EventKind;
 
@@ -49,7 +50,10 @@ typedef struct LogFields {
         pid_t pid, tid;
         const char *comm, *thread;
         const char *cpus, *requested, *previous;
-        const char *policy; /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
+        const char *policy;    /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
+        const char *irq;       /* an IRQ's number, or "default" for default_smp_affinity */
+        const char *irq_name;  /* its action names as /proc/interrupts lists them */
+        const char *workqueue; /* a workqueue's name, or "*" for the global unbound cpumask */
         const char *reason;
         bool reason_escaped; /* reason is already escaped text (a configuration error) */
 } LogFields;

@@ -163,6 +163,17 @@ int plan_target(const Host *h, const Rule *r, const CpuSet *base, const CpuSet *
                 p.requested = cpuset_dup(base);
                 if (p.requested)
                         cpuset_andnot(p.requested, p.avoided);
+                /* An IRQ or a workqueue whose mask holds only avoided CPUs
+                 * (irqbalance or a driver's hint put it there; a per-CPU
+                 * queue) goes to the other online CPUs: unlike a task, nobody
+                 * narrowed it to keep it there, and a shield is for keeping
+                 * it off. The kernel says which IRQs cannot go. */
+                if (p.requested && cpuset_empty(p.requested)) {
+                        cpuset_free(p.requested);
+                        p.requested = cpuset_dup(h->online);
+                        if (p.requested)
+                                cpuset_andnot(p.requested, p.avoided);
+                }
         } else {
                 k = cpuspec_resolve(h, &r->cpus, &p.requested);
                 if (k < 0)
@@ -190,9 +201,9 @@ int plan_target(const Host *h, const Rule *r, const CpuSet *base, const CpuSet *
                 if (cpuset_empty(p.requested)) {
                         if (r->avoid) {
                                 av = cpuset_format_list(p.avoided);
-                                b = cpuset_format_list(base);
-                                why = xasprintf("avoiding CPUs %s leaves nothing of %s", av ? av : "?",
-                                                b ? b : "?");
+                                b = cpuset_format_list(h->online);
+                                why = xasprintf("avoiding CPUs %s leaves no online CPU (online: %s)",
+                                                av ? av : "?", b ? b : "?");
                         } else if (cpuspec_empty_reason(h, &r->cpus, &why) < 0)
                                 return -ENOMEM;
                 } else if (cpuset_empty(p.in_online))

@@ -46,8 +46,8 @@ typedef struct TargetPlan {
 } TargetPlan;
 
 /* base: the mask it had before pinnerd (avoid works from it; NULL when
- * unknown). follow: the CPUs the followed rule's threads are on (NULL: that
- * rule manages no thread now). what: "IRQ", "workqueue", for reasons. */
+ * unknown; when it holds only avoided CPUs, the other online CPUs). follow: the CPUs the followed rule's
+ * threads are on (NULL: that rule manages no thread now). what: "IRQ", "workqueue", for reasons. */
 int plan_target(const Host *h, const Rule *r, const CpuSet *base, const CpuSet *follow, TargetPlan *ret);
 void target_plan_done(TargetPlan *p);
 

@@ -131,8 +131,10 @@ static const struct {
         {"host-irq", "cpus = 0-1", NULL, NULL, "0-1", "0-1", NULL},
         {"host-irq", "cpus = 2-9", NULL, NULL, "2-9", "2-3", NULL},
         {"host-irq", "avoid = 3", "0-3", NULL, "0-2", "0-2", NULL},
-        {"host-irq", "avoid = 3", "2", NULL, "2", "2", NULL}, /* never widened */
-        {"host-irq", "avoid = 3", "3", NULL, "", NULL, "avoiding CPUs 3 leaves nothing of 3"},
+        {"host-irq", "avoid = 3", "2", NULL, "2", "2", NULL},     /* never widened */
+        {"host-irq", "avoid = 3", "3", NULL, "0-2", "0-2", NULL}, /* off the shield, unlike a task */
+        {"host-irq", "avoid = 0-3", "0-3", NULL, "", NULL,
+         "avoiding CPUs 0-3 leaves no online CPU (online: 0-3)"},
         {"host-irq", "avoid = 3", NULL, NULL, NULL, NULL, "its mask before pinnerd is unknown"},
         {"host-irq", "cpus = 8-9", NULL, NULL, "8-9", NULL, "none of CPUs 8-9 is online"},
         {"host-irq", "cpus = node:3", NULL, NULL, "", NULL, "node:3"},

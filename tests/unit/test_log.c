@@ -118,9 +118,9 @@ START_TEST(test_storm_summary) {
 END_TEST
 
 START_TEST(test_names_and_ids) {
-        static const char *const names[] = {"started",     "reloaded", "reload-failed", "applied",
-                                            "restored",    "skipped",  "failed",        "drift",
-                                            "events-lost", "rescan",   "stopping",      "records-lost"};
+        static const char *const names[] = {
+                "started", "reloaded",    "reload-failed", "applied",  "restored",     "skipped", "failed",
+                "drift",   "events-lost", "rescan",        "stopping", "records-lost", "conflict"};
         ck_assert_int_eq(sizeof names / sizeof names[0], _EV_MAX);
         for (int k = 0; k < _EV_MAX; k++) {
                 ck_assert_str_eq(event_kind_name((EventKind) k), names[k]);
