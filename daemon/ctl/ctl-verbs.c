@@ -11,6 +11,8 @@
 
 #include "ctl/ctlproto.h"
 #include "ctl/ctl-verbs.h"
+#include "ctl/cpus.h"
+#include "ctl/irqview.h"
 #include "ctl/explain.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
@@ -131,6 +133,13 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                                 json_field_string(&w, "policy", NULL);
                         json_field_string(&w, "spread", spread_name(r->spread));
                         json_field_uint(&w, "threads", counts[i]);
+                        json_field_string(&w, "kind", rule_kind_name(r->kind));
+                        if (r->follow)
+                                json_field_string(&w, "follow", r->follow);
+                        if (r->kind == RULE_IRQS)
+                                json_field_uint(&w, "irqs", irqview_rule_count(m, r));
+                        if (r->kind == RULE_WORKQUEUES)
+                                json_field_uint(&w, "workqueue_masks", irqview_rule_count(m, r));
                         json_object_end(&w);
                 }
                 json_array_end(&w);
@@ -145,6 +154,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         json_field_uint(&w, key, counter_value(&m->rc.report.counters, i));
                 }
                 json_object_end(&w);
+                irqview_status_json(m, &w);
                 json_object_end(&w);
                 return json_finish(&w);
         }
@@ -173,6 +183,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                       : *isolated ? isolated
                                   : "none",
                       thread_table_size(m->rc.threads));
+        irqview_status_text(m, &reply->out);
         outbuf_puts(&reply->out, "counters:     ");
         for (size_t i = 0; i < ELEMENTSOF(counter_fields); i++)
                 outbuf_printf(&reply->out, "%s%s %" PRIu64, i ? ", " : "", counter_fields[i].name,
@@ -189,8 +200,16 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 const Rule *r = &m->rc.config->rules[i];
                 table_add_cell(&t, r->name);
                 table_add_cellf(&t, "%d", r->priority);
-                table_add_cellf(&t, "%zu", counts[i]);
-                table_add_cell(&t, r->cpus.text);
+                if (r->kind == RULE_IRQS || r->kind == RULE_WORKQUEUES)
+                        table_add_cellf(&t, "%zu %s", irqview_rule_count(m, r),
+                                        r->kind == RULE_IRQS ? "IRQs" : "masks");
+                else
+                        table_add_cellf(&t, "%zu", counts[i]);
+                if (r->follow)
+                        table_add_cellf(&t, "follow %s", r->follow);
+                else
+                        table_add_cellf(&t, "%s%s", r->avoid ? "avoid " : "",
+                                        r->cpus.text ? r->cpus.text : "-");
         }
         int r = table_render(&t, &reply->out);
         table_done(&t);
@@ -434,6 +453,7 @@ static const struct {
 } verbs[] = {
         {"status", verb_status, false}, {"list", verb_list, false},     {"explain", verb_explain, true},
         {"reload", verb_reload, false}, {"rescan", verb_rescan, false}, {"metrics", verb_metrics, false},
+        {"cpus", verb_cpus, true},      {"audit", verb_audit, true},
 };
 
 int ctl_verbs_handle(void *manager, const CtlRequest *req, CtlReply *reply) {

@@ -14,6 +14,7 @@
 
 #include "ctl/ctlproto.h"
 #include "ctl/explain.h"
+#include "ctl/irqview.h"
 #include "rules/decide.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
@@ -281,8 +282,10 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
         pid_t pid, tgid;
         int r;
 
+        if (req->n_args == 1 && strncmp(req->args[0], "irq:", 4) == 0)
+                return irqview_explain(m, req, req->args[0] + 4, reply);
         if (req->n_args != 1 || parse_uint(req->args[0], &arg) < 0 || arg == 0 || arg > INT32_MAX) {
-                outbuf_puts(&reply->err, "usage: explain PID (a positive process id)\n");
+                outbuf_puts(&reply->err, "usage: explain PID (a positive process id) or explain irq:N\n");
                 reply->exit_code = CTL_EXIT_USAGE;
                 return 0;
         }

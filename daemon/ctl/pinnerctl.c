@@ -27,6 +27,7 @@
 typedef struct Options {
         const char *socket_path;
         const char *config_dir; /* check: NULL = default rule below */
+        const char *sample;     /* cpus, audit: --sample SECONDS */
         bool json;
 } Options;
 
@@ -41,30 +42,37 @@ struct Verb {
 };
 
 static void help(FILE *f) {
-        fprintf(f, "Usage: pinnerctl [OPTIONS] VERB [ARGS]\n"
-                   "\n"
-                   "Talk to pinnerd, the CPU-pinning daemon.\n"
-                   "\n"
-                   "Verbs:\n"
-                   "  reload          re-read the configuration and re-plan (root)\n"
-                   "  status          version, uptime, event source, rules, counters\n"
-                   "  list            managed threads and their CPU masks\n"
-                   "  explain PID     which rule matched each thread of PID, mask at each step\n"
-                   "  rescan          rescan /proc now (root)\n"
-                   "  metrics         counters and latencies, Prometheus text format\n"
-                   "  check [FILE]    validate a configuration without the daemon\n"
-                   "\n"
-                   "Options:\n"
-                   "      --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
-                   "      --json             JSON output\n"
-                   "      --config-dir DIR   check: read DIR/*.conf too (default " DEFAULT_CONFIG_DIR
-                   " without FILE)\n"
-                   "  -h, --help             show this help\n"
-                   "      --version          show the version\n"
-                   "\n"
-                   "Exit status: 0 ok, 1 rejected or no such process, 2 bad usage,\n"
-                   "3 pinnerd not reachable, 4 permission denied.\n"
-                   "See pinnerctl(8).\n");
+        fprintf(f,
+                "Usage: pinnerctl [OPTIONS] VERB [ARGS]\n"
+                "\n"
+                "Talk to pinnerd, the CPU-pinning daemon.\n"
+                "\n"
+                "Verbs:\n"
+                "  reload          re-read the configuration and re-plan (root)\n"
+                "  status          version, uptime, event source, rules, counters\n"
+                "  list            managed threads and their CPU masks\n"
+                "  explain PID     which rule matched each thread of PID, mask at each step\n"
+                "  explain irq:N   which rule takes IRQ N, its mask at each step, where it lands\n"
+                "  rescan          rescan /proc now (root)\n"
+                "  metrics         counters and latencies, Prometheus text format\n"
+                "  cpus [CPUS]     one row per CPU: topology, isolation, rules, tasks, IRQs,\n"
+                "                  workqueues, interrupts and context switches per second\n"
+                "  audit CPUS      what besides the rules' threads can run on CPUS, and why;\n"
+                "                  exit 1 when something that could be moved intrudes\n"
+                "  check [FILE]    validate a configuration without the daemon\n"
+                "\n"
+                "Options:\n"
+                "      --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
+                "      --json             JSON output\n"
+                "      --config-dir DIR   check: read DIR/*.conf too (default " DEFAULT_CONFIG_DIR
+                " without FILE)\n"
+                "      --sample SECONDS   cpus, audit: rates over this long (default 1, 0 none, at most 60)\n"
+                "  -h, --help             show this help\n"
+                "      --version          show the version\n"
+                "\n"
+                "Exit status: 0 ok, 1 rejected or no such process, 2 bad usage,\n"
+                "3 pinnerd not reachable, 4 permission denied.\n"
+                "See pinnerctl(8).\n");
 }
 
 static int write_all(FILE *f, const char *data, size_t len) {
@@ -102,10 +110,14 @@ static int daemon_call(const Options *o, const char *verb, char **args, size_t n
                 fprintf(stderr, "pinnerctl: out of memory\n");
                 return CTL_EXIT_FAILED;
         }
+        /* A sample keeps the daemon quiet for its length. */
+        unsigned sample = 0;
+        if (o->sample)
+                (void) parse_uint(o->sample, &sample);
         for (;;) {
                 CtlChunk c;
 
-                r = ctl_client_recv(fd, buf, CTL_MAX_CHUNK, REPLY_TIMEOUT_SEC * 1000, &c);
+                r = ctl_client_recv(fd, buf, CTL_MAX_CHUNK, (int) (REPLY_TIMEOUT_SEC + sample) * 1000, &c);
                 switch (r) {
                 case 0:
                         break;
@@ -144,11 +156,47 @@ static int verb_explain(const Verb *v, const Options *o, char **args, size_t n_a
         unsigned pid;
 
         /* Digits only: no sign, no spaces, no 0x; the daemon gets a clean number. */
+        if (strncmp(s, "irq:", 4) == 0) {
+                const char *n = s + 4;
+                if (!*n || n[strspn(n, "0123456789")] != '\0' || parse_uint(n, &pid) < 0) {
+                        fprintf(stderr, "pinnerctl: explain: '%s' is not irq:N with N an IRQ number\n", s);
+                        return CTL_EXIT_USAGE;
+                }
+                return daemon_call(o, v->name, args, n_args);
+        }
         if (s[strspn(s, "0123456789")] != '\0' || parse_uint(s, &pid) < 0 || pid == 0 || pid > INT_MAX) {
-                fprintf(stderr, "pinnerctl: explain: '%s' is not a process id\n", s);
+                fprintf(stderr, "pinnerctl: explain: '%s' is not a process id (or irq:N)\n", s);
                 return CTL_EXIT_USAGE;
         }
         return daemon_call(o, v->name, args, n_args);
+}
+
+/* cpus and audit: --sample travels as an argument "sample=SECONDS". */
+static int verb_sampled(const Verb *v, const Options *o, char **args, size_t n_args) {
+        char *all[CTL_MAX_ARGS];
+        char arg[32];
+        unsigned sec;
+        size_t n = 0;
+
+        if (o->sample) {
+                if (o->sample[strspn(o->sample, "0123456789")] != '\0' || parse_uint(o->sample, &sec) < 0 ||
+                    sec > 60) {
+                        fprintf(stderr, "pinnerctl: --sample takes whole seconds from 0 to 60, not '%s'\n",
+                                o->sample);
+                        return CTL_EXIT_USAGE;
+                }
+                snprintf(arg, sizeof arg, "sample=%u", sec);
+        }
+        for (size_t i = 0; i < n_args; i++) {
+                if (strncmp(args[i], "sample=", 7) == 0) {
+                        fprintf(stderr, "pinnerctl: %s: '%s' is not a CPU list\n", v->name, args[i]);
+                        return CTL_EXIT_USAGE;
+                }
+                all[n++] = args[i];
+        }
+        if (o->sample)
+                all[n++] = arg;
+        return daemon_call(o, v->name, all, n);
 }
 
 static int verb_check(const Verb *v, const Options *o, char **args, size_t n_args) {
@@ -182,9 +230,11 @@ static const Verb verbs[] = {
         {"reload",  "",         true,  true,  0, 0, verb_daemon},
         {"status",  "",         true,  true,  0, 0, verb_daemon},
         {"list",    "",         true,  true,  0, 0, verb_daemon},
-        {"explain", " PID",     true,  true,  1, 1, verb_explain},
+        {"explain", " PID|irq:N", true, true, 1, 1, verb_explain},
         {"rescan",  "",         true,  true,  0, 0, verb_daemon},
         {"metrics", "",         true,  false, 0, 0, verb_daemon},
+        {"cpus",    " [CPUS]",  true,  true,  0, 1, verb_sampled},
+        {"audit",   " CPUS",    true,  true,  1, 1, verb_sampled},
         {"check",   " [FILE]",  false, false, 0, 1, verb_check},
 };
 /* clang-format on */
@@ -200,6 +250,7 @@ enum {
         OPT_SOCKET = 0x100,
         OPT_JSON,
         OPT_CONFIG_DIR,
+        OPT_SAMPLE,
         OPT_VERSION,
 };
 
@@ -208,6 +259,7 @@ int main(int argc, char **argv) {
                 {"socket", required_argument, NULL, OPT_SOCKET},
                 {"json", no_argument, NULL, OPT_JSON},
                 {"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
+                {"sample", required_argument, NULL, OPT_SAMPLE},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, OPT_VERSION},
                 {},
@@ -232,6 +284,9 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_CONFIG_DIR:
                         o.config_dir = optarg;
+                        break;
+                case OPT_SAMPLE:
+                        o.sample = optarg;
                         break;
                 case 'h':
                         help(stdout);
@@ -260,6 +315,10 @@ int main(int argc, char **argv) {
         }
         if (o.json && !v->json_ok) {
                 fprintf(stderr, "pinnerctl: %s has no JSON output\n", v->name);
+                return CTL_EXIT_USAGE;
+        }
+        if (o.sample && v->run != verb_sampled) {
+                fprintf(stderr, "pinnerctl: --sample only applies to cpus and audit\n");
                 return CTL_EXIT_USAGE;
         }
         if (o.config_dir && v->needs_daemon) {
