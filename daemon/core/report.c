@@ -256,7 +256,7 @@ void report_target_applied(Reporter *rp, const TargetRef *t, const Rule *rule, c
                 f.reason = "delivered on its old CPUs until its next interrupt";
         }
         rp->counters.applied++;
-        log_event(rp->log, EV_APPLIED, LOG_INFO, &f, "%s %s to CPU%s %s by rule %s (was %s)%s%s%s",
+        log_event(rp->log, EV_TARGET_APPLIED, LOG_INFO, &f, "%s %s to CPU%s %s by rule %s (was %s)%s%s%s",
                   dry_run ? "would move" : "moved", t->label, cpuset_count(want) == 1 ? "" : "s", want_s,
                   rule->name, prev_s, pending ? "; it still lands on CPU " : "", pending ? eff_s : "",
                   pending ? " until its next interrupt" : "");
@@ -272,8 +272,8 @@ void report_target_restored(Reporter *rp, const TargetRef *t, const CpuSet *orig
         f.previous = prev_s;
         f.reason = why;
         rp->counters.restored++;
-        log_event(rp->log, EV_RESTORED, LOG_INFO, &f, "restored %s to CPUs %s (was %s): %s%s", t->label,
-                  orig_s, prev_s, why, dry_run ? " (dry run)" : "");
+        log_event(rp->log, EV_TARGET_RESTORED, LOG_INFO, &f, "restored %s to CPUs %s (was %s): %s%s",
+                  t->label, orig_s, prev_s, why, dry_run ? " (dry run)" : "");
 }
 
 void report_target_failed(Reporter *rp, const TargetRef *t, const Rule *rule, const CpuSet *want, int err) {
@@ -286,12 +286,12 @@ void report_target_failed(Reporter *rp, const TargetRef *t, const Rule *rule, co
         f.reason = strerror(err ? err : EIO);
         rp->counters.failed++;
         if (rule)
-                log_event(rp->log, EV_FAILED, LOG_WARNING, &f,
+                log_event(rp->log, EV_TARGET_FAILED, LOG_WARNING, &f,
                           "could not move %s to CPUs %s by rule %s: %s; tried again at the next IRQ event or "
                           "verify",
                           t->label, want_s, rule->name, f.reason);
         else
-                log_event(rp->log, EV_FAILED, LOG_WARNING, &f, "could not restore %s to CPUs %s: %s",
+                log_event(rp->log, EV_TARGET_FAILED, LOG_WARNING, &f, "could not restore %s to CPUs %s: %s",
                           t->label, want_s, f.reason);
 }
 
@@ -302,8 +302,8 @@ void report_target_skipped(Reporter *rp, const TargetRef *t, const Rule *rule, c
         f.rule = rule->name;
         f.reason = why;
         rp->counters.skipped++;
-        log_event(rp->log, EV_SKIPPED, LOG_NOTICE, &f, "left %s as it is: rule %s: %s", t->label, rule->name,
-                  why);
+        log_event(rp->log, EV_TARGET_SKIPPED, LOG_NOTICE, &f, "left %s as it is: rule %s: %s", t->label,
+                  rule->name, why);
 }
 
 void report_target_drift(Reporter *rp, const TargetRef *t, const char *rule, const CpuSet *now,
@@ -317,7 +317,7 @@ void report_target_drift(Reporter *rp, const TargetRef *t, const char *rule, con
         f.previous = now_s;
         f.reason = "mask changed by someone else";
         rp->counters.drift++;
-        log_event(rp->log, EV_DRIFT, LOG_WARNING, &f,
+        log_event(rp->log, EV_TARGET_DRIFT, LOG_WARNING, &f,
                   "%s was moved to CPUs %s outside pinnerd (rule %s wants %s)%s", t->label, now_s,
                   rule ? rule : "-", app_s, reapply ? "; re-applying" : "");
 }
@@ -326,7 +326,7 @@ void report_irqs_unmovable(Reporter *rp, const char *rule, unsigned n, const cha
         LogFields f = {.rule = rule, .reason = list};
 
         rp->counters.skipped += n;
-        log_event(rp->log, EV_SKIPPED, LOG_NOTICE, &f,
+        log_event(rp->log, EV_TARGET_SKIPPED, LOG_NOTICE, &f,
                   "rule %s: %u IRQ%s cannot move and stay%s where %s: %s", rule, n, n == 1 ? "" : "s",
                   n == 1 ? "s" : "", n == 1 ? "it is" : "they are", list);
 }

@@ -33,6 +33,11 @@ static const struct {
         [EV_STOPPING] = {"stopping", "3d046bde37ee4fb5a0ea66a563060e17"},
         [EV_RECORDS_LOST] = {"records-lost", "1c267f9d81864239b29d524d4ddc7f37"},
         [EV_CONFLICT] = {"conflict", "c63a61b28b164334b5b9b11d7b5b837c"},
+        [EV_TARGET_APPLIED] = {"applied", "0cd02ba8737945ccbac46699f4b537f5"},
+        [EV_TARGET_RESTORED] = {"restored", "220edff2318447b4a527ac5104ea10b4"},
+        [EV_TARGET_SKIPPED] = {"skipped", "3b50f058bed84725a12ec2345ac09ecd"},
+        [EV_TARGET_FAILED] = {"failed", "675e2edd4fff4c40ac97ceacc0cb096d"},
+        [EV_TARGET_DRIFT] = {"drift", "b12072b7b306408291e1adb74cfcb98e"},
 };
 
 static const char *const level_names[] = {

@@ -39,6 +39,14 @@ typedef enum EventKind {
         EV_STOPPING,
         EV_RECORDS_LOST, /* the logger's own: records journald or stderr did not take */
         EV_CONFLICT,     /* another tool would undo a rule (irqbalance) */
+        /* The same events about an IRQ, default_smp_affinity or a workqueue
+         * mask: PINNERD_EVENT is the same word, the MESSAGE_ID their own, so
+         * the catalog explains them as what they are. */
+        EV_TARGET_APPLIED,
+        EV_TARGET_RESTORED,
+        EV_TARGET_SKIPPED,
+        EV_TARGET_FAILED,
+        EV_TARGET_DRIFT,
         _EV_MAX,
 } EventKind;
 

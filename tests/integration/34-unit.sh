@@ -96,5 +96,11 @@ for set in $(grep '^~' <<<"$filters" | tr -d '~'); do
         systemd-analyze syscall-filter --no-pager "$set" 2>/dev/null | grep -qw sched_setaffinity &&
                 fail "SystemCallFilter=~$set denies sched_setaffinity"
 done
+# irqs and workqueues rules write below /proc/irq and the workqueue cpumasks,
+# which ProtectKernelTunables= makes read-only: exactly those two trees are
+# opened again, and nothing else in /proc or /sys.
+expect_eq "$(setting ProtectKernelTunables)" yes "ProtectKernelTunables"
+rw=$(sed -n 's/^ReadWritePaths=//p' "$UNIT" | tr ' ' '\n' | sed 's/^-//' | sort | tr '\n' ' ')
+expect_eq "$rw" "/proc/irq /sys/devices/virtual/workqueue " "ReadWritePaths (IRQ and workqueue masks only)"
 ok "the unit's key settings"
 exit 0

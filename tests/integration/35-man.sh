@@ -47,7 +47,7 @@ grep -o 'MESSAGE_ID=[0-9a-f]\{32\}' "$REPO/man/pinnerd.8" | cut -d= -f2 | sort -
         grep -q " $id\$" "$T/code" || { echo "FAIL: pinnerd(8) mentions MESSAGE_ID=$id, not in daemon/lib/log.c"; exit 1; }
 done || exit 1
 # Every PINNERD_* field the daemon sends is documented.
-for f in $(grep -o '"PINNERD_[A-Z]*"' "$REPO/daemon/lib/log.c" | tr -d '"' | sort -u); do
+for f in $(grep -o '"PINNERD_[A-Z_]*"' "$REPO/daemon/lib/log.c" | tr -d '"' | sort -u); do
         grep -q "^\.B $f=" "$REPO/man/pinnerd.8" || fail "pinnerd(8) does not document $f"
 done
 ok "pinnerd(8) documents every PINNERD_* field"

@@ -22,7 +22,7 @@ diff -u "$T/code" "$T/cat" >"$T/diff" || fail "catalog ids differ from daemon/li
 ok "an entry for each of the $(wc -l <"$T/code") MESSAGE_IDs, and no other"
 
 # Fields the catalog text may substitute: those log.c sends.
-grep -o '"PINNERD_[A-Z]*"' "$REPO/daemon/lib/log.c" | tr -d '"' | sort -u >"$T/fields"
+grep -o '"PINNERD_[A-Z_]*"' "$REPO/daemon/lib/log.c" | tr -d '"' | sort -u >"$T/fields"
 grep -o '@[A-Z_]*@' "$CAT" | tr -d @ | sort -u | while read -r f; do
         grep -qx "$f" "$T/fields" || { echo "FAIL: the catalog substitutes @$f@, which pinnerd never sends"; exit 1; }
 done || exit 1
