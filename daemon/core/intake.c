@@ -66,11 +66,16 @@ size_t intake_merge(const CnEvent *ev, size_t n, WorkItem *out) {
                 case CN_EV_EXIT:
                         want = WANT_GONE;
                         break;
+                case CN_EV_UID:
+                        /* Credentials are per thread, but `user` is the
+                         * process's: one item for the process. */
+                        want = WANT_CREDS;
+                        break;
                 default:
                         continue;
                 }
-                pend[np++] = (Pending){e->type == CN_EV_EXEC ? e->tgid : e->pid, e->tgid, want, i,
-                                       e->timestamp_ns};
+                bool by_process = e->type == CN_EV_EXEC || e->type == CN_EV_UID;
+                pend[np++] = (Pending){by_process ? e->tgid : e->pid, e->tgid, want, i, e->timestamp_ns};
         }
         qsort(pend, np, sizeof *pend, pending_cmp);
         for (size_t i = 0; i < np;) {
@@ -210,8 +215,17 @@ static unsigned process_items(Intake *in, const WorkItem *items, size_t n) {
                         busy += reconcile_exit(rc, items[i].pid, items[i].tid);
         for (size_t i = 0; i < n; i++) {
                 const WorkItem *w = &items[i];
-                if (w->want == WANT_GONE)
+                unsigned want = w->want;
+                if (want == WANT_GONE)
                         continue;
+                /* A user change matters only to rules that match on users. */
+                if (want & WANT_CREDS) {
+                        want &= ~(unsigned) WANT_CREDS;
+                        if (rc->config->facts & FACT_UID)
+                                want |= WANT_PROCESS;
+                        else if (want == 0)
+                                continue;
+                }
                 /* In a storm, a task nothing is remembered of waits for the
                  * next read (once): if it exits by then, not even its name
                  * is read. A remembered one is never held back. */
@@ -221,12 +235,12 @@ static unsigned process_items(Intake *in, const WorkItem *items, size_t n) {
                         continue;
                 }
                 rc->report.event_ns = w->timestamp_ns;
-                if (w->want & WANT_EXEC)
+                if (want & WANT_EXEC)
                         reconcile_exec(rc, w->pid);
-                if (w->want & WANT_PROCESS)
+                if (want & WANT_PROCESS)
                         busy += reconcile_process(rc, w->pid, w->comm[0] ? w->comm : NULL);
                 else
-                        busy += reconcile_thread(rc, w->pid, w->tid, w->want & WANT_NEW);
+                        busy += reconcile_thread(rc, w->pid, w->tid, want & WANT_NEW);
         }
         rc->report.event_ns = 0;
         return busy;

@@ -22,6 +22,7 @@ enum {
         WANT_GONE = 4,    /* it exited: forget it (before anything else the item asks) */
         WANT_EXEC = 8,    /* it exec'd: a non-leader thread's entry moves to the leader's tid */
         WANT_NEW = 16,    /* a new thread: its mask is its creator's */
+        WANT_CREDS = 32,  /* its user changed: every thread again, if a rule matches on users */
 };
 
 typedef struct WorkItem {

@@ -49,5 +49,6 @@ struct Manager {
         sd_event_source *irq_timer;
 
         uint64_t start_usec;
+        bool scanned; /* the first scan ran: masks may have changed, stop restores */
         int exit_code;
 };

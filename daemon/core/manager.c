@@ -343,7 +343,7 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
         m->opt = *opt;
         m->log = log;
         m->rc.procfd = -1;
-        m->state = (StateDir){.dirfd = -1, .lock_fd = -1};
+        m->state = (StateDir){.dirfd = -1, .lock_fd = -1, .append_fd = -1};
         m->start_usec = now_usec();
         m->source = (ConfigSource){
                 .path = opt->config_path, .dir = opt->config_dir, .check_owner = opt->check_owner};
@@ -481,9 +481,16 @@ int manager_start(Manager *m) {
                         m->intake.error ? m->intake.error : "no proc connector",
                         rc->config->settings.rescan ? rc->config->settings.rescan : POLL_DEFAULT_SEC);
 
-        if (m->state_enabled)
+        if (m->state_enabled) {
                 adopt_state(m);
+                /* A snapshot before the first write, for originals to be
+                 * appended to (each before the write that replaces it). */
+                m->state.dirty = true;
+                state_flush(m, true);
+                rc->state = &m->state;
+        }
         reconcile_rescan(rc, "start");
+        m->scanned = true;
         /* After the threads: an IRQ that follows a rule takes their CPUs. */
         rc->placements_changed = false;
         targets_sync(m, true, false);
@@ -551,6 +558,10 @@ void manager_stop(Manager *m) {
         const Settings *set = m->rc.config ? &m->rc.config->settings : NULL;
         size_t n = 0;
 
+        /* Refused before the first scan (another instance holds the lock,
+         * say): nothing was touched, and nothing had started. */
+        if (!m->scanned)
+                return;
         (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping: restoring masks");
         if (set && set->restore && set->restore_at_stop && m->rc.threads) {
                 n = reconcile_restore_all(&m->rc, "pinnerd stopping");
@@ -560,6 +571,7 @@ void manager_stop(Manager *m) {
                 if (m->state_enabled)
                         (void) unlinkat(m->state.dirfd, "state", 0);
                 m->state_enabled = false;
+                m->rc.state = NULL;
         }
         log_event(m->log, EV_STOPPING, LOG_INFO, NULL,
                   "pinnerd stopping: %zu threads managed, %zu restored%s",

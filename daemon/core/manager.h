@@ -39,7 +39,8 @@ sd_event *manager_event(Manager *m);
 int manager_start(Manager *m);
 /* Run until SIGTERM/SIGINT; returns the exit code. */
 int manager_run(Manager *m);
-/* At stop: restore original masks (restore = yes), STOPPING=1. */
+/* At stop: restore original masks (restore = yes), STOPPING=1 and a
+ * stopping record; nothing when the first scan never ran. */
 void manager_stop(Manager *m);
 void manager_free(Manager *m);
 

@@ -40,6 +40,40 @@ static bool report_once(Thread *th, unsigned bit) {
         return true;
 }
 
+/* An original on disk before the write that replaces it: a crash right
+ * after the write still leaves a successor the true original. A failed
+ * append (a full /run) does not stop pinning: it is said once, and the
+ * original is still kept in memory and in the next snapshot. */
+static void save_original(Reconciler *rc, pid_t pid, pid_t tid, uint64_t start, const CpuSet *original,
+                          const SchedPolicy *policy) {
+        _cleanup_(freep) char *err = NULL;
+
+        if (!rc->state)
+                return;
+        int r = state_append(rc->state, pid, tid, start, original, policy, &err);
+        if (r < 0) {
+                if (!rc->state_failing)
+                        log_msg(rc->log, LOG_WARNING,
+                                "cannot save an original before pinning: %s; pinning goes on, but a crash "
+                                "before the next snapshot would lose it",
+                                err ? err : strerror(-r));
+                rc->state_failing = true;
+        } else
+                rc->state_failing = false;
+}
+
+/* Before the first write of th's mask: what it would have had without
+ * pinnerd, when the write (or an inherited mask) makes it an original. */
+static void save_original_mask(Reconciler *rc, const Thread *th, const CpuSet *want) {
+        _cleanup_(cpuset_freep) CpuSet *cur = NULL;
+
+        if (!rc->state || th->original || affinity_get(&rc->aff, th->pid, th->tid, &cur) < 0)
+                return;
+        const CpuSet *orig = thread_table_true_original(rc->threads, th->pid, cur);
+        if (orig != cur || !cpuset_equal(cur, want))
+                save_original(rc, th->pid, th->tid, th->start, orig, NULL);
+}
+
 static void set_skip(Thread *th, const char *reason) {
         free(th->skip_reason);
         th->skip_reason = reason ? strdup(reason) : NULL;
@@ -196,6 +230,12 @@ static void apply_policy(Reconciler *rc, Thread *th, const Rule *rule) {
                         rc->originals_changed = true;
                 }
                 return;
+        }
+        if (rc->state && !th->policy_original && policy_get(th->tid, &prev) == 0) {
+                const SchedPolicy *orig =
+                        thread_table_true_policy(rc->threads, th->pid, &prev, &rule->policy);
+                if (orig != &prev || !policy_equal(&prev, &rule->policy))
+                        save_original(rc, th->pid, th->tid, th->start, NULL, orig);
         }
         AffinityResult res = policy_apply(&rc->aff, th->pid, th->tid, th->start, &rule->policy, &prev, &err);
         (void) policy_format(&rule->policy, pol, sizeof pol);
@@ -422,9 +462,11 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
         AffinityResult res;
         if (rc->dry_run && th->applied && cpuset_equal(th->applied, d.plan.effective))
                 res = AFF_UNCHANGED;
-        else
+        else {
+                save_original_mask(rc, th, d.plan.effective);
                 res = affinity_apply(&rc->aff, p->stat.pid, tid, ts.starttime, d.plan.effective, &prev, &now,
                                      &err);
+        }
         record_result(rc, th, rule, &d.plan, res, prev, now, err);
         if (res == AFF_SET || res == AFF_DRY_RUN || res == AFF_UNCHANGED)
                 apply_policy(rc, th, rule);
@@ -572,6 +614,9 @@ void reconcile_exec(Reconciler *rc, pid_t pid) {
                 return;
         }
         set_applied(rc, th, TAKE_PTR(applied));
+        /* On disk under the leader's tid too: the dead tid's line would be
+         * dropped by a successor. */
+        save_original(rc, pid, pid, ls.starttime, th->original, NULL);
         rc->originals_changed = true;
 }
 

@@ -37,8 +37,12 @@ typedef struct Reconciler {
         Reporter report;      /* report.c */
         Unmovable unmovable;  /* kernel threads that cannot move, said once */
 
+        /* Where an original goes before pinnerd relies on it (state.h's
+         * appended lines); NULL without a state file (a dry run, no socket). */
+        StateDir *state;
+        bool state_failing; /* an append failed: said once, until one works */
         /* What happened, for the owner of the state file: an original was
-         * remembered or forgotten since it last wrote. */
+         * remembered or forgotten since its last snapshot. */
         bool originals_changed;
         /* A managed thread's applied mask changed, or such a thread went:
          * IRQs that follow a rule's threads may have to move too. */

@@ -14,7 +14,9 @@
 #include "lib/output.h"
 #include "lib/util.h"
 
-#define STATE_HEADER "pinnerd-state 1\n"
+#define STATE_HEADER "pinnerd-state 2\n"
+/* Written by earlier versions: the same, without appended lines. */
+#define STATE_HEADER_V1 "pinnerd-state 1\n"
 
 void state_entries_done(StateEntries *e) {
         for (size_t i = 0; i < e->n; i++)
@@ -154,6 +156,7 @@ static void format_kernel_entries(OutBuf *o, const StateKernelEntry *k, size_t n
 /* "T TID START PID CPULIST POLICY": five space-separated fields after the tag. */
 static int parse_entry(const char *line, const char *end, StateEntry *ret) {
         const char *f[5], *fe[5], *p = line + 2;
+
         uint64_t tid, start, pid;
         char text[8192];
         StateEntry e = {0};
@@ -206,13 +209,56 @@ bad:
         return -EINVAL;
 }
 
+static int entries_push(StateEntries *e, size_t *cap, StateEntry *v) {
+        if (e->n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 64;
+                StateEntry *nv = reallocarray(e->v, nc, sizeof *nv);
+                if (!nv)
+                        return -ENOMEM;
+                e->v = nv;
+                *cap = nc;
+        }
+        e->v[e->n++] = *v;
+        return 0;
+}
+
+/* An appended line is newer than the snapshot and than earlier appended
+ * lines: it replaces the entry of a thread that is not the same thread any
+ * more (another start time), and otherwise sets the originals it names. */
+static int entries_apply(StateEntries *e, size_t *cap, StateEntry *v) {
+        for (size_t i = 0; i < e->n; i++) {
+                StateEntry *o = &e->v[i];
+                if (o->tid != v->tid)
+                        continue;
+                if (o->start != v->start || o->pid != v->pid) {
+                        cpuset_free(o->original);
+                        *o = *v;
+                        return 0;
+                }
+                if (v->original) {
+                        cpuset_free(o->original);
+                        o->original = v->original;
+                }
+                if (v->has_policy) {
+                        o->has_policy = true;
+                        o->policy = v->policy;
+                }
+                return 0;
+        }
+        return entries_push(e, cap, v);
+}
+
 int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_error) {
         _cleanup_(state_entries_done) StateEntries e = {0};
-        size_t cap = 0, lineno = 1;
+        size_t cap = 0, lineno = 1, hl;
         const char *p = buf, *end = buf + len;
-        bool ended = false;
+        bool ended = false, v1;
 
-        if (len < strlen(STATE_HEADER) || memcmp(buf, STATE_HEADER, strlen(STATE_HEADER)) != 0) {
+        if (len >= strlen(STATE_HEADER) && memcmp(buf, STATE_HEADER, strlen(STATE_HEADER)) == 0)
+                v1 = false, hl = strlen(STATE_HEADER);
+        else if (len >= strlen(STATE_HEADER_V1) && memcmp(buf, STATE_HEADER_V1, strlen(STATE_HEADER_V1)) == 0)
+                v1 = true, hl = strlen(STATE_HEADER_V1);
+        else {
                 *ret_error = strdup("not a pinnerd state file (bad header)");
                 return -EBADMSG;
         }
@@ -220,19 +266,33 @@ int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_e
                 *ret_error = strdup("contains a NUL byte");
                 return -EBADMSG;
         }
-        p += strlen(STATE_HEADER);
+        p += hl;
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
+                StateEntry v;
                 lineno++;
                 if (!nl) {
+                        /* An append cut short by a crash: that write had not
+                         * returned, so nothing relied on it yet. */
+                        if (ended && !v1 && end - p >= 2 && memcmp(p, "A ", 2) == 0)
+                                break;
                         *ret_error = xasprintf("line %zu: truncated", lineno);
                         return -EBADMSG;
                 }
                 if (ended) {
-                        *ret_error = xasprintf("line %zu: data after the end line", lineno);
-                        return -EBADMSG;
-                }
-                if (nl - p > 4 && memcmp(p, "end ", 4) == 0) {
+                        if (v1 || nl - p < 2 || memcmp(p, "A ", 2) != 0) {
+                                *ret_error = xasprintf("line %zu: data after the end line", lineno);
+                                return -EBADMSG;
+                        }
+                        if (parse_entry(p + 2, nl, &v) < 0) {
+                                *ret_error = xasprintf("line %zu: malformed appended entry", lineno);
+                                return -EBADMSG;
+                        }
+                        if (entries_apply(&e, &cap, &v) < 0) {
+                                cpuset_free(v.original);
+                                return -ENOMEM;
+                        }
+                } else if (nl - p > 4 && memcmp(p, "end ", 4) == 0) {
                         uint64_t count;
                         if (parse_dec_range(p + 4, nl, &count) < 0 || count != e.n + e.n_k) {
                                 *ret_error = xasprintf("line %zu: end line does not match %zu entries",
@@ -251,19 +311,14 @@ int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_e
                         }
                         e.n_k++;
                 } else {
-                        if (e.n == cap) {
-                                size_t nc = cap ? cap * 2 : 64;
-                                StateEntry *nv = reallocarray(e.v, nc, sizeof *nv);
-                                if (!nv)
-                                        return -ENOMEM;
-                                e.v = nv;
-                                cap = nc;
-                        }
-                        if (parse_entry(p, nl, &e.v[e.n]) < 0) {
+                        if (parse_entry(p, nl, &v) < 0) {
                                 *ret_error = xasprintf("line %zu: malformed entry", lineno);
                                 return -EBADMSG;
                         }
-                        e.n++;
+                        if (entries_push(&e, &cap, &v) < 0) {
+                                cpuset_free(v.original);
+                                return -ENOMEM;
+                        }
                 }
                 p = nl + 1;
         }
@@ -276,6 +331,18 @@ int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_e
         return 0;
 }
 
+/* One entry line (without a tag), "-" for what was not changed. */
+static int format_entry(OutBuf *o, pid_t tid, uint64_t start, pid_t pid, const CpuSet *original,
+                        const SchedPolicy *policy) {
+        char pol[32] = "-";
+        _cleanup_(freep) char *list = original ? cpuset_format_list(original) : strdup("-");
+
+        if (!list || (policy && policy_format(policy, pol, sizeof pol) < 0))
+                return -ENOMEM;
+        outbuf_printf(o, "T %d %" PRIu64 " %d %s %s\n", (int) tid, start, (int) pid, list, pol);
+        return 0;
+}
+
 char *state_format(const ThreadTable *t, const StateKernelEntry *k, size_t n_k, size_t *ret_len) {
         OutBuf o = {.max = STATE_MAX_BYTES};
         size_t i = 0, n = 0;
@@ -283,17 +350,12 @@ char *state_format(const ThreadTable *t, const StateKernelEntry *k, size_t n_k, 
 
         outbuf_puts(&o, STATE_HEADER);
         while ((th = thread_table_next(t, &i))) {
-                char pol[32] = "-";
                 if (!th->original && !th->policy_original)
                         continue;
-                _cleanup_(freep) char *list = th->original ? cpuset_format_list(th->original) : strdup("-");
-                if (!list ||
-                    (th->policy_original && policy_format(th->policy_original, pol, sizeof pol) < 0)) {
+                if (format_entry(&o, th->tid, th->start, th->pid, th->original, th->policy_original) < 0) {
                         outbuf_done(&o);
                         return NULL;
                 }
-                outbuf_printf(&o, "T %d %" PRIu64 " %d %s %s\n", (int) th->tid, th->start, (int) th->pid,
-                              list, pol);
                 n++;
         }
         format_kernel_entries(&o, k, n_k, &n);
@@ -310,7 +372,7 @@ int state_dir_open(StateDir *s, const char *socket_path, char **ret_error) {
         _cleanup_(freep) char *dir = NULL;
         const char *slash = strrchr(socket_path, '/');
 
-        *s = (StateDir){.dirfd = -1, .lock_fd = -1};
+        *s = (StateDir){.dirfd = -1, .lock_fd = -1, .append_fd = -1};
         if (!slash)
                 dir = strdup(".");
         else if (slash == socket_path)
@@ -330,17 +392,39 @@ int state_dir_open(StateDir *s, const char *socket_path, char **ret_error) {
                 *ret_error = xasprintf("cannot open %s: %s", dir, strerror(e));
                 return -e;
         }
+        /* Whoever may write here may take the lock (and keep pinnerd from
+         * starting) or plant the state file: only a directory of ours. */
+        struct stat st;
+        if (fstat(s->dirfd, &st) < 0) {
+                int e = errno;
+                *ret_error = xasprintf("cannot stat %s: %s", dir, strerror(e));
+                state_dir_close(s);
+                return -e;
+        }
+        if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+                *ret_error = xasprintf("refusing %s for the control socket, lock and state: %s (uid %u, mode "
+                                       "%04o), so other users could take the lock or replace the state; "
+                                       "use a directory only root can write, such as /run/pinnerd",
+                                       dir,
+                                       st.st_mode & (S_IWGRP | S_IWOTH) ? "writable by group or others"
+                                                                        : "owned by another user",
+                                       (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                state_dir_close(s);
+                return -EPERM;
+        }
         s->dir = TAKE_PTR(dir);
         return 0;
 }
 
 void state_dir_close(StateDir *s) {
+        if (s->append_fd >= 0)
+                close(s->append_fd);
         if (s->lock_fd >= 0)
                 close(s->lock_fd);
         if (s->dirfd >= 0)
                 close(s->dirfd);
         free(s->dir);
-        *s = (StateDir){.dirfd = -1, .lock_fd = -1};
+        *s = (StateDir){.dirfd = -1, .lock_fd = -1, .append_fd = -1};
 }
 
 int state_lock(StateDir *s, char **ret_error) {
@@ -470,5 +554,51 @@ int state_save(StateDir *s, const ThreadTable *t, const StateKernelEntry *k, siz
                 return -e;
         }
         s->writes++;
+        /* Additions from now on are appended to the file just written. */
+        if (s->append_fd >= 0)
+                close(s->append_fd);
+        s->append_fd = openat(s->dirfd, "state", O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        if (s->append_fd < 0) {
+                e = errno;
+                *ret_error = xasprintf("cannot open %s/state to append: %s", s->dir, strerror(e));
+                return -e;
+        }
         return 0;
+}
+
+int state_append(StateDir *s, pid_t pid, pid_t tid, uint64_t start, const CpuSet *original,
+                 const SchedPolicy *policy, char **ret_error) {
+        OutBuf o = {.max = 64 * 1024};
+        int r;
+
+        if (s->append_fd < 0) {
+                *ret_error = xasprintf("%s/state is not written yet", s->dir);
+                return -EBADF;
+        }
+        outbuf_puts(&o, "A ");
+        r = format_entry(&o, tid, start, pid, original, policy);
+        if (r < 0 || outbuf_error(&o) < 0) {
+                outbuf_done(&o);
+                *ret_error = strdup("out of memory formatting an original");
+                return -ENOMEM;
+        }
+        /* One write of one whole line (O_APPEND): a crash leaves it whole or
+         * not begun, and a cut line is ignored at load. */
+        ssize_t n;
+        do
+                n = write(s->append_fd, o.data, o.len);
+        while (n < 0 && errno == EINTR);
+        r = n < 0 ? -errno : (size_t) n == o.len ? 0 : -ENOSPC;
+        if (r < 0) {
+                *ret_error = xasprintf("cannot append to %s/state: %s", s->dir, strerror(-r));
+                /* A cut line at the end would hide later ones: start afresh
+                 * with the next snapshot. */
+                close(s->append_fd);
+                s->append_fd = -1;
+        } else {
+                s->appends++;
+                s->append_bytes += o.len;
+        }
+        outbuf_done(&o);
+        return r;
 }

@@ -76,6 +76,13 @@ int cnproc_parse(const void *buf, size_t len, CnEvent *out, size_t max) {
                         e.pid = ev->event_data.exit.process_pid;
                         e.tgid = ev->event_data.exit.process_tgid;
                         break;
+                case PROC_EVENT_UID:
+                        e.type = CN_EV_UID;
+                        e.pid = ev->event_data.id.process_pid;
+                        e.tgid = ev->event_data.id.process_tgid;
+                        e.ruid = ev->event_data.id.r.ruid;
+                        e.euid = ev->event_data.id.e.euid;
+                        break;
                 case PROC_EVENT_SID:
                         e.type = CN_EV_SID;
                         e.pid = ev->event_data.sid.process_pid;

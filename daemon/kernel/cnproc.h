@@ -13,6 +13,7 @@ typedef enum CnEventType {
         CN_EV_EXEC,
         CN_EV_COMM,
         CN_EV_EXIT,
+        CN_EV_UID, /* setuid() and friends: ruid and euid are the new ones */
         CN_EV_ACK, /* answer to our subscribe: err is its errno */
         CN_EV_SID, /* setsid(): only the filter probe looks at it */
         CN_EV_OTHER,
@@ -25,6 +26,7 @@ typedef struct CnEvent {
         int err;               /* CN_EV_ACK */
         uint64_t timestamp_ns; /* kernel monotonic clock */
         char comm[16];         /* CN_EV_COMM: the new name, NUL-terminated */
+        uid_t ruid, euid;      /* CN_EV_UID */
 } CnEvent;
 
 /* The kernel's event bits (linux/cn_proc.h `what`), named here because the
@@ -39,9 +41,10 @@ typedef struct CnEvent {
 #define CNPROC_EV_NONZERO_EXIT 0x20000000u
 #define CNPROC_EV_COREDUMP 0x40000000u
 #define CNPROC_EV_EXIT 0x80000000u
-/* What the daemon acts on: new tasks, exec, renames, exits (every exit, not
- * only non-zero ones: exits are authoritative). */
-#define CNPROC_EVENTS_USED (CNPROC_EV_FORK | CNPROC_EV_EXEC | CNPROC_EV_COMM | CNPROC_EV_EXIT)
+/* What the daemon acts on: new tasks, exec, renames, user changes (a
+ * pre-fork server's worker that calls setuid() without exec), exits (every
+ * exit, not only non-zero ones: exits are authoritative). */
+#define CNPROC_EVENTS_USED (CNPROC_EV_FORK | CNPROC_EV_EXEC | CNPROC_EV_UID | CNPROC_EV_COMM | CNPROC_EV_EXIT)
 
 /* Parse one datagram (one or more netlink messages). Events are appended to
  * out (at most max); returns how many, or -EBADMSG for a malformed datagram.

@@ -61,6 +61,9 @@ for t in $(ls /proc/$pa/task); do expect_eq "$(mask "$t")" 1 "tid $t keeps insta
 b_after=$(for t in $(ls /proc/$pb/task); do echo "$t=$(mask "$t")"; done)
 expect_eq "$b_after" "$b_before" "$Bn's threads keep their masks"
 grep -E 'event=(applied|restored)' "$T/second.log" && fail "the second instance logged pin or restore records"
+# It never started, so it does not say it is stopping either.
+grep -E 'event=(started|stopping)' "$T/second.log" && fail "the second instance logged a started or stopping record"
+ok "the second instance logged neither 'started' nor 'stopping'"
 
 # The first instance is untouched: its socket is there and answers.
 [ -S "$SOCK" ] || fail "the socket $SOCK is gone after the second instance exited"

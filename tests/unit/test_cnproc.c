@@ -40,6 +40,12 @@ static size_t build(void *buf, unsigned what, int a, int b, int c, int d, uint32
                 m->ev.event_data.exec.process_pid = a;
                 m->ev.event_data.exec.process_tgid = b;
                 break;
+        case PROC_EVENT_UID:
+                m->ev.event_data.id.process_pid = a;
+                m->ev.event_data.id.process_tgid = b;
+                m->ev.event_data.id.r.ruid = (__u32) c;
+                m->ev.event_data.id.e.euid = (__u32) d;
+                break;
         case PROC_EVENT_COMM:
                 m->ev.event_data.comm.process_pid = a;
                 m->ev.event_data.comm.process_tgid = b;
@@ -92,6 +98,20 @@ START_TEST(test_kinds) {
 }
 END_TEST
 
+/* setuid() without exec: the new real and effective uid come with it. */
+START_TEST(test_uid) {
+        char buf[256] __attribute__((aligned(8)));
+        CnEvent e;
+        size_t len = build(buf, PROC_EVENT_UID, 31, 30, 65534, 65533, CN_IDX_PROC);
+        ck_assert_int_eq(cnproc_parse(buf, len, &e, 1), 1);
+        ck_assert_int_eq(e.type, CN_EV_UID);
+        ck_assert_int_eq(e.pid, 31);
+        ck_assert_int_eq(e.tgid, 30);
+        ck_assert_uint_eq(e.ruid, 65534);
+        ck_assert_uint_eq(e.euid, 65533);
+}
+END_TEST
+
 START_TEST(test_ack) {
         char buf[256] __attribute__((aligned(8)));
         CnEvent e;
@@ -129,7 +149,7 @@ END_TEST
 START_TEST(test_unknown_event_ignored) {
         char buf[256] __attribute__((aligned(8)));
         CnEvent e;
-        size_t len = build(buf, PROC_EVENT_UID, 1, 1, 0, 0, CN_IDX_PROC);
+        size_t len = build(buf, PROC_EVENT_GID, 1, 1, 0, 0, CN_IDX_PROC);
         ck_assert_int_eq(cnproc_parse(buf, len, &e, 1), 0);
 }
 END_TEST
@@ -198,7 +218,8 @@ START_TEST(test_subscribe_filtered) {
         ck_assert_uint_eq(cn->len, 8);
         memcpy(in, cn->data, 8);
         ck_assert_uint_eq(in[0], PROC_CN_MCAST_LISTEN);
-        ck_assert_uint_eq(in[1], PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_COMM | PROC_EVENT_EXIT);
+        ck_assert_uint_eq(in[1], PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_UID | PROC_EVENT_COMM |
+                                         PROC_EVENT_EXIT);
         /* Our names match the kernel's bits. */
         ck_assert_uint_eq(CNPROC_EV_UID, PROC_EVENT_UID);
         ck_assert_uint_eq(CNPROC_EV_GID, PROC_EVENT_GID);
@@ -235,7 +256,7 @@ START_TEST(test_filter_kinds) {
                 bool pass;
         } t[] = {
                 {PROC_EVENT_NONE, true},      {PROC_EVENT_FORK, true}, {PROC_EVENT_EXEC, true},
-                {PROC_EVENT_COMM, true},      {PROC_EVENT_EXIT, true}, {PROC_EVENT_UID, false},
+                {PROC_EVENT_COMM, true},      {PROC_EVENT_EXIT, true}, {PROC_EVENT_UID, true},
                 {PROC_EVENT_GID, false},      {PROC_EVENT_SID, false}, {PROC_EVENT_PTRACE, false},
                 {PROC_EVENT_COREDUMP, false}, {0x00000400, false}, /* a kind not known yet */
         };
@@ -258,18 +279,18 @@ START_TEST(test_filter_fails_open) {
 
         ck_assert_int_eq(filter_pair(sv), 0);
         /* Not the proc connector (idx, then val): userspace decides. */
-        len = build(buf, PROC_EVENT_UID, 1, 1, 0, 0, CN_IDX_PROC + 1);
+        len = build(buf, PROC_EVENT_PTRACE, 1, 1, 0, 0, CN_IDX_PROC + 1);
         ck_assert(passes(sv, buf, len));
-        len = build(buf, PROC_EVENT_UID, 1, 1, 0, 0, CN_IDX_PROC);
+        len = build(buf, PROC_EVENT_PTRACE, 1, 1, 0, 0, CN_IDX_PROC);
         ((Msg *) buf)->cn.id.val = CN_VAL_PROC + 1;
         ck_assert(passes(sv, buf, len));
         /* Too short to hold `what`: passes, and the parser calls it
          * malformed rather than the filter hiding a lost event. */
-        len = build(buf, PROC_EVENT_UID, 1, 1, 0, 0, CN_IDX_PROC);
+        len = build(buf, PROC_EVENT_PTRACE, 1, 1, 0, 0, CN_IDX_PROC);
         ck_assert(passes(sv, buf, 39));
         ck_assert(!passes(sv, buf, 40));
-        /* Byte order: a UID event whose bits read backwards would be EXIT
-         * (0x80000000 vs 0x00000004 swapped is 0x04000000): still dropped. */
+        /* Byte order: a UID event's bit read backwards (0x00000004 swapped
+         * is 0x04000000) is no kind we use: dropped. */
         ((Msg *) buf)->ev.what = 0x04000000;
         ck_assert(!passes(sv, buf, len));
         close(sv[0]);
@@ -296,6 +317,7 @@ Suite *cnproc_suite(void) {
         TCase *tc = tcase_create("parse");
         tcase_add_test(tc, test_fork_thread);
         tcase_add_test(tc, test_kinds);
+        tcase_add_test(tc, test_uid);
         tcase_add_test(tc, test_ack);
         tcase_add_test(tc, test_other_connector_ignored);
         tcase_add_test(tc, test_truncated);

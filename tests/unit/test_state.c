@@ -74,7 +74,12 @@ START_TEST(test_state_hostile) {
         static const char *const bad[] = {
                 "",
                 "garbage\n",
-                "pinnerd-state 2\nend 0\n",
+                "pinnerd-state 3\nend 0\n",                      /* a version we do not know */
+                "pinnerd-state 1\nend 0\nA T 1 2 1 0 -\n",          /* version 1 has no appended lines */
+                "pinnerd-state 2\nA T 1 2 1 0 -\nend 0\n",          /* appended before the end */
+                "pinnerd-state 2\nend 0\nA T 1 2 1 x -\n",          /* a malformed appended line */
+                "pinnerd-state 2\nend 0\nA T 1 2 1 0 -\nT 3 4 3 0 -\n", /* an untagged line after the end */
+                "pinnerd-state 2\nend 0\nB T 1 2 1 0 -\n",          /* an unknown tag */
                 "pinnerd-state 1\n",                              /* no end line: truncated */
                 "pinnerd-state 1\nT 1 2 1 0-1 -\n",                 /* truncated after an entry */
                 "pinnerd-state 1\nT 1 2 1 0-1 -\nend 2\n",          /* count mismatch */
@@ -154,6 +159,8 @@ START_TEST(test_state_kernel_entries) {
         /* clang-format off */
         static const char *const bad[] = {
                 "pinnerd-state 1\nI 38 0-1\nend 0\n",          /* not counted */
+                "pinnerd-state 2\nend 0\nA I 38 0-1\n",       /* never appended */
+                "pinnerd-state 2\nend 0\nI 38 0-1\n",
                 "pinnerd-state 1\nI 38\nend 1\n",
                 "pinnerd-state 1\nI x 0-1\nend 1\n",
                 "pinnerd-state 1\nI -1 0-1\nend 1\n",
@@ -186,6 +193,46 @@ START_TEST(test_state_kernel_entries) {
         cpuset_free(b);
         cpuset_free(c);
         thread_table_free(t);
+}
+END_TEST
+
+/* Lines appended after a snapshot: newer than it, applied in order; a last
+ * line cut short by a crash is ignored. */
+START_TEST(test_state_appended) {
+        static const char text[] = "pinnerd-state 2\n"
+                                   "T 10 100 10 0-3 -\n"
+                                   "T 11 110 10 0-3 -\n"
+                                   "end 2\n"
+                                   "A T 12 120 10 0-1 -\n"          /* a new thread */
+                                   "A T 12 120 10 - fifo:2\n"       /* its policy, later */
+                                   "A T 11 999 11 2 -\n"            /* tid 11 recycled: replaced */
+                                   "A T 10 100 10 - other:nice=3\n" /* a policy for a snapshot entry */
+                                   "A T 13 130 1";                  /* cut by a crash */
+        StateEntries e = {0};
+        char *err = NULL;
+        SchedPolicy fifo2, nice3;
+
+        ck_assert_int_eq(policy_parse("fifo:2", &fifo2), 0);
+        ck_assert_int_eq(policy_parse("other:nice=3", &nice3), 0);
+        ck_assert_int_eq(state_parse_buf(text, sizeof text - 1, &e, &err), 0);
+        ck_assert_uint_eq(e.n, 3);
+        ck_assert_int_eq(e.v[0].tid, 10);
+        char *l0 = cpuset_format_list(e.v[0].original);
+        ck_assert_str_eq(l0, "0-3");
+        free(l0);
+        ck_assert(e.v[0].has_policy && policy_equal(&e.v[0].policy, &nice3));
+        ck_assert_int_eq(e.v[1].tid, 11);
+        ck_assert_uint_eq(e.v[1].start, 999);
+        ck_assert_int_eq(e.v[1].pid, 11);
+        ck_assert_int_eq(e.v[2].tid, 12);
+        ck_assert(e.v[2].has_policy && policy_equal(&e.v[2].policy, &fifo2));
+        ck_assert_ptr_nonnull(e.v[2].original);
+        state_entries_done(&e);
+        /* Version 1, as earlier pinnerds wrote it, is still read. */
+        static const char v1[] = "pinnerd-state 1\nT 1 2 1 0-1 -\nend 1\n";
+        ck_assert_int_eq(state_parse_buf(v1, sizeof v1 - 1, &e, &err), 0);
+        ck_assert_uint_eq(e.n, 1);
+        state_entries_done(&e);
 }
 END_TEST
 
@@ -283,11 +330,13 @@ START_TEST(test_intake_merge) {
                 ev(CN_EV_EXEC, 20, 20),  /* an exec */
                 ev(CN_EV_OTHER, 21, 21), /* ignored */
                 ev(CN_EV_COMM, 20, 20),  /* leader renamed: the process */
+                ev(CN_EV_UID, 31, 30),   /* a worker's threads change user: ... */
+                ev(CN_EV_UID, 30, 30),   /* ... one item, for the process */
         };
         WorkItem w[ELEMENTSOF(e)];
         size_t n = intake_merge(e, ELEMENTSOF(e), w);
 
-        ck_assert_uint_eq(n, 5);
+        ck_assert_uint_eq(n, 6);
         ck_assert_int_eq(w[0].tid, 10);
         ck_assert_uint_eq(w[0].want, WANT_PROCESS);
         ck_assert_int_eq(w[1].tid, 11);
@@ -299,6 +348,9 @@ START_TEST(test_intake_merge) {
         ck_assert_uint_eq(w[3].want, WANT_GONE);
         ck_assert_int_eq(w[4].tid, 20);
         ck_assert_uint_eq(w[4].want, WANT_PROCESS | WANT_EXEC);
+        ck_assert_int_eq(w[5].tid, 30);
+        ck_assert_int_eq(w[5].pid, 30);
+        ck_assert_uint_eq(w[5].want, WANT_CREDS);
         ck_assert_uint_eq(intake_merge(e, 0, w), 0);
 }
 END_TEST
@@ -345,6 +397,7 @@ Suite *state_suite(void) {
         tcase_add_test(tc, test_state_round_trip);
         tcase_add_test(tc, test_state_hostile);
         tcase_add_test(tc, test_state_kernel_entries);
+        tcase_add_test(tc, test_state_appended);
         tcase_add_test(tc, test_state_file_checks);
         tcase_add_test(tc, test_intake_merge);
         tcase_add_test(tc, test_true_original);
