@@ -35,6 +35,7 @@ void irqs_done(IrqStep *s) {
         cpuset_free(s->default_pending);
         free(s->default_rule);
         free(s->default_skip_reason);
+        free(s->before_default);
         free(s->irqbalance_fix);
         *s = (IrqStep){0};
 }
@@ -148,6 +149,47 @@ CpuSet *irqs_follow_cpus(const Reconciler *rc, const char *rule) {
 
 /* ---- deciding ---- */
 
+static bool was_before_default(const IrqStep *s, unsigned irq) {
+        size_t lo = 0, hi = s->n_before_default;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (s->before_default[mid] == irq)
+                        return true;
+                if (s->before_default[mid] < irq)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return false;
+}
+
+/* What the IRQ would have without pinnerd, given its mask now: an IRQ that
+ * appeared after pinnerd set default_smp_affinity and still has that
+ * default got it from pinnerd; its own is the default pinnerd replaced. */
+static const CpuSet *true_original(const IrqStep *s, unsigned irq, const CpuSet *cur) {
+        if (s->default_original && s->default_applied && cpuset_equal(cur, s->default_applied) &&
+            !was_before_default(s, irq))
+                return s->default_original;
+        return cur;
+}
+
+/* The IRQs listed now, as the ones that were there before the default. */
+static void note_before_default(IrqStep *s, const Interrupts *t) {
+        free(s->before_default);
+        s->before_default = calloc(t ? t->n_rows + 1 : 1, sizeof *s->before_default);
+        s->n_before_default = 0;
+        for (size_t i = 0; s->before_default && t && i < t->n_rows; i++)
+                if (t->rows[i].numbered)
+                        s->before_default[s->n_before_default++] = t->rows[i].irq;
+        /* /proc/interrupts lists them in order; sorted all the same. */
+        for (size_t i = 1; i < s->n_before_default; i++)
+                for (size_t k = i; k > 0 && s->before_default[k - 1] > s->before_default[k]; k--) {
+                        unsigned x = s->before_default[k];
+                        s->before_default[k] = s->before_default[k - 1];
+                        s->before_default[k - 1] = x;
+                }
+}
+
 /* The write a plan asks for, or a skip. cur: the mask now. */
 static void plan_entry(IrqStep *s, Reconciler *rc, IrqEntry *e, const Rule *rule, const CpuSet *cur,
                        bool replanning) {
@@ -209,7 +251,7 @@ static void plan_entry(IrqStep *s, Reconciler *rc, IrqEntry *e, const Rule *rule
         set_set(&e->pending, p.effective);
         e->releasing = false;
         if (!e->original && !rc->dry_run) {
-                e->original = cpuset_dup(cur);
+                e->original = cpuset_dup(true_original(s, e->irq, cur));
                 s->originals_added = s->originals_changed = true;
         }
 }
@@ -224,7 +266,7 @@ static void plan_release(IrqStep *s, Reconciler *rc, IrqEntry *e) {
         entry_remove(s, e);
 }
 
-static void plan_default(IrqStep *s, Reconciler *rc, bool replanning) {
+static void plan_default(IrqStep *s, Reconciler *rc, const Interrupts *t, bool replanning) {
         const Rule *rule = decide_default_affinity_rule(rc->config);
         _cleanup_(cpuset_freep) CpuSet *cur = NULL;
         _cleanup_(target_plan_done) TargetPlan p = {0};
@@ -262,6 +304,17 @@ static void plan_default(IrqStep *s, Reconciler *rc, bool replanning) {
                 s->default_original = cpuset_dup(cur);
                 s->originals_added = s->originals_changed = true;
         }
+        /* Also after a restart took the default's original over: what is
+         * listed now counts as there before (their own masks are theirs). */
+        if (s->default_original && !s->before_default)
+                note_before_default(s, t);
+        /* An IRQ that left the listing and comes back (a driver unbound and
+         * bound again) is a new IRQ, started on the default. */
+        size_t k = 0;
+        for (size_t i = 0; i < s->n_before_default; i++)
+                if (interrupts_find(t, s->before_default[i]))
+                        s->before_default[k++] = s->before_default[i];
+        s->n_before_default = k;
 }
 
 size_t irqs_plan(IrqStep *s, Reconciler *rc, bool follow_only, bool replanning) {
@@ -321,7 +374,7 @@ size_t irqs_plan(IrqStep *s, Reconciler *rc, bool follow_only, bool replanning) 
         for (size_t i = s->n; i-- > 0;)
                 if (s->v[i].generation != s->generation)
                         entry_remove(s, &s->v[i]);
-        plan_default(s, rc, replanning);
+        plan_default(s, rc, t, replanning);
 count:
         for (size_t i = 0; i < s->n; i++)
                 if (s->v[i].pending)
@@ -429,6 +482,8 @@ static void apply_default(IrqStep *s, Reconciler *rc) {
                                                        w == IRQ_WRITE_DRY_RUN);
                         set_set(&s->default_original, NULL);
                         set_set(&s->default_applied, NULL);
+                        free(TAKE_PTR(s->before_default));
+                        s->n_before_default = 0;
                         s->default_releasing = false;
                         s->originals_changed = true;
                         return;

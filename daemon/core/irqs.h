@@ -56,6 +56,11 @@ typedef struct IrqStep {
         char *default_rule;
         bool default_releasing;
         char *default_skip_reason;
+        /* The IRQs there were when default_smp_affinity was first written
+         * (sorted): one that appears later starts on pinnerd's default, so
+         * what it would have had without pinnerd is default_original. */
+        unsigned *before_default;
+        size_t n_before_default;
         /* For the manager: an original was remembered (save before
          * irqs_apply) or dropped (save some time). */
         bool originals_added, originals_changed;
