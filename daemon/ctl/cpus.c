@@ -113,7 +113,7 @@ static int render_text(Manager *m, CpusJob *j, CtlReply *reply) {
         if (irq_read_default_affinity(h->root, &dflt_set) >= 0)
                 dflt = cpuset_format_list(dflt_set);
         outbuf_printf(&reply->out, "online %s; isolated %s; unbound workqueues on %s; new IRQs on %s",
-                      online ? online : "?", iso ? iso : "?", wq ? wq : "?", dflt ? dflt : "?");
+                      online ? online : "?", iso ? iso : "?", wq ? wq : "-", dflt ? dflt : "-");
         if (m->irqs.irqbalance_pid)
                 outbuf_printf(&reply->out, "; irqbalance runs (pid %d)", (int) m->irqs.irqbalance_pid);
         outbuf_puts(&reply->out, "\n");
@@ -126,11 +126,12 @@ static int render_text(Manager *m, CpusJob *j, CtlReply *reply) {
                 const char *name;
                 TableAlign align;
         } cols[] = {
-                {"CPU", TABLE_RIGHT},  {"CORE", TABLE_RIGHT},   {"NODE", TABLE_RIGHT},
-                {"LLC", TABLE_RIGHT},  {"ONLINE", TABLE_LEFT},  {"ISOLATED", TABLE_LEFT},
-                {"RULES", TABLE_LEFT}, {"PINNED", TABLE_RIGHT}, {"OTHER", TABLE_RIGHT},
-                {"KTHR", TABLE_RIGHT}, {"FIXED", TABLE_RIGHT},  {"IRQS", TABLE_LEFT},
-                {"WQ", TABLE_LEFT},    {"IRQ/S", TABLE_RIGHT},  {"CSW/S", TABLE_RIGHT},
+                {"CPU", TABLE_RIGHT},     {"CORE", TABLE_RIGHT}, {"PKG", TABLE_RIGHT},
+                {"NODE", TABLE_RIGHT},    {"LLC", TABLE_RIGHT},  {"ONLINE", TABLE_LEFT},
+                {"ISOLATED", TABLE_LEFT}, {"RULES", TABLE_LEFT}, {"PINNED", TABLE_RIGHT},
+                {"OTHER", TABLE_RIGHT},   {"KTHR", TABLE_RIGHT}, {"FIXED", TABLE_RIGHT},
+                {"IRQS", TABLE_LEFT},     {"WQ", TABLE_LEFT},    {"IRQ/S", TABLE_RIGHT},
+                {"CSW/S", TABLE_RIGHT},
         };
         for (size_t i = 0; i < ELEMENTSOF(cols); i++)
                 table_add_column(&t, cols[i].name, cols[i].align);
@@ -138,6 +139,7 @@ static int render_text(Manager *m, CpusJob *j, CtlReply *reply) {
                 unsigned cpu = (unsigned) c, n_irqs = 0;
                 bool is_online = cpuset_has(h->online, cpu);
                 int core = h->topology ? topology_core_of(h->topology, cpu) : -1,
+                    pkg = h->topology ? topology_package_of(h->topology, cpu) : -1,
                     llc = h->topology ? topology_llc_of(h->topology, cpu) : -1, node = node_of(h, cpu);
                 const char *iso_src = host_isolated_source(h, cpu);
                 _cleanup_(freep) char *rules = cpu < s->nr ? rules_text(s, cpu) : NULL,
@@ -147,6 +149,7 @@ static int render_text(Manager *m, CpusJob *j, CtlReply *reply) {
                         any_unmovable = true;
                 table_add_cellf(&t, "%u", cpu);
                 core >= 0 ? table_add_cellf(&t, "%d", core) : table_add_cell(&t, NULL);
+                pkg >= 0 ? table_add_cellf(&t, "%d", pkg) : table_add_cell(&t, NULL);
                 node >= 0 ? table_add_cellf(&t, "%d", node) : table_add_cell(&t, NULL);
                 llc >= 0 ? table_add_cellf(&t, "%d", llc) : table_add_cell(&t, NULL);
                 table_add_cell(&t, is_online ? "yes" : "no");

@@ -58,7 +58,7 @@ wait_mask "$vm" 1
 
 # cpus: a row per CPU, the vm rule on CPU 1, and JSON with every field.
 ctl cpus --sample 1 >"$T/cpus" || fail "cpus: $(cat "$T/cpus")"
-grep -q '^CPU  CORE  NODE  LLC  ONLINE  ISOLATED  RULES' "$T/cpus" || fail "cpus header: $(cat "$T/cpus")"
+grep -q '^CPU  CORE  PKG  NODE  LLC  ONLINE  ISOLATED  RULES' "$T/cpus" || fail "cpus header: $(cat "$T/cpus")"
 awk '$1 == 1' "$T/cpus" | grep -q 'vm 1' || fail "cpus: CPU 1 does not show rule vm: $(cat "$T/cpus")"
 ctl cpus --json --sample 0 | jq -e '.cpus | length >= 2 and (.[1].rules.vm == 1) and (.[0].online == true)
         and (.[1].pinned >= 1) and (.[0] | has("interrupts_per_sec") and has("context_switches_per_sec"))' >/dev/null ||
