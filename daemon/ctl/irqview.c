@@ -16,7 +16,7 @@
 #include "rules/irqplan.h"
 
 typedef struct Summary {
-        size_t moved, unmovable, skipped;
+        size_t moved, unmovable, skipped, failing;
         size_t wq_set, wq_skipped;
 } Summary;
 
@@ -27,6 +27,7 @@ static Summary summarize(const Manager *m) {
                 s.moved += e->applied != NULL;
                 s.unmovable += e->unmovable_errno != 0;
                 s.skipped += !e->applied && !e->unmovable_errno && e->skip_reason;
+                s.failing += (e->reported & IRQ_REPORTED_FAILED) != 0;
         }
         for (size_t i = 0; i < m->wqs.n; i++) {
                 s.wq_set += m->wqs.v[i].applied != NULL;
@@ -56,6 +57,9 @@ void irqview_status_text(const Manager *m, OutBuf *o) {
         if (irqs) {
                 outbuf_printf(o, "irqs:         %zu held by rules, %zu cannot move, %zu left as they are",
                               s.moved, s.unmovable, s.skipped);
+                if (s.failing)
+                        outbuf_printf(o, ", %zu failing (journalctl -u pinnerd PINNERD_EVENT=failed)",
+                                      s.failing);
                 if (m->irqs.default_applied) {
                         _cleanup_(freep) char *d = cpuset_format_list(m->irqs.default_applied),
                                               *orig = m->irqs.default_original
@@ -85,6 +89,7 @@ void irqview_status_json(const Manager *m, JsonWriter *w) {
         json_field_uint(w, "held", s.moved);
         json_field_uint(w, "unmovable", s.unmovable);
         json_field_uint(w, "left", s.skipped);
+        json_field_uint(w, "failing", s.failing);
         json_field_string(w, "default_smp_affinity", d);
         json_field_string(w, "default_smp_affinity_original", orig);
         json_object_end(w);
