@@ -98,6 +98,23 @@ check_contains "the gateway answers pings" "answered" "$(ping_flood 1 2>&1)"
 snapshot >/root/irqs.before
 info "$(grep -c '^irq' /root/irqs.before) IRQs; default $(cat /proc/irq/default_smp_affinity); workqueue cpumask $(cat $WQ/cpumask)"
 
+# ------------------------------------------------------------------ I0b. the sandbox
+step I0b "which unit settings leave /proc/irq writable (transient services, one write each)"
+irq0=$(ls /proc/irq | grep '^[0-9]' | head -n 1)
+try_props() { # PROPERTY...: "ok" or the error of writing IRQ irq0's mask back
+	props=
+	for p in "$@"; do props="$props -p $p"; done
+	systemd-run --wait --pipe --quiet $props sh -c \
+		"cat /proc/irq/$irq0/smp_affinity_list > /proc/irq/$irq0/smp_affinity_list && echo ok; grep -E ' /proc/irq | /proc ' /proc/self/mountinfo | awk '{print \$5, \$6}' | tr '\n' ' '" 2>&1 | tr '\n' ' '
+}
+for set in "ProtectKernelTunables=yes" "ProtectKernelTunables=yes ReadWritePaths=/proc/irq" \
+	"ProtectKernelTunables=yes BindPaths=/proc/irq" "ProtectKernelTunables=yes ReadWritePaths=/proc/irq/$irq0" \
+	"ProtectKernelTunables=no ProtectSystem=strict" \
+	"ProtectKernelTunables=no ProtectSystem=strict ReadOnlyPaths=/proc/sys ReadOnlyPaths=/sys ReadWritePaths=/sys/devices/virtual/workqueue"; do
+	# shellcheck disable=SC2086
+	info "$set: $(try_props $set)"
+done
+
 # ------------------------------------------------------------------ I1. install
 step I1 "apt install ./pinnerd_*.deb"
 mkdir -p /root/pkg && cp "$data"/pinnerd_*.deb /root/pkg/
@@ -112,7 +129,8 @@ write_conf 3
 systemctl reload pinnerd
 check_eq "reload accepted" active "$(systemctl is-active pinnerd)"
 eventually "vcpu0 on CPU 3" 3 20 tmask "$vcpu" vcpu0
-check_eq "no write failed (ReadWritePaths= lets the unit write /proc/irq and the workqueue masks)" 0 \
+info "pinnerd's /proc/irq and workqueue mounts: $(grep -E ' /proc/irq | /sys/devices/virtual/workqueue ' /proc/$(main_pid pinnerd)/mountinfo | awk '{print $5, $6}' | tr '\n' ';')"
+check_eq "no write failed (the unit may write /proc/irq and the workqueue masks)" 0 \
 	"$(jcount PINNERD_EVENT=failed)"
 moved=0 stay=0 wrong=
 for d in /proc/irq/[0-9]*; do
