@@ -100,7 +100,7 @@ info "$(grep -c '^irq' /root/irqs.before) IRQs; default $(cat /proc/irq/default_
 
 # ------------------------------------------------------------------ I0b. the sandbox
 step I0b "which unit settings leave /proc/irq writable (transient services, one write each)"
-irq0=$(ls /proc/irq | grep '^[0-9]' | head -n 1)
+irq0=$nicirq
 try_props() { # PROPERTY...: "ok" or the error of writing IRQ irq0's mask back
 	props=
 	for p in "$@"; do props="$props -p $p"; done
@@ -109,7 +109,6 @@ try_props() { # PROPERTY...: "ok" or the error of writing IRQ irq0's mask back
 }
 for set in "ProtectKernelTunables=yes" "ProtectKernelTunables=yes ReadWritePaths=/proc/irq" \
 	"ProtectKernelTunables=yes BindPaths=/proc/irq" "ProtectKernelTunables=yes ReadWritePaths=/proc/irq/$irq0" \
-	"ProtectKernelTunables=no ProtectSystem=strict" \
 	"ProtectKernelTunables=no ProtectSystem=strict ReadOnlyPaths=/proc/sys ReadOnlyPaths=/sys ReadWritePaths=/sys/devices/virtual/workqueue"; do
 	# shellcheck disable=SC2086
 	info "$set: $(try_props $set)"
