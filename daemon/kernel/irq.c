@@ -508,6 +508,10 @@ IrqWrite irq_classify_errno(int err) {
         case EIO:
         case EPERM:
         case EINVAL:
+        /* Newer kernels make the mask files of IRQs a user may not move
+         * read-only (0444): without CAP_DAC_OVERRIDE, as under the unit,
+         * opening one to write fails so. */
+        case EACCES:
                 return IRQ_WRITE_UNMOVABLE;
         default:
                 return IRQ_WRITE_TRANSIENT;
@@ -522,6 +526,9 @@ const char *irq_unmovable_reason(int err) {
                 return "per-CPU, or its chip cannot be balanced (EIO)";
         case EINVAL:
                 return "its chip refuses the mask (EINVAL)";
+        case EACCES:
+                return "kernel-managed, per-CPU or not balanceable: the kernel made its mask read-only "
+                       "(EACCES)";
         default:
                 return "the kernel refuses to move it";
         }

@@ -103,9 +103,11 @@ typedef enum IrqWrite {
         IRQ_WRITE_DRY_RUN,   /* would have written */
         IRQ_WRITE_GONE,      /* the IRQ's directory is gone */
         /* The kernel will not move it and never will: kernel-managed queue
-         * IRQs (EPERM on 6.x, EIO before), per-CPU IRQs and chips that
-         * cannot be balanced (EIO), a chip that refuses the mask (EINVAL;
-         * the mask always holds an online CPU when pinnerd writes it). */
+         * IRQs (EPERM on 6.x, EIO before), per-CPU IRQs and chips that cannot
+         * be balanced (EIO), a chip that refuses the mask (EINVAL; the mask
+         * always holds an online CPU when pinnerd writes it), and a mask file
+         * the kernel made read-only for such IRQs (EACCES without
+         * CAP_DAC_OVERRIDE, as under the unit). */
         IRQ_WRITE_UNMOVABLE,
         /* Worth trying again later: vector space full (ENOSPC), a move in
          * progress (EBUSY), EAGAIN, ENOMEM, an offline CPU (ERANGE), and

@@ -277,6 +277,7 @@ START_TEST(test_errno_sorting) {
                 ck_assert_msg(irq_classify_errno(t[i].err) == t[i].w, "errno %d", t[i].err);
         ck_assert_ptr_nonnull(strstr(irq_unmovable_reason(EPERM), "kernel-managed"));
         ck_assert_ptr_nonnull(strstr(irq_unmovable_reason(EIO), "per-CPU"));
+        ck_assert_ptr_nonnull(strstr(irq_unmovable_reason(EACCES), "kernel-managed"));
 }
 END_TEST
 
