@@ -1,6 +1,7 @@
 # pinnerd — build, test, install.
 #
-#   sudo make run     install build deps, build, run pinnerd in the foreground on conf/pinnerd.conf
+#   sudo make run     install what running needs, build, run pinnerd in the foreground on
+#                     conf/pinnerd.conf (edit it, then build/pinnerctl reload)
 #   sudo make check   install build deps, then every test (unit, sanitizers, fuzz, integration)
 #   make install      DESTDIR= and PREFIX= honoured (other systems; on Debian: make deb)
 #   make deb          build/pinnerd_VERSION_ARCH.deb from a copy of the tree (DEB_OUT= elsewhere)
@@ -17,6 +18,8 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 # journald's message catalog: journalctl --update-catalog reads
 # /usr/local/lib/systemd/catalog and /usr/lib/systemd/catalog.
 CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+# Example Prometheus alerting rules (conf/pinnerd-alerts.yml) go here.
+DOCDIR     ?= $(PREFIX)/share/doc/pinnerd
 DESTDIR    ?=
 DEB_OUT    ?= $(BUILD)
 
@@ -39,14 +42,18 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDFLAGS    += -fsanitize=address,undefined
 endif
 
-# Debian packages the build and the tests need. `make deps` installs the
-# missing ones as root and prints the apt-get line otherwise. Every name exists
-# on Debian 12 and 13: the unversioned metapackages (libclang-rt-dev is LLVM 14
-# on 12 and 19 on 13), and packaging tools for `make deb` (dpkg-buildpackage
-# insists on build-essential).
-DEPS := gcc make pkg-config libsystemd-dev libinih-dev check libsubunit-dev \
+# Debian packages. RUN_DEPS build and run pinnerd (`make run` installs only
+# these); TEST_DEPS are the rest of what `make check` needs. `make deps`
+# (all) and `make run-deps` install the missing ones as root and print the
+# apt-get line otherwise. Every name exists on Debian 12 and 13: the
+# unversioned metapackages (libclang-rt-dev is LLVM 14 on 12 and 19 on 13),
+# and packaging tools for `make deb` (dpkg-buildpackage insists on
+# build-essential).
+RUN_DEPS := gcc make pkg-config libsystemd-dev libinih-dev
+TEST_DEPS := check libsubunit-dev \
         clang clang-format libclang-rt-dev mandoc man-db systemd procps jq util-linux iproute2 python3 strace \
         build-essential dpkg-dev debhelper lintian bash-completion python3-prometheus-client
+DEPS := $(RUN_DEPS) $(TEST_DEPS)
 # The tree is formatted with clang-format 14, and later versions disagree with
 # it (19 on Debian 13 wants ~50 changes). So format-check runs clang-format-14
 # only, and is skipped with a message where the suite has none: taken when apt
@@ -80,29 +87,38 @@ HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run check unit asan fuzz integration man-lint layers install install-files uninstall clean bench \
+.PHONY: all deps run-deps run check unit asan fuzz integration man-lint layers install install-files uninstall clean bench \
         check-vm format format-check deb deb-check print-deps soak valgrind
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
 
-deps:
-	@avail=$$(for p in $(DEPS_IF_AVAILABLE); do \
+# install_missing PACKAGES [IF_AVAILABLE]: what is not installed yet, with
+# apt-get as root; the apt-get line to run otherwise.
+define install_missing
+	@avail=$$(for p in $(2); do \
 		apt-cache policy $$p 2>/dev/null | grep -q 'Candidate: [0-9]' && echo $$p; done); \
-	missing=$$(for p in $(DEPS) $$avail; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -z "$$missing" ]; then echo "deps: all installed"; \
+	missing=$$(for p in $(1) $$avail; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "$@: all installed"; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "deps: installing" $$missing; \
+		echo "$@: installing" $$missing; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		avail=$$(for p in $(DEPS_IF_AVAILABLE); do \
+		avail=$$(for p in $(2); do \
 			apt-cache policy $$p 2>/dev/null | grep -q 'Candidate: [0-9]' && echo $$p; done); \
-		missing=$$(for p in $(DEPS) $$avail; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+		missing=$$(for p in $(1) $$avail; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	else echo "deps: missing packages; run: sudo apt-get install" $$missing; exit 1; fi
+	else echo "$@: missing packages; run: sudo apt-get install" $$missing; exit 1; fi
+endef
+
+deps:
+	$(call install_missing,$(DEPS),$(DEPS_IF_AVAILABLE))
+
+run-deps:
+	$(call install_missing,$(RUN_DEPS),)
 
 # For tests/system (the README check in a fresh guest): the two lists.
 print-deps:
-	@echo "DEPS=$(DEPS)"; echo "DEPS_IF_AVAILABLE=$(DEPS_IF_AVAILABLE)"
+	@echo "DEPS=$(DEPS)"; echo "DEPS_IF_AVAILABLE=$(DEPS_IF_AVAILABLE)"; echo "RUN_DEPS=$(RUN_DEPS)"
 
 $(BUILD)/obj/%.o: daemon/%.c $(DAEMON_HDRS)
 	$(call say,CC,$<)
@@ -202,20 +218,17 @@ valgrind: $(PROGS) $(HELPERS)
 check-vm: deps all
 	@sh tests/system/run.sh $(CURDIR); rc=$$?; [ $$rc = 77 ] && rc=0; exit $$rc
 
-# The shipped config must be root-owned and not group/other-writable to be
-# accepted (as sshd does); a checkout owned by an ordinary user gets a staged copy.
-# Decisions go to stderr, i.e. this terminal: with the default `auto` they would go
-# to the journal whenever journald runs and the terminal would stay silent
-# (PINNERD_LOG_TARGET=journal|auto to have that). Ctrl-C reaches pinnerd as SIGINT
-# (it is in the foreground process group), which restores what it changed.
-run: deps all
-	@stage=$$(mktemp -d /tmp/pinnerd-run.XXXXXX) && \
-	install -m 0644 -o root -g root conf/pinnerd.conf $$stage/pinnerd.conf && \
-	mkdir -p $$stage/pinnerd.d && \
-	trap 'rm -rf $$stage' EXIT INT TERM && \
-	echo "pinnerd: running on conf/pinnerd.conf (staged in $$stage), decisions below; Ctrl-C to stop" && \
-	$(BUILD)/pinnerd --config $$stage/pinnerd.conf --config-dir $$stage/pinnerd.d \
-		--socket $${PINNERD_SOCKET:-/run/pinnerd/control} --log-target $${PINNERD_LOG_TARGET:-stderr} $(RUN_ARGS)
+# The try-it loop (tests/make-run.sh): pinnerd in the foreground on
+# conf/pinnerd.conf and conf/pinnerd.d/*.conf, decisions on this terminal
+# (PINNERD_LOG_TARGET=journal|auto to send them to the journal), control
+# socket PINNERD_SOCKET (default /run/pinnerd/control), more options in
+# RUN_ARGS. pinnerd reads only root-owned files nobody else can write (as
+# sshd), so it reads a root-owned copy that the script keeps in step with
+# the checkout: edit, then `sudo build/pinnerctl reload`. Ctrl-C reaches
+# pinnerd as SIGINT, which restores what it changed. Installs only what
+# running needs (RUN_DEPS), not the test tools.
+run: run-deps all
+	@bash tests/make-run.sh $(BUILD)
 
 # install-files only copies (the package build uses it); install also tells the
 # running system, when there is one to tell (no DESTDIR). The package leaves the
@@ -238,6 +251,7 @@ install-files: all
 	install -m 0644 man/pinnerd.8 man/pinnerctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -D -m 0644 conf/pinnerctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
 	install -D -m 0644 systemd/pinnerd.catalog $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
+	install -D -m 0644 conf/pinnerd-alerts.yml $(DESTDIR)$(DOCDIR)/examples/pinnerd-alerts.yml
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf ]; then \
 		echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf"; \
 	else install -m 0644 conf/pinnerd.conf $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf; fi
@@ -246,7 +260,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pinnerd $(DESTDIR)$(BINDIR)/pinnerctl $(DESTDIR)$(UNITDIR)/pinnerd.service \
 	      $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service $(DESTDIR)$(UNITDIR)/pinnerd-metrics.timer \
 	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8 \
-	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
+	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog \
+	      $(DESTDIR)$(DOCDIR)/examples/pinnerd-alerts.yml
 	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree (tracked

@@ -23,7 +23,7 @@ static void help(void) {
         printf("Usage: pinnerd [OPTIONS]\n"
                "Keep processes and their threads on the CPUs the rules in %s choose.\n\n"
                "  -c, --config FILE        main configuration file (default %s)\n"
-               "      --config-dir DIR     drop-in directory read after it (default %s)\n"
+               "      --config-dir DIR     drop-in directory read after it (default %s; '' for none)\n"
                "  -t, --check              validate the configuration and exit (0 ok, 1 errors)\n"
                "      --once               scan, apply, and exit\n"
                "      --dry-run            decide and log, never change a mask\n"
@@ -103,7 +103,8 @@ int main(int argc, char **argv) {
                         opt.config_path = optarg;
                         break;
                 case OPT_CONFIG_DIR:
-                        opt.config_dir = optarg;
+                        /* An empty DIR reads no drop-ins (pinnerctl check takes the same). */
+                        opt.config_dir = *optarg ? optarg : NULL;
                         break;
                 case 't':
                         check = true;

@@ -33,6 +33,7 @@ typedef struct Pending {
         unsigned want;
         size_t seq;
         uint64_t ts;
+        pid_t creator;
 } Pending;
 
 static int pending_cmp(const void *a, const void *b) {
@@ -75,7 +76,12 @@ size_t intake_merge(const CnEvent *ev, size_t n, WorkItem *out) {
                         continue;
                 }
                 bool by_process = e->type == CN_EV_EXEC || e->type == CN_EV_UID;
-                pend[np++] = (Pending){by_process ? e->tgid : e->pid, e->tgid, want, i, e->timestamp_ns};
+                pend[np++] = (Pending){by_process ? e->tgid : e->pid,
+                                       e->tgid,
+                                       want,
+                                       i,
+                                       e->timestamp_ns,
+                                       e->type == CN_EV_FORK && e->pid == e->tgid ? e->parent_pid : 0};
         }
         qsort(pend, np, sizeof *pend, pending_cmp);
         for (size_t i = 0; i < np;) {
@@ -87,6 +93,8 @@ size_t intake_merge(const CnEvent *ev, size_t n, WorkItem *out) {
                                 w.want |= pend[i].want;
                         w.pid = pend[i].pid;
                         w.timestamp_ns = pend[i].ts;
+                        if (pend[i].creator)
+                                w.creator = pend[i].creator;
                         const CnEvent *e = &ev[pend[i].seq];
                         if (e->type == CN_EV_COMM && e->pid == e->tgid)
                                 memcpy(w.comm, e->comm, sizeof w.comm);
@@ -115,6 +123,8 @@ size_t intake_merge_held(const WorkItem *a, size_t na, const WorkItem *held, siz
                                 w.want |= held[j].want;
                                 if (!w.comm[0] && !(w.want & WANT_EXEC))
                                         memcpy(w.comm, held[j].comm, sizeof w.comm);
+                                if (!w.creator)
+                                        w.creator = held[j].creator;
                                 w.held = true;
                         }
                         j++;
@@ -152,21 +162,31 @@ void intake_done(Intake *in) {
         *in = (Intake){.fd = -1};
 }
 
-int intake_connect(Intake *in) {
+int intake_connect(Intake *in, uint32_t events) {
         const char *force = getenv("PINNERD_PROC_FILTER");
         CnStart st;
         int r;
 
         in->filter_forced = force && strcmp(force, "socket") == 0;
-        r = cnproc_start(CN_RCVBUF, !in->filter_forced, CN_FILTER_PROBE_TIMEOUT_MS, CN_ACK_TIMEOUT_MS, &st,
-                         &in->error);
+        r = cnproc_start(CN_RCVBUF, events, !in->filter_forced, CN_FILTER_PROBE_TIMEOUT_MS, CN_ACK_TIMEOUT_MS,
+                         &st, &in->error);
         if (r < 0)
                 return r;
         in->fd = st.fd;
         in->filter = st.mode;
         in->kernel_filter_error = st.kernel_filter_error;
         in->connector = true;
+        in->events = events;
         return 0;
+}
+
+int intake_set_events(Intake *in, uint32_t events) {
+        if (!in->connector || events == in->events)
+                return 0;
+        int r = cnproc_set_events(in->fd, in->filter, events);
+        if (r >= 0)
+                in->events = events;
+        return r;
 }
 
 const char *intake_filter_name(const Intake *in) {
@@ -238,7 +258,7 @@ static unsigned process_items(Intake *in, const WorkItem *items, size_t n) {
                 if (want & WANT_EXEC)
                         reconcile_exec(rc, w->pid);
                 if (want & WANT_PROCESS)
-                        busy += reconcile_process(rc, w->pid, w->comm[0] ? w->comm : NULL);
+                        busy += reconcile_process(rc, w->pid, w->comm[0] ? w->comm : NULL, w->creator);
                 else
                         busy += reconcile_thread(rc, w->pid, w->tid, want & WANT_NEW);
         }

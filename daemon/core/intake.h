@@ -33,7 +33,8 @@ typedef struct WorkItem {
          * item's last one (nothing since could have renamed it): the comm
          * pre-check needs no /proc read. Empty otherwise. */
         char comm[16];
-        bool held; /* already held back over one storm read: act on it now */
+        bool held;     /* already held back over one storm read: act on it now */
+        pid_t creator; /* a new process: the thread that forked it (its original comes from it) */
 } WorkItem;
 
 /* Pure: merge n events into work items (at most n), one per tid, sorted by
@@ -56,6 +57,7 @@ typedef struct Intake {
         bool in_lost_burst;
         uint64_t last_lost_rescan;
         CnFilterMode filter;     /* which events reach us */
+        uint32_t events;         /* CNPROC_EV_* subscribed to */
         int kernel_filter_error; /* why not CN_FILTER_KERNEL (-errno; -ETIMEDOUT: an older kernel) */
         bool filter_forced;      /* PINNERD_PROC_FILTER=socket asked for the older kernels' path */
         Pacing pacing;
@@ -81,7 +83,10 @@ void intake_done(Intake *in);
  * = socket skips the first attempt (the path older kernels take; for tests
  * and for a kernel whose filter misbehaves). On failure in->error says why;
  * the daemon polls instead. */
-int intake_connect(Intake *in);
+int intake_connect(Intake *in, uint32_t events);
+/* Receive these CNPROC_EV_* kinds from now on (a reload added or removed a
+ * rule on users). 0, or -errno: the old filter stays. */
+int intake_set_events(Intake *in, uint32_t events);
 /* One line for status and the start record: "kernel", "socket", "none". */
 const char *intake_filter_name(const Intake *in);
 /* Watch the connector from the loop. */

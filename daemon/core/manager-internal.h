@@ -48,7 +48,10 @@ struct Manager {
         sd_device_monitor *devices;
         sd_event_source *irq_timer;
 
-        uint64_t start_usec;
+        uint64_t start_usec;          /* CLOCK_MONOTONIC */
+        uint64_t start_realtime_usec; /* CLOCK_REALTIME, for pinnerd_start_time_seconds */
+        bool reload_ok;               /* the last reload (or the start) read a valid config */
+        uint64_t reload_success_realtime_usec;
         bool scanned; /* the first scan ran: masks may have changed, stop restores */
         int exit_code;
 };

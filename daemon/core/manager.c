@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "core/manager-internal.h"
+#include "lib/output.h"
 #include "lib/util.h"
 
 #define POLL_DEFAULT_SEC 2
@@ -283,10 +284,26 @@ static void notify_status(Manager *m, const char *prefix) {
                           m->rc.config->n_rules, thread_table_size(m->rc.threads), manager_event_source(m));
 }
 
-int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors) {
+/* The process events the rules need: UID events only while a rule matches
+ * on users (a user change cannot change any other decision). */
+static uint32_t needed_events(const Manager *m) {
+        return CNPROC_EVENTS_USED | (m->rc.config->facts & FACT_UID ? CNPROC_EV_UID : 0);
+}
+
+int manager_reload(Manager *m, ReloadResult *ret) {
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading", now_usec());
-        int r = reload_apply(&m->rc, &m->source, ret_summary, ret_errors);
+        int r = reload_apply(&m->rc, &m->source, ret);
+        /* For the metrics: the configuration on disk is what the next start
+         * reads, so a rejected reload means that start would fail. */
+        m->reload_ok = r >= 0;
         if (r >= 0) {
+                m->reload_success_realtime_usec = realtime_usec();
+                int k = intake_set_events(&m->intake, needed_events(m));
+                if (k < 0)
+                        log_msg(m->log, LOG_WARNING,
+                                "cannot change which process events pinnerd receives: %s; a user change "
+                                "is seen at the next rescan",
+                                strerror(-k));
                 m->rc.placements_changed = false;
                 targets_sync(m, true, false);
                 watch_devices(m);
@@ -305,7 +322,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         Manager *m = userdata;
 
         if (si->ssi_signo == SIGHUP) {
-                (void) manager_reload(m, NULL, NULL);
+                (void) manager_reload(m, NULL);
                 return 0;
         }
         log_msg(m->log, LOG_INFO, "received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -345,6 +362,8 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
         m->rc.procfd = -1;
         m->state = (StateDir){.dirfd = -1, .lock_fd = -1, .append_fd = -1};
         m->start_usec = now_usec();
+        m->start_realtime_usec = m->reload_success_realtime_usec = realtime_usec();
+        m->reload_ok = true; /* the configuration read at start */
         m->source = (ConfigSource){
                 .path = opt->config_path, .dir = opt->config_dir, .check_owner = opt->check_owner};
         if (intake_init(&m->intake) < 0) {
@@ -466,6 +485,20 @@ static void adopt_state(Manager *m) {
         wqs_adopt(&m->wqs, &m->rc, &e);
 }
 
+/* Rules no running thread matches: worth a word at start (a typo in a
+ * comm, a service not started yet). */
+static void say_unmatched(Manager *m) {
+        _cleanup_(strvec_done) StrVec names = {0};
+        OutBuf o = OUTBUF_INIT;
+
+        if (reload_unmatched_rules(&m->rc, &names) < 0 || names.n == 0)
+                return;
+        for (size_t i = 0; i < names.n; i++)
+                outbuf_printf(&o, "%s%s", i ? ", " : "", names.v[i]);
+        log_msg(m->log, LOG_NOTICE, "rules that match nothing running: %s", outbuf_str(&o));
+        outbuf_done(&o);
+}
+
 int manager_start(Manager *m) {
         _cleanup_(freep) char *online = NULL, *isolated = NULL;
         Reconciler *rc = &m->rc;
@@ -476,7 +509,7 @@ int manager_start(Manager *m) {
                 return r;
 
         /* Subscribe before the scan, so nothing started in between is missed. */
-        if (!m->opt.once && strcmp(m->opt.root, "/") == 0 && intake_connect(&m->intake) < 0)
+        if (!m->opt.once && strcmp(m->opt.root, "/") == 0 && intake_connect(&m->intake, needed_events(m)) < 0)
                 log_msg(m->log, LOG_WARNING, "%s; polling /proc every %u s instead",
                         m->intake.error ? m->intake.error : "no proc connector",
                         rc->config->settings.rescan ? rc->config->settings.rescan : POLL_DEFAULT_SEC);
@@ -503,6 +536,7 @@ int manager_start(Manager *m) {
                   PINNERD_VERSION, rc->config->n_rules, thread_table_size(rc->threads), online,
                   isolated && *isolated ? isolated : "none", manager_event_source(m),
                   m->opt.dry_run ? " (dry run)" : "");
+        say_unmatched(m);
         if (m->opt.once)
                 return 0;
 

@@ -46,9 +46,9 @@ void manager_free(Manager *m);
 
 /* For the control verbs. */
 /* Re-read the config (RELOADING=1 … READY=1 around it); on success swap and
- * reconcile. ret_summary (may be NULL) gets the one-line result, ret_errors
- * every error. 0 or -EINVAL. */
-int manager_reload(Manager *m, char **ret_summary, StrVec *ret_errors);
+ * reconcile. ret (may be NULL) gets what happened (reload.h). 0 or -EINVAL. */
+struct ReloadResult;
+int manager_reload(Manager *m, struct ReloadResult *ret);
 /* A full rescan now, its originals saved. */
 void manager_rescan(Manager *m, const char *why);
 /* "proc-connector", "polling", or "single scan" (--once). */

@@ -69,7 +69,7 @@ static void save_original_mask(Reconciler *rc, const Thread *th, const CpuSet *w
 
         if (!rc->state || th->original || affinity_get(&rc->aff, th->pid, th->tid, &cur) < 0)
                 return;
-        const CpuSet *orig = thread_table_true_original(rc->threads, th->pid, cur);
+        const CpuSet *orig = thread_table_true_original(rc->threads, th->pid, th->creator, cur);
         if (orig != cur || !cpuset_equal(cur, want))
                 save_original(rc, th->pid, th->tid, th->start, orig, NULL);
 }
@@ -177,11 +177,13 @@ static void record_result(Reconciler *rc, Thread *th, const Rule *rule, const Pl
                         /* What it would have had without pinnerd: its own mask,
                          * or, if it carries a mask we set on a sibling (it was
                          * created by a pinned thread), that sibling's original. */
-                        const CpuSet *orig = thread_table_true_original(rc->threads, th->pid, prev);
+                        const CpuSet *orig =
+                                thread_table_true_original(rc->threads, th->pid, th->creator, prev);
                         if (res != AFF_UNCHANGED || orig != prev) {
                                 if (thread_remember_original(th, orig) < 0)
                                         log_msg(rc->log, LOG_ERR, "out of memory remembering tid %d",
                                                 (int) th->tid);
+                                th->original_inherited = res == AFF_UNCHANGED;
                                 rc->originals_changed = true;
                         }
                 }
@@ -233,7 +235,7 @@ static void apply_policy(Reconciler *rc, Thread *th, const Rule *rule) {
         }
         if (rc->state && !th->policy_original && policy_get(th->tid, &prev) == 0) {
                 const SchedPolicy *orig =
-                        thread_table_true_policy(rc->threads, th->pid, &prev, &rule->policy);
+                        thread_table_true_policy(rc->threads, th->pid, th->creator, &prev, &rule->policy);
                 if (orig != &prev || !policy_equal(&prev, &rule->policy))
                         save_original(rc, th->pid, th->tid, th->start, NULL, orig);
         }
@@ -246,8 +248,8 @@ static void apply_policy(Reconciler *rc, Thread *th, const Rule *rule) {
                 if (!th->policy_original) {
                         /* Inherited from a thread whose policy we set? Then that
                          * thread's original; else what it had. */
-                        const SchedPolicy *orig =
-                                thread_table_true_policy(rc->threads, th->pid, &prev, &rule->policy);
+                        const SchedPolicy *orig = thread_table_true_policy(rc->threads, th->pid, th->creator,
+                                                                           &prev, &rule->policy);
                         if (res != AFF_UNCHANGED || orig != &prev) {
                                 if (thread_remember_policy(th, orig) < 0)
                                         log_msg(rc->log, LOG_ERR, "out of memory remembering tid %d",
@@ -292,7 +294,7 @@ static void undo_inherited(Reconciler *rc, const ProcFacts *p, const TaskStat *t
 
         if (affinity_get(&rc->aff, p->stat.pid, ts->pid, &cur) < 0)
                 return;
-        orig = thread_table_true_original(rc->threads, p->stat.pid, cur);
+        orig = thread_table_true_original(rc->threads, p->stat.pid, 0, cur);
         if (orig == cur)
                 return;
         AffinityResult res =
@@ -310,7 +312,8 @@ static void undo_inherited(Reconciler *rc, const ProcFacts *p, const TaskStat *t
 }
 
 /* One thread of a process whose facts were just read. */
-static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool is_new) {
+/* creator: the thread that forked the process, for its leader (0: unknown). */
+static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool is_new, pid_t creator) {
         _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
         _cleanup_(freep) unsigned *load = NULL;
         _cleanup_(decision_done) Decision d = {0};
@@ -355,6 +358,7 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
                         log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
                         return;
                 }
+                th->creator = creator;
         }
         th->generation = rc->generation;
         if (thread_set_names(th, p->stat.comm, ts.comm) < 0) {
@@ -390,6 +394,22 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
                 r = reconcile_spread_load(rc, p->stat.pid, rule, tid, th->spread_cpu, &load, &n_load);
                 if (r < 0)
                         return;
+        }
+        /* A thread that started on pinnerd's mask (its creator's: nothing
+         * was written to it) and has a mask of its own now (taskset -c or a
+         * launcher before exec, a thread placing itself): that mask is its
+         * own choice, not its creator's original to give back or to work
+         * from. (A rule that holds drift, log or ignore, keeps the decision
+         * as it stands.) */
+        if (th->original_inherited && th->applied && (rule->drift == DRIFT_REAPPLY || rc->replanning)) {
+                _cleanup_(cpuset_freep) CpuSet *own = NULL;
+                if (affinity_get(&rc->aff, p->stat.pid, tid, &own) >= 0 && !cpuset_equal(own, th->applied)) {
+                        cpuset_free(TAKE_PTR(th->original));
+                        cpuset_free(TAKE_PTR(th->applied));
+                        th->original_inherited = false;
+                        th->creator = 0;
+                        rc->originals_changed = true;
+                }
         }
         /* avoid works from what the thread would have without pinnerd. */
         _cleanup_(cpuset_freep) CpuSet *cur = NULL;
@@ -474,7 +494,7 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
 
 /* Every thread of pid. The comm pre-check keeps unrelated processes cheap, but
  * threads we placed earlier are still looked at so they can be released. */
-bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm) {
+bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm, pid_t creator) {
         _cleanup_(proc_facts_done) ProcFacts p = {0};
         _cleanup_(freep) pid_t *tids = NULL;
         bool remembered = thread_table_has_pid(rc->threads, pid);
@@ -506,7 +526,7 @@ bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm) {
         }
         for (size_t i = 0; i < n; i++)
                 if (p.candidate || thread_table_get(rc->threads, tids[i]))
-                        evaluate_thread(rc, &p, tids[i], false);
+                        evaluate_thread(rc, &p, tids[i], false, tids[i] == pid ? creator : 0);
         return true;
 }
 
@@ -521,7 +541,7 @@ bool reconcile_thread(Reconciler *rc, pid_t pid, pid_t tid, bool is_new) {
                 return remembered;
         if (!p.candidate && !remembered && !is_new)
                 return false;
-        evaluate_thread(rc, &p, tid, is_new);
+        evaluate_thread(rc, &p, tid, is_new, 0);
         return true;
 }
 
@@ -662,7 +682,7 @@ static void scan_all(Reconciler *rc) {
         if (config_shields(rc->config))
                 order_for_shield(rc, pids, n);
         for (size_t k = 0; k < n; k++)
-                (void) reconcile_process(rc, pids[k], NULL);
+                (void) reconcile_process(rc, pids[k], NULL, 0);
 
         /* Entries the scan did not reach are gone, or no longer candidates. */
         _cleanup_(freep) pid_t *stale = calloc(thread_table_size(rc->threads) + 1, sizeof(pid_t));
@@ -895,7 +915,7 @@ int reconcile_init(Reconciler *rc, Logger *log, Host *host, bool dry_run, const 
                         .bytes = host->affinity_bytes,
                         .dry_run = dry_run,
                         .from_status = from_root},
-                .report = {.log = log, .dry_run = dry_run},
+                .report = {.log = log, .procfd = procfd, .dry_run = dry_run},
         };
         return 0;
 }
@@ -907,6 +927,7 @@ void reconcile_set_config(Reconciler *rc, Config *c) {
 
 void reconcile_done(Reconciler *rc) {
         unmovable_reset(&rc->unmovable);
+        report_done(&rc->report);
         facts_cache_clear(&rc->facts);
         thread_table_free(rc->threads);
         strvec_done(&rc->rule_names);

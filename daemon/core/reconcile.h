@@ -63,8 +63,9 @@ void reconcile_set_config(Reconciler *rc, Config *c);
 
 /* These return whether the task needed work (something of it is remembered,
  * or a rule could match it): intake's pacing tells storms apart by it.
- * comm, when not NULL, is the process's name as a COMM event just gave it. */
-bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm);
+ * comm, when not NULL, is the process's name as a COMM event just gave it;
+ * creator, when not 0, the thread that forked it (its fork event). */
+bool reconcile_process(Reconciler *rc, pid_t pid, const char *comm, pid_t creator);
 /* is_new: from the thread's fork event (its mask is its creator's). */
 bool reconcile_thread(Reconciler *rc, pid_t pid, pid_t tid, bool is_new);
 /* The exit event of tid: forget it (exits are authoritative). */

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/report.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "kernel/host.h"
@@ -67,9 +71,73 @@ char *fmt_isolated(const Host *h) {
         return o.data;
 }
 
-static void thread_fields(const Thread *th, LogFields *f) {
+void report_done(Reporter *rp) {
+        for (size_t i = 0; i < rp->n_per_rule; i++)
+                free(rp->per_rule[i].rule);
+        free(rp->per_rule);
+        rp->per_rule = NULL;
+        rp->n_per_rule = rp->cap_per_rule = 0;
+}
+
+const RuleCounters *report_rule_counters(const Reporter *rp, const char *name) {
+        for (size_t i = 0; name && i < rp->n_per_rule; i++)
+                if (strcmp(rp->per_rule[i].rule, name) == 0)
+                        return &rp->per_rule[i];
+        return NULL;
+}
+
+/* The counters of the thread's rule, made on its first outcome; NULL for a
+ * thread without a rule (or out of memory: the totals still count). The
+ * last one found is tried first: outcomes come in runs of one rule. */
+static RuleCounters *rule_counters(Reporter *rp, const char *rule) {
+        size_t *last = &rp->last_rule;
+
+        if (!rule)
+                return NULL;
+        if (*last < rp->n_per_rule && strcmp(rp->per_rule[*last].rule, rule) == 0)
+                return &rp->per_rule[*last];
+        for (size_t i = 0; i < rp->n_per_rule; i++)
+                if (strcmp(rp->per_rule[i].rule, rule) == 0)
+                        return &rp->per_rule[*last = i];
+        if (rp->n_per_rule == rp->cap_per_rule) {
+                size_t ncap = rp->cap_per_rule ? rp->cap_per_rule * 2 : 16;
+                RuleCounters *nv = realloc(rp->per_rule, ncap * sizeof *nv);
+                if (!nv)
+                        return NULL;
+                rp->per_rule = nv;
+                rp->cap_per_rule = ncap;
+        }
+        RuleCounters *c = &rp->per_rule[rp->n_per_rule];
+        *c = (RuleCounters){.rule = strdup(rule)};
+        if (!c->rule)
+                return NULL;
+        *last = rp->n_per_rule++;
+        return c;
+}
+
+/* Count one outcome in the totals and for the thread's rule. */
+#define COUNT(rp, th, what)                                                                                  \
+        do {                                                                                                 \
+                RuleCounters *_c = rule_counters((rp), (th)->rule);                                          \
+                (rp)->counters.what++;                                                                       \
+                if (_c)                                                                                      \
+                        _c->what++;                                                                          \
+        } while (0)
+
+/* The thread's fields, and whose process it is (the owner of /proc/PID: its
+ * effective uid, root when it is not dumpable), for the logger's per-user
+ * record budget: one user's flood does not push out everyone's records. */
+static void thread_fields(const Reporter *rp, const Thread *th, LogFields *f) {
+        char name[16];
+        struct stat st;
+
         *f = (LogFields){
                 .rule = th->rule, .pid = th->pid, .tid = th->tid, .comm = th->comm, .thread = th->name};
+        snprintf(name, sizeof name, "%d", (int) th->pid);
+        if (rp->procfd >= 0 && fstatat(rp->procfd, name, &st, 0) == 0) {
+                f->uid = st.st_uid;
+                f->has_uid = true;
+        }
 }
 
 void report_applied(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan, const CpuSet *prev,
@@ -78,11 +146,11 @@ void report_applied(Reporter *rp, const Thread *th, const Rule *rule, const Plan
                               *prev_s = fmt_cpus(prev);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.cpus = eff_s;
         f.requested = req_s;
         f.previous = prev_s;
-        rp->counters.applied++;
+        COUNT(rp, th, applied);
         /* Kernel event timestamp → mask set, for the metrics histogram. */
         if (!dry_run && rp->event_ns) {
                 struct timespec ts;
@@ -100,11 +168,11 @@ void report_restored(Reporter *rp, const Thread *th, const CpuSet *prev, const c
         _cleanup_(freep) char *orig_s = fmt_cpus(th->original), *prev_s = fmt_cpus(prev);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.cpus = orig_s;
         f.previous = prev_s;
         f.reason = why;
-        rp->counters.restored++;
+        COUNT(rp, th, restored);
         log_event(rp->log, EV_RESTORED, LOG_INFO, &f,
                   "restored %s/%s (pid %d, tid %d) to CPUs %s (was %s): %s%s", th->comm, th->name,
                   (int) th->pid, (int) th->tid, orig_s, prev_s, why, dry_run ? " (dry run)" : "");
@@ -113,9 +181,9 @@ void report_restored(Reporter *rp, const Thread *th, const CpuSet *prev, const c
 void report_restore_failed(Reporter *rp, const Thread *th, const char *reason, int err) {
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.reason = reason;
-        rp->counters.failed++;
+        COUNT(rp, th, failed);
         log_event(rp->log, EV_FAILED, LOG_WARNING, &f, "could not restore %s/%s (pid %d, tid %d): %s",
                   th->comm, th->name, (int) th->pid, (int) th->tid, strerror(err ? err : EINVAL));
 }
@@ -124,10 +192,10 @@ void report_no_cpu(Reporter *rp, const Thread *th, const Rule *rule, const Plan 
         _cleanup_(freep) char *req_s = fmt_cpus(plan->requested);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.requested = req_s;
         f.reason = why;
-        rp->counters.skipped++;
+        COUNT(rp, th, skipped);
         /* An empty request (a term empty on this host) is said by the reason. */
         if (req_s && *req_s)
                 log_event(rp->log, EV_SKIPPED, LOG_NOTICE, &f,
@@ -142,9 +210,9 @@ void report_no_cpu(Reporter *rp, const Thread *th, const Rule *rule, const Plan 
 void report_refused(Reporter *rp, const Thread *th, const Rule *rule, const char *reason, bool quiet) {
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.reason = reason;
-        rp->counters.skipped++;
+        COUNT(rp, th, skipped);
         log_event(rp->log, EV_SKIPPED, quiet ? LOG_DEBUG : LOG_NOTICE, &f,
                   "skipped %s/%s (pid %d, tid %d) for rule %s: %s", th->comm, th->name, (int) th->pid,
                   (int) th->tid, rule->name, reason);
@@ -155,11 +223,11 @@ void report_failed(Reporter *rp, const Thread *th, const Rule *rule, const Plan 
         _cleanup_(freep) char *eff_s = fmt_cpus(plan->effective), *req_s = fmt_cpus(plan->requested);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.cpus = eff_s;
         f.requested = req_s;
         f.reason = reason;
-        rp->counters.failed++;
+        COUNT(rp, th, failed);
         log_event(rp->log, EV_FAILED, LOG_ERR, &f,
                   "failed to pin %s/%s (pid %d, tid %d) to CPUs %s by rule %s: %s", th->comm, th->name,
                   (int) th->pid, (int) th->tid, eff_s, rule->name, strerror(err ? err : EINVAL));
@@ -169,11 +237,11 @@ void report_drift(Reporter *rp, const Thread *th, const CpuSet *now, bool reappl
         _cleanup_(freep) char *cur_s = fmt_cpus(now), *app_s = fmt_cpus(th->applied);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.cpus = app_s;
         f.previous = cur_s;
         f.reason = "mask changed by someone else";
-        rp->counters.drift++;
+        COUNT(rp, th, drift);
         log_event(rp->log, EV_DRIFT, LOG_WARNING, &f,
                   "%s/%s (pid %d, tid %d) was moved to CPUs %s outside pinnerd (rule %s wants %s)%s",
                   th->comm, th->name, (int) th->pid, (int) th->tid, cur_s, th->rule ? th->rule : "-", app_s,
@@ -185,7 +253,7 @@ void report_dropped(Reporter *rp, const Thread *th, const Rule *rule, const Plan
                               *eff = fmt_cpus(plan->effective);
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.requested = req;
         f.cpus = eff;
         f.reason = "requested CPUs outside what the thread may use";
@@ -201,10 +269,10 @@ void report_policy_applied(Reporter *rp, const Thread *th, const Rule *rule, con
         LogFields f;
 
         (void) policy_format(prev, was, sizeof was);
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.policy = policy;
         f.reason = "scheduling policy";
-        rp->counters.applied++;
+        COUNT(rp, th, applied);
         log_event(rp->log, EV_APPLIED, LOG_INFO, &f,
                   "%s %s/%s (pid %d, tid %d) to policy %s by rule %s (was %s)", dry_run ? "would set" : "set",
                   th->comm, th->name, (int) th->pid, (int) th->tid, policy, rule->name, was);
@@ -214,10 +282,10 @@ void report_policy_restored(Reporter *rp, const Thread *th, const char *policy, 
                             bool dry_run) {
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.policy = policy;
         f.reason = why;
-        rp->counters.restored++;
+        COUNT(rp, th, restored);
         log_event(rp->log, EV_RESTORED, LOG_INFO, &f, "restored %s/%s (pid %d, tid %d) to policy %s: %s%s",
                   th->comm, th->name, (int) th->pid, (int) th->tid, policy, why, dry_run ? " (dry run)" : "");
 }
@@ -226,10 +294,10 @@ void report_policy_failed(Reporter *rp, const Thread *th, const Rule *rule, cons
                           const char *reason, int err) {
         LogFields f;
 
-        thread_fields(th, &f);
+        thread_fields(rp, th, &f);
         f.policy = policy;
         f.reason = reason;
-        rp->counters.failed++;
+        COUNT(rp, th, failed);
         log_event(rp->log, EV_FAILED, LOG_ERR, &f,
                   "failed to set policy %s on %s/%s (pid %d, tid %d) by rule %s: %s", policy, th->comm,
                   th->name, (int) th->pid, (int) th->tid, rule->name, strerror(err ? err : EINVAL));

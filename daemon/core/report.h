@@ -17,15 +17,30 @@ typedef struct Counters {
         uint64_t events, lost_rescans, rescans, applied, restored, skipped, failed, drift;
 } Counters;
 
+/* The outcomes of one rule's threads, for the per-rule metrics, by the rule
+ * name its threads carry: its counts survive a reload that keeps the name. */
+typedef struct RuleCounters {
+        char *rule;
+        uint64_t applied, restored, skipped, failed, drift;
+} RuleCounters;
+
 typedef struct Reporter {
         Logger *log; /* not owned */
+        int procfd;  /* not owned; -1: records carry no owner */
         Counters counters;
+        RuleCounters *per_rule; /* in the order rules first had an outcome */
+        size_t n_per_rule, cap_per_rule;
+        size_t last_rule; /* the entry of the last outcome: outcomes come in runs */
         bool dry_run;
         /* Kernel timestamp (CLOCK_MONOTONIC ns) of the event being handled,
          * 0 in a scan: a mask set meanwhile is observed in event_to_pin. */
         uint64_t event_ns;
         MetricsHistogram event_to_pin;
 } Reporter;
+
+void report_done(Reporter *rp);
+/* The counters of rule `name`, or NULL when it had no outcome yet. */
+const RuleCounters *report_rule_counters(const Reporter *rp, const char *name);
 
 /* A cpulist for messages and tables; "-" for NULL. malloc'd. */
 char *fmt_cpus(const CpuSet *s);

@@ -166,8 +166,19 @@ Thread *thread_table_first_of(const ThreadTable *t, pid_t pid) {
         return intmap_get(&t->by_pid, pid, &v) ? (Thread *) v : NULL;
 }
 
-const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, const CpuSet *now) {
+/* The entry of the thread that forked pid's leader, when it is another
+ * process's and still pinned. */
+static const Thread *creator_of(const ThreadTable *t, pid_t pid, pid_t creator) {
+        const Thread *c = creator > 0 ? thread_table_get((ThreadTable *) t, creator) : NULL;
+        return c && c->pid != pid && c->applied ? c : NULL;
+}
+
+const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, pid_t creator, const CpuSet *now) {
+        const Thread *c = creator_of(t, pid, creator);
         uintptr_t v;
+
+        if (c && c->original && now && cpuset_equal(c->applied, now))
+                return c->original;
 
         for (const Thread *th = thread_table_first_of(t, pid); th; th = th->pid_next)
                 if (th->original && th->applied && now && cpuset_equal(th->applied, now))
@@ -181,7 +192,7 @@ const CpuSet *thread_table_base_mask(const ThreadTable *t, const Thread *entry, 
                                      const CpuSet *now) {
         if (entry && entry->original)
                 return entry->original;
-        return now ? thread_table_true_original(t, pid, now) : NULL;
+        return now ? thread_table_true_original(t, pid, entry ? entry->creator : 0, now) : NULL;
 }
 
 void thread_table_note_released(ThreadTable *t, const Thread *th) {
@@ -225,10 +236,14 @@ int thread_remember_original(Thread *th, const CpuSet *original) {
         return th->original ? 0 : -ENOMEM;
 }
 
-const SchedPolicy *thread_table_true_policy(const ThreadTable *t, pid_t pid, const SchedPolicy *now,
-                                            const SchedPolicy *ruled) {
+const SchedPolicy *thread_table_true_policy(const ThreadTable *t, pid_t pid, pid_t creator,
+                                            const SchedPolicy *now, const SchedPolicy *ruled) {
+        const Thread *c = creator_of(t, pid, creator);
+
         if (!policy_equal(now, ruled))
                 return now;
+        if (c && c->policy_original)
+                return c->policy_original;
         for (const Thread *th = thread_table_first_of(t, pid); th; th = th->pid_next)
                 if (th->policy_original && th->applied)
                         return th->policy_original;

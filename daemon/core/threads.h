@@ -31,10 +31,16 @@ enum {
 typedef struct Thread {
         pid_t pid, tid;
         uint64_t start;
+        /* The thread that forked this process (its leader's entry only),
+         * when pinnerd saw the fork: a child of a pinned thread starts on
+         * pinnerd's mask, and its original is its creator's. 0: unknown. */
+        pid_t creator;
         char *comm;                         /* process name; `name` shares its allocation */
         char *name;                         /* thread name */
         const char *rule;                   /* the rule that placed it, NULL if none; interned by the owner */
         CpuSet *original;                   /* first mask we replaced; NULL until we change it */
+        bool original_inherited;            /* original is what its creator would have had: nothing
+                                             * was written to this thread (it started on pinnerd's mask) */
         CpuSet *applied;                    /* what we set (effective), NULL if nothing */
         SchedPolicy *policy_original;       /* policy we replaced; NULL until a rule sets one */
         int spread_cpu;                     /* -1 unless a spread rule placed it */
@@ -73,9 +79,11 @@ Thread *thread_table_first_of(const ThreadTable *t, pid_t pid);
  * starts on pinnerd's mask (the kernel copies the creator's; the fork event
  * names the process's parent, not the creating thread): when `now` is the
  * applied mask of a pinned thread of the same process, that thread's
- * original is the answer. Otherwise what it has now is its own. Returns a
- * borrowed set (the table's or `now`). */
-const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, const CpuSet *now);
+ * original is the answer; so is the original of creator (the thread that
+ * forked this process, 0 when unknown) when `now` is creator's applied
+ * mask. Otherwise what it has now is its own. Returns a borrowed set (the
+ * table's or `now`). */
+const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, pid_t creator, const CpuSet *now);
 /* What a thread would have without pinnerd (the base `avoid` works from):
  * its entry's original, else the true original of its mask now (now may be
  * NULL when the entry has an original). */
@@ -97,8 +105,8 @@ int thread_remember_original(Thread *th, const CpuSet *original);
 /* The policy counterpart of thread_table_true_original: a thread created
  * by a thread whose policy pinnerd set carries that policy (`now` equals
  * `ruled`, the policy the rule sets): its original is that thread's. */
-const SchedPolicy *thread_table_true_policy(const ThreadTable *t, pid_t pid, const SchedPolicy *now,
-                                            const SchedPolicy *ruled);
+const SchedPolicy *thread_table_true_policy(const ThreadTable *t, pid_t pid, pid_t creator,
+                                            const SchedPolicy *now, const SchedPolicy *ruled);
 /* Record the original policy of th (a copy), once. -ENOMEM. */
 int thread_remember_policy(Thread *th, const SchedPolicy *original);
 

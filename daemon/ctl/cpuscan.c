@@ -210,7 +210,8 @@ int cpuscan_init(CpuScan *s, Manager *m, const CtlRequest *req, const CpuSet *cp
         s->n_rules_on = calloc(nr ? nr : 1, sizeof *s->n_rules_on);
         if (!s->cpus || !s->count || !s->rules_on || !s->n_rules_on)
                 return -ENOMEM;
-        peer_view_init(&s->peer, m->rc.procfd, req->privileged, req->uid, req->pid);
+        peer_view_init(&s->peer, m->rc.procfd, req->peer);
+        s->privileged = req->privileged;
         return 0;
 }
 
@@ -496,7 +497,7 @@ int cpuscan_step(CpuScan *s, Manager *m, CtlReply *reply) {
                 return 1;
         case SCAN_TASKS:
                 while (s->next_pid < s->n_pids) {
-                        if (!s->peer.privileged && s->threads_seen >= CPUSCAN_UNPRIV_THREADS) {
+                        if (!s->privileged && s->threads_seen >= CPUSCAN_UNPRIV_THREADS) {
                                 s->truncated = true;
                                 break;
                         }

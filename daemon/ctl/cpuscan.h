@@ -122,6 +122,7 @@ typedef struct CpuScan {
         CpuSet *cpus;    /* the CPUs asked about */
         bool keep_tasks; /* audit: keep every thread that may run on cpus */
         PeerView peer;
+        bool privileged;      /* root: no bound on the census */
         uint64_t sample_usec; /* 0: no rates */
         ScanPhase phase;
         CpuSample a, b;

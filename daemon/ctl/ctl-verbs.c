@@ -18,31 +18,49 @@
 #include "lib/output.h"
 #include "ctl/peer.h"
 #include "kernel/procfs.h"
+#include "lib/suggest.h"
 
 /* Pinned threads per rule of the config, in one walk of the table (entries
- * point at interned names, so counting per name pointer is cheap); calloc'd,
- * n_rules entries, NULL on ENOMEM. */
-static size_t *rule_thread_counts(const Manager *m) {
-        size_t n_names = m->rc.rule_names.n, i = 0;
+ * point at interned names, so counting per name pointer is cheap), counting
+ * only processes the peer could see; calloc'd, n_rules entries, NULL on
+ * ENOMEM. *ret_total gets every thread counted, ruled or not. */
+static size_t *rule_thread_counts(const Manager *m, const PeerView *peer, size_t *ret_total) {
+        size_t n_names = m->rc.rule_names.n, i = 0, total = 0;
         _cleanup_(freep) size_t *per_name = calloc(n_names ? n_names : 1, sizeof(size_t));
         size_t *per_rule = calloc(m->rc.config->n_rules ? m->rc.config->n_rules : 1, sizeof(size_t));
+        pid_t last_pid = -1;
+        bool last_visible = false;
         Thread *th;
 
         if (!per_name || !per_rule) {
                 free(per_rule);
                 return NULL;
         }
-        while ((th = thread_table_next(m->rc.threads, &i)))
+        while ((th = thread_table_next(m->rc.threads, &i))) {
+                if (!peer->creds->root) {
+                        /* Entries of a process sit side by side often
+                         * enough: one look per run of them. */
+                        if (th->pid != last_pid) {
+                                last_pid = th->pid;
+                                last_visible = peer_may_see(peer, th->pid);
+                        }
+                        if (!last_visible)
+                                continue;
+                }
+                total++;
                 if (th->rule && th->applied)
                         for (size_t k = 0; k < n_names; k++)
                                 if (m->rc.rule_names.v[k] == th->rule) {
                                         per_name[k]++;
                                         break;
                                 }
+        }
         for (size_t r = 0; r < m->rc.config->n_rules; r++)
                 for (size_t k = 0; k < n_names; k++)
                         if (strcmp(m->rc.rule_names.v[k], m->rc.config->rules[r].name) == 0)
                                 per_rule[r] = per_name[k];
+        if (ret_total)
+                *ret_total = total;
         return per_rule;
 }
 
@@ -74,13 +92,11 @@ static uint64_t counter_value(const Counters *c, size_t i) {
         return *(const uint64_t *) ((const char *) c + counter_fields[i].offset);
 }
 
-static const char *spread_name(SpreadMode s) {
-        static const char *const names[] = {"no", "yes", "rule", "index"};
-        return (unsigned) s < ELEMENTSOF(names) ? names[s] : "?";
-}
-
 static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
-        _cleanup_(freep) size_t *counts = rule_thread_counts(m);
+        PeerView peer;
+        size_t managed = 0;
+        peer_view_init(&peer, m->rc.procfd, req->peer);
+        _cleanup_(freep) size_t *counts = rule_thread_counts(m, &peer, &managed);
         if (!counts)
                 return -ENOMEM;
         _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
@@ -117,23 +133,30 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         json_field_string(&w, src[k].name, src[k].cpus);
                 isolated_sources_done(src, n_src);
                 json_object_end(&w);
-                json_field_uint(&w, "managed_threads", thread_table_size(m->rc.threads));
+                json_field_uint(&w, "managed_threads", managed);
                 json_key(&w, "rules");
                 json_array_begin(&w);
                 for (size_t i = 0; i < m->rc.config->n_rules; i++) {
                         const Rule *r = &m->rc.config->rules[i];
+                        _cleanup_(freep) char *does = rule_describe(r);
                         json_object_begin(&w);
                         json_field_string(&w, "name", r->name);
                         json_field_int(&w, "priority", r->priority);
-                        json_field_string(&w, "cpus", r->cpus.text);
+                        json_field_string(&w, "target", rule_target(r));
+                        /* An avoid rule's CPUs are the ones it keeps threads
+                         * off: never in "cpus", which names where they go. */
+                        json_field_string(&w, "action", r->follow ? "follow" : r->avoid ? "avoid" : "cpus");
+                        json_field_string(&w, "cpus", r->avoid || r->follow ? NULL : r->cpus.text);
+                        json_field_string(&w, "avoid", r->avoid ? r->cpus.text : NULL);
+                        json_field_text(&w, "does", does);
                         char pol[32];
                         if (r->has_policy && policy_format(&r->policy, pol, sizeof pol) == 0)
                                 json_field_string(&w, "policy", pol);
                         else
                                 json_field_string(&w, "policy", NULL);
-                        json_field_string(&w, "spread", spread_name(r->spread));
+                        json_field_string(&w, "spread", spread_mode_name(r->spread));
+                        json_field_string(&w, "isolated", r->isolated_allow ? "allow" : "exclude");
                         json_field_uint(&w, "threads", counts[i]);
-                        json_field_string(&w, "kind", rule_kind_name(r->kind));
                         if (r->follow)
                                 json_field_string(&w, "follow", r->follow);
                         if (r->kind == RULE_IRQS)
@@ -182,7 +205,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                       iso_src     ? iso_src
                       : *isolated ? isolated
                                   : "none",
-                      thread_table_size(m->rc.threads));
+                      managed);
         irqview_status_text(m, &reply->out);
         outbuf_puts(&reply->out, "counters:     ");
         for (size_t i = 0; i < ELEMENTSOF(counter_fields); i++)
@@ -195,9 +218,10 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         table_add_column(&t, "RULE", TABLE_LEFT);
         table_add_column(&t, "PRIORITY", TABLE_RIGHT);
         table_add_column(&t, "THREADS", TABLE_RIGHT);
-        table_add_column(&t, "CPUS", TABLE_LEFT);
+        table_add_column(&t, "DOES", TABLE_LEFT);
         for (size_t i = 0; i < m->rc.config->n_rules; i++) {
                 const Rule *r = &m->rc.config->rules[i];
+                _cleanup_(freep) char *does = rule_describe(r);
                 table_add_cell(&t, r->name);
                 table_add_cellf(&t, "%d", r->priority);
                 if (r->kind == RULE_IRQS || r->kind == RULE_WORKQUEUES)
@@ -205,11 +229,8 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                                         r->kind == RULE_IRQS ? "IRQs" : "masks");
                 else
                         table_add_cellf(&t, "%zu", counts[i]);
-                if (r->follow)
-                        table_add_cellf(&t, "follow %s", r->follow);
-                else
-                        table_add_cellf(&t, "%s%s", r->avoid ? "avoid " : "",
-                                        r->cpus.text ? r->cpus.text : "-");
+                /* Escaped by rule_describe already; printable ASCII. */
+                table_add_cell(&t, does ? does : "?");
         }
         int r = table_render(&t, &reply->out);
         table_done(&t);
@@ -223,18 +244,20 @@ static int tid_cmp(const void *a, const void *b) {
         return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
-/* What the thread's rule asks for on this host now. */
-static char *rule_requested(const Manager *m, const char *rule_name) {
-        const Rule *r = rule_name ? config_find_rule(m->rc.config, rule_name) : NULL;
+/* What the thread's rule asks for on this host now; NULL for an avoid rule
+ * (its CPUs are the ones it keeps the thread off) or a rule gone. */
+static char *rule_requested(const Manager *m, const Rule *r) {
         _cleanup_(cpuset_freep) CpuSet *set = NULL;
 
-        if (!r || plan_resolve_cpus(m->rc.host, &r->cpus, &set) < 0)
+        if (!r || r->avoid || plan_resolve_cpus(m->rc.host, &r->cpus, &set) < 0)
                 return NULL;
         return cpuset_format_list(set);
 }
 
 /* `list` in slices: the (pid, tid) pairs are taken and sorted at once (cheap),
- * rows are rendered a slice at a time; a thread gone in between is left out. */
+ * rows are rendered a slice at a time; a thread gone in between is left out.
+ * The columns are always the same; a skipped thread has "-" as its
+ * effective CPUs and a mark [N] in SKIPPED pointing at the reason below. */
 typedef struct ListJob {
         pid_t *pairs; /* pid, tid, pid, tid, ... */
         size_t n, next, shown;
@@ -242,7 +265,8 @@ typedef struct ListJob {
         PeerView peer;
         pid_t last_pid;
         bool last_visible;
-        bool policies; /* some rule sets a policy: a POLICY column */
+        StrVec reasons; /* skip reasons, numbered from 1 in the table */
+        size_t *reason_counts;
         JsonWriter w;
         Table t;
 } ListJob;
@@ -252,6 +276,8 @@ static void list_job_free(void *p) {
         if (!j)
                 return;
         free(j->pairs);
+        strvec_done(&j->reasons);
+        free(j->reason_counts);
         table_done(&j->t);
         free(j);
 }
@@ -261,10 +287,7 @@ static void list_job_freep(ListJob **j) {
 }
 
 /* The policy th's rule sets, "-" when none; the original after a slash. */
-static void rule_policy(const Manager *m, const Thread *th, char *buf, size_t size, char *orig,
-                        size_t osize) {
-        const Rule *r = th->rule ? config_find_rule(m->rc.config, th->rule) : NULL;
-
+static void rule_policy(const Rule *r, const Thread *th, char *buf, size_t size, char *orig, size_t osize) {
         snprintf(buf, size, "-");
         snprintf(orig, osize, "-");
         if (r && r->has_policy)
@@ -273,12 +296,32 @@ static void rule_policy(const Manager *m, const Thread *th, char *buf, size_t si
                 (void) policy_format(th->policy_original, orig, osize);
 }
 
+/* The footnote number of a skip reason, from 1. */
+static size_t reason_mark(ListJob *j, const char *reason) {
+        size_t i;
+        for (i = 0; i < j->reasons.n; i++)
+                if (strcmp(j->reasons.v[i], reason) == 0)
+                        break;
+        if (i == j->reasons.n) {
+                size_t *nc = realloc(j->reason_counts, (i + 1) * sizeof *nc);
+                if (!nc)
+                        return 0;
+                j->reason_counts = nc;
+                if (strvec_push(&j->reasons, reason) < 0)
+                        return 0;
+                nc[i] = 0;
+        }
+        j->reason_counts[i]++;
+        return i + 1;
+}
+
 static void list_row(Manager *m, ListJob *j, const Thread *th) {
-        _cleanup_(freep) char *req_s = rule_requested(m, th->rule), *eff = fmt_cpus(th->applied),
+        const Rule *r = th->rule ? config_find_rule(m->rc.config, th->rule) : NULL;
+        _cleanup_(freep) char *req_s = rule_requested(m, r), *eff = fmt_cpus(th->applied),
                               *orig = fmt_cpus(th->original);
         char pol[32], pol_orig[32];
 
-        rule_policy(m, th, pol, sizeof pol, pol_orig, sizeof pol_orig);
+        rule_policy(r, th, pol, sizeof pol, pol_orig, sizeof pol_orig);
         if (j->json) {
                 json_object_begin(&j->w);
                 json_field_int(&j->w, "pid", th->pid);
@@ -286,7 +329,10 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
                 json_field_string(&j->w, "comm", th->comm);
                 json_field_string(&j->w, "thread", th->name);
                 json_field_string(&j->w, "rule", th->rule);
+                json_field_string(&j->w, "target", r ? rule_target(r) : NULL);
+                json_field_string(&j->w, "action", r ? (r->avoid ? "avoid" : "cpus") : NULL);
                 json_field_string(&j->w, "requested", req_s);
+                json_field_string(&j->w, "avoid", r && r->avoid ? r->cpus.text : NULL);
                 json_field_string(&j->w, "effective", th->applied ? eff : NULL);
                 json_field_string(&j->w, "original", th->original ? orig : NULL);
                 json_field_string(&j->w, "skipped", th->skip_reason);
@@ -297,17 +343,25 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
         }
         table_add_cellf(&j->t, "%d", (int) th->pid);
         table_add_cellf(&j->t, "%d", (int) th->tid);
-        table_add_cell(&j->t, th->comm);
+        /* Kernel threads in brackets, as ps(1) shows them. */
+        if (r && r->kthreads)
+                table_add_cellf(&j->t, "[%s]", th->comm);
+        else
+                table_add_cell(&j->t, th->comm);
         table_add_cell(&j->t, th->name);
         table_add_cell(&j->t, th->rule);
-        table_add_cell(&j->t, req_s);
-        if (th->skip_reason)
-                table_add_cellf(&j->t, "skipped: %s", th->skip_reason);
+        if (r && r->avoid)
+                table_add_cellf(&j->t, "avoid %s", r->cpus.text);
         else
-                table_add_cell(&j->t, eff);
+                table_add_cell(&j->t, req_s);
+        table_add_cell(&j->t, th->applied ? eff : "-");
         table_add_cell(&j->t, orig);
-        if (j->policies)
-                table_add_cell(&j->t, pol);
+        table_add_cell(&j->t, pol);
+        size_t mark = th->skip_reason ? reason_mark(j, th->skip_reason) : 0;
+        if (mark)
+                table_add_cellf(&j->t, "[%zu]", mark);
+        else
+                table_add_cell(&j->t, th->skip_reason ? "yes" : "-");
 }
 
 static int list_step(void *userdata, void *state, CtlReply *reply) {
@@ -337,26 +391,81 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
                 return json_finish(&j->w);
         }
         int r = table_render(&j->t, &reply->out);
-        if (r >= 0)
-                outbuf_printf(&reply->out, "%zu threads\n", j->shown);
-        return r < 0 ? r : 0;
+        if (r >= 0) {
+                outbuf_printf(&reply->out, "%zu thread%s\n", j->shown, j->shown == 1 ? "" : "s");
+                for (size_t i = 0; i < j->reasons.n; i++) {
+                        outbuf_printf(&reply->out, "%s[%zu] skipped (%zu thread%s): ", i ? "" : "\n", i + 1,
+                                      j->reason_counts[i], j->reason_counts[i] == 1 ? "" : "s");
+                        text_escape_append(&reply->out, j->reasons.v[i], strlen(j->reasons.v[i]));
+                        outbuf_putc(&reply->out, '\n');
+                }
+        }
+        return r < 0 ? r : outbuf_error(&reply->out);
+}
+
+/* list's filters, sent as pid=N and rule=NAME. -EINVAL: a usage error said
+ * in reply; 0 with *ret_rule NULL for a rule the configuration lacks (also
+ * said, with what was meant). */
+static int list_filters(Manager *m, const CtlRequest *req, CtlReply *reply, pid_t *ret_pid,
+                        const char **ret_rule) {
+        for (size_t i = 0; i < req->n_args; i++) {
+                const char *a = req->args[i];
+                unsigned v;
+                if (strncmp(a, "pid=", 4) == 0 && parse_uint(a + 4, &v) == 0 && v > 0 && v <= INT32_MAX) {
+                        /* A thread id stands for its process, as for explain. */
+                        const Thread *th = thread_table_get(m->rc.threads, (pid_t) v);
+                        *ret_pid = th ? th->pid : (pid_t) v;
+                } else if (strncmp(a, "rule=", 5) == 0 && a[5]) {
+                        const Rule *r = config_find_rule(m->rc.config, a + 5);
+                        if (!r) {
+                                const char **names = calloc(m->rc.config->n_rules + 1, sizeof *names);
+                                const char *hint = NULL;
+                                for (size_t k = 0; names && k < m->rc.config->n_rules; k++)
+                                        names[k] = m->rc.config->rules[k].name;
+                                if (names)
+                                        hint = suggest_word(a + 5, names, m->rc.config->n_rules);
+                                outbuf_puts(&reply->err, "no rule '");
+                                text_escape_append(&reply->err, a + 5, strlen(a + 5));
+                                if (hint)
+                                        outbuf_printf(&reply->err,
+                                                      "' in the configuration (did you mean '%s'?)\n", hint);
+                                else
+                                        outbuf_puts(&reply->err, "' in the configuration (pinnerctl status "
+                                                                 "lists the rules)\n");
+                                free(names);
+                                reply->exit_code = CTL_EXIT_FAILED;
+                                return -ENOENT;
+                        }
+                        *ret_rule = r->name;
+                } else {
+                        outbuf_puts(&reply->err, "usage: list [pid=PID] [rule=NAME]\n");
+                        reply->exit_code = CTL_EXIT_USAGE;
+                        return -EINVAL;
+                }
+        }
+        return 0;
 }
 
 static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
         _cleanup_(list_job_freep) ListJob *j = calloc(1, sizeof *j);
+        const char *only_rule = NULL;
+        pid_t only_pid = 0;
         size_t i = 0;
         Thread *th;
 
         if (!j)
                 return -ENOMEM;
+        if (list_filters(m, req, reply, &only_pid, &only_rule) < 0)
+                return 0;
         j->json = req->json;
         j->last_pid = -1;
-        peer_view_init(&j->peer, m->rc.procfd, req->privileged, req->uid, req->pid);
+        peer_view_init(&j->peer, m->rc.procfd, req->peer);
         j->pairs = calloc(2 * (thread_table_size(m->rc.threads) + 1), sizeof(pid_t));
         if (!j->pairs)
                 return -ENOMEM;
         while ((th = thread_table_next(m->rc.threads, &i)))
-                if (th->rule) {
+                if (th->rule && (!only_pid || th->pid == only_pid) &&
+                    (!only_rule || strcmp(th->rule, only_rule) == 0)) {
                         j->pairs[2 * j->n] = th->pid;
                         j->pairs[2 * j->n + 1] = th->tid;
                         j->n++;
@@ -366,19 +475,18 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_init(&j->w, &reply->out);
                 json_array_begin(&j->w);
         } else {
+                static const struct {
+                        const char *name;
+                        TableAlign align;
+                } columns[] = {
+                        {"PID", TABLE_RIGHT},      {"TID", TABLE_RIGHT},     {"PROCESS", TABLE_LEFT},
+                        {"THREAD", TABLE_LEFT},    {"RULE", TABLE_LEFT},     {"REQUESTED", TABLE_LEFT},
+                        {"EFFECTIVE", TABLE_LEFT}, {"ORIGINAL", TABLE_LEFT}, {"POLICY", TABLE_LEFT},
+                        {"SKIPPED", TABLE_LEFT},
+                };
                 table_init(&j->t);
-                table_add_column(&j->t, "PID", TABLE_RIGHT);
-                table_add_column(&j->t, "TID", TABLE_RIGHT);
-                table_add_column(&j->t, "PROCESS", TABLE_LEFT);
-                table_add_column(&j->t, "THREAD", TABLE_LEFT);
-                table_add_column(&j->t, "RULE", TABLE_LEFT);
-                table_add_column(&j->t, "REQUESTED", TABLE_LEFT);
-                table_add_column(&j->t, "EFFECTIVE", TABLE_LEFT);
-                table_add_column(&j->t, "ORIGINAL", TABLE_LEFT);
-                for (size_t k = 0; k < m->rc.config->n_rules; k++)
-                        j->policies |= m->rc.config->rules[k].has_policy;
-                if (j->policies)
-                        table_add_column(&j->t, "POLICY", TABLE_LEFT);
+                for (size_t k = 0; k < ELEMENTSOF(columns); k++)
+                        table_add_column(&j->t, columns[k].name, columns[k].align);
         }
         reply->step = list_step;
         reply->step_free = list_job_free;
@@ -386,22 +494,66 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
         return 0;
 }
 
-static int verb_reload(Manager *m, const CtlRequest *req, CtlReply *reply) {
-        _cleanup_(freep) char *summary = NULL;
-        StrVec errors = {0};
-        int r = manager_reload(m, &summary, &errors);
+static void reload_json(const ReloadResult *res, OutBuf *out) {
+        JsonWriter w;
 
-        if (r < 0) {
-                for (size_t i = 0; i < errors.n; i++) {
-                        /* Already escaped once, by conf_diag_format_bare(). */
-                        outbuf_puts(&reply->err, errors.v[i]);
-                        outbuf_putc(&reply->err, '\n');
-                }
-                outbuf_puts(&reply->err, "kept previous configuration\n");
-                reply->exit_code = CTL_EXIT_FAILED;
+        json_init(&w, out);
+        json_object_begin(&w);
+        json_field_bool(&w, "reloaded", res->ok);
+        if (res->ok) {
+                json_field_uint(&w, "rules", res->n_rules);
+                json_field_uint(&w, "threads_changed", res->changed);
+                json_field_uint(&w, "restored", res->restored);
+                json_key(&w, "unmatched_rules");
+                json_array_begin(&w);
+                for (size_t i = 0; i < res->unmatched.n; i++)
+                        json_string(&w, res->unmatched.v[i]);
+                json_array_end(&w);
         } else
-                outbuf_printf(&reply->out, "%s\n", summary ? summary : "reloaded");
-        strvec_done(&errors);
+                json_field_bool(&w, "kept_previous_configuration", true);
+        json_key(&w, "files");
+        json_array_begin(&w);
+        for (size_t i = 0; i < res->diags.files.n; i++)
+                json_string(&w, res->diags.files.v[i]);
+        json_array_end(&w);
+        json_key(&w, "errors");
+        conf_diags_json(&w, &res->diags, false);
+        json_key(&w, "warnings");
+        conf_diags_json(&w, &res->diags, true);
+        json_object_end(&w);
+        (void) json_finish(&w);
+}
+
+static int verb_reload(Manager *m, const CtlRequest *req, CtlReply *reply) {
+        _cleanup_(reload_result_done) ReloadResult res = {0};
+        int r = manager_reload(m, &res);
+
+        if (r < 0)
+                reply->exit_code = CTL_EXIT_FAILED;
+        if (req->json) {
+                reload_json(&res, &reply->out);
+                return 0;
+        }
+        /* Every diagnostic, warnings too: what the journal got, where the
+         * administrator who reloaded looks. Escaped once already. */
+        for (size_t i = 0; i < res.diags.n; i++) {
+                _cleanup_(freep) char *d = conf_diag_format(&res.diags.v[i]);
+                outbuf_puts(&reply->err, d ? d : res.diags.v[i].message);
+                outbuf_putc(&reply->err, '\n');
+        }
+        if (r < 0) {
+                outbuf_puts(&reply->err, "kept previous configuration\n");
+                return 0;
+        }
+        outbuf_printf(&reply->out, "%s\n", res.summary ? res.summary : "reloaded");
+        if (res.unmatched.n > 0) {
+                outbuf_printf(&reply->out,
+                              "rule%s that match%s nothing running: ", res.unmatched.n == 1 ? "" : "s",
+                              res.unmatched.n == 1 ? "es" : "");
+                for (size_t i = 0; i < res.unmatched.n; i++)
+                        outbuf_printf(&reply->out, "%s%s", i ? ", " : "", res.unmatched.v[i]);
+                outbuf_putc(&reply->out, '\n');
+        }
         return 0;
 }
 
@@ -410,26 +562,73 @@ static int verb_rescan(Manager *m, const CtlRequest *req, CtlReply *reply) {
         Counters before = m->rc.report.counters;
 
         manager_rescan(m, "requested");
+        double ms = (double) (now_usec() - t0) / 1000.0;
+        uint64_t applied = m->rc.report.counters.applied - before.applied,
+                 restored = m->rc.report.counters.restored - before.restored;
+        if (req->json) {
+                JsonWriter w;
+                json_init(&w, &reply->out);
+                json_object_begin(&w);
+                json_field_uint(&w, "duration_usec", now_usec() - t0);
+                json_field_uint(&w, "applied", applied);
+                json_field_uint(&w, "restored", restored);
+                json_field_uint(&w, "managed_threads", thread_table_size(m->rc.threads));
+                json_object_end(&w);
+                return json_finish(&w);
+        }
         outbuf_printf(&reply->out,
                       "rescanned in %.1f ms: %" PRIu64 " applied, %" PRIu64
                       " restored, %zu threads managed\n",
-                      (double) (now_usec() - t0) / 1000.0, m->rc.report.counters.applied - before.applied,
-                      m->rc.report.counters.restored - before.restored, thread_table_size(m->rc.threads));
+                      ms, applied, restored, thread_table_size(m->rc.threads));
         return 0;
 }
 
-/* Prometheus text exposition; --json does not apply (the format is fixed). */
+/* Prometheus text exposition, or the same as JSON. Every rule of the
+ * configuration has its series (zeros included, so rate() works from the
+ * start), and so have rules a reload removed that had outcomes: counters
+ * never go back. */
 static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
-        _cleanup_(freep) MetricsRule *rules =
-                calloc(m->rc.config->n_rules ? m->rc.config->n_rules : 1, sizeof *rules);
-        _cleanup_(freep) size_t *counts = rule_thread_counts(m);
-        const Counters *c = &m->rc.report.counters;
+        const Reporter *rp = &m->rc.report;
+        size_t n_cfg = m->rc.config->n_rules, n = 0;
+        _cleanup_(freep) MetricsRule *rules = calloc(n_cfg + rp->n_per_rule + 1, sizeof *rules);
+        PeerView peer;
+        size_t managed = 0;
+        peer_view_init(&peer, m->rc.procfd, req->peer);
+        _cleanup_(freep) size_t *counts = rule_thread_counts(m, &peer, &managed);
+        const Counters *c = &rp->counters;
 
         if (!rules || !counts)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->rc.config->n_rules; i++)
-                rules[i] = (MetricsRule){m->rc.config->rules[i].name, counts[i]};
+        for (size_t i = 0; i < n_cfg; i++) {
+                const char *name = m->rc.config->rules[i].name;
+                const RuleCounters *rc = report_rule_counters(rp, name);
+                rules[n++] = (MetricsRule){.name = name, .threads = counts[i]};
+                if (rc) {
+                        rules[n - 1].applied = rc->applied;
+                        rules[n - 1].restored = rc->restored;
+                        rules[n - 1].skipped = rc->skipped;
+                        rules[n - 1].failed = rc->failed;
+                        rules[n - 1].drift = rc->drift;
+                }
+        }
+        for (size_t i = 0; i < rp->n_per_rule; i++) {
+                const RuleCounters *rc = &rp->per_rule[i];
+                if (config_find_rule(m->rc.config, rc->rule))
+                        continue;
+                rules[n++] = (MetricsRule){.name = rc->rule,
+                                           .applied = rc->applied,
+                                           .restored = rc->restored,
+                                           .skipped = rc->skipped,
+                                           .failed = rc->failed,
+                                           .drift = rc->drift};
+        }
         MetricsSnapshot s = {
+                .version = PINNERD_VERSION,
+                .start_realtime_usec = m->start_realtime_usec,
+                .config_ok = m->reload_ok,
+                .config_success_realtime_usec = m->reload_success_realtime_usec,
+                .event_source = manager_event_source(m),
+                .drift_events = driftwatch_source(&m->drift),
                 .events = c->events,
                 .lost_event_rescans = c->lost_rescans,
                 .rescans = c->rescans,
@@ -438,12 +637,12 @@ static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 .skipped = c->skipped,
                 .failed = c->failed,
                 .drift = c->drift,
-                .managed_threads = thread_table_size(m->rc.threads),
+                .managed_threads = managed,
                 .rules = rules,
-                .n_rules = m->rc.config->n_rules,
-                .event_to_pin = &m->rc.report.event_to_pin,
+                .n_rules = n,
+                .event_to_pin = &rp->event_to_pin,
         };
-        return metrics_render(&s, &reply->out);
+        return req->json ? metrics_render_json(&s, &reply->out) : metrics_render(&s, &reply->out);
 }
 
 static const struct {
@@ -451,7 +650,7 @@ static const struct {
         int (*fn)(Manager *m, const CtlRequest *req, CtlReply *reply);
         bool takes_args;
 } verbs[] = {
-        {"status", verb_status, false}, {"list", verb_list, false},     {"explain", verb_explain, true},
+        {"status", verb_status, false}, {"list", verb_list, true},      {"explain", verb_explain, true},
         {"reload", verb_reload, false}, {"rescan", verb_rescan, false}, {"metrics", verb_metrics, false},
         {"cpus", verb_cpus, true},      {"audit", verb_audit, true},
 };

@@ -11,6 +11,39 @@
 
 #include "lib/util.h"
 
+/* clang-format off */
+const CtlVerbInfo ctl_verb_table[] = {
+        /* name      synopsis                      summary (--help)
+         *           min max options               root   local */
+        {"reload",  "",                           "re-read the configuration, re-plan (root)",
+                    0, 0, 0,                      true,  false},
+        {"status",  "",                           "event source, what each rule does, counters",
+                    0, 0, 0,                      false, false},
+        {"list",    " [PID] [--rule NAME]",       "managed threads: rule, CPU masks, skips",
+                    0, 1, CTL_OPT_RULE,           false, false},
+        {"explain", " PID|irq:N [--thread TID]",  "why each thread of PID (or IRQ N) is where it is",
+                    1, 1, CTL_OPT_THREAD,         false, false},
+        {"rescan",  "",                           "rescan /proc now (root)",
+                    0, 0, 0,                      true,  false},
+        {"metrics", "",                           "counters and gauges for Prometheus",
+                    0, 0, 0,                      false, false},
+        {"cpus",    " [CPUS] [--sample SECONDS]", "per CPU: topology, rules, tasks, IRQs, interrupts/s",
+                    0, 1, CTL_OPT_SAMPLE,         false, false},
+        {"audit",   " CPUS [--sample SECONDS]",   "what else runs on CPUS and why; exit 1 if it could move",
+                    1, 1, CTL_OPT_SAMPLE,         false, false},
+        {"check",   " [FILE] [--config-dir DIR]", "validate a configuration, without pinnerd",
+                    0, 1, CTL_OPT_CONFIG_DIR,     false, true},
+};
+/* clang-format on */
+const size_t ctl_verb_table_size = ELEMENTSOF(ctl_verb_table);
+
+const CtlVerbInfo *ctl_verb_find(const char *name) {
+        for (size_t i = 0; name && i < ELEMENTSOF(ctl_verb_table); i++)
+                if (strcmp(ctl_verb_table[i].name, name) == 0)
+                        return &ctl_verb_table[i];
+        return NULL;
+}
+
 bool ctl_verb_valid(const char *verb) {
         size_t n = 0;
 

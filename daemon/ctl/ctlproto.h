@@ -47,6 +47,33 @@ enum {
         CTL_EXIT_DENIED = 4,      /* permission denied */
 };
 
+/* The verbs, in one table shared by pinnerctl (arguments, --help), the
+ * server (which verbs need root) and the tests that hold the man page to it.
+ * Arguments travel as the request's args: positional ones first, then each
+ * verb option as "NAME=VALUE" (`list --rule vm` sends "rule=vm", `list 812`
+ * sends "pid=812"). */
+enum {
+        CTL_OPT_RULE = 1u << 0,       /* --rule NAME (list) */
+        CTL_OPT_THREAD = 1u << 1,     /* --thread TID (explain) */
+        CTL_OPT_CONFIG_DIR = 1u << 2, /* --config-dir DIR (check, run by pinnerctl itself) */
+        CTL_OPT_SAMPLE = 1u << 3,     /* --sample SECONDS (cpus, audit) */
+};
+
+typedef struct CtlVerbInfo {
+        const char *name;
+        const char *synopsis; /* what follows the verb, for usage and --help */
+        const char *summary;  /* one line for --help */
+        unsigned min_args, max_args;
+        unsigned options; /* CTL_OPT_* it takes */
+        bool needs_root;  /* changes the daemon's state */
+        bool local;       /* runs in pinnerctl, without the daemon */
+} CtlVerbInfo;
+
+extern const CtlVerbInfo ctl_verb_table[];
+extern const size_t ctl_verb_table_size;
+/* The verb called name, or NULL. */
+const CtlVerbInfo *ctl_verb_find(const char *name);
+
 /* A decoded request. The strings point into the decoded buffer (which must
  * outlive this) and are NUL-terminated there. */
 typedef struct CtlWireRequest {

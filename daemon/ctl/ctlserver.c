@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctl/ctlserver.h"
+#include "ctl/budget.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -44,6 +45,7 @@ struct CtlServer {
         size_t max_connections;
         uint64_t request_timeout_usec;
         uint64_t drain_timeout_usec;
+        CtlBudget budget; /* what non-root peers may cost */
 };
 
 struct CtlConn {
@@ -55,6 +57,7 @@ struct CtlConn {
         uid_t uid;
         pid_t pid;
         bool root;
+        PeerCreds creds; /* at connect: what the verbs show this peer */
         ConnPhase phase;
         sd_event_source *step_source;
         sd_event_source *pause_source; /* non-root work waits between slices */
@@ -65,13 +68,9 @@ struct CtlConn {
         CtlReply reply;
 };
 
-static const char *const root_verbs[] = {"reload", "rescan"};
-
 bool ctl_verb_needs_root(const char *verb) {
-        for (size_t i = 0; i < ELEMENTSOF(root_verbs); i++)
-                if (strcmp(verb, root_verbs[i]) == 0)
-                        return true;
-        return false;
+        const CtlVerbInfo *v = ctl_verb_find(verb); /* the one verb table, ctlproto.c */
+        return v && v->needs_root;
 }
 
 bool ctl_request_privileged(const CtlRequest *req) {
@@ -217,10 +216,11 @@ static void conn_dispatch(CtlConn *c, const CtlWireRequest *w) {
                 .json = w->flags & CTL_FLAG_JSON,
                 .uid = c->uid,
                 .pid = c->pid,
+                .peer = &c->creds,
+                .privileged = c->root,
         };
         int r;
 
-        req.privileged = ctl_request_privileged(&req);
         snprintf(c->verb_buf, sizeof c->verb_buf, "%s", w->verb);
         c->verb = c->verb_buf;
         if (ctl_verb_needs_root(req.verb) && !req.privileged) {
@@ -230,7 +230,12 @@ static void conn_dispatch(CtlConn *c, const CtlWireRequest *w) {
         }
         if (!req.privileged)
                 c->reply.out.max = CTL_SERVER_UNPRIV_REPLY_MAX;
+        uint64_t t0 = now_usec();
         r = s->handler(s->userdata, &req, &c->reply);
+        if (!c->root) {
+                uint64_t t1 = now_usec();
+                ctl_budget_charge(&s->budget, c->uid, t1, t1 - t0);
+        }
         if (r >= 0 && c->reply.step) {
                 c->phase = CONN_WORKING;
                 return;
@@ -240,16 +245,60 @@ static void conn_dispatch(CtlConn *c, const CtlWireRequest *w) {
 
 static int conn_start_sending(CtlConn *c);
 
+static int conn_read_request(CtlConn *c);
+static int on_conn_resume(sd_event_source *src, uint64_t usec, void *userdata);
+
+/* A non-root peer's next piece of work waits until its uid, and non-root
+ * peers as a whole, are within their share (budget.h). Returns true when
+ * it was put off (pause_source brings it back). */
+static bool conn_wait_turn(CtlConn *c) {
+        uint64_t now = now_usec(), due;
+        int k;
+
+        if (c->root)
+                return false;
+        due = ctl_budget_ready_at(&c->server->budget, c->uid);
+        if (due <= now)
+                return false;
+        if (!c->pause_source)
+                /* Accuracy 0 would be sd-event's default, 250 ms. */
+                k = sd_event_add_time(c->server->event, &c->pause_source, CLOCK_MONOTONIC, due, 100,
+                                      on_conn_resume, c);
+        else
+                k = sd_event_source_set_time(c->pause_source, due);
+        if (k >= 0)
+                k = sd_event_source_set_enabled(c->pause_source, SD_EVENT_ONESHOT);
+        if (k < 0)
+                return false; /* cannot wait: work now rather than never */
+        if (c->phase == CONN_READING) {
+                (void) sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
+                /* The wait is the daemon's, not the client's: the request
+                 * timeout counts from when its turn comes. */
+                (void) conn_set_timeout(c, due - now + c->server->request_timeout_usec);
+        } else
+                (void) sd_event_source_set_enabled(c->step_source, SD_EVENT_OFF);
+        return true;
+}
+
 static int on_conn_resume(sd_event_source *src, uint64_t usec, void *userdata) {
         CtlConn *c = userdata;
-        (void) sd_event_source_set_enabled(c->step_source, SD_EVENT_ON);
+        if (c->phase == CONN_READING) {
+                (void) sd_event_source_set_enabled(c->io_source, SD_EVENT_ON);
+                (void) conn_read_request(c);
+        } else
+                (void) sd_event_source_set_enabled(c->step_source, SD_EVENT_ON);
         return 0;
 }
 
 static int on_conn_step(sd_event_source *src, void *userdata) {
         CtlConn *c = userdata;
+        uint64_t t0 = now_usec();
         int r = c->reply.step(c->server->userdata, c->reply.step_state, &c->reply);
 
+        if (!c->root) {
+                uint64_t t1 = now_usec();
+                ctl_budget_charge(&c->server->budget, c->uid, t1, t1 - t0);
+        }
         if (r > 0 && outbuf_error(&c->reply.out) == 0 && outbuf_error(&c->reply.err) == 0 &&
             c->reply.step_delay_usec > 0) {
                 /* Called again later (a sample): a timer, nothing in between. */
@@ -275,25 +324,9 @@ static int on_conn_step(sd_event_source *src, void *userdata) {
                 /* No timer: finish now, with what there is. */
         }
         if (r > 0 && outbuf_error(&c->reply.out) == 0 && outbuf_error(&c->reply.err) == 0) {
-                /* More: called again after the loop's other work. A non-root
-                 * peer's work also waits CTL_UNPRIV_PAUSE_USEC between slices,
-                 * so a flood of them takes a bounded share of a CPU the daemon
-                 * holds at SCHED_FIFO. */
-                if (!c->root) {
-                        uint64_t due = now_usec() + CTL_UNPRIV_PAUSE_USEC;
-                        int k;
-                        if (!c->pause_source)
-                                /* Accuracy 0 would be sd-event's default, 250 ms:
-                                 * a 256-thread explain took a minute. */
-                                k = sd_event_add_time(c->server->event, &c->pause_source, CLOCK_MONOTONIC,
-                                                      due, CTL_UNPRIV_PAUSE_USEC / 10, on_conn_resume, c);
-                        else
-                                k = sd_event_source_set_time(c->pause_source, due);
-                        if (k >= 0)
-                                k = sd_event_source_set_enabled(c->pause_source, SD_EVENT_ONESHOT);
-                        if (k >= 0)
-                                (void) sd_event_source_set_enabled(c->step_source, SD_EVENT_OFF);
-                }
+                /* More: called again after the loop's other work, and a
+                 * non-root peer's only when its share allows. */
+                (void) conn_wait_turn(c);
                 return 0;
         }
         sd_event_source_set_enabled(c->step_source, SD_EVENT_OFF);
@@ -309,6 +342,9 @@ static int conn_read_request(CtlConn *c) {
         CtlWireRequest w;
         ssize_t n;
         int r;
+
+        if (conn_wait_turn(c))
+                return 0;
 
         n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
         if (n < 0) {
@@ -410,6 +446,13 @@ static int conn_new(CtlServer *s, int fd) {
                 return -ENOMEM;
         *c = (CtlConn){
                 .server = s, .fd = fd, .uid = cred.uid, .pid = cred.pid, .root = root, .verb = "request"};
+        /* The peer's credentials and /proc as they are now, not when its
+         * request is read (its pid may be another process's by then). */
+        r = peer_creds_read(fd, &c->creds);
+        if (r < 0) {
+                free(c);
+                return r;
+        }
         c->next = s->conns;
         if (s->conns)
                 s->conns->prev = c;
@@ -588,6 +631,7 @@ int ctl_server_new(sd_event *e, const char *path, CtlHandler handler, void *user
         s->userdata = userdata;
         s->max_connections = CTL_SERVER_MAX_CONNECTIONS;
         s->request_timeout_usec = CTL_SERVER_REQUEST_TIMEOUT_USEC;
+        ctl_budget_init(&s->budget, CTL_BUDGET_UID_SHARE, CTL_BUDGET_ALL_SHARE);
         s->drain_timeout_usec = CTL_SERVER_DRAIN_TIMEOUT_USEC;
         s->event = sd_event_ref(e);
 

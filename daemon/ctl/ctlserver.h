@@ -14,7 +14,9 @@
  * peer's credentials are read at accept, and a connection over a limit is
  * closed at once. A non-root reply is at most CTL_SERVER_UNPRIV_REPLY_MAX
  * bytes. A handler with much to do works in slices (CtlReply.step) between
- * which the loop serves events, so no request holds it for long. */
+ * which the loop serves events, so no request holds it for long; and
+ * non-root requests and slices wait their turn so that each uid, and all
+ * non-root peers together, stay within a share of a CPU (budget.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -22,6 +24,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "ctl/peer.h"
 #include "lib/output.h"
 
 #define CTL_SERVER_MAX_CONNECTIONS 64
@@ -30,8 +33,6 @@
 #define CTL_SERVER_UNPRIV_REPLY_MAX ((size_t) 1024 * 1024)
 /* What one slice of a stepped handler should stay under. */
 #define CTL_STEP_BUDGET_USEC 200
-/* Between two slices of a non-root request: at most ~1/6 of a CPU. */
-#define CTL_UNPRIV_PAUSE_USEC 1000
 #define CTL_SERVER_REQUEST_TIMEOUT_USEC (5 * 1000000ULL)
 #define CTL_SERVER_DRAIN_TIMEOUT_USEC (30 * 1000000ULL)
 
@@ -45,7 +46,8 @@ typedef struct CtlRequest {
         bool json;
         uid_t uid; /* of the peer, from SO_PEERCRED */
         pid_t pid;
-        bool privileged; /* ctl_request_privileged() */
+        bool privileged;       /* ctl_request_privileged() */
+        const PeerCreds *peer; /* what the peer may see (peer.h), taken at connect */
 } CtlRequest;
 
 /* What the handler fills: text for the client's stdout and stderr, and its

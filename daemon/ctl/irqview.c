@@ -78,31 +78,37 @@ void irqview_status_text(const Manager *m, OutBuf *o) {
 }
 
 void irqview_status_json(const Manager *m, JsonWriter *w) {
+        /* As in the text: only on a host with rules about them (or what
+         * they still hold after a reload took the rules away). */
+        bool irqs = config_has_kind(m->rc.config, RULE_IRQS) || m->irqs.n > 0;
+        bool wqs = config_has_kind(m->rc.config, RULE_WORKQUEUES) || m->wqs.n > 0;
         Summary s = summarize(m);
         _cleanup_(freep) char *d = m->irqs.default_applied ? cpuset_format_list(m->irqs.default_applied)
                                                            : NULL,
                               *orig = m->irqs.default_original ? cpuset_format_list(m->irqs.default_original)
                                                                : NULL;
 
-        json_key(w, "irqs");
-        json_object_begin(w);
-        json_field_uint(w, "held", s.moved);
-        json_field_uint(w, "unmovable", s.unmovable);
-        json_field_uint(w, "left", s.skipped);
-        json_field_uint(w, "failing", s.failing);
-        json_field_string(w, "default_smp_affinity", d);
-        json_field_string(w, "default_smp_affinity_original", orig);
-        json_object_end(w);
-        json_key(w, "workqueues");
-        json_object_begin(w);
-        json_field_string(w, "rule", m->wqs.rule);
-        json_field_uint(w, "held", s.wq_set);
-        json_field_uint(w, "left", s.wq_skipped);
-        json_object_end(w);
-        json_key(w, "irqbalance");
-        if (!m->irqs.irqbalance_pid)
-                json_null(w);
-        else {
+        if (irqs) {
+                json_key(w, "irqs");
+                json_object_begin(w);
+                json_field_uint(w, "held", s.moved);
+                json_field_uint(w, "unmovable", s.unmovable);
+                json_field_uint(w, "left", s.skipped);
+                json_field_uint(w, "failing", s.failing);
+                json_field_string(w, "default_smp_affinity", d);
+                json_field_string(w, "default_smp_affinity_original", orig);
+                json_object_end(w);
+        }
+        if (wqs) {
+                json_key(w, "workqueues");
+                json_object_begin(w);
+                json_field_string(w, "rule", m->wqs.rule);
+                json_field_uint(w, "held", s.wq_set);
+                json_field_uint(w, "left", s.wq_skipped);
+                json_object_end(w);
+        }
+        if (m->irqs.irqbalance_pid) {
+                json_key(w, "irqbalance");
                 json_object_begin(w);
                 json_field_int(w, "pid", m->irqs.irqbalance_pid);
                 json_field_text(w, "fix", m->irqs.irqbalance_fix);

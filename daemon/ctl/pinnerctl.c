@@ -26,51 +26,42 @@
 
 typedef struct Options {
         const char *socket_path;
-        const char *config_dir; /* check: NULL = default rule below */
-        const char *sample;     /* cpus, audit: --sample SECONDS */
+        const char *config_dir; /* check: NULL = the default below, "" = none */
+        const char *rule;       /* list --rule */
+        const char *thread;     /* explain --thread */
+        const char *sample;     /* cpus, audit --sample SECONDS */
         bool json;
 } Options;
 
-typedef struct Verb Verb;
-struct Verb {
-        const char *name;
-        const char *args_help;
-        bool needs_daemon;
-        bool json_ok;
-        size_t min_args, max_args;
-        int (*run)(const Verb *v, const Options *o, char **args, size_t n_args);
-};
-
 static void help(FILE *f) {
-        fprintf(f,
-                "Usage: pinnerctl [OPTIONS] VERB [ARGS]\n"
-                "\n"
-                "Talk to pinnerd, the CPU-pinning daemon.\n"
-                "\n"
-                "Verbs:\n"
-                "  reload          re-read the configuration and re-plan (root)\n"
-                "  status          version, uptime, event source, rules, counters\n"
-                "  list            managed threads and their CPU masks\n"
-                "  explain PID     which rule matched each thread of PID, mask at each step;\n"
-                "                  explain irq:N: which rule takes IRQ N, and where it lands\n"
-                "  rescan          rescan /proc now (root)\n"
-                "  metrics         counters and latencies, Prometheus text format\n"
-                "  cpus [CPUS]     per CPU: topology, isolation, rules, tasks, IRQs, interrupts/s\n"
-                "  audit CPUS      what else can run on CPUS and why; exit 1 if it could move\n"
-                "  check [FILE]    validate a configuration without the daemon\n"
-                "\n"
-                "Options:\n"
-                "      --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
-                "      --json             JSON output\n"
-                "      --config-dir DIR   check: read DIR/*.conf too (default " DEFAULT_CONFIG_DIR
-                " without FILE)\n"
-                "      --sample SECONDS   cpus, audit: rates over this long (default 1, 0 none, at most 60)\n"
-                "  -h, --help             show this help\n"
-                "      --version          show the version\n"
-                "\n"
-                "Exit status: 0 ok, 1 rejected or no such process, 2 bad usage,\n"
-                "3 pinnerd not reachable, 4 permission denied.\n"
-                "See pinnerctl(8).\n");
+        fprintf(f, "Usage: pinnerctl [OPTIONS] VERB [ARGS]\n"
+                   "\n"
+                   "Talk to pinnerd, the CPU-pinning daemon.\n"
+                   "\n"
+                   "Verbs:\n");
+        for (size_t i = 0; i < ctl_verb_table_size; i++) {
+                const CtlVerbInfo *v = &ctl_verb_table[i];
+                int n = fprintf(f, "  %s%s", v->name, v->synopsis);
+                fprintf(f, "%*s%s\n", n < 35 ? 35 - n : 1, "", v->summary);
+        }
+        fprintf(f, "\n"
+                   "Options:\n"
+                   "      --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
+                   "      --json             one JSON document on standard output (every verb)\n"
+                   "  -h, --help             show this help\n"
+                   "      --version          show the version\n"
+                   "\n"
+                   "Verb options:\n"
+                   "      --rule NAME        list: only the threads of rule NAME\n"
+                   "      --thread TID       explain: only thread TID of the process\n"
+                   "      --sample SECONDS   cpus, audit: rates over this long (default 1, 0 none,\n"
+                   "                         at most 60)\n"
+                   "      --config-dir DIR   check: the drop-in directory (default " DEFAULT_CONFIG_DIR ",\n"
+                   "                         as for pinnerd; '' reads none)\n"
+                   "\n"
+                   "Exit status: 0 ok, 1 rejected or no such process, 2 bad usage,\n"
+                   "3 pinnerd not reachable, 4 permission denied.\n"
+                   "See pinnerctl(8).\n");
 }
 
 static int write_all(FILE *f, const char *data, size_t len) {
@@ -108,14 +99,10 @@ static int daemon_call(const Options *o, const char *verb, char **args, size_t n
                 fprintf(stderr, "pinnerctl: out of memory\n");
                 return CTL_EXIT_FAILED;
         }
-        /* A sample keeps the daemon quiet for its length. */
-        unsigned sample = 0;
-        if (o->sample)
-                (void) parse_uint(o->sample, &sample);
         for (;;) {
                 CtlChunk c;
 
-                r = ctl_client_recv(fd, buf, CTL_MAX_CHUNK, (int) (REPLY_TIMEOUT_SEC + sample) * 1000, &c);
+                r = ctl_client_recv(fd, buf, CTL_MAX_CHUNK, REPLY_TIMEOUT_SEC * 1000, &c);
                 switch (r) {
                 case 0:
                         break;
@@ -145,63 +132,86 @@ static int daemon_call(const Options *o, const char *verb, char **args, size_t n
         }
 }
 
-static int verb_daemon(const Verb *v, const Options *o, char **args, size_t n_args) {
-        return daemon_call(o, v->name, args, n_args);
+/* Digits only: no sign, no spaces, no 0x; the daemon gets a clean number. */
+static bool is_id(const char *s) {
+        unsigned v;
+        return s[0] && s[strspn(s, "0123456789")] == '\0' && parse_uint(s, &v) == 0 && v > 0 && v <= INT_MAX;
 }
 
-static int verb_explain(const Verb *v, const Options *o, char **args, size_t n_args) {
-        const char *s = args[0];
-        unsigned pid;
-
-        /* Digits only: no sign, no spaces, no 0x; the daemon gets a clean number. */
-        if (strncmp(s, "irq:", 4) == 0) {
-                const char *n = s + 4;
-                if (!*n || n[strspn(n, "0123456789")] != '\0' || parse_uint(n, &pid) < 0) {
-                        fprintf(stderr, "pinnerctl: explain: '%s' is not irq:N with N an IRQ number\n", s);
-                        return CTL_EXIT_USAGE;
-                }
-                return daemon_call(o, v->name, args, n_args);
-        }
-        if (s[strspn(s, "0123456789")] != '\0' || parse_uint(s, &pid) < 0 || pid == 0 || pid > INT_MAX) {
-                fprintf(stderr, "pinnerctl: explain: '%s' is not a process id (or irq:N)\n", s);
-                return CTL_EXIT_USAGE;
-        }
-        return daemon_call(o, v->name, args, n_args);
+/* irq:N, N digits only (IRQ 0 exists). */
+static bool is_irq(const char *s) {
+        unsigned v;
+        return strncmp(s, "irq:", 4) == 0 && s[4] && s[4 + strspn(s + 4, "0123456789")] == '\0' &&
+               parse_uint(s + 4, &v) == 0;
 }
 
-/* cpus and audit: --sample travels as an argument "sample=SECONDS". */
-static int verb_sampled(const Verb *v, const Options *o, char **args, size_t n_args) {
-        char *all[CTL_MAX_ARGS];
-        char arg[32];
-        unsigned sec;
+static int verb_daemon(const CtlVerbInfo *v, const Options *o, char **args, size_t n_args) {
+        _cleanup_(freep) char *pid = NULL, *rule = NULL, *thread = NULL, *sample = NULL;
+        char *wire[CTL_MAX_ARGS];
         size_t n = 0;
 
+        if (strcmp(v->name, "explain") == 0 && !is_id(args[0]) && !is_irq(args[0])) {
+                fprintf(stderr, "pinnerctl: explain: '%s' is not a process id (or irq:N)\n", args[0]);
+                return CTL_EXIT_USAGE;
+        }
+        if (strcmp(v->name, "explain") == 0 && o->thread && is_irq(args[0])) {
+                fprintf(stderr, "pinnerctl: explain: --thread applies to a process, not to %s\n", args[0]);
+                return CTL_EXIT_USAGE;
+        }
+        /* A CPU list has no '=': an argument with one would pass for a verb option. */
+        if (v->options & CTL_OPT_SAMPLE)
+                for (size_t i = 0; i < n_args; i++)
+                        if (strchr(args[i], '=')) {
+                                fprintf(stderr, "pinnerctl: %s: '%s' is not a CPU list\n", v->name, args[i]);
+                                return CTL_EXIT_USAGE;
+                        }
+        if (strcmp(v->name, "list") == 0 && n_args > 0) {
+                if (!is_id(args[0])) {
+                        fprintf(stderr, "pinnerctl: list: '%s' is not a process id\n", args[0]);
+                        return CTL_EXIT_USAGE;
+                }
+                /* A filter, like --rule: sent as pid=N. */
+                wire[n++] = pid = xasprintf("pid=%s", args[0]);
+        } else
+                for (size_t i = 0; i < n_args; i++)
+                        wire[n++] = args[i];
+        if (o->rule)
+                wire[n++] = rule = xasprintf("rule=%s", o->rule);
+        if (o->thread) {
+                if (!is_id(o->thread)) {
+                        fprintf(stderr, "pinnerctl: --thread: '%s' is not a thread id\n", o->thread);
+                        return CTL_EXIT_USAGE;
+                }
+                wire[n++] = thread = xasprintf("thread=%s", o->thread);
+        }
         if (o->sample) {
+                unsigned sec;
                 if (o->sample[strspn(o->sample, "0123456789")] != '\0' || parse_uint(o->sample, &sec) < 0 ||
                     sec > 60) {
                         fprintf(stderr, "pinnerctl: --sample takes whole seconds from 0 to 60, not '%s'\n",
                                 o->sample);
                         return CTL_EXIT_USAGE;
                 }
-                snprintf(arg, sizeof arg, "sample=%u", sec);
+                wire[n++] = sample = xasprintf("sample=%u", sec);
         }
-        for (size_t i = 0; i < n_args; i++) {
-                if (strncmp(args[i], "sample=", 7) == 0) {
-                        fprintf(stderr, "pinnerctl: %s: '%s' is not a CPU list\n", v->name, args[i]);
-                        return CTL_EXIT_USAGE;
+        for (size_t i = 0; i < n; i++)
+                if (!wire[i]) {
+                        fprintf(stderr, "pinnerctl: out of memory\n");
+                        return CTL_EXIT_FAILED;
                 }
-                all[n++] = args[i];
-        }
-        if (o->sample)
-                all[n++] = arg;
-        return daemon_call(o, v->name, all, n);
+        return daemon_call(o, v->name, wire, n);
 }
 
-static int verb_check(const Verb *v, const Options *o, char **args, size_t n_args) {
+static int verb_check(const CtlVerbInfo *v, const Options *o, char **args, size_t n_args) {
         Host *h = NULL;
-        const char *main_path = n_args > 0 ? args[0] : DEFAULT_CONFIG;
-        /* Checking one named file means that file alone, unless asked. */
-        const char *dir = o->config_dir ? o->config_dir : n_args > 0 ? NULL : DEFAULT_CONFIG_DIR;
+        /* The same files pinnerd --check (and the daemon) would read: a FILE
+         * replaces the main file only, its drop-in directory stays, and the
+         * result names every file read. */
+        ConfCheckOptions c = {
+                .main_path = n_args > 0 ? args[0] : DEFAULT_CONFIG,
+                .dir = o->config_dir ? (*o->config_dir ? o->config_dir : NULL) : DEFAULT_CONFIG_DIR,
+                .json = o->json,
+        };
         int r;
 
         /* The host's CPUs and topology, so CPUs beyond this machine and
@@ -209,61 +219,47 @@ static int verb_check(const Verb *v, const Options *o, char **args, size_t n_arg
          * without them (unreadable sysfs) there is no such warning. */
         if (host_load("/", &h, NULL) < 0)
                 h = NULL;
-        r = conf_check_main_host(main_path, dir, h, h ? h->possible : NULL, stdout, stderr);
+        c.host = h;
+        c.possible = h ? h->possible : NULL;
+        r = conf_check(&c, stdout, stderr);
         host_free(h);
         if (fflush(stdout) != 0) {
                 fprintf(stderr, "pinnerctl: write error: %m\n");
                 return CTL_EXIT_FAILED;
         }
-        if (r < 0) {
-                fprintf(stderr, "pinnerctl: check: %s\n", strerror(-r));
-                return CTL_EXIT_FAILED;
-        }
         return r;
-}
-
-/* clang-format off */
-static const Verb verbs[] = {
-        /* name      args        daemon json  min max */
-        {"reload",  "",         true,  true,  0, 0, verb_daemon},
-        {"status",  "",         true,  true,  0, 0, verb_daemon},
-        {"list",    "",         true,  true,  0, 0, verb_daemon},
-        {"explain", " PID|irq:N", true, true, 1, 1, verb_explain},
-        {"rescan",  "",         true,  true,  0, 0, verb_daemon},
-        {"metrics", "",         true,  false, 0, 0, verb_daemon},
-        {"cpus",    " [CPUS]",  true,  true,  0, 1, verb_sampled},
-        {"audit",   " CPUS",    true,  true,  1, 1, verb_sampled},
-        {"check",   " [FILE]",  false, false, 0, 1, verb_check},
-};
-/* clang-format on */
-
-static const Verb *find_verb(const char *name) {
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (strcmp(verbs[i].name, name) == 0)
-                        return &verbs[i];
-        return NULL;
 }
 
 enum {
         OPT_SOCKET = 0x100,
         OPT_JSON,
         OPT_CONFIG_DIR,
+        OPT_RULE,
+        OPT_THREAD,
         OPT_SAMPLE,
         OPT_VERSION,
 };
+
+/* A verb option given to a verb that does not take it. */
+static int option_refused(const CtlVerbInfo *v, const char *opt, const char *verbs) {
+        fprintf(stderr, "pinnerctl: %s applies to %s only, not to %s\n", opt, verbs, v->name);
+        return CTL_EXIT_USAGE;
+}
 
 int main(int argc, char **argv) {
         static const struct option long_options[] = {
                 {"socket", required_argument, NULL, OPT_SOCKET},
                 {"json", no_argument, NULL, OPT_JSON},
                 {"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
+                {"rule", required_argument, NULL, OPT_RULE},
+                {"thread", required_argument, NULL, OPT_THREAD},
                 {"sample", required_argument, NULL, OPT_SAMPLE},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, OPT_VERSION},
                 {},
         };
         Options o = {.socket_path = DEFAULT_SOCKET};
-        const Verb *v;
+        const CtlVerbInfo *v;
         size_t n_args;
         int c;
 
@@ -283,6 +279,16 @@ int main(int argc, char **argv) {
                 case OPT_CONFIG_DIR:
                         o.config_dir = optarg;
                         break;
+                case OPT_RULE:
+                        if (!*optarg) {
+                                fprintf(stderr, "pinnerctl: --rule needs a rule name\n");
+                                return CTL_EXIT_USAGE;
+                        }
+                        o.rule = optarg;
+                        break;
+                case OPT_THREAD:
+                        o.thread = optarg;
+                        break;
                 case OPT_SAMPLE:
                         o.sample = optarg;
                         break;
@@ -301,27 +307,25 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "pinnerctl: missing verb\nTry 'pinnerctl --help'.\n");
                 return CTL_EXIT_USAGE;
         }
-        v = find_verb(argv[optind]);
+        v = ctl_verb_find(argv[optind]);
         if (!v) {
                 fprintf(stderr, "pinnerctl: unknown verb '%s'\nTry 'pinnerctl --help'.\n", argv[optind]);
                 return CTL_EXIT_USAGE;
         }
         n_args = (size_t) (argc - optind - 1);
         if (n_args < v->min_args || n_args > v->max_args) {
-                fprintf(stderr, "pinnerctl: usage: pinnerctl %s%s\n", v->name, v->args_help);
+                fprintf(stderr, "pinnerctl: usage: pinnerctl %s%s\n", v->name, v->synopsis);
                 return CTL_EXIT_USAGE;
         }
-        if (o.json && !v->json_ok) {
-                fprintf(stderr, "pinnerctl: %s has no JSON output\n", v->name);
-                return CTL_EXIT_USAGE;
-        }
-        if (o.sample && v->run != verb_sampled) {
-                fprintf(stderr, "pinnerctl: --sample only applies to cpus and audit\n");
-                return CTL_EXIT_USAGE;
-        }
-        if (o.config_dir && v->needs_daemon) {
-                fprintf(stderr, "pinnerctl: --config-dir only applies to check\n");
-                return CTL_EXIT_USAGE;
-        }
-        return v->run(v, &o, argv + optind + 1, n_args);
+        if (o.config_dir && !(v->options & CTL_OPT_CONFIG_DIR))
+                return option_refused(v, "--config-dir", "check");
+        if (o.rule && !(v->options & CTL_OPT_RULE))
+                return option_refused(v, "--rule", "list");
+        if (o.thread && !(v->options & CTL_OPT_THREAD))
+                return option_refused(v, "--thread", "explain");
+        if (o.sample && !(v->options & CTL_OPT_SAMPLE))
+                return option_refused(v, "--sample", "cpus and audit");
+        if (v->local)
+                return verb_check(v, &o, argv + optind + 1, n_args);
+        return verb_daemon(v, &o, argv + optind + 1, n_args);
 }

@@ -299,8 +299,8 @@ static int probe_kernel_filter(int fd, unsigned timeout_ms) {
         return r;
 }
 
-int cnproc_start(int rcvbuf, bool try_kernel_filter, unsigned probe_timeout_ms, unsigned timeout_ms,
-                 CnStart *ret, char **ret_error) {
+int cnproc_start(int rcvbuf, uint32_t events, bool try_kernel_filter, unsigned probe_timeout_ms,
+                 unsigned timeout_ms, CnStart *ret, char **ret_error) {
         _cleanup_(closep) int fd = -1;
         CnStart st = {.fd = -1, .mode = CN_FILTER_NONE, .kernel_filter_error = -ECANCELED};
         int r;
@@ -326,12 +326,12 @@ int cnproc_start(int rcvbuf, bool try_kernel_filter, unsigned probe_timeout_ms, 
         }
         if (try_kernel_filter) {
                 /* Harmless where unknown: a kernel before 6.6 drops it. */
-                r = cnproc_subscribe_events(fd, true, CNPROC_EVENTS_USED);
+                r = cnproc_subscribe_events(fd, true, events);
                 if (r >= 0)
                         r = probe_kernel_filter(fd, probe_timeout_ms);
                 st.kernel_filter_error = r;
         }
-        st.socket_filter_error = cnproc_attach_filter(fd, CNPROC_EVENTS_USED);
+        st.socket_filter_error = cnproc_attach_filter(fd, events);
         if (st.kernel_filter_error == 0)
                 st.mode = CN_FILTER_KERNEL;
         else if (st.socket_filter_error == 0)
@@ -339,6 +339,16 @@ int cnproc_start(int rcvbuf, bool try_kernel_filter, unsigned probe_timeout_ms, 
         st.fd = TAKE_FD(fd);
         *ret = st;
         return 0;
+}
+
+int cnproc_set_events(int fd, CnFilterMode mode, uint32_t events) {
+        int r = 0;
+
+        if (mode == CN_FILTER_KERNEL)
+                r = cnproc_subscribe_events(fd, true, events);
+        if (r >= 0 && mode != CN_FILTER_NONE)
+                r = cnproc_attach_filter(fd, events);
+        return r;
 }
 
 ssize_t cnproc_receive(int fd, void *buf, size_t size) {

@@ -41,10 +41,11 @@ typedef struct CnEvent {
 #define CNPROC_EV_NONZERO_EXIT 0x20000000u
 #define CNPROC_EV_COREDUMP 0x40000000u
 #define CNPROC_EV_EXIT 0x80000000u
-/* What the daemon acts on: new tasks, exec, renames, user changes (a
- * pre-fork server's worker that calls setuid() without exec), exits (every
- * exit, not only non-zero ones: exits are authoritative). */
-#define CNPROC_EVENTS_USED (CNPROC_EV_FORK | CNPROC_EV_EXEC | CNPROC_EV_UID | CNPROC_EV_COMM | CNPROC_EV_EXIT)
+/* What the daemon always acts on: new tasks, exec, renames, exits (every
+ * exit, not only non-zero ones: exits are authoritative). User changes
+ * (CNPROC_EV_UID: a pre-fork server's worker that calls setuid() without
+ * exec) are asked for too while some rule matches on users. */
+#define CNPROC_EVENTS_USED (CNPROC_EV_FORK | CNPROC_EV_EXEC | CNPROC_EV_COMM | CNPROC_EV_EXIT)
 
 /* Parse one datagram (one or more netlink messages). Events are appended to
  * out (at most max); returns how many, or -EBADMSG for a malformed datagram.
@@ -106,12 +107,19 @@ typedef struct CnStart {
  * calls setsid() and exits; seeing its exit without its setsid event means the
  * kernel filters for us (probe_timeout_ms at most). The socket filter is
  * attached last. Events that arrive meanwhile are dropped (a scan follows).
+ * events: the CNPROC_EV_* bits to receive (CNPROC_EVENTS_USED and more).
  * Returns 0, or -errno with *ret_error saying why (malloc'd). */
-int cnproc_start(int rcvbuf, bool try_kernel_filter, unsigned probe_timeout_ms, unsigned timeout_ms,
-                 CnStart *ret, char **ret_error);
+int cnproc_start(int rcvbuf, uint32_t events, bool try_kernel_filter, unsigned probe_timeout_ms,
+                 unsigned timeout_ms, CnStart *ret, char **ret_error);
 /* Receive one datagram; only messages the kernel sent (sender port 0) are
  * accepted, others are dropped with -EPERM. Returns the length, -EAGAIN when
  * empty, -ENOBUFS when the kernel dropped events, -EBADMSG when truncated. */
+/* Receive other events from now on, in the mode cnproc_start found: the
+ * kernel's filter takes a new subscription with the new bits (it replaces
+ * the listener's filter and does not count it again), and the socket
+ * filter is replaced. 0 or -errno. */
+int cnproc_set_events(int fd, CnFilterMode mode, uint32_t events);
+
 ssize_t cnproc_receive(int fd, void *buf, size_t size);
 
 /* Receive up to n datagrams with one recvmmsg(2) into n buffers of `size`

@@ -99,6 +99,10 @@ bool intmap_remove(IntMap *m, int32_t key, uintptr_t *ret_old) {
                 m->slots[j].key = -1;
                 i = j;
         }
+        /* After a peak (a storm of threads that exited): back to a quarter
+         * full, so memory follows what is kept. Failing that, stay. */
+        if (m->cap > 64 && m->n * 8 < m->cap)
+                (void) resize(m, m->cap / 2);
         return true;
 }
 

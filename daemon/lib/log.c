@@ -3,15 +3,17 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <stdio_ext.h>
+#include <fcntl.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 #include <systemd/sd-event.h>
 
 #include "lib/output.h"
@@ -83,12 +85,60 @@ int log_parse_target(const char *s, LogTarget *ret) {
         return 0;
 }
 
+/* A descriptor for stderr that never blocks the daemon, without touching
+ * the open file fd 2 shares with the shell or the service manager (setting
+ * O_NONBLOCK on it would make their writes fail). A pipe or a terminal is
+ * opened again through /proc (a new open file of the same pipe or tty); a
+ * socket takes MSG_DONTWAIT; a regular file never waits on a reader. */
+static void err_open(Logger *l, int fd) {
+        struct stat st;
+        char path[64];
+
+        l->err_fd = fd;
+        l->err_owned = l->err_sock = l->err_guarded = false;
+        if (fstat(fd, &st) < 0)
+                return; /* closed: written to, and found broken */
+        if (S_ISSOCK(st.st_mode)) {
+                l->err_sock = true;
+                return;
+        }
+        if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+                return;
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0 && (fl & O_NONBLOCK))
+                return;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        int own = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (own >= 0) {
+                l->err_fd = own;
+                l->err_owned = true;
+                return;
+        }
+        /* No /proc: every write waits for poll() to say it takes more. */
+        l->err_guarded = true;
+}
+
+static void err_close(Logger *l) {
+        if (l->err_owned && l->err_fd >= 0)
+                close(l->err_fd);
+        l->err_owned = false;
+        l->err_fd = -1;
+}
+
+void log_set_stderr_fd(Logger *l, int fd) {
+        err_close(l);
+        l->err_broken = false;
+        l->head_done = 0;
+        err_open(l, fd);
+}
+
 void log_setup(Logger *l, LogTarget target, int max_level) {
         *l = (Logger){.target = target,
                       .max_level = max_level,
-                      .err = stderr,
+                      .err_fd = -1,
                       .journal_path = LOG_JOURNAL_SOCKET,
                       .journal_fd = -1};
+        err_open(l, STDERR_FILENO);
         l->queue.max = LOG_QUEUE_MAX_BYTES;
         if (target == LOG_TARGET_AUTO) {
                 struct stat st;
@@ -327,22 +377,47 @@ static int journal_connect(Logger *l) {
         return 0;
 }
 
+/* One non-blocking attempt at a whole line on stderr, outside the queue
+ * (notes about the journal itself): -EAGAIN when it does not take it now. */
+static ssize_t err_write(Logger *l, const void *data, size_t len) {
+        ssize_t n;
+
+        if (l->err_fd < 0)
+                return -EBADF;
+        if (l->err_guarded) {
+                struct pollfd p = {.fd = l->err_fd, .events = POLLOUT};
+                if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLOUT))
+                        return -EAGAIN;
+                /* A pipe takes up to PIPE_BUF bytes whole once it says so. */
+                if (len > PIPE_BUF)
+                        len = PIPE_BUF;
+        }
+        do
+                n = l->err_sock ? send(l->err_fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL)
+                                : write(l->err_fd, data, len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        return n;
+}
+
 /* Said once per outage, on stderr when that is not broken: the journal is
- * where records would have said it. */
+ * where records would have said it. Dropped when stderr does not take it at
+ * once. Records logged from now on go to stderr (emit() picks it while
+ * journald is down), so a daemon started with --log-target journal where no
+ * journald runs still says what it does. */
 static void say_journal_down(Logger *l, int error) {
         if (l->journal_down)
                 return;
         l->journal_down = true;
         if (l->err_broken)
                 return;
-        fprintf(l->err,
-                "pinnerd: warning: journald is not reachable at %s (%s); records are dropped and "
-                "counted until it is back\n",
-                l->journal_path, strerror(-error));
-        if (fflush(l->err) != 0) {
-                __fpurge(l->err);
-                clearerr(l->err);
-        }
+        _cleanup_(freep) char *m =
+                xasprintf("pinnerd: warning: journald is not reachable at %s (%s); records "
+                          "go to stderr until it is back\n",
+                          l->journal_path, strerror(-error));
+        if (m)
+                (void) err_write(l, m, strlen(m));
 }
 
 static void lost(Logger *l, uint64_t *cause) {
@@ -411,58 +486,93 @@ static WriteResult write_journal(Logger *l, const void *data, size_t len) {
         }
 }
 
-static WriteResult write_stderr(Logger *l, const void *data, size_t len) {
+static int on_err_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Logger *l = userdata;
+
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        log_flush(l);
+        return 0;
+}
+
+/* The rest of a record from *done on. WRITE_AGAIN: the reader lags (the
+ * record stays at the queue's head, the loop calls log_flush() again when
+ * stderr takes more); a full queue meanwhile costs new records, counted. */
+static WriteResult write_stderr(Logger *l, const void *data, size_t len, size_t *done) {
         if (l->err_broken) {
                 lost(l, &l->lost_stderr);
                 return WRITE_LOST;
         }
-        errno = 0;
-        if (fwrite(data, 1, len, l->err) == len && fflush(l->err) == 0)
-                return WRITE_OK;
-        int e = errno;
-        /* Drop what stdio still holds of this line: a later line must not
-         * start in the middle of it. */
-        __fpurge(l->err);
-        clearerr(l->err);
-        if (e == EAGAIN || e == EINTR) {
+        while (*done < len) {
+                ssize_t n = err_write(l, (const char *) data + *done, len - *done);
+                if (n >= 0) {
+                        *done += (size_t) n;
+                        continue;
+                }
+                if (n == -EAGAIN) {
+                        if (l->event && l->err_fd >= 0) {
+                                if (!l->err_source)
+                                        (void) sd_event_add_io(l->event, &l->err_source, l->err_fd, EPOLLOUT,
+                                                               on_err_writable, l);
+                                if (l->err_source)
+                                        (void) sd_event_source_set_enabled(l->err_source, SD_EVENT_ONESHOT);
+                        }
+                        return WRITE_AGAIN;
+                }
+                /* EPIPE: the reader is gone, and would be for every later line. */
+                int e = (int) -n;
+                l->err_broken = true;
                 lost(l, &l->lost_stderr);
+                if (l->target == LOG_TARGET_STDERR) {
+                        struct stat st;
+                        if (stat(l->journal_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+                                OutBuf rec = OUTBUF_INIT;
+                                l->target = LOG_TARGET_JOURNAL;
+                                _cleanup_(freep) char *m =
+                                        xasprintf("stderr failed (%s); logging to the journal from now on",
+                                                  strerror(e ? e : EIO));
+                                if (m) {
+                                        build_journal(&rec, _EV_MAX, LOG_WARNING, NULL, m, false);
+                                        if (outbuf_error(&rec) == 0)
+                                                (void) write_journal(l, rec.data, rec.len);
+                                }
+                                outbuf_done(&rec);
+                        }
+                }
                 return WRITE_LOST;
         }
-        /* EPIPE: the reader is gone, and would be for every later line. */
-        l->err_broken = true;
-        lost(l, &l->lost_stderr);
-        if (l->target == LOG_TARGET_STDERR) {
-                struct stat st;
-                if (stat(l->journal_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-                        OutBuf rec = OUTBUF_INIT;
-                        l->target = LOG_TARGET_JOURNAL;
-                        _cleanup_(freep) char *m =
-                                xasprintf("stderr failed (%s); logging to the journal from now on",
-                                          strerror(e ? e : EIO));
-                        if (m) {
-                                build_journal(&rec, _EV_MAX, LOG_WARNING, NULL, m, false);
-                                if (outbuf_error(&rec) == 0)
-                                        (void) write_journal(l, rec.data, rec.len);
-                        }
-                        outbuf_done(&rec);
-                }
-        }
-        return WRITE_LOST;
+        return WRITE_OK;
 }
 
-static WriteResult write_record(Logger *l, int sink, const void *data, size_t len) {
-        return sink == SINK_JOURNAL ? write_journal(l, data, len) : write_stderr(l, data, len);
+static WriteResult write_record(Logger *l, int sink, const void *data, size_t len, size_t *done) {
+        return sink == SINK_JOURNAL ? write_journal(l, data, len) : write_stderr(l, data, len, done);
 }
 
-/* After a sink took a record again: say, once, how many were lost. */
+/* After a sink took a record again: say, once, how many were lost, and
+ * how many went to stderr while journald was away. */
 static void say_lost(Logger *l, int sink) {
         uint64_t n = l->lost_full + l->lost_down + l->lost_stderr + l->lost_other;
         OutBuf rec = OUTBUF_INIT, m = OUTBUF_INIT;
 
-        if (sink == SINK_JOURNAL)
+        if (sink == SINK_JOURNAL) {
                 l->journal_down = false;
-        if (n == 0)
+                if (l->to_stderr > 0) {
+                        _cleanup_(freep) char *msg = xasprintf("journald is reachable again; %" PRIu64
+                                                               " records went to stderr meanwhile",
+                                                               l->to_stderr);
+                        size_t done = 0;
+                        if (msg) {
+                                build_journal(&rec, _EV_MAX, LOG_NOTICE, NULL, msg, false);
+                                if (outbuf_error(&rec) == 0 &&
+                                    write_record(l, sink, rec.data, rec.len, &done) == WRITE_OK)
+                                        l->to_stderr = 0;
+                        }
+                        outbuf_reset(&rec);
+                }
+        }
+        if (n == 0) {
+                outbuf_done(&rec);
                 return;
+        }
         outbuf_printf(&m, "%" PRIu64 " log records lost (", n);
         const struct {
                 uint64_t n;
@@ -486,7 +596,8 @@ static void say_lost(Logger *l, int sink) {
                 else
                         build_stderr(&rec, EV_RECORDS_LOST, LOG_WARNING, NULL, outbuf_str(&m), false);
                 /* If this one is lost too, it is counted, and said next time. */
-                if (outbuf_error(&rec) == 0 && write_record(l, sink, rec.data, rec.len) == WRITE_OK)
+                size_t done = 0;
+                if (outbuf_error(&rec) == 0 && write_record(l, sink, rec.data, rec.len, &done) == WRITE_OK)
                         l->lost_full = l->lost_down = l->lost_stderr = l->lost_other = 0;
         }
         outbuf_done(&rec);
@@ -506,9 +617,10 @@ void log_flush(Logger *l) {
 
                 if (sink == SINK_JOURNAL && l->journal_full && l->write_source)
                         break; /* EPOLLOUT will call us */
-                WriteResult w = write_record(l, sink, h + REC_HDR, len);
+                WriteResult w = write_record(l, sink, h + REC_HDR, len, &l->head_done);
                 if (w == WRITE_AGAIN)
                         break;
+                l->head_done = 0;
                 l->queue_head += REC_HDR + len;
                 l->queued--;
                 if (w == WRITE_OK && (l->lost_full + l->lost_down + l->lost_stderr + l->lost_other > 0 ||
@@ -516,7 +628,12 @@ void log_flush(Logger *l) {
                         say_lost(l, sink);
         }
         if (l->queue_head >= q->len) {
-                outbuf_reset(q);
+                /* A burst may have grown the queue to megabytes: give them
+                 * back once it is empty, so RSS follows the load. */
+                if (q->cap > LOG_QUEUE_KEEP_BYTES)
+                        outbuf_done(q);
+                else
+                        outbuf_reset(q);
                 l->queue_head = 0;
                 l->queued = 0;
                 /* Flushed by hand after a batch: no loop iteration needed. */
@@ -583,10 +700,35 @@ static void enqueue(Logger *l, int sink, const OutBuf *rec) {
         l->queued++;
 }
 
+/* Where a record goes: the target, except that while journald is away
+ * (said once) records go to stderr, when that works, instead of being
+ * dropped; connecting again is tried at most every LOG_RECONNECT_USEC. */
+static int pick_sink(Logger *l) {
+        uint64_t now;
+        int r;
+
+        if (l->target != LOG_TARGET_JOURNAL)
+                return SINK_STDERR;
+        /* Connected; or stderr is broken too and the journal path counts
+         * what it cannot send. */
+        if (l->journal_fd >= 0 || l->err_broken)
+                return SINK_JOURNAL;
+        now = now_usec();
+        if (now >= l->reconnect_at) {
+                r = journal_connect(l);
+                if (r == 0)
+                        return SINK_JOURNAL; /* what went to stderr is said with this record */
+                l->reconnect_at = now + LOG_RECONNECT_USEC;
+                say_journal_down(l, r);
+        }
+        l->to_stderr++;
+        return SINK_STDERR;
+}
+
 static void emit(Logger *l, EventKind kind, int priority, const LogFields *lf, const char *message,
                  bool escaped) {
         OutBuf rec = OUTBUF_INIT;
-        int sink = l->target == LOG_TARGET_JOURNAL ? SINK_JOURNAL : SINK_STDERR;
+        int sink = pick_sink(l);
 
         if (sink == SINK_JOURNAL)
                 build_journal(&rec, kind, priority, lf, message, escaped);
@@ -620,8 +762,23 @@ void log_done(Logger *l) {
                         break;
                 log_flush(l);
         }
+        /* A lagging stderr reader gets the same bounded wait. */
+        while (l->queued > 0 && l->err_fd >= 0 && !l->err_broken && l->target == LOG_TARGET_STDERR) {
+                uint64_t now = now_usec();
+                struct pollfd p = {.fd = l->err_fd, .events = POLLOUT};
+                if (now >= deadline || poll(&p, 1, (int) ((deadline - now + 999) / 1000)) <= 0)
+                        break;
+                unsigned before = l->queued;
+                size_t done = l->head_done;
+                log_flush(l);
+                if (l->queued == before && l->head_done == done)
+                        break;
+        }
         /* Whatever is still queued is lost. */
         l->lost_total += l->queued;
+        l->head_done = 0;
+        l->err_source = sd_event_source_disable_unref(l->err_source);
+        err_close(l);
         l->post_source = sd_event_source_disable_unref(l->post_source);
         l->event = sd_event_unref(l->event);
         journal_close(l);
@@ -635,8 +792,8 @@ void log_done(Logger *l) {
 bool log_storm_flush(Logger *l, uint64_t now) {
         if (l->window_start != 0 && now - l->window_start >= LOG_STORM_WINDOW_USEC) {
                 if (l->suppressed_total > 0) {
-                        char detail[256] = "";
-                        size_t len = 0;
+                        char detail[256] = "", users[256] = "";
+                        size_t len = 0, ulen = 0;
                         for (int k = 0; k < _EV_MAX; k++)
                                 if (l->suppressed[k] && len < sizeof detail)
                                         len += (size_t) snprintf(detail + len, sizeof detail - len, "%s%s %u",
@@ -645,10 +802,25 @@ bool log_storm_flush(Logger *l, uint64_t now) {
                         if (l->suppressed_other && len < sizeof detail)
                                 snprintf(detail + len, sizeof detail - len, "%snotes %u", len ? ", " : "",
                                          l->suppressed_other);
-                        _cleanup_(freep) char *m =
-                                xasprintf("suppressed %u thread records in %u s (%s); see pinnerctl status "
-                                          "for counters",
-                                          l->suppressed_total, LOG_STORM_WINDOW_USEC / 1000000u, detail);
+                        /* Whose processes they were about. */
+                        for (unsigned k = 0; k < l->n_window_users && ulen < sizeof users; k++) {
+                                if (!l->window_users[k].suppressed)
+                                        continue;
+                                if (l->window_users[k].uid == (uid_t) -1)
+                                        ulen += (size_t) snprintf(users + ulen, sizeof users - ulen,
+                                                                  "%sother %u", ulen ? ", " : "",
+                                                                  l->window_users[k].suppressed);
+                                else
+                                        ulen += (size_t) snprintf(users + ulen, sizeof users - ulen,
+                                                                  "%suid %u: %u", ulen ? ", " : "",
+                                                                  (unsigned) l->window_users[k].uid,
+                                                                  l->window_users[k].suppressed);
+                        }
+                        _cleanup_(freep) char *m = xasprintf(
+                                "suppressed %u thread records in %u s (%s; about processes of %s); see "
+                                "pinnerctl status for counters",
+                                l->suppressed_total, LOG_STORM_WINDOW_USEC / 1000000u, detail,
+                                *users ? users : "all users");
                         if (m)
                                 emit(l, _EV_MAX, LOG_NOTICE, NULL, m, false);
                 }
@@ -657,8 +829,27 @@ bool log_storm_flush(Logger *l, uint64_t now) {
                 l->suppressed_total = 0;
                 l->window_start = 0;
                 l->window_count = 0;
+                l->n_window_users = 0;
         }
         return l->suppressed_total > 0;
+}
+
+/* The window's budget for records about uid's processes: its own entry,
+ * or the shared one past LOG_STORM_USERS (and for records with no owner). */
+static unsigned window_user(Logger *l, const LogFields *f) {
+        uid_t uid = f->has_uid ? f->uid : (uid_t) -1;
+        unsigned i;
+
+        for (i = 0; i < l->n_window_users; i++)
+                if (l->window_users[i].uid == uid)
+                        return i;
+        if (uid != (uid_t) -1 && l->n_window_users >= LOG_STORM_USERS)
+                return window_user(l, &(LogFields){0});
+        l->window_users[i].uid = uid;
+        l->window_users[i].count = 0;
+        l->window_users[i].suppressed = 0;
+        l->n_window_users++;
+        return i;
 }
 
 uint64_t log_storm_deadline(const Logger *l) {
@@ -678,12 +869,14 @@ static void log_vevent(Logger *l, EventKind kind, int priority, const LogFields 
                 log_storm_flush(l, now);
                 if (l->window_start == 0)
                         l->window_start = now;
-                if (++l->window_count > LOG_STORM_BURST) {
+                unsigned u = window_user(l, f);
+                if (++l->window_users[u].count > LOG_STORM_BURST || ++l->window_count > LOG_STORM_TOTAL) {
                         if (kind >= 0 && kind < _EV_MAX)
                                 l->suppressed[kind]++;
                         else
                                 l->suppressed_other++;
                         l->suppressed_total++;
+                        l->window_users[u].suppressed++;
                         return;
                 }
         }

@@ -11,7 +11,11 @@
  * on a non-blocking datagram socket of our own: a slow or stopped journald
  * costs records (counted, and said once when it takes them again, as a
  * records-lost record), never time. sd_journal_send() would block the daemon
- * as soon as journald has 10 datagrams unread (net.unix.max_dgram_qlen). */
+ * as soon as journald has 10 datagrams unread (net.unix.max_dgram_qlen).
+ * stderr gets the same bounded, non-blocking, counted path: a descriptor of
+ * our own with O_NONBLOCK (a reader that stops reading — a terminal paused
+ * with Ctrl-S, a full pipe — holds records in the queue, then costs them),
+ * written again when it takes more. */
 #pragma once
 
 #include <stdbool.h>
@@ -64,11 +68,18 @@ typedef struct LogFields {
         const char *workqueue; /* a workqueue's name, or "*" for the global unbound cpumask */
         const char *reason;
         bool reason_escaped; /* reason is already escaped text (a configuration error) */
+        uid_t uid;           /* whose process the record is about: its record budget */
+        bool has_uid;
 } LogFields;
 
-/* A burst of this many thread records per window passes; the rest are
- * counted and summarised once the window ends. */
+/* Per window, a burst of this many thread records about the processes of
+ * one user passes, and of this many in all; the rest are counted and
+ * summarised once the window ends. One user starting processes a broad rule
+ * matches fills only its own budget: records about everyone else's still
+ * pass. Users past LOG_STORM_USERS in a window share one budget. */
 #define LOG_STORM_BURST 1000u
+#define LOG_STORM_TOTAL 4000u
+#define LOG_STORM_USERS 16u
 #define LOG_STORM_WINDOW_USEC (10u * 1000000u)
 
 /* Records waiting to be written: at most this many, and this many bytes
@@ -76,6 +87,8 @@ typedef struct LogFields {
  * journald is busy). Past either, new records are dropped and counted. */
 #define LOG_QUEUE_MAX_RECORDS 4096u
 #define LOG_QUEUE_MAX_BYTES ((size_t) 4 * 1024 * 1024)
+/* An empty queue keeps at most this much allocated. */
+#define LOG_QUEUE_KEEP_BYTES ((size_t) 64 * 1024)
 /* Escaped MESSAGE text longer than this is cut (with "..."): a record must
  * fit one datagram. */
 #define LOG_MESSAGE_MAX 4096u
@@ -90,11 +103,17 @@ typedef struct sd_event_source sd_event_source;
 typedef struct Logger {
         LogTarget target; /* resolved: JOURNAL or STDERR */
         int max_level;    /* LOG_ERR .. LOG_DEBUG */
-        FILE *err;
+        /* stderr: a non-blocking descriptor of our own when one could be
+         * had (log_setup), else fd 2 written only when poll() says it takes
+         * more. err_sock: a stream socket (journald's stdout stream). */
+        int err_fd;
+        bool err_owned, err_sock, err_guarded;
+        size_t head_done;         /* bytes of the record at the queue's head already on stderr */
         const char *journal_path; /* LOG_JOURNAL_SOCKET; tests point it elsewhere */
         int journal_fd;           /* connected datagram socket, or -1 */
         uint64_t reconnect_at;    /* no connect() before this (CLOCK_MONOTONIC µs) */
-        bool journal_down;        /* the last write found no journald (said once) */
+        bool journal_down;        /* the last write found no journald (said once); records go to stderr */
+        uint64_t to_stderr;       /* records sent to stderr while journald was down, not said yet */
         bool journal_full;        /* journald's queue was full: wait for EPOLLOUT */
         bool err_broken;          /* stderr failed hard (EPIPE): not written again */
 
@@ -110,15 +129,24 @@ typedef struct Logger {
         sd_event *event;               /* while set and running, records wait for its post source */
         sd_event_source *post_source;  /* flushes after each dispatched event */
         sd_event_source *write_source; /* EPOLLOUT on journal_fd while journald's queue is full */
+        sd_event_source *err_source;   /* EPOLLOUT on err_fd while stderr's reader lags */
 
         uint64_t window_start;
         unsigned window_count;
+        struct {
+                uid_t uid; /* (uid_t) -1: records without an owner, and users past the table */
+                unsigned count, suppressed;
+        } window_users[LOG_STORM_USERS + 1];
+        unsigned n_window_users;
         unsigned suppressed[_EV_MAX];
         unsigned suppressed_other; /* notes (log_note) */
         unsigned suppressed_total;
 } Logger;
 
 void log_setup(Logger *l, LogTarget target, int max_level);
+/* Write stderr records to fd instead (tests), opened the way log_setup opens
+ * fd 2: fd stays the caller's, and is never made non-blocking itself. */
+void log_set_stderr_fd(Logger *l, int fd);
 /* Write what is queued (waiting a bounded time for a busy journald) and
  * release everything; the Logger can be set up again afterwards. */
 void log_done(Logger *l);

@@ -27,10 +27,21 @@ void metrics_observe(MetricsHistogram *h, uint64_t ns);
 
 typedef struct MetricsRule {
         const char *name;
-        uint64_t threads;
+        uint64_t threads; /* held pinned now */
+        /* Outcomes of its threads since start (pinnerd_rule_outcomes_total). */
+        uint64_t applied, restored, skipped, failed, drift;
 } MetricsRule;
 
 typedef struct MetricsSnapshot {
+        const char *version;          /* pinnerd_build_info{version=...} 1; NULL: left out */
+        uint64_t start_realtime_usec; /* pinnerd_start_time_seconds */
+        /* The last reload (or the start) read a valid configuration, and when
+         * one last did: the configuration on disk is what a restart reads. */
+        bool config_ok;
+        uint64_t config_success_realtime_usec;
+        /* Degraded modes, as enum gauges: every known state, 1 for this one. */
+        const char *event_source; /* "proc-connector" or "polling"; NULL: left out */
+        const char *drift_events; /* "tracepoint" or "verify"; NULL: left out */
         uint64_t events, lost_event_rescans, rescans, applied, restored, skipped, failed, drift;
         uint64_t managed_threads;
         const MetricsRule *rules;
@@ -42,5 +53,9 @@ typedef struct MetricsSnapshot {
  * (backslash, quote, newline; invalid UTF-8 becomes U+FFFD). Returns the
  * OutBuf's error (0 or -errno). */
 int metrics_render(const MetricsSnapshot *s, OutBuf *out);
+/* The same snapshot as one JSON object (pinnerctl metrics --json): the
+ * metric names without the pinnerd_ prefix as keys, per-rule values in a
+ * "rules" array, the histogram as cumulative buckets. */
+int metrics_render_json(const MetricsSnapshot *s, OutBuf *out);
 /* A label value as the text format wants it, without the quotes. */
 int metrics_escape_label(OutBuf *out, const char *s);

@@ -144,6 +144,36 @@ static size_t utf8_sequence_len(const unsigned char *s, size_t n) {
         return len;
 }
 
+/* The code point of a valid sequence of len bytes. */
+static uint32_t utf8_decode(const unsigned char *s, size_t len) {
+        static const unsigned char lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+        uint32_t cp = s[0] & lead_mask[len];
+        for (size_t i = 1; i < len; i++)
+                cp = cp << 6 | (s[i] & 0x3F);
+        return cp;
+}
+
+/* Characters that are invisible or reorder the text around them (Unicode's
+ * format characters, category Cf, and the line and paragraph separators): a
+ * U+202E in a thread name would print the rest of a table row backwards, a
+ * U+200B would make two names look the same. */
+static bool unicode_format_char(uint32_t cp) {
+        static const struct {
+                uint32_t lo, hi;
+        } ranges[] = {
+                {0x00AD, 0x00AD},   {0x0600, 0x0605},   {0x061C, 0x061C},   {0x06DD, 0x06DD},
+                {0x070F, 0x070F},   {0x0890, 0x0891},   {0x08E2, 0x08E2},   {0x180E, 0x180E},
+                {0x200B, 0x200F},   {0x2028, 0x202E},   {0x2060, 0x2064},   {0x2066, 0x206F},
+                {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD}, {0x110CD, 0x110CD},
+                {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001},
+                {0xE0020, 0xE007F},
+        };
+        for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+                if (cp >= ranges[i].lo && cp <= ranges[i].hi)
+                        return true;
+        return false;
+}
+
 /* ---- JSON ---- */
 
 enum {
@@ -421,7 +451,7 @@ int text_escape_append(OutBuf *b, const char *str, size_t n) {
         while (i < n) {
                 unsigned char c = s[i];
                 size_t len, bad = 1;
-                char esc[8];
+                char esc[12];
 
                 if (c >= 0x20 && c < 0x7F && c != '\\') {
                         i++;
@@ -433,6 +463,19 @@ int text_escape_append(OutBuf *b, const char *str, size_t n) {
                         if (len == 2 && c == 0xC2 && s[i + 1] < 0xA0)
                                 bad = 2;
                         else if (len > 0) {
+                                uint32_t cp = utf8_decode(s + i, len);
+                                if (unicode_format_char(cp)) {
+                                        /* \uXXXX (\UXXXXXXXX past the BMP), as in C. */
+                                        outbuf_append(b, s + run, i - run);
+                                        if (cp > 0xFFFF)
+                                                snprintf(esc, sizeof esc, "\\U%08x", cp);
+                                        else
+                                                snprintf(esc, sizeof esc, "\\u%04x", cp);
+                                        outbuf_puts(b, esc);
+                                        i += len;
+                                        run = i;
+                                        continue;
+                                }
                                 i += len;
                                 continue;
                         }

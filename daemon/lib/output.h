@@ -112,10 +112,13 @@ int json_text_append(OutBuf *b, const char *s, size_t n);
 
 /* ---- Text for terminals ---- */
 
-/* Append s[0..n) escaped C-style: \\ \n \t \r, and \xHH for every other
+/* Append s[0..n) escaped C-style: \\ \n \t \r, \xHH for every other
  * control byte (C0, DEL, and the C1 controls U+0080..U+009F, which some
- * terminals obey) and every byte that is not valid UTF-8. Printable ASCII
- * and other valid UTF-8 are copied as they are. */
+ * terminals obey) and every byte that is not valid UTF-8, and \uXXXX (or
+ * \UXXXXXXXX) for characters that are invisible or reorder text (Unicode
+ * format characters such as U+202E RIGHT-TO-LEFT OVERRIDE and U+200B ZERO
+ * WIDTH SPACE, and U+2028/U+2029). Printable ASCII and other valid UTF-8 are
+ * copied as they are. */
 int text_escape_append(OutBuf *b, const char *s, size_t n);
 /* For text that is already escaped (a message whose values were quoted with
  * an escaper): like text_escape_append, but a backslash is copied as it is,

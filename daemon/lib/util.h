@@ -34,6 +34,13 @@ static inline void fclosep(FILE **f) {
                 (p) = NULL;                                                                                  \
                 _p;                                                                                          \
         })
+/* The same for a struct whose members a _cleanup_ function would free. */
+#define TAKE_STRUCT(s)                                                                                       \
+        ({                                                                                                   \
+                __typeof__(s) _s = (s);                                                                      \
+                (s) = (__typeof__(s)){0};                                                                    \
+                _s;                                                                                          \
+        })
 #define TAKE_FD(fd)                                                                                          \
         ({                                                                                                   \
                 int _fd = (fd);                                                                              \
@@ -118,3 +125,5 @@ void strvec_done(StrVec *s);
 
 /* Monotonic clock in microseconds. */
 uint64_t now_usec(void);
+/* Wall clock (CLOCK_REALTIME) in microseconds since the epoch. */
+uint64_t realtime_usec(void);

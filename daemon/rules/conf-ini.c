@@ -15,10 +15,12 @@
  * continuations: an indented line is an ordinary line, as admins expect. */
 #include "rules/conf-ini.h"
 #include "rules/conf-keys.h"
+#include "lib/suggest.h"
 
 #include <ctype.h>
 #include <ini.h>
 #include <string.h>
+#include <strings.h>
 
 /* inih's own scan: stop at any of chars, or at a ';' that follows whitespace
  * (an inline comment). Mirrored so the long-line path splits exactly as inih. */
@@ -61,7 +63,20 @@ static void section_header(Loader *l, char *s) {
                 conf_keys_begin_rule(l, strstrip(name + 5), header);
         } else {
                 _cleanup_(freep) char *n = conf_quote(name);
-                ERR(l, "unknown section '[%s]' (expected [pinnerd] or [rule:NAME])", n);
+                /* "[rules:x]", "[Rule:x]", "[pinned]": say what was meant. */
+                static const char *const kinds[] = {"rule", "pinnerd"};
+                const char *colon = strchr(name, ':');
+                _cleanup_(freep) char *kind = strndup(name, colon ? (size_t) (colon - name) : strlen(name));
+                const char *hint = kind ? suggest_word(kind, kinds, ELEMENTSOF(kinds)) : NULL;
+                if (kind && !hint && strcasecmp(kind, "rule") == 0)
+                        hint = "rule";
+                if (hint && strcmp(hint, "rule") == 0 && colon) {
+                        _cleanup_(freep) char *nm = conf_quote(colon + 1);
+                        ERR(l, "unknown section '[%s]' (did you mean '[rule:%s]'?)", n, nm);
+                } else if (hint && strcmp(hint, "pinnerd") == 0 && !colon)
+                        ERR(l, "unknown section '[%s]' (did you mean '[pinnerd]'?)", n);
+                else
+                        ERR(l, "unknown section '[%s]' (expected [pinnerd] or [rule:NAME])", n);
                 l->sec = SEC_IGNORED;
         }
 }

@@ -3,9 +3,10 @@
  * be repeated, and the parser that validates its value into the Rule or the
  * Settings. Every problem names file:line and the offending text. */
 #include "rules/conf-keys.h"
-#include "rules/conf-regex.h"
+#include "lib/ere.h"
 #include "rules/conf-targets.h"
 #include "kernel/procfs.h"
+#include "lib/suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -253,29 +254,29 @@ static void key_glob(Loader *l, Rule *r, const RuleKeyDef *def, const char *valu
 }
 
 static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
-        regex_t **list = negated ? &r->not_cmdline : &r->cmdline;
+        Ere ***list = negated ? &r->not_cmdline : &r->cmdline;
         StrVec *src = negated ? &r->not_cmdline_src : &r->cmdline_src;
-        const char *why;
-        regex_t re;
-        int rc;
+        _cleanup_(freep) char *why = NULL;
+        Ere *re = NULL;
 
-        /* Costed first: regcomp itself is what a hostile pattern makes slow. */
-        if (conf_regex_check(value, NULL, &why) < 0) {
+        /* Matched in time linear in the command line (lib/ere.h): a pattern
+         * is refused only for its syntax or its size, never for how its
+         * matching might explode. */
+        int rc = ere_compile(value, &re, &why);
+        if (rc < 0) {
                 _cleanup_(freep) char *v = conf_quote(value);
-                ERR(l, "cmdline '%s' is refused: %s", v, why);
+                if (rc == -ENOMEM)
+                        l->oom = true;
+                else if (rc == -E2BIG)
+                        ERR(l, "cmdline '%s' is refused: %s", v, why ? why : "too large");
+                else
+                        ERR(l, "cmdline '%s' is not a valid regular expression: %s", v,
+                            why ? why : "invalid");
                 return;
         }
-        rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-                _cleanup_(freep) char *v = conf_quote(value);
-                char msg[256];
-                regerror(rc, &re, msg, sizeof msg);
-                ERR(l, "cmdline '%s' is not a valid regular expression: %s", v, msg);
-                return;
-        }
-        regex_t *nv = realloc(*list, (src->n + 1) * sizeof(regex_t));
+        Ere **nv = realloc(*list, (src->n + 1) * sizeof(Ere *));
         if (!nv) {
-                regfree(&re);
+                ere_free(re);
                 l->oom = true;
                 return;
         }
@@ -283,7 +284,7 @@ static void key_cmdline(Loader *l, Rule *r, const RuleKeyDef *def, const char *v
         nv[src->n] = re;
         if (strvec_push(src, value) < 0) {
                 /* src->n counts compiled entries: keep them in step. */
-                regfree(&nv[src->n]);
+                ere_free(nv[src->n]);
                 l->oom = true;
         }
 }
@@ -540,6 +541,33 @@ static const struct {
         [S_DRIFT] = {"drift", set_drift},
 };
 
+/* An unknown key, with what was probably meant: the closest name of the
+ * section's key table, or a hint that it belongs in the other section. The
+ * tables are the only list of keys, so a key added there is suggested too. */
+static void unknown_key(Loader *l, const char *key, bool in_rule) {
+        const char *rule_names[_K_MAX], *setting_names[_S_MAX], *hint;
+        _cleanup_(freep) char *k = conf_quote(key);
+        _cleanup_(freep) char *sec = in_rule ? xasprintf("[rule:%s]", l->rule->name) : strdup("[pinnerd]");
+        _cleanup_(freep) char *q = conf_quote(sec ? sec : "");
+
+        for (unsigned i = 0; i < _K_MAX; i++)
+                rule_names[i] = rule_keys[i].name;
+        for (unsigned i = 0; i < _S_MAX; i++)
+                setting_names[i] = setting_keys[i].name;
+        /* A key of the other section: say where it goes. */
+        for (unsigned i = 0; i < (in_rule ? _S_MAX : _K_MAX); i++)
+                if (strcmp(in_rule ? setting_names[i] : rule_names[i], key) == 0) {
+                        ERR(l, "unknown key '%s' in %s: '%s' is a %s key", k, q, k,
+                            in_rule ? "[pinnerd]" : "[rule:NAME]");
+                        return;
+                }
+        hint = in_rule ? suggest_word(key, rule_names, _K_MAX) : suggest_word(key, setting_names, _S_MAX);
+        if (hint)
+                ERR(l, "unknown key '%s' in %s (did you mean '%s'?)", k, q, hint);
+        else
+                ERR(l, "unknown key '%s' in %s", k, q);
+}
+
 static void setting_key(Loader *l, const char *key, const char *value) {
         unsigned i;
 
@@ -547,8 +575,7 @@ static void setting_key(Loader *l, const char *key, const char *value) {
                 if (strcmp(key, setting_keys[i].name) == 0)
                         break;
         if (i == _S_MAX) {
-                _cleanup_(freep) char *k = conf_quote(key);
-                ERR(l, "unknown key '%s' in [pinnerd]", k);
+                unknown_key(l, key, false);
                 return;
         }
         if (l->setting_line[i] != 0) {
@@ -594,9 +621,7 @@ void conf_keys_handle(Loader *l, const char *key, const char *value) {
                         rule_key(l, l->rule, (RuleKey) k, value);
                         return;
                 }
-        _cleanup_(freep) char *k = conf_quote(key);
-        _cleanup_(freep) char *n = conf_quote(l->rule->name);
-        ERR(l, "unknown key '%s' in [rule:%s]", k, n);
+        unknown_key(l, key, true);
 }
 
 /* ---- sections ---- */
@@ -685,6 +710,7 @@ static void end_rule(Loader *l) {
                         conf_diag(l, false, r->line, "[rule:%s] has no 'cpus' (or 'avoid')", n);
         }
         check_policy(l, r, n);
+        l->own.cpus_line = l->key_line[K_CPUS] ? l->key_line[K_CPUS] : l->key_line[K_AVOID];
         if (l->rule_kept)
                 l->rule_own[r->index] = l->own;
         else
@@ -770,13 +796,13 @@ void conf_keys_begin_rule(Loader *l, const char *name, const char *header) {
                 return;
         }
         if (keep) {
-                l->rule_own[l->n_rules] = (RuleOwn){-1, -1};
+                l->rule_own[l->n_rules] = (RuleOwn){.isolated = -1, .drift = -1};
                 l->n_rules++;
         }
         l->rule = r;
         l->rule_kept = keep;
         l->sec = SEC_RULE;
-        l->own = (RuleOwn){-1, -1};
+        l->own = (RuleOwn){.isolated = -1, .drift = -1};
         memset(l->key_line, 0, sizeof l->key_line);
         l->n_names = 0;
 }

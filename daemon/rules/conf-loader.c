@@ -15,6 +15,15 @@ char *conf_quote(const char *s) {
         return e ? e : strdup("");
 }
 
+/* Odd numbers for files read (2k+1 for the kth), even ones for what is
+ * said before the next file is read (a drop-in directory): the sort key. */
+static size_t file_order(const Loader *l) {
+        for (size_t i = l->files.n; l->file && i > 0; i--)
+                if (strcmp(l->files.v[i - 1], l->file) == 0)
+                        return 2 * (i - 1) + 1;
+        return 2 * l->files.n;
+}
+
 void conf_diag(Loader *l, bool warning, unsigned line, const char *fmt, ...) {
         ConfDiags *d = l->diags;
         va_list ap;
@@ -57,6 +66,7 @@ void conf_diag(Loader *l, bool warning, unsigned line, const char *fmt, ...) {
                 .line = line,
                 .warning = warning,
                 .message = msg,
+                .order = file_order(l),
         };
         if (!d->v[d->n].file) {
                 free(msg);
@@ -98,4 +108,31 @@ int conf_push_file(Loader *l, const char *name) {
         }
         l->file = l->files.v[l->files.n - 1];
         return 0;
+}
+
+static int diag_cmp(const void *a, const void *b) {
+        const ConfDiag *x = a, *y = b;
+        if (x->order != y->order)
+                return x->order < y->order ? -1 : 1;
+        if (x->line != y->line)
+                return x->line < y->line ? -1 : 1;
+        return 0;
+}
+
+void conf_diags_sort(Loader *l) {
+        ConfDiags *d = l->diags;
+        size_t n = l->stop && d->n > 0 ? d->n - 1 : d->n;
+
+        /* Insertion sort by (file, line): stable, so diagnostics of one line
+         * keep the order they were made in, and cheap on what it sorts (at
+         * most CONF_MAX_DIAGS entries, nearly in order already). */
+        for (size_t i = 1; i < n; i++) {
+                ConfDiag tmp = d->v[i];
+                size_t j = i;
+                while (j > 0 && diag_cmp(&d->v[j - 1], &tmp) > 0) {
+                        d->v[j] = d->v[j - 1];
+                        j--;
+                }
+                d->v[j] = tmp;
+        }
 }

@@ -62,6 +62,7 @@ typedef enum SettingKey {
 typedef struct RuleOwn {
         signed char isolated; /* 0 exclude, 1 allow */
         signed char drift;    /* a DriftAction */
+        unsigned cpus_line;   /* the line of its cpus (or avoid) key */
 } RuleOwn;
 
 typedef enum Section { SEC_NONE, SEC_SETTINGS, SEC_RULE, SEC_IGNORED } Section;
@@ -124,3 +125,8 @@ void conf_diag(Loader *l, bool warning, unsigned line, const char *fmt, ...) _pr
 #define WARN(l, ...) conf_diag((l), true, (l)->line, __VA_ARGS__)
 /* The file being read from now on: l->file (kept in l->files). -ENOMEM. */
 int conf_push_file(Loader *l, const char *name);
+/* Put the diagnostics in the order a reader meets them: file by file as
+ * they were read, line by line within a file (checks made at the end of a
+ * rule or of the load come back to their line); a final "giving up" stays
+ * last. */
+void conf_diags_sort(Loader *l);

@@ -6,6 +6,7 @@
 #include "rules/conf-ini.h"
 #include "rules/conf-keys.h"
 #include "rules/conf-load.h"
+#include "rules/conf-lint.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -23,8 +24,15 @@ static int by_priority_cmp(const void *a, const void *b) {
 static int loader_finish(Loader *l, Config **ret) {
         _cleanup_(config_freep) Config *c = NULL;
 
-        if (!l->stop && !l->oom)
+        if (!l->stop && !l->oom) {
                 conf_keys_finish(l);
+                conf_lint(l);
+        }
+        conf_diags_sort(l);
+        /* What was read, also for a load that fails. */
+        for (size_t i = 0; i < l->files.n && !l->oom; i++)
+                if (strvec_push(&l->diags->files, l->files.v[i]) < 0)
+                        l->oom = true;
         if (l->oom)
                 return -ENOMEM;
         if (l->diags->n_errors > 0)
@@ -88,46 +96,114 @@ int conf_load_string(const char *text, const char *name, const CpuSet *possible,
         return r;
 }
 
-static int check_main(const char *main_path, const char *dir, const CpuSet *possible, const struct Host *host,
-                      FILE *out, FILE *err);
-
 int conf_check_main(const char *main_path, const char *dir, const CpuSet *possible, FILE *out, FILE *err) {
-        return check_main(main_path, dir, possible, NULL, out, err);
+        ConfCheckOptions o = {.main_path = main_path, .dir = dir, .possible = possible};
+        return conf_check(&o, out, err);
 }
 
 int conf_check_main_host(const char *main_path, const char *dir, const struct Host *host,
                          const CpuSet *possible, FILE *out, FILE *err) {
-        return check_main(main_path, dir, possible, host, out, err);
+        ConfCheckOptions o = {.main_path = main_path, .dir = dir, .possible = possible, .host = host};
+        return conf_check(&o, out, err);
 }
 
-static int check_main(const char *main_path, const char *dir, const CpuSet *possible, const struct Host *host,
-                      FILE *out, FILE *err) {
+int conf_diags_json(JsonWriter *w, const ConfDiags *d, bool warnings) {
+        json_array_begin(w);
+        for (size_t i = 0; i < d->n; i++) {
+                if (d->v[i].warning != warnings)
+                        continue;
+                json_object_begin(w);
+                json_field_string(w, "file", d->v[i].file);
+                if (d->v[i].line > 0)
+                        json_field_uint(w, "line", d->v[i].line);
+                else
+                        json_field_string(w, "line", NULL);
+                /* Quoted values are escaped once already (conf_escape). */
+                json_field_text(w, "message", d->v[i].message);
+                json_object_end(w);
+        }
+        return json_array_end(w);
+}
+
+char *conf_files_format(const StrVec *files) {
+        OutBuf o = OUTBUF_INIT;
+
+        for (size_t i = 0; i < files->n; i++) {
+                _cleanup_(freep) char *f = conf_escape(files->v[i], CONF_MAX_VALUE);
+                outbuf_printf(&o, "%s%s", i ? ", " : "", f ? f : "?");
+        }
+        if (files->n == 0)
+                outbuf_puts(&o, "none");
+        if (outbuf_error(&o) < 0) {
+                outbuf_done(&o);
+                return NULL;
+        }
+        return o.data;
+}
+
+static int check_json(const ConfDiags *diags, const Config *c, int r, FILE *out) {
+        OutBuf o = OUTBUF_INIT;
+        JsonWriter w;
+
+        json_init(&w, &o);
+        json_object_begin(&w);
+        json_field_bool(&w, "valid", r == 0);
+        if (c)
+                json_field_uint(&w, "rules", c->n_rules);
+        else
+                json_field_string(&w, "rules", NULL);
+        json_key(&w, "files");
+        json_array_begin(&w);
+        for (size_t i = 0; i < diags->files.n; i++)
+                json_string(&w, diags->files.v[i]);
+        json_array_end(&w);
+        json_key(&w, "errors");
+        conf_diags_json(&w, diags, false);
+        json_key(&w, "warnings");
+        conf_diags_json(&w, diags, true);
+        if (r < 0 && r != -EINVAL)
+                json_field_string(&w, "failure", strerror(-r));
+        json_object_end(&w);
+        int e = json_finish(&w);
+        if (e == 0 && fwrite(o.data, 1, o.len, out) != o.len)
+                e = -EIO;
+        outbuf_done(&o);
+        return e;
+}
+
+int conf_check(const ConfCheckOptions *opts, FILE *out, FILE *err) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(conf_diags_done) ConfDiags diags = {0};
         bool root = geteuid() == 0;
         ConfLoadOptions o = {
-                .main_path = main_path,
-                .dir = dir,
-                .possible = possible,
-                .host = host,
+                .main_path = opts->main_path,
+                .dir = opts->dir,
+                .possible = opts->possible,
+                .host = opts->host,
                 .check_owner = root,
                 .owner_warn = !root,
         };
         int r = conf_load(&o, &c, &diags);
 
+        if (opts->json) {
+                if (check_json(&diags, c, r, out) < 0)
+                        fprintf(err, "cannot write the result: %m\n");
+                return r == 0 ? 0 : 1;
+        }
         for (size_t i = 0; i < diags.n; i++) {
                 _cleanup_(freep) char *s = conf_diag_format(&diags.v[i]);
                 fprintf(err, "%s\n", s ? s : diags.v[i].message);
         }
+        _cleanup_(freep) char *files = conf_files_format(&diags.files);
         if (r == -EINVAL) {
-                fprintf(err, "configuration invalid: %zu error%s\n", diags.n_errors,
-                        diags.n_errors == 1 ? "" : "s");
+                fprintf(err, "configuration invalid: %zu error%s (files read: %s)\n", diags.n_errors,
+                        diags.n_errors == 1 ? "" : "s", files ? files : "?");
                 return 1;
         }
         if (r < 0) {
                 fprintf(err, "cannot load configuration: %s\n", strerror(-r));
                 return 1;
         }
-        fprintf(out, "configuration OK: %zu rules\n", c->n_rules);
+        fprintf(out, "configuration OK: %zu rules (files read: %s)\n", c->n_rules, files ? files : "?");
         return 0;
 }

@@ -45,6 +45,7 @@ void conf_diags_done(ConfDiags *d) {
                 free(d->v[i].message);
         }
         free(d->v);
+        strvec_done(&d->files);
         *d = (ConfDiags){0};
 }
 
@@ -79,7 +80,7 @@ void conf_rule_done(Rule *r) {
         strvec_done(&r->unit);
         strvec_done(&r->parent);
         for (size_t i = 0; r->cmdline && i < r->cmdline_src.n; i++)
-                regfree(&r->cmdline[i]);
+                ere_free(r->cmdline[i]);
         free(r->cmdline);
         strvec_done(&r->cmdline_src);
         free(r->users);
@@ -95,7 +96,7 @@ void conf_rule_done(Rule *r) {
         strvec_done(&r->not_parent);
         strvec_done(&r->not_threads);
         for (size_t i = 0; r->not_cmdline && i < r->not_cmdline_src.n; i++)
-                regfree(&r->not_cmdline[i]);
+                ere_free(r->not_cmdline[i]);
         free(r->not_cmdline);
         strvec_done(&r->not_cmdline_src);
         free(r->not_users);
@@ -163,6 +164,47 @@ const Rule *config_find_rule(const Config *c, const char *name) {
                 if (strcmp(c->rules[i].name, name) == 0)
                         return &c->rules[i];
         return NULL;
+}
+
+const char *rule_target(const Rule *r) {
+        switch (r->kind) {
+        case RULE_IRQS:
+                return "irqs";
+        case RULE_WORKQUEUES:
+                return "workqueues";
+        default:
+                return r->kthreads ? "kernel-threads" : "threads";
+        }
+}
+
+const char *spread_mode_name(SpreadMode s) {
+        static const char *const names[] = {"no", "yes", "rule", "index"};
+        return (unsigned) s < ELEMENTSOF(names) ? names[s] : "?";
+}
+
+char *rule_describe(const Rule *r) {
+        _cleanup_(freep) char *cpus = conf_escape(r->cpus.text ? r->cpus.text : "", CONF_MAX_VALUE);
+        char pol[32] = "";
+
+        if (!cpus)
+                return NULL;
+        if (r->kind == RULE_IRQS || r->kind == RULE_WORKQUEUES) {
+                const char *what = r->kind == RULE_IRQS ? "IRQs: " : "workqueues: ";
+                if (r->follow) {
+                        _cleanup_(freep) char *f = conf_escape(r->follow, CONF_MAX_VALUE);
+                        return f ? xasprintf("%sfollow %s", what, f) : NULL;
+                }
+                return xasprintf("%s%s %s%s", what, r->avoid ? "avoid" : "cpus", cpus,
+                                 r->isolated_allow && !r->avoid ? ", isolated allowed" : "");
+        }
+        if (r->has_policy && policy_format(&r->policy, pol + 9, sizeof pol - 9) == 0)
+                memcpy(pol, ", policy ", 9);
+        else
+                pol[0] = '\0';
+        return xasprintf("%s%s %s%s%s%s%s", r->kthreads ? "kernel threads: " : "",
+                         r->avoid ? "avoid" : "cpus", cpus, r->spread != SPREAD_NO ? ", spread " : "",
+                         r->spread != SPREAD_NO ? spread_mode_name(r->spread) : "", pol,
+                         r->isolated_allow && !r->avoid ? ", isolated allowed" : "");
 }
 
 static bool strvec_equal(const StrVec *a, const StrVec *b) {

@@ -4,12 +4,12 @@
  * builds a new one and swaps. Loading is conf.h's. */
 #pragma once
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "lib/cpuset.h"
+#include "lib/ere.h"
 #include "rules/cpuspec.h"
 #include "kernel/schedpolicy.h"
 #include "lib/util.h"
@@ -53,7 +53,7 @@ typedef struct Rule {
         /* Match keys: each list is OR; lists present are ANDed. */
         StrVec comm, exe, cgroup, unit, parent;
         StrVec cmdline_src;
-        regex_t *cmdline; /* cmdline_src.n compiled REG_EXTENDED|REG_NOSUB */
+        Ere **cmdline; /* cmdline_src.n compiled (lib/ere.h: linear-time matching) */
         uid_t *users;
         size_t n_users;
         StrVec user_src; /* as written, for explain */
@@ -70,7 +70,7 @@ typedef struct Rule {
          * counts as given (for "at least one match key") either way. */
         StrVec not_comm, not_exe, not_cgroup, not_unit, not_parent, not_threads;
         StrVec not_cmdline_src;
-        regex_t *not_cmdline; /* not_cmdline_src.n compiled */
+        Ere **not_cmdline; /* not_cmdline_src.n compiled */
         uid_t *not_users;
         size_t n_not_users;
         StrVec not_user_src;
@@ -119,12 +119,17 @@ typedef struct ConfDiag {
         unsigned line; /* 0 when the problem is the file itself */
         bool warning;
         char *message; /* includes the offending text */
+        size_t order;  /* where its file comes in the order files are read */
 } ConfDiag;
 
+/* A load's diagnostics, sorted by file (in the order they were read) and
+ * line, and the files it read (also when it failed), so a checker can say
+ * exactly what it looked at. */
 typedef struct ConfDiags {
         ConfDiag *v;
         size_t n, cap;
         size_t n_errors;
+        StrVec files;
 } ConfDiags;
 
 typedef struct ConfLoadOptions {
@@ -158,6 +163,16 @@ const char *rule_kind_name(RuleKind k);
 bool config_has_kind(const Config *c, RuleKind k);
 /* An irqs rule whose items include "*" (every IRQ, save its exclusions). */
 bool rule_irqs_all(const Rule *r);
+/* What a rule acts on, for people and JSON: "threads" or "kernel-threads". */
+const char *rule_target(const Rule *r);
+/* A spread mode as the config writes it: "no", "yes", "rule", "index". */
+const char *spread_mode_name(SpreadMode s);
+/* What a rule does, in one line that cannot be mistaken for another kind of
+ * rule: "cpus 2-5, spread index", "avoid 2-5" (a shield: the thread's own
+ * CPUs minus these), "kernel threads: cpus housekeeping", with ", policy
+ * fifo:1" and ", isolated allowed" where they apply. Values are the config's
+ * text, escaped (conf_escape). malloc'd, NULL on ENOMEM. */
+char *rule_describe(const Rule *r);
 /* The FACT_* bits r's match keys (positive or negated) need. */
 unsigned rule_facts(const Rule *r);
 /* Two rules with the same name ask for the same thing (keys and actions). */

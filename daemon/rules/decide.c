@@ -5,33 +5,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-const Rule *decide_rule(const Config *c, const TaskFacts *f, StrVec *why) {
+const Rule *decide_rule_why(const Config *c, const TaskFacts *f, StrVec *why_process, StrVec *why_thread) {
         const Rule *winner = NULL;
+        bool explain = why_process || why_thread;
 
         for (size_t i = 0; i < c->n_rules; i++) {
                 const Rule *rule = c->by_priority[i];
                 char *no = NULL;
+                StrVec *why;
 
-                if (winner && !why)
+                if (winner && !explain)
                         break;
-                if (!rule_match_process(rule, f, why ? &no : NULL) ||
-                    !rule_match_thread(rule, f, why ? &no : NULL)) {
-                        if (why)
-                                (void) strvec_push_take(why, xasprintf("rule %s: %s", rule->name,
-                                                                       no ? no : "does not match"));
+                if (!rule_match_process(rule, f, explain ? &no : NULL))
+                        why = why_process;
+                else if (!rule_match_thread(rule, f, explain ? &no : NULL))
+                        why = why_thread;
+                else {
                         free(no);
+                        if (!winner)
+                                winner = rule;
+                        else if (why_thread)
+                                (void) strvec_push_take(
+                                        why_thread,
+                                        xasprintf("rule %s: matches too, but rule %s wins (priority %d vs "
+                                                  "%d%s)",
+                                                  rule->name, winner->name, winner->priority, rule->priority,
+                                                  winner->priority == rule->priority ? ", defined first"
+                                                                                     : ""));
                         continue;
                 }
-                free(no);
-                if (!winner)
-                        winner = rule;
-                else
+                if (why)
                         (void) strvec_push_take(
-                                why, xasprintf("rule %s: matches too, but rule %s wins (priority %d vs %d%s)",
-                                               rule->name, winner->name, winner->priority, rule->priority,
-                                               winner->priority == rule->priority ? ", defined first" : ""));
+                                why, xasprintf("rule %s: %s", rule->name, no ? no : "does not match"));
+                free(no);
         }
         return winner;
+}
+
+const Rule *decide_rule(const Config *c, const TaskFacts *f, StrVec *why) {
+        return decide_rule_why(c, f, why, why);
 }
 
 int decide_thread(const Host *h, const Rule *rule, bool remembered, const CpuSet *task_cpuset,

@@ -18,6 +18,12 @@
  * thread parts both match (ties to the rule defined first), or NULL. When why
  * is non-NULL it gets one line per rule that did not win, saying why. */
 const Rule *decide_rule(const Config *c, const TaskFacts *f, StrVec *why);
+/* The same walk, with each line sorted by what it is about: why_process gets
+ * the rules whose process part does not match (the same for every thread of
+ * a process, when its threads share a cgroup), why_thread the rules whose
+ * thread filter does not match or that another rule beats. Either may be
+ * NULL to drop those lines. */
+const Rule *decide_rule_why(const Config *c, const TaskFacts *f, StrVec *why_process, StrVec *why_thread);
 
 typedef enum Verdict {
         VERDICT_NONE,    /* no rule, nothing remembered: leave it alone */

@@ -92,7 +92,8 @@ static char *join_quoted(char *const *v, size_t n) {
 
 /* Set *why (when wanted) to "KEY 'VALUE' does not match 'P'" or "... any of
  * 'P1', 'P2'". Always returns false, for `return mismatch(...)`. */
-static bool mismatch(char **why, const char *key, const char *value, char *const *patterns, size_t n) {
+static bool mismatch(char **why, const char *key, const char *value, bool hidden, char *const *patterns,
+                     size_t n) {
         _cleanup_(freep) char *v = NULL, *p = NULL;
 
         if (!why)
@@ -101,19 +102,24 @@ static bool mismatch(char **why, const char *key, const char *value, char *const
                 *why = xasprintf("%s is unknown (the task is gone or the file was unreadable)", key);
                 return false;
         }
-        v = conf_escape(value, WHY_MAX);
+        /* A fact withheld from whoever asks never reaches the sentence. */
+        v = hidden ? strdup("(withheld)") : conf_escape(value, WHY_MAX);
         p = join_quoted(patterns, n);
         if (v && p)
-                *why = xasprintf("%s '%s' does not match %s%s", key, v, n > 1 ? "any of " : "", p);
+                *why = xasprintf(hidden ? "%s %s does not match %s%s" : "%s '%s' does not match %s%s", key, v,
+                                 n > 1 ? "any of " : "", p);
         return false;
 }
 
 /* Set *why to "KEY 'VALUE' is excluded by '!P'". Returns false. */
-static bool excluded(char **why, const char *key, const char *value, const char *pattern) {
+static bool excluded(char **why, const char *key, const char *value, bool hidden, const char *pattern) {
         if (why) {
-                _cleanup_(freep) char *v = conf_escape(value, WHY_MAX), *p = conf_escape(pattern, WHY_MAX);
+                _cleanup_(freep) char *v = hidden ? strdup("(withheld)") : conf_escape(value, WHY_MAX),
+                                      *p = conf_escape(pattern, WHY_MAX);
                 if (v && p)
-                        *why = xasprintf("%s '%s' is excluded by '!%s'", key, v, p);
+                        *why = xasprintf(hidden ? "%s %s is excluded by '!%s'"
+                                                : "%s '%s' is excluded by '!%s'",
+                                         key, v, p);
         }
         return false;
 }
@@ -121,20 +127,22 @@ static bool excluded(char **why, const char *key, const char *value, const char 
 /* Positive values OR'ed, then every negated one AND NOT. An unknown fact
  * (NULL) satisfies neither: a task is never matched on a guess, and never
  * taken as not excluded when nobody could tell. */
-static bool match_globs(const StrVec *v, const StrVec * not, const char *key, const char *value, char **why) {
+static bool match_globs(const StrVec *v, const StrVec * not, const char *key, const char *value, bool hidden,
+                        char **why) {
         const char *hit;
 
         if (v->n == 0 && not ->n == 0)
                 return true;
         if (!value || (v->n > 0 && !glob_any(v, value)))
-                return mismatch(why, key, value, v->v, v->n);
+                return mismatch(why, key, value, hidden, v->v, v->n);
         hit = glob_first(not, value);
-        return hit ? excluded(why, key, value, hit) : true;
+        return hit ? excluded(why, key, value, hidden, hit) : true;
 }
 
-static const char *regex_first(const regex_t *re, const StrVec *src, const char *s) {
+static const char *regex_first(Ere *const *re, const StrVec *src, const char *s) {
+        size_t len = strlen(s);
         for (size_t i = 0; i < src->n; i++)
-                if (regexec(&re[i], s, 0, NULL, 0) == 0)
+                if (ere_match(re[i], s, len))
                         return src->v[i];
         return NULL;
 }
@@ -145,9 +153,10 @@ static bool match_cmdline(const Rule *r, const TaskFacts *f, char **why) {
         if (r->cmdline_src.n == 0 && r->not_cmdline_src.n == 0)
                 return true;
         if (!f->cmdline || (r->cmdline_src.n > 0 && !regex_first(r->cmdline, &r->cmdline_src, f->cmdline)))
-                return mismatch(why, "cmdline", f->cmdline, r->cmdline_src.v, r->cmdline_src.n);
+                return mismatch(why, "cmdline", f->cmdline, f->withheld & FACT_CMDLINE, r->cmdline_src.v,
+                                r->cmdline_src.n);
         hit = regex_first(r->not_cmdline, &r->not_cmdline_src, f->cmdline);
-        return hit ? excluded(why, "cmdline", f->cmdline, hit) : true;
+        return hit ? excluded(why, "cmdline", f->cmdline, f->withheld & FACT_CMDLINE, hit) : true;
 }
 
 /* The index of uid in list, or -1. */
@@ -165,10 +174,12 @@ static bool match_user(const Rule *r, const TaskFacts *f, char **why) {
         if (r->n_users == 0 && r->n_not_users == 0)
                 return true;
         if (!f->has_uid)
-                return mismatch(why, "uid", NULL, NULL, 0);
+                return mismatch(why, "uid", NULL, false, NULL, 0);
         snprintf(uid, sizeof uid, "%u", (unsigned) f->uid);
         if (r->n_users > 0 && uid_find(r->users, r->n_users, f->uid) < 0) {
-                if (why) {
+                if (why && (f->withheld & FACT_UID))
+                        *why = strdup("uid (withheld) is not one the rule names");
+                else if (why) {
                         _cleanup_(freep) char *p = join_quoted(r->user_src.v, r->user_src.n);
                         if (p)
                                 *why = xasprintf("uid %s is not %s%s", uid,
@@ -177,7 +188,7 @@ static bool match_user(const Rule *r, const TaskFacts *f, char **why) {
                 return false;
         }
         i = uid_find(r->not_users, r->n_not_users, f->uid);
-        return i >= 0 ? excluded(why, "uid", uid, r->not_user_src.v[i]) : true;
+        return i >= 0 ? excluded(why, "uid", uid, f->withheld & FACT_UID, r->not_user_src.v[i]) : true;
 }
 
 /* A process in no unit is not in an excluded one: `unit = !x.service`
@@ -189,10 +200,12 @@ static bool match_unit(const Rule *r, const TaskFacts *f, char **why) {
         if (r->unit.n == 0 && r->not_unit.n == 0)
                 return true;
         if (!f->cgroup)
-                return mismatch(why, "unit", NULL, r->unit.v, r->unit.n);
+                return mismatch(why, "unit", NULL, false, r->unit.v, r->unit.n);
         unit = cgroup_path_unit(f->cgroup, buf, sizeof buf);
         if (!unit && r->unit.n > 0) {
-                if (why) {
+                if (why && (f->withheld & FACT_CGROUP))
+                        *why = strdup("cgroup (withheld) belongs to no systemd unit");
+                else if (why) {
                         _cleanup_(freep) char *c = conf_escape(f->cgroup, WHY_MAX);
                         if (c)
                                 *why = xasprintf("cgroup '%s' belongs to no systemd unit", c);
@@ -202,9 +215,9 @@ static bool match_unit(const Rule *r, const TaskFacts *f, char **why) {
         if (!unit)
                 return true;
         if (r->unit.n > 0 && !glob_any(&r->unit, unit))
-                return mismatch(why, "unit", unit, r->unit.v, r->unit.n);
+                return mismatch(why, "unit", unit, f->withheld & FACT_CGROUP, r->unit.v, r->unit.n);
         hit = glob_first(&r->not_unit, unit);
-        return hit ? excluded(why, "unit", unit, hit) : true;
+        return hit ? excluded(why, "unit", unit, f->withheld & FACT_CGROUP, hit) : true;
 }
 
 bool rule_match_process(const Rule *r, const TaskFacts *f, char **why) {
@@ -222,15 +235,17 @@ bool rule_match_process(const Rule *r, const TaskFacts *f, char **why) {
                                                  : "not a kernel thread, and the rule sets kthreads = yes");
                 return false;
         }
-        return match_globs(&r->comm, &r->not_comm, "comm", f->comm, why) &&
-               match_globs(&r->exe, &r->not_exe, "exe", f->exe, why) && match_cmdline(r, f, why) &&
-               match_user(r, f, why) && match_globs(&r->cgroup, &r->not_cgroup, "cgroup", f->cgroup, why) &&
+        return match_globs(&r->comm, &r->not_comm, "comm", f->comm, false, why) &&
+               match_globs(&r->exe, &r->not_exe, "exe", f->exe, f->withheld & FACT_EXE, why) &&
+               match_cmdline(r, f, why) && match_user(r, f, why) &&
+               match_globs(&r->cgroup, &r->not_cgroup, "cgroup", f->cgroup, f->withheld & FACT_CGROUP, why) &&
                match_unit(r, f, why) &&
-               match_globs(&r->parent, &r->not_parent, "parent", f->parent_comm, why);
+               match_globs(&r->parent, &r->not_parent, "parent", f->parent_comm, f->withheld & FACT_PARENT,
+                           why);
 }
 
 bool rule_match_thread(const Rule *r, const TaskFacts *f, char **why) {
-        return match_globs(&r->threads, &r->not_threads, "thread name", f->thread, why);
+        return match_globs(&r->threads, &r->not_threads, "thread name", f->thread, false, why);
 }
 
 unsigned rule_recheck_facts(const Rule *r) {
@@ -250,44 +265,45 @@ unsigned rule_recheck_facts(const Rule *r) {
 }
 
 /* Only the negated part of a key: does value escape every exclusion? */
-static bool not_excluded(const StrVec * not, const char *key, const char *value, char **why) {
+static bool not_excluded(const StrVec * not, const char *key, const char *value, bool hidden, char **why) {
         const char *hit;
 
         if (not ->n == 0)
                 return true;
         if (!value)
-                return mismatch(why, key, NULL, NULL, 0);
+                return mismatch(why, key, NULL, false, NULL, 0);
         hit = glob_first(not, value);
-        return hit ? excluded(why, key, value, hit) : true;
+        return hit ? excluded(why, key, value, hidden, hit) : true;
 }
 
 bool rule_still_matches(const Rule *r, const TaskFacts *f, char **why) {
-        if (!not_excluded(&r->not_comm, "comm", f->comm, why) ||
-            !not_excluded(&r->not_threads, "thread name", f->thread, why) ||
-            !not_excluded(&r->not_exe, "exe", f->exe, why) ||
-            !not_excluded(&r->not_parent, "parent", f->parent_comm, why))
+        if (!not_excluded(&r->not_comm, "comm", f->comm, false, why) ||
+            !not_excluded(&r->not_threads, "thread name", f->thread, false, why) ||
+            !not_excluded(&r->not_exe, "exe", f->exe, f->withheld & FACT_EXE, why) ||
+            !not_excluded(&r->not_parent, "parent", f->parent_comm, f->withheld & FACT_PARENT, why))
                 return false;
         if (r->not_cmdline_src.n) {
                 const char *hit;
                 if (!f->cmdline)
-                        return mismatch(why, "cmdline", NULL, NULL, 0);
+                        return mismatch(why, "cmdline", NULL, false, NULL, 0);
                 hit = regex_first(r->not_cmdline, &r->not_cmdline_src, f->cmdline);
                 if (hit)
-                        return excluded(why, "cmdline", f->cmdline, hit);
+                        return excluded(why, "cmdline", f->cmdline, f->withheld & FACT_CMDLINE, hit);
         }
         if (r->n_not_users) {
                 char uid[32];
                 ssize_t i;
                 if (!f->has_uid)
-                        return mismatch(why, "uid", NULL, NULL, 0);
+                        return mismatch(why, "uid", NULL, false, NULL, 0);
                 snprintf(uid, sizeof uid, "%u", (unsigned) f->uid);
                 i = uid_find(r->not_users, r->n_not_users, f->uid);
                 if (i >= 0)
-                        return excluded(why, "uid", uid, r->not_user_src.v[i]);
+                        return excluded(why, "uid", uid, f->withheld & FACT_UID, r->not_user_src.v[i]);
         }
         /* Both ways for the cgroup: a task can move into a container or out
          * of the slice the rule is about. */
-        return match_globs(&r->cgroup, &r->not_cgroup, "cgroup", f->cgroup, why) && match_unit(r, f, why);
+        return match_globs(&r->cgroup, &r->not_cgroup, "cgroup", f->cgroup, f->withheld & FACT_CGROUP, why) &&
+               match_unit(r, f, why);
 }
 
 bool match_comm_possible(const Config *c, const char *comm, bool kthread) {

@@ -21,6 +21,10 @@ typedef struct TaskFacts {
         const char *cgroup;      /* FACT_CGROUP: v2 path, or name=systemd path */
         const char *parent_comm; /* FACT_PARENT */
         bool kthread;
+        /* FACT_* whose values whoever asks may not see (explain for a peer
+         * without ptrace-level access): matched on as always, but a reason
+         * says "(withheld)" instead of the value. */
+        unsigned withheld;
 } TaskFacts;
 
 /* The systemd unit a cgroup path belongs to, as systemd derives it: the first

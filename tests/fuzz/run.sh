@@ -48,12 +48,14 @@ build_one() { # name sources...
 }
 build_one fuzz_cpulist "$d/lib/cpuset.c" "$d/lib/util.c"
 # The config loader and what it stands on: rules/, kernel/ (host terms), lib/.
-build_one fuzz_config "$d"/rules/conf*.c "$d/rules/cpuspec.c" "$d/lib/cpuset.c" "$d/lib/util.c" "$d/lib/output.c" \
+build_one fuzz_config "$d"/rules/conf*.c "$d/rules/cpuspec.c" "$d/lib/cpuset.c" "$d/lib/util.c" "$d/lib/output.c" "$d/lib/ere.c" \
+        "$d/lib/suggest.c" \
         "$d/kernel/host.c" "$d/kernel/topology.c" "$d/kernel/partitions.c" "$d/kernel/schedpolicy.c" "$d/kernel/procfs.c"
 build_one fuzz_ctlproto "$d/ctl/ctlproto.c" "$d/lib/util.c"
+build_one fuzz_ere "$d/lib/ere.c" "$d/lib/util.c"
 
 status=0
-for h in cpulist config ctlproto; do
+for h in cpulist config ctlproto ere; do
         corpus=$tmp/corpus-$h
         mkdir -p "$corpus"
         cp "$top/tests/fuzz/seeds/$h/"* "$corpus/"

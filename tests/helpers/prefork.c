@@ -3,12 +3,13 @@
  * master, running as root, forks a worker that changes its user with
  * setresuid() and never execs.
  *
- *   prefork UID [THREADS]
+ *   prefork UID [THREADS] [--wait]
  *
  * Prints "master PID" and "worker PID", then reads commands on stdin, one a
  * line: "drop" (the worker switches every one of its threads to UID: glibc's
  * setresuid() does all threads) and "exit". The worker starts THREADS extra
- * threads (default 0) first, so the change is seen on several threads. */
+ * threads (default 0) first, so the change is seen on several threads. With
+ * --wait the master forks the worker only at a "fork" command. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,9 @@ int main(int argc, char **argv) {
         if (pipe(pipefd) < 0)
                 return 1;
         printf("master %d\n", (int) getpid());
+        if (argc > 3 && strcmp(argv[3], "--wait") == 0)
+                while (fgets(line, sizeof line, stdin) && strncmp(line, "fork", 4) != 0)
+                        ;
         pid_t worker = fork();
         if (worker < 0)
                 return 1;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# pinnerd --check says "configuration OK: N rules" (exit 0) or every error
+# pinnerd --check says "configuration OK: N rules (files read: ...)" (exit 0) or every error
 # with file:line (exit 1); the daemon refuses a bad config and a config others
 # could have written (exit 1, saying why); bad usage exits 2.
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +24,9 @@ printf '[rule:three]\ncomm = %sc\ncpus = all\n' "$C" >"$T/d/10-three.conf"
 chmod 0644 "$T/d/10-three.conf"
 run --check
 expect_eq "$?" 0 "--check on a good config: exit status"
-grep -qx 'configuration OK: 3 rules' "$T/out" || fail "--check printed: $(out)"
+# It says which files it read: the main file and the drop-in.
+grep -qxF "configuration OK: 3 rules (files read: $T/pinnerd.conf, $T/d/10-three.conf)" "$T/out" ||
+        fail "--check printed: $(out)"
 ok "--check: $(cat "$T/out")"
 run -t
 expect_eq "$?" 0 "-t on a good config: exit status"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Bash completion for pinnerctl (conf/pinnerctl.bash-completion): verbs and
-# options as `pinnerctl --help` lists them, pids for explain, files for check
-# and --socket, and the installed file is found by bash-completion's loader.
+# options as `pinnerctl --help` lists them (a verb's own options only with
+# it), pids for explain and list, threads for --thread, the daemon's rules
+# for --rule, files for check and --socket, and the installed file is found
+# by bash-completion's loader.
 . "$HERE/lib.sh"
 REPO=$(cd "$HERE/../.." && pwd)
 COMP=$REPO/conf/pinnerctl.bash-completion
@@ -30,7 +32,16 @@ expect_eq "$(comp pinnerctl --socket /x/control st)" "status" "a verb after --so
 expect_eq "$(comp pinnerctl status --js)" "--json" "an option after the verb"
 expect_eq "$(comp pinnerctl status '')" "" "status takes no argument"
 comp pinnerctl -- | grep -qw -- --config-dir || fail "--<TAB> lacks --config-dir: $(comp pinnerctl --)"
-ok "options from pinnerctl --help"
+# A verb's own options only with that verb; --json with every verb (each has it).
+expect_eq "$(comp pinnerctl list --)" "$(printf '%s\n' --help --json --rule --socket --version | sort | tr '\n' ' ' | sed 's/ $//')" \
+        "list --<TAB>: the common options and --rule"
+expect_eq "$(comp pinnerctl explain 1 --t)" "--thread" "explain PID --t<TAB>"
+expect_eq "$(comp pinnerctl check --c)" "--config-dir" "check --c<TAB>"
+expect_eq "$(comp pinnerctl status --c)" "" "status takes no --config-dir"
+for v in $verbs; do
+        comp pinnerctl "$v" --j | grep -qx -- --json || fail "$v --j<TAB> does not offer --json (every verb takes it)"
+done
+ok "options from pinnerctl --help, per verb"
 
 # explain PID: live pids, one argument only.
 sleep 60 &
@@ -40,7 +51,26 @@ comp pinnerctl explain "" | tr ' ' '\n' | grep -qx "$sp" || fail "explain <TAB> 
 comp pinnerctl explain "$sp" | tr ' ' '\n' | grep -qx "$sp" || fail "explain $sp<TAB> does not offer $sp"
 comp pinnerctl explain x | grep -q . && fail "explain x<TAB> offers $(comp pinnerctl explain x)"
 expect_eq "$(comp pinnerctl explain 1 '')" "" "explain takes one PID"
-ok "explain completes live pids"
+comp pinnerctl list "" | tr ' ' '\n' | grep -qx "$sp" || fail "list <TAB> does not offer pid $sp"
+# --thread: the threads of the process named before it.
+expect_eq "$(comp pinnerctl explain "$sp" --thread '')" "$sp" "explain $sp --thread <TAB>: its one thread"
+ok "explain and list complete live pids, --thread the process's threads"
+
+# --rule: the rules of the daemon on --socket.
+if [ "$(id -u)" = 0 ]; then
+        write_conf "[rule:r40-alpha]
+comm = nothing40a
+cpus = 0
+[rule:r40-beta]
+comm = nothing40b
+cpus = 0"
+        start_daemon
+        expect_eq "$(comp pinnerctl --socket "$SOCK" list --rule r40)" "r40-alpha r40-beta" "list --rule <TAB>: the daemon's rules"
+        stop_daemon
+        ok "--rule completes the running daemon's rule names"
+else
+        echo "note: not root; --rule against a daemon not checked"
+fi
 
 # explain irq:N, cpus/audit CPU numbers, --sample and a verb after its value.
 if [ -d /proc/irq ] && ls /proc/irq | grep -q '^[0-9]'; then

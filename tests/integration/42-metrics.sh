@@ -59,7 +59,14 @@ want = {
     "pinnerd_drift": ("counter", "drift"),
     "pinnerd_managed_threads": ("gauge", None),
     "pinnerd_rule_threads": ("gauge", None),
+    "pinnerd_rule_outcomes": ("counter", None),
     "pinnerd_event_to_pin_seconds": ("histogram", None),
+    "pinnerd_build_info": ("gauge", None),
+    "pinnerd_start_time_seconds": ("gauge", None),
+    "pinnerd_config_last_reload_successful": ("gauge", None),
+    "pinnerd_config_last_reload_success_timestamp_seconds": ("gauge", None),
+    "pinnerd_event_source": ("gauge", None),
+    "pinnerd_drift_events_source": ("gauge", None),
 }
 if set(fams) != set(want):
     fail("families %s, expected %s" % (sorted(fams), sorted(want)))
@@ -76,6 +83,29 @@ for n, (typ, key) in want.items():
             if not s.value > 0: fail("events %s" % s.value)
         elif s.value != status["counters"][key]:
             fail("%s_total %s, status says %s" % (n, s.value, status["counters"][key]))
+# What an operator alerts on.
+import time
+(b,) = fams["pinnerd_build_info"].samples
+if b.value != 1 or b.labels.get("version") != status["version"]: fail("build_info %s" % (b,))
+start = fams["pinnerd_start_time_seconds"].samples[0].value
+if not time.time() - 600 < start <= time.time(): fail("start_time_seconds %s" % start)
+if fams["pinnerd_config_last_reload_successful"].samples[0].value != 1: fail("last reload not successful")
+ok_at = fams["pinnerd_config_last_reload_success_timestamp_seconds"].samples[0].value
+if not start <= ok_at <= time.time(): fail("last reload success at %s, started %s" % (ok_at, start))
+src = {s.labels["source"]: s.value for s in fams["pinnerd_event_source"].samples}
+if src != {"proc-connector": 1, "polling": 0}: fail("event_source %s" % src)
+drift = {s.labels["source"]: s.value for s in fams["pinnerd_drift_events_source"].samples}
+if sorted(drift.values()) != [0, 1] or drift[status["drift_events"]] != 1: fail("drift_events_source %s" % drift)
+# Outcomes per rule: every rule and outcome, summing to the totals.
+out = {}
+for s in fams["pinnerd_rule_outcomes"].samples:
+    if s.name.endswith("_total"): out[(s.labels["rule"], s.labels["outcome"])] = s.value
+for o in ("applied", "restored", "skipped", "failed", "drift"):
+    for r in ("m42.a:b@c-d", "m42-idle"):
+        if (r, o) not in out: fail("no rule_outcomes for %s %s" % (r, o))
+    if sum(v for (r, oo), v in out.items() if oo == o) != status["counters"][o]:
+        fail("rule_outcomes %s do not sum to %s_total" % (o, o))
+if out[("m42.a:b@c-d", "applied")] != 3: fail("applied for m42.a:b@c-d: %s" % out[("m42.a:b@c-d", "applied")])
 rules = {s.labels["rule"]: s.value for s in fams["pinnerd_rule_threads"].samples}
 if rules != {"m42.a:b@c-d": 3, "m42-idle": 0}: fail("rule_threads %s" % rules)
 if fams["pinnerd_managed_threads"].samples[0].value != 3: fail("managed_threads %s" % fams["pinnerd_managed_threads"].samples)
@@ -94,13 +124,22 @@ PY
 "$PY" "$T/check.py" "$T/metrics" "$T/status.json" || fail "the exposition: $(head -c 3000 "$T/metrics")"
 ok "prometheus_client parses it: names, types, HELP, values as status says"
 
-# Anyone may ask; --json is a usage error.
+# Anyone may ask; --json gives the same numbers.
 setpriv --reuid=65534 --regid=65534 --clear-groups "$PINNERCTL" --socket "$SOCK" metrics >"$T/nobody" 2>&1 ||
         fail "metrics as uid 65534: exit $?: $(cat "$T/nobody")"
 grep -q '^pinnerd_rule_threads{rule="m42.a:b@c-d"} 3$' "$T/nobody" || fail "metrics as uid 65534: $(head -n 40 "$T/nobody")"
 ok "metrics is allowed to anyone"
-ctl metrics --json >/dev/null 2>&1
-expect_eq "$?" 2 "metrics --json: usage error"
+ctl metrics --json >"$T/metrics.json" || fail "metrics --json: exit $?"
+"$PY" - "$T/metrics.json" <<'PY' || fail "metrics --json: $(cat "$T/metrics.json")"
+import json, sys
+m = json.load(open(sys.argv[1]))
+r = {x["name"]: x for x in m["rules"]}
+assert m["config_last_reload_successful"] is True and m["event_source"] == "proc-connector", m
+assert r["m42.a:b@c-d"]["threads"] == 3 and r["m42.a:b@c-d"]["outcomes"]["applied"] == 3, r
+assert r["m42-idle"]["threads"] == 0, r
+assert m["event_to_pin_seconds"]["buckets"][-1] == {"le": "+Inf", "count": m["event_to_pin_seconds"]["count"]}, m
+PY
+ok "metrics --json: the same numbers as one JSON document"
 ctl metrics extra >/dev/null 2>&1
 expect_eq "$?" 2 "metrics with an argument: usage error"
 

@@ -46,6 +46,7 @@ has -rw-r--r-- /usr/share/man/man5/pinnerd.conf.5.gz
 has -rw-r--r-- /usr/share/doc/pinnerd/copyright
 has -rw-r--r-- /usr/share/bash-completion/completions/pinnerctl
 has -rw-r--r-- /usr/lib/systemd/catalog/pinnerd.catalog
+has -rw-r--r-- /usr/share/doc/pinnerd/examples/pinnerd-alerts.yml
 ok "files at Debian's paths (unit under $unitdir)"
 if grep -q '/usr/local' "$T/contents"; then fail "something under /usr/local: $(grep /usr/local "$T/contents")"; fi
 

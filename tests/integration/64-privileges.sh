@@ -131,6 +131,17 @@ awk -v t="$nobp" '$2 == t {f = 1} END {exit !f}' <<<"$out" || fail "nobody's lis
 awk -v t="$rootp" '$2 == t {f = 1} END {exit !f}' <<<"$out" && fail "nobody's list shows root's process $rootp it cannot see: $out"
 ok "nobody's list shows its own $nobp, not root's $rootp"
 nctl list --json | grep -q "\"pid\":$rootp\b" && fail "nobody's list --json shows root's process $rootp"
+# The filters go through the same check: asking for root's pid or the rule
+# that holds it shows nobody nothing of it.
+out=$(nctl list "$rootp" 2>&1)
+expect_eq "$?" 0 "nobody's list $rootp: exit status"
+expect_eq "$(tail -n 1 <<<"$out")" "0 threads" "nobody's list $rootp: nothing of root's process"
+out=$(nctl list --rule mine 2>&1)
+awk -v t="$rootp" '$2 == t {f = 1} END {exit !f}' <<<"$out" && fail "nobody's list --rule mine shows $rootp: $out"
+awk -v t="$nobp" '$2 == t {f = 1} END {exit !f}' <<<"$out" || fail "nobody's list --rule mine lacks its own $nobp: $out"
+out=$(nctl list "$nobp" 2>&1)
+awk -v t="$nobp" '$2 == t {f = 1} END {exit !f}' <<<"$out" || fail "nobody's list $nobp lacks it: $out"
+ok "nobody's list PID and list --rule show only what nobody can see"
 out=$(nctl explain "$rootp" 2>&1)
 rc=$?
 [ "$rc" != 0 ] || fail "nobody's explain of the invisible $rootp succeeded: $out"

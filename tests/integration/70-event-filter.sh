@@ -4,7 +4,8 @@
 # path older kernels take (forced here with PINNERD_PROC_FILTER=socket), with
 # the socket filter alone. Either way exec, new threads and renames are still
 # seen and pinned, exits still forget, and a burst of 10,000 uid-change events
-# (which no rule uses) never reaches the daemon's event counter.
+# never reaches the daemon's event counter while no rule matches on users;
+# once a reload adds one, they do, and when it goes, they stop.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cpus 2
@@ -75,6 +76,28 @@ check_path() {
         n=$((e1 - e0))
         [ "$n" -lt 2000 ] || fail "$want filter: $n events counted during a burst of 10,000 uid changes"
         ok "$want filter: a burst of 10,000 uid changes counted $n events (only fork/exec/exit, and the host's)"
+
+        # A rule on users, reloaded in: now they are asked for, and counted;
+        # reloaded out: not any more.
+        cp "$T/pinnerd.conf" "$T/without-users.conf"
+        printf '\n[rule:users]\ncomm = %s-nothing\nuser = nobody\ncpus = 0\n' "$C" >>"$T/pinnerd.conf"
+        ctl reload >/dev/null || fail "$want filter: reload with a user rule failed"
+        e0=$(events)
+        uid_burst
+        sleep 0.2
+        e1=$(events)
+        n=$((e1 - e0))
+        [ "$n" -ge 9000 ] || fail "$want filter: with a rule on users, only $n events counted for 10,000 uid changes"
+        ok "$want filter: with a rule on users the 10,000 uid changes arrive ($n events)"
+        cp "$T/without-users.conf" "$T/pinnerd.conf"
+        ctl reload >/dev/null || fail "$want filter: reload without the user rule failed"
+        e0=$(events)
+        uid_burst
+        sleep 0.2
+        e1=$(events)
+        n=$((e1 - e0))
+        [ "$n" -lt 2000 ] || fail "$want filter: $n events counted after the rule on users went"
+        ok "$want filter: without it again, $n"
         pt_cmd "$p" quit
         kill "$SPAWNED_PID"
 }

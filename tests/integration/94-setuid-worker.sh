@@ -11,16 +11,22 @@ NOBODY=$(id -u nobody 2>/dev/null) || skip "no user nobody"
 C=$(unique_comm u)
 cp "$HELPERS/prefork" "$T/$C"
 
-# start_prefork: the master and its worker, commands through a FIFO.
+# start_prefork [--wait]: the master and its worker, commands through a
+# FIFO; with --wait the master forks when told to (start_worker).
 start_prefork() {
         rm -f "$T/pf.in" "$T/pf.out"
         mkfifo "$T/pf.in"
         exec {PF_FD}<>"$T/pf.in"
-        "$T/$C" "$NOBODY" 2 <"$T/pf.in" >"$T/pf.out" 2>&1 &
+        "$T/$C" "$NOBODY" 2 "$@" <"$T/pf.in" >"$T/pf.out" 2>&1 &
         PF_BG=$!
         cleanup_add "kill -KILL $PF_BG; wait $PF_BG"
-        wait_until 5 "the worker started" grep -q '^worker ' "$T/pf.out"
+        wait_until 5 "the master started" grep -q '^master ' "$T/pf.out"
         MASTER=$(awk '$1 == "master" {print $2}' "$T/pf.out")
+        [ $# -gt 0 ] || start_worker
+}
+start_worker() {
+        grep -q '^worker ' "$T/pf.out" || echo fork >&"$PF_FD"
+        wait_until 5 "the worker started" grep -q '^worker ' "$T/pf.out"
         WORKER=$(awk '$1 == "worker" {print $2}' "$T/pf.out")
 }
 stop_prefork() {
@@ -73,4 +79,18 @@ ctl list --json >"$T/list.json"
 [ "$(jq --argjson p "$WORKER" '[.[] | select(.pid == $p)] | length' "$T/list.json")" = 0 ] ||
         fail "the worker is still listed after it left root: $(cat "$T/list.json")"
 ok "left root: its original mask is back and pinnerd forgot it"
+stop_prefork
+
+# The master is pinned (root) before it forks: the worker starts on
+# pinnerd's mask, and what it gets back when it leaves root is what it
+# would have had without pinnerd, its creator's original.
+start_prefork --wait
+wait_mask "$MASTER" 1
+start_worker
+for t in $(worker_tids); do wait_mask "$t" 1 3; done
+echo drop >&"$PF_FD"
+wait_until 5 "the worker dropped to nobody" grep -q '^dropped ' "$T/pf.out"
+for t in $(worker_tids); do wait_mask "$t" 0-1 3; done
+expect_eq "$(mask "$MASTER")" 1 "the master stays pinned"
+ok "a worker forked by a pinned master gets the master's original back when it leaves root"
 stop_prefork

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs every tests/integration/NN-*.sh against the built binaries.
+# Runs every tests/integration/N-*.sh (10-*.sh ... 110-*.sh) against the built binaries.
 # Each test exits 0 (pass), 77 (skip: its last output line says why) or
 # anything else (fail). Usage: run.sh BUILD_DIR [TEST...]
 set -u
@@ -8,7 +8,13 @@ shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 export BUILD HERE
 pass=0 fail=0 skip=0 failed=""
-if [ $# -gt 0 ]; then tests="$*"; else tests=$(ls "$HERE"/[0-9][0-9]-*.sh | sort); fi
+# Every NN-name.sh, whatever the number of digits (100-*.sh too), in
+# numeric order.
+if [ $# -gt 0 ]; then
+        tests="$*"
+else
+        tests=$(ls "$HERE" | grep -E '^[0-9]+-.*\.sh$' | sort -n | sed "s|^|$HERE/|")
+fi
 for t in $tests; do
         name=$(basename "$t" .sh)
         out=$(mktemp /tmp/pinnerd-it-out.XXXXXX)

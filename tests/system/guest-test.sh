@@ -79,6 +79,8 @@ for f in /usr/sbin/pinnerd /usr/bin/pinnerctl /usr/lib/systemd/catalog/pinnerd.c
 	check_true "installed: $f" "$(ls -l "$f" 2>&1)" "[ -f '$f' ]"
 done
 check_true "installed: /etc/pinnerd.d/" "$(ls -ld /etc/pinnerd.d 2>&1)" '[ -d /etc/pinnerd.d ]'
+alerts=/usr/share/doc/pinnerd/examples/pinnerd-alerts.yml
+check_true "installed: $alerts" "$(ls -l "$alerts" 2>&1)" "[ -f '$alerts' ]"
 info "unit file: $(systemctl show -p FragmentPath --value pinnerd)"
 
 # ------------------------------------------------------------------ 1. config
@@ -327,7 +329,7 @@ check_contains "per-rule gauges" "('workers', " "$out"
 n=$(echo "$out" | sed -n 's/.*event_to_pin count \([0-9]*\).*/\1/p')
 check_true "event_to_pin histogram has observations ($out)" "${n:-0}" '[ "${n:-0}" -gt 0 ]'
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups pinnerctl metrics 2>&1 | grep -c '^# TYPE')
-check_eq "pinnerctl metrics as nobody: TYPE lines" 11 "$out"
+check_eq "pinnerctl metrics as nobody: TYPE lines" 18 "$out"
 out=$(systemctl enable --now pinnerd-metrics.timer 2>&1)
 rc=$?
 check_true "systemctl enable --now pinnerd-metrics.timer (exit $rc)" "${out:-ok}" '[ $rc = 0 ]'
@@ -340,6 +342,43 @@ check_contains "$prom parses" "missing none" "$out"
 check_eq "pinnerd-metrics.service result" success "$(systemctl show -p Result --value pinnerd-metrics.service)"
 check_eq "only pinnerd.prom in the textfile directory (no temporary file)" pinnerd.prom "$(ls -A "${prom%/*}")"
 info "$(systemd-analyze security --no-pager pinnerd-metrics.service 2>/dev/null | tail -n 1)"
+
+# ------------------------------------------------------------------ 17a. alerting
+step 17a "a rejected reload, as Prometheus sees it through the textfile timer; the shipped alerting rules"
+# What the collector would read: the timer's file, parsed by a real parser.
+prom_value() { # NAME
+	python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for f in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in f.samples:
+        if s.name == sys.argv[2] and not s.labels: print(int(s.value))' "$prom" "$1" 2>&1
+}
+check_eq "pinnerd_config_last_reload_successful in $prom" 1 "$(prom_value pinnerd_config_last_reload_successful)"
+cp "$conf" /tmp/pinnerd.conf.good
+printf '\n[rule:typo]\ncomm = pintest\ncpu = 1\n' >>"$conf"
+out=$(pinnerctl reload 2>&1)
+rc=$?
+check_eq "pinnerctl reload of a config with a typo: exit status" 1 "$rc"
+check_contains "pinnerctl reload says what was meant" "(did you mean 'cpus'?)" "$out"
+eventually "pinnerd_config_last_reload_successful in $prom (the timer writes every 15 s)" 0 60 \
+	prom_value pinnerd_config_last_reload_successful
+cp /tmp/pinnerd.conf.good "$conf"
+out=$(systemctl reload pinnerd 2>&1)
+rc=$?
+check_true "systemctl reload pinnerd after the fix (exit $rc)" "${out:-ok}" '[ $rc = 0 ]'
+eventually "pinnerd_config_last_reload_successful in $prom after the fix" 1 60 \
+	prom_value pinnerd_config_last_reload_successful
+if [ -x "$data/promtool" ]; then
+	out=$("$data/promtool" check rules "$alerts" 2>&1)
+	rc=$?
+	check_true "promtool check rules $alerts (exit $rc)" "$(echo "$out" | tail -n 1)" '[ $rc = 0 ]'
+	out=$("$data/promtool" check metrics <"$prom" 2>&1)
+	rc=$?
+	check_true "promtool check metrics < $prom (exit $rc)" "${out:-no lint problems}" '[ $rc = 0 ] && [ -z "$out" ]'
+else
+	info "no promtool on the data disk (the host's apt has no prometheus package): rules not checked"
+fi
 
 # ------------------------------------------------------------------ 17b. upgrade
 step 17b "apt install --reinstall (what an upgrade does): the edited conffile stays, the daemon restarts, the timer stays enabled"
@@ -354,6 +393,39 @@ check_true "pinnerd restarted by the package ($old -> $new)" "$(systemctl is-act
 	'[ "$(systemctl is-active pinnerd)" = active ] && [ "${new:-0}" != 0 ] && [ "$new" != "$old" ]'
 check_eq "pinnerd-metrics.timer still enabled" enabled "$(systemctl is-enabled pinnerd-metrics.timer 2>&1)"
 eventually "worker9 pinned by the restarted daemon" 0-1 20 tmask "$b" worker9
+
+# ------------------------------------------------------------------ 17c. what an ordinary user sees
+step 17c "an ordinary user sees through pinnerctl only what its own /proc shows (hidepid=invisible; a ProtectProc=invisible unit)"
+id alice >/dev/null 2>&1 || useradd -M -s /bin/sh alice
+al=$(start_pintest pintest-alice -p User=alice -- worker7) || al=0
+eventually "alice's worker7 pinned by rule workers" 0-1 20 tmask "$al" worker7
+as_alice() { setpriv --reuid=alice --regid=alice --init-groups "$@"; }
+# view JSON: "ROOT_SHOWN OWN_SHOWN" for a list --json text on stdin.
+cat >/tmp/view.py <<'PY'
+import json, sys
+rows = json.load(sys.stdin)
+print(sum(1 for r in rows if r["pid"] == int(sys.argv[1])), sum(1 for r in rows if r["pid"] == int(sys.argv[2])))
+PY
+# seen_by WHAT LIST_JSON STATUS_JSON METRICS: alice's view hides root's pintest-a
+seen_by() {
+	check_eq "$1: list shows root's pintest-a, alice's pintest" "0 1" "$(printf '%s' "$2" | python3 /tmp/view.py "$a" "$al" 2>&1)"
+	check_eq "$1: status counts alice's thread only" 1 \
+		"$(printf '%s' "$3" | python3 -c 'import json,sys; print(json.load(sys.stdin)["managed_threads"])' 2>&1)"
+	check_eq "$1: metrics count alice's thread only" 1 "$(printf '%s\n' "$4" | awk '$1 == "pinnerd_managed_threads" {print $2}')"
+}
+mount -o remount,hidepid=invisible /proc
+check_true "alice's /proc (hidepid=invisible) hides root's pintest-a" "$(as_alice ls -d /proc/$a 2>&1)" "! as_alice test -d /proc/$a"
+seen_by "hidepid=invisible" "$(as_alice pinnerctl list --json 2>&1)" "$(as_alice pinnerctl status --json 2>&1)" \
+	"$(as_alice pinnerctl metrics 2>&1)"
+out=$(as_alice pinnerctl explain "$a" 2>&1)
+rc=$?
+check_eq "hidepid=invisible: alice's explain of root's pintest-a (exit 1, $out)" 1 "$rc"
+mount -o remount,hidepid=off /proc
+run_alice() { systemd-run --quiet --wait --pipe -p User=alice -p ProtectProc=invisible pinnerctl "$@" 2>&1; }
+seen_by "a ProtectProc=invisible unit" "$(run_alice list --json)" "$(run_alice status --json)" "$(run_alice metrics)"
+out=$(pinnerctl list --json | python3 /tmp/view.py "$a" "$al" 2>&1)
+check_true "root's list shows both ($out)" "$out" 'set -- $out; [ "$1" -ge 1 ] && [ "$2" -ge 1 ]'
+systemctl stop pintest-alice 2>/dev/null
 
 # ------------------------------------------------------------------ 18. purge
 step 18 "apt purge pinnerd leaves nothing behind"

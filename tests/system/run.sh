@@ -288,6 +288,7 @@ elif [ "$readme" = 1 ]; then
 	cp "$here/readme-guest.sh" "$data/test.sh"
 else
 	cp "$deb" "$debdir/pintest" "$here/guest-lib.sh" "$data/"
+	[ -x "$debdir/promtool" ] && cp "$debdir/promtool" "$data/"
 	case $boot in
 	*-smt) guest_script=guest-topo.sh ;;
 	*-irq) guest_script=guest-irq.sh ;;
@@ -433,6 +434,24 @@ if [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
 	say "phase deb: $(basename "$deb"), Depends: $(dpkg-deb -f "$deb" Depends) ($(secs "$t0") s)"
 	cc -O2 -Wall -Wextra -Werror -pthread -o "$debdir/pintest" "$here/threads.c" ||
 		die "cannot build tests/system/threads.c"
+	# promtool, for the shipped alerting rules in the guest (which has no
+	# network): the host's, or taken once from Debian's prometheus package
+	# (apt-get download, nothing installed) and kept in the cache. Without it
+	# the guest says so and skips that check.
+	promtool=$(command -v promtool || true)
+	if [ -z "$promtool" ] && [ ! -x "$cache/promtool/promtool" ]; then
+		mkdir -p "$cache/promtool"
+		if (cd "$cache/promtool" && apt-get download -q prometheus >/dev/null 2>&1 &&
+			dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xOf - ./usr/bin/promtool >promtool.new &&
+			chmod 0755 promtool.new && ./promtool.new --version >/dev/null 2>&1 && mv promtool.new promtool); then
+			say "phase deb: promtool from $(ls "$cache/promtool"/prometheus_*.deb | xargs -n 1 basename)"
+		else
+			say "phase deb: no promtool (the host's apt has no prometheus package): the guest skips the rules check"
+		fi
+		rm -f "$cache/promtool"/prometheus_*.deb "$cache/promtool/promtool.new"
+	fi
+	[ -n "$promtool" ] || promtool=$cache/promtool/promtool
+	[ -x "$promtool" ] && cp "$promtool" "$debdir/promtool"
 fi
 
 # ---------------------------------------------------------------- per boot

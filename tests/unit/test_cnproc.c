@@ -218,8 +218,7 @@ START_TEST(test_subscribe_filtered) {
         ck_assert_uint_eq(cn->len, 8);
         memcpy(in, cn->data, 8);
         ck_assert_uint_eq(in[0], PROC_CN_MCAST_LISTEN);
-        ck_assert_uint_eq(in[1], PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_UID | PROC_EVENT_COMM |
-                                         PROC_EVENT_EXIT);
+        ck_assert_uint_eq(in[1], PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_COMM | PROC_EVENT_EXIT);
         /* Our names match the kernel's bits. */
         ck_assert_uint_eq(CNPROC_EV_UID, PROC_EVENT_UID);
         ck_assert_uint_eq(CNPROC_EV_GID, PROC_EVENT_GID);
@@ -256,7 +255,7 @@ START_TEST(test_filter_kinds) {
                 bool pass;
         } t[] = {
                 {PROC_EVENT_NONE, true},      {PROC_EVENT_FORK, true}, {PROC_EVENT_EXEC, true},
-                {PROC_EVENT_COMM, true},      {PROC_EVENT_EXIT, true}, {PROC_EVENT_UID, true},
+                {PROC_EVENT_COMM, true},      {PROC_EVENT_EXIT, true}, {PROC_EVENT_UID, false},
                 {PROC_EVENT_GID, false},      {PROC_EVENT_SID, false}, {PROC_EVENT_PTRACE, false},
                 {PROC_EVENT_COREDUMP, false}, {0x00000400, false}, /* a kind not known yet */
         };
@@ -267,6 +266,25 @@ START_TEST(test_filter_kinds) {
                 size_t len = build(buf, t[i].what, 1, 1, 2, 2, CN_IDX_PROC);
                 ck_assert_msg(passes(sv, buf, len) == t[i].pass, "what=%#x", t[i].what);
         }
+        close(sv[0]);
+        close(sv[1]);
+}
+END_TEST
+
+/* While a rule matches on users, UID events pass too; GID events never. */
+START_TEST(test_filter_with_users) {
+        int sv[2];
+        char buf[256] __attribute__((aligned(8)));
+        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+        ck_assert_int_eq(cnproc_attach_filter(sv[1], CNPROC_EVENTS_USED | CNPROC_EV_UID), 0);
+        size_t len = build(buf, PROC_EVENT_UID, 1, 1, 2, 2, CN_IDX_PROC);
+        ck_assert(passes(sv, buf, len));
+        len = build(buf, PROC_EVENT_GID, 1, 1, 2, 2, CN_IDX_PROC);
+        ck_assert(!passes(sv, buf, len));
+        /* Replaced: without users again. */
+        ck_assert_int_eq(cnproc_set_events(sv[1], CN_FILTER_SOCKET, CNPROC_EVENTS_USED), 0);
+        len = build(buf, PROC_EVENT_UID, 1, 1, 2, 2, CN_IDX_PROC);
+        ck_assert(!passes(sv, buf, len));
         close(sv[0]);
         close(sv[1]);
 }
@@ -332,6 +350,7 @@ Suite *cnproc_suite(void) {
         tc = tcase_create("filter");
         tcase_add_test(tc, test_filter_kinds);
         tcase_add_test(tc, test_filter_fails_open);
+        tcase_add_test(tc, test_filter_with_users);
         tcase_add_test(tc, test_filter_program_shape);
         suite_add_tcase(s, tc);
         return s;

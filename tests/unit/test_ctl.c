@@ -644,6 +644,29 @@ START_TEST(test_privileged_verbs) {
 }
 END_TEST
 
+/* The one verb table: names the wire accepts, each once; only reload and
+ * rescan need root; only check runs without the daemon; the options. */
+START_TEST(test_verb_table) {
+        for (size_t i = 0; i < ctl_verb_table_size; i++) {
+                const CtlVerbInfo *v = &ctl_verb_table[i];
+                ck_assert_msg(ctl_verb_valid(v->name), "%s", v->name);
+                ck_assert_ptr_eq(ctl_verb_find(v->name), v);
+                ck_assert_uint_le(v->min_args, v->max_args);
+                ck_assert_msg(v->synopsis && v->summary && *v->summary, "%s", v->name);
+                ck_assert_int_eq(v->needs_root,
+                                 strcmp(v->name, "reload") == 0 || strcmp(v->name, "rescan") == 0);
+                ck_assert_int_eq(v->local, strcmp(v->name, "check") == 0);
+        }
+        ck_assert_ptr_null(ctl_verb_find("frobnicate"));
+        ck_assert_ptr_null(ctl_verb_find(""));
+        ck_assert_ptr_null(ctl_verb_find(NULL));
+        ck_assert_uint_eq(ctl_verb_find("list")->options, CTL_OPT_RULE);
+        ck_assert_uint_eq(ctl_verb_find("explain")->options, CTL_OPT_THREAD);
+        ck_assert_uint_eq(ctl_verb_find("check")->options, CTL_OPT_CONFIG_DIR);
+        ck_assert_uint_eq(ctl_verb_find("status")->options, 0);
+}
+END_TEST
+
 /* A real unprivileged peer (setuid in a child) is refused reload and rescan
  * but may read; root may reload. Needs root to change uid. */
 START_TEST(test_server_non_root_refused) {
@@ -1027,6 +1050,7 @@ Suite *ctl_suite(void) {
         tcase_add_loop_test(proto, test_chunk_decode_table, 0, ELEMENTSOF(chunk_cases));
         tcase_add_test(proto, test_chunk_decode_oversize);
         tcase_add_test(proto, test_privileged_verbs);
+        tcase_add_test(proto, test_verb_table);
         suite_add_tcase(s, proto);
 
         tcase_set_timeout(server, 60);

@@ -60,6 +60,40 @@ START_TEST(test_decide_rule_agrees) {
 }
 END_TEST
 
+/* explain says what is about the process once: the walk sorts its lines
+ * into the process part and the thread part, and loses none. */
+START_TEST(test_decide_rule_why) {
+        Config *c = load(conf_text);
+        static const struct {
+                const char *comm, *thread, *winner;
+                size_t n_process, n_thread;
+        } t[] = {
+                {"bash", "bash", NULL, 3, 0},                   /* no rule's comm */
+                {"qemu", "worker", "low", 2, 0},                /* high, tie: comm qemu-system* */
+                {"qemu-system-x86", "worker", "low", 0, 2},     /* high, tie: thread name */
+                {"qemu-system-x86", "CPU 0/KVM", "high", 0, 2}, /* low, tie: beaten */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                TaskFacts f = {.pid = 1, .tid = 2, .comm = t[i].comm, .thread = t[i].thread};
+                StrVec wp = {0}, wt = {0}, all = {0};
+                const Rule *r = decide_rule_why(c, &f, &wp, &wt);
+                ck_assert_ptr_eq(r, decide_rule(c, &f, &all));
+                if (t[i].winner)
+                        ck_assert_str_eq(r->name, t[i].winner);
+                else
+                        ck_assert_ptr_null(r);
+                ck_assert_msg(wp.n == t[i].n_process && wt.n == t[i].n_thread, "case %zu: %zu + %zu", i, wp.n,
+                              wt.n);
+                ck_assert_uint_eq(wp.n + wt.n, all.n);
+                ck_assert_ptr_eq(decide_rule_why(c, &f, NULL, NULL), r);
+                strvec_done(&wp);
+                strvec_done(&wt);
+                strvec_done(&all);
+        }
+        config_free(c);
+}
+END_TEST
+
 START_TEST(test_decide_verdicts) {
         Config *c = load("[rule:a]\ncomm = x\ncpus = 1\n[rule:gone]\ncomm = y\ncpus = 7\n");
         Host *h = NULL;
@@ -218,6 +252,7 @@ Suite *decide_suite(void) {
         Suite *s = suite_create("decide");
         TCase *tc = tcase_create("decide");
         tcase_add_test(tc, test_decide_rule_agrees);
+        tcase_add_test(tc, test_decide_rule_why);
         tcase_add_test(tc, test_decide_verdicts);
         tcase_add_test(tc, test_decide_spread_load);
         tcase_add_test(tc, test_spread_modes);

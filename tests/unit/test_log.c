@@ -4,28 +4,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
 typedef struct {
         Logger l;
         char *buf;
-        size_t len;
         FILE *f;
 } Capture;
 
+/* stderr records go to a file of ours (writes never wait on it). */
 static void capture_start(Capture *c, int level) {
         log_setup(&c->l, LOG_TARGET_STDERR, level);
         c->buf = NULL;
-        c->len = 0;
-        c->f = open_memstream(&c->buf, &c->len);
+        c->f = tmpfile();
         ck_assert_ptr_nonnull(c->f);
-        c->l.err = c->f;
+        log_set_stderr_fd(&c->l, fileno(c->f));
 }
 
 static const char *capture_text(Capture *c) {
-        fflush(c->f);
-        return c->buf ? c->buf : "";
+        struct stat st;
+        ck_assert_int_eq(fstat(fileno(c->f), &st), 0);
+        free(c->buf);
+        c->buf = calloc(1, (size_t) st.st_size + 1);
+        ck_assert_ptr_nonnull(c->buf);
+        ck_assert_int_eq(pread(fileno(c->f), c->buf, (size_t) st.st_size, 0), st.st_size);
+        return c->buf;
 }
 
 static void capture_done(Capture *c) {
@@ -111,8 +117,56 @@ START_TEST(test_storm_summary) {
         ck_assert_ptr_null(strstr(t, "record 1000 "));
         ck_assert(log_storm_flush(&c.l, now_usec()));
         ck_assert(!log_storm_flush(&c.l, now_usec() + LOG_STORM_WINDOW_USEC + 1));
-        ck_assert_ptr_nonnull(
-                strstr(capture_text(&c), "suppressed 250 thread records in 10 s (applied 125, skipped 125)"));
+        ck_assert_ptr_nonnull(strstr(capture_text(&c),
+                                     "suppressed 250 thread records in 10 s (applied 125, skipped 125; about "
+                                     "processes of other 250)"));
+        capture_done(&c);
+}
+END_TEST
+
+/* One user's flood under a broad rule fills its own budget only: records
+ * about root's and another user's processes still pass, and the summary
+ * names whose records were held back. */
+START_TEST(test_storm_per_user) {
+        Capture c;
+        capture_start(&c, LOG_DEBUG);
+        LogFields flood = {.rule = "r", .pid = 1, .tid = 2, .uid = 65534, .has_uid = true};
+        LogFields svc = {.rule = "r", .pid = 3, .tid = 4, .uid = 0, .has_uid = true};
+        LogFields other = {.rule = "r", .pid = 5, .tid = 6, .uid = 1000, .has_uid = true};
+        for (unsigned i = 0; i < 3 * LOG_STORM_BURST; i++)
+                log_event(&c.l, EV_APPLIED, LOG_INFO, &flood, "flood %u", i);
+        for (unsigned i = 0; i < 10; i++) {
+                log_event(&c.l, EV_APPLIED, LOG_INFO, &svc, "service %u", i);
+                log_event(&c.l, EV_APPLIED, LOG_INFO, &other, "other %u", i);
+        }
+        const char *t = capture_text(&c);
+        ck_assert_ptr_nonnull(strstr(t, "service 9 "));
+        ck_assert_ptr_nonnull(strstr(t, "other 9 "));
+        ck_assert_ptr_nonnull(strstr(t, "flood 999 "));
+        ck_assert_ptr_null(strstr(t, "flood 1000 "));
+        ck_assert(!log_storm_flush(&c.l, now_usec() + LOG_STORM_WINDOW_USEC + 1));
+        ck_assert_ptr_nonnull(strstr(capture_text(&c),
+                                     "suppressed 2000 thread records in 10 s (applied 2000; about "
+                                     "processes of uid 65534: 2000)"));
+        capture_done(&c);
+}
+END_TEST
+
+/* Many users each within their budget: the total still stops at
+ * LOG_STORM_TOTAL per window. */
+START_TEST(test_storm_total) {
+        Capture c;
+        capture_start(&c, LOG_DEBUG);
+        for (unsigned u = 0; u < 8; u++)
+                for (unsigned i = 0; i < LOG_STORM_BURST; i++) {
+                        LogFields f = {.pid = 1, .tid = 2, .uid = 2000 + u, .has_uid = true};
+                        log_event(&c.l, EV_APPLIED, LOG_INFO, &f, "u%u r%u", u, i);
+                }
+        const char *t = capture_text(&c);
+        size_t lines = 0;
+        for (const char *p = t; *p; p++)
+                lines += *p == '\n';
+        ck_assert_uint_eq(lines, LOG_STORM_TOTAL);
         capture_done(&c);
 }
 END_TEST
@@ -150,6 +204,8 @@ Suite *log_suite(void) {
         tcase_add_test(tc, test_level_filter);
         tcase_add_test(tc, test_message_escaped);
         tcase_add_test(tc, test_storm_summary);
+        tcase_add_test(tc, test_storm_per_user);
+        tcase_add_test(tc, test_storm_total);
         tcase_add_test(tc, test_names_and_ids);
         suite_add_tcase(s, tc);
         return s;

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
@@ -48,6 +51,16 @@ static void fake_stop(FakeJournal *j) {
 static void fake_done(FakeJournal *j) {
         fake_stop(j);
         rmdir(j->dir);
+}
+
+/* What a stderr file of ours holds so far (malloc'd, NUL-terminated). */
+static char *file_text(FILE *f) {
+        struct stat st;
+        ck_assert_int_eq(fstat(fileno(f), &st), 0);
+        char *buf = calloc(1, (size_t) st.st_size + 1);
+        ck_assert_ptr_nonnull(buf);
+        ck_assert_int_eq(pread(fileno(f), buf, (size_t) st.st_size, 0), st.st_size);
+        return buf;
 }
 
 /* The next datagram, or -1 when none is waiting. */
@@ -192,27 +205,37 @@ START_TEST(test_stalled_journal) {
 END_TEST
 
 /* journald goes away (said once on stderr) and comes back at the same path:
- * records flow again, after one records-lost record. */
+ * meanwhile records go to stderr (the one that found it gone is lost, and
+ * that is said there too); then records flow to the journal again, after
+ * one record saying how many went to stderr. */
 START_TEST(test_journal_gone_and_back) {
         FakeJournal j;
         Logger l;
         char rec[8192], v[1024], *err = NULL;
-        size_t err_len = 0;
+        FILE *ef = tmpfile();
         ssize_t n, k;
 
         fake_start(&j);
         journal_logger(&l, &j);
-        l.err = open_memstream(&err, &err_len);
+        log_set_stderr_fd(&l, fileno(ef));
         log_msg(&l, LOG_INFO, "before");
         ck_assert_int_gt(fake_recv(&j, rec, sizeof rec), 0);
 
         fake_stop(&j);
         for (int i = 0; i < 5; i++)
                 log_msg(&l, LOG_INFO, "while gone %d", i);
-        ck_assert_uint_eq(log_lost_total(&l), 5);
-        fflush(l.err);
+        /* The record that found journald gone is lost; the rest go to
+         * stderr, after one line saying so. */
+        ck_assert_uint_eq(log_lost_total(&l), 1);
+        err = file_text(ef);
         ck_assert_ptr_nonnull(strstr(err, "journald is not reachable"));
+        ck_assert_ptr_nonnull(strstr(err, "records go to stderr until it is back"));
         ck_assert_ptr_null(strstr(strstr(err, "journald is not reachable") + 1, "journald is not reachable"));
+        for (int i = 1; i < 5; i++) {
+                char line[64];
+                snprintf(line, sizeof line, "pinnerd: info: while gone %d\n", i);
+                ck_assert_msg(strstr(err, line), "no '%s' in: %s", line, err);
+        }
 
         fake_bind(&j);
         usleep(LOG_RECONNECT_USEC + 50000);
@@ -224,14 +247,17 @@ START_TEST(test_journal_gone_and_back) {
         ck_assert_str_eq(v, "after");
         n = fake_recv(&j, rec, sizeof rec);
         ck_assert_int_gt(n, 0);
-        k = field(rec, (size_t) n, "PINNERD_EVENT", v, sizeof v);
-        v[k] = '\0';
-        ck_assert_str_eq(v, "records-lost");
         k = field(rec, (size_t) n, "MESSAGE", v, sizeof v);
         v[k] = '\0';
-        ck_assert_msg(strstr(v, "5 log records lost (journald unreachable 5)"), "%s", v);
+        ck_assert_str_eq(v, "journald is reachable again; 4 records went to stderr meanwhile");
+        /* The one record lost was said where records went then: stderr. */
+        ck_assert_int_lt(fake_recv(&j, rec, sizeof rec), 0);
+        free(err);
+        err = file_text(ef);
+        ck_assert_msg(strstr(err, "1 log records lost (journald unreachable 1)"), "%s", err);
+        ck_assert_ptr_nonnull(strstr(err, "[event=records-lost]"));
         log_done(&l);
-        fclose(l.err);
+        fclose(ef);
         free(err);
         fake_done(&j);
 }
@@ -252,8 +278,7 @@ START_TEST(test_stderr_reader_gone) {
         close(p[0]);
         log_setup(&l, LOG_TARGET_STDERR, LOG_DEBUG);
         l.journal_path = j.path;
-        l.err = fdopen(p[1], "w");
-        ck_assert_ptr_nonnull(l.err);
+        log_set_stderr_fd(&l, p[1]);
         log_msg(&l, LOG_INFO, "first");
         ck_assert(l.err_broken);
         ck_assert_int_eq(l.target, LOG_TARGET_JOURNAL);
@@ -269,7 +294,7 @@ START_TEST(test_stderr_reader_gone) {
         v[k] = '\0';
         ck_assert_str_eq(v, "second");
         log_done(&l);
-        fclose(l.err);
+        close(p[1]);
         fake_done(&j);
 }
 END_TEST
@@ -284,14 +309,111 @@ START_TEST(test_stderr_reader_gone_no_journal) {
         close(p[0]);
         log_setup(&l, LOG_TARGET_STDERR, LOG_DEBUG);
         l.journal_path = "/nonexistent/pinnerd-journal";
-        l.err = fdopen(p[1], "w");
+        log_set_stderr_fd(&l, p[1]);
         for (int i = 0; i < 3; i++)
                 log_msg(&l, LOG_INFO, "line %d", i);
         ck_assert(l.err_broken);
         ck_assert_int_eq(l.target, LOG_TARGET_STDERR);
         ck_assert_uint_eq(log_lost_total(&l), 3);
         log_done(&l);
-        fclose(l.err);
+        close(p[1]);
+}
+END_TEST
+
+/* A reader that stops reading (a terminal paused with Ctrl-S, a full pipe)
+ * never blocks the logger: stderr is a blocking pipe nobody reads, and 6,000
+ * records of ~600 bytes (3.6 MB, far past the pipe's 64 KiB) are logged at
+ * once; Check's timeout fails the test if a write waits. Records past the
+ * bounded queue are counted, none is cut, and once the reader reads again
+ * the queue drains as whole lines, with a records-lost line. The pipe
+ * itself stays blocking: the logger writes through a descriptor of its own. */
+START_TEST(test_stderr_reader_stalls) {
+        Logger l;
+        sd_event *e = NULL;
+        int p[2];
+        char pad[512];
+
+        memset(pad, 'x', sizeof pad - 1);
+        pad[sizeof pad - 1] = 0;
+        ck_assert_int_eq(pipe(p), 0);
+        log_setup(&l, LOG_TARGET_STDERR, LOG_DEBUG);
+        l.journal_path = "/nonexistent/pinnerd-journal";
+        log_set_stderr_fd(&l, p[1]);
+        ck_assert_int_ge(sd_event_new(&e), 0);
+        ck_assert_int_eq(log_attach_event(&l, e), 0);
+        for (int i = 0; i < 6000; i++)
+                log_msg(&l, LOG_INFO, "record %d %s", i, pad);
+        ck_assert_uint_gt(log_lost_total(&l), 0);
+        ck_assert_int_eq(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
+        /* Read everything the logger can write while the loop runs. */
+        ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+        size_t cap = 8 << 20, got = 0;
+        char *buf = malloc(cap);
+        ck_assert_ptr_nonnull(buf);
+        for (int idle = 0; idle < 50;) {
+                ssize_t n = read(p[0], buf + got, cap - got - 1);
+                if (n > 0) {
+                        got += (size_t) n;
+                        idle = 0;
+                } else
+                        idle++;
+                ck_assert_int_ge(sd_event_run(e, 1000), 0);
+        }
+        buf[got] = 0;
+        /* Whole lines only, in order, then what was lost said. */
+        size_t lines = 0;
+        int last = -1;
+        bool said = false;
+        for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+                *nl = 0;
+                int k;
+                if (sscanf(line, "pinnerd: info: record %d ", &k) == 1) {
+                        ck_assert_int_gt(k, last);
+                        ck_assert_msg(strlen(line) > sizeof pad, "a cut line: %.80s", line);
+                        last = k;
+                        lines++;
+                } else {
+                        ck_assert_msg(strstr(line, "log records lost"), "unexpected line: %.120s", line);
+                        said |= strstr(line, "log records lost (queue full while the sink was busy") != NULL;
+                }
+        }
+        ck_assert_uint_gt(lines, 1000);
+        ck_assert_uint_eq(lines + log_lost_total(&l), 6000);
+        ck_assert(said);
+        free(buf);
+        log_done(&l);
+        sd_event_unref(e);
+        close(p[0]);
+        close(p[1]);
+}
+END_TEST
+
+/* --log-target journal where no journald runs: nothing is lost, every
+ * record goes to stderr after one line saying why. */
+START_TEST(test_journal_absent_falls_back_to_stderr) {
+        Logger l;
+        char *err;
+        FILE *ef = tmpfile();
+        LogFields f = {.rule = "r", .pid = 5, .tid = 6, .comm = "c", .thread = "t"};
+
+        log_setup(&l, LOG_TARGET_JOURNAL, LOG_DEBUG);
+        l.journal_path = "/nonexistent/pinnerd-journal";
+        log_set_stderr_fd(&l, fileno(ef));
+        for (int i = 0; i < 3; i++)
+                log_msg(&l, LOG_INFO, "line %d", i);
+        log_event(&l, EV_APPLIED, LOG_INFO, &f, "pinned");
+        ck_assert_uint_eq(log_lost_total(&l), 0);
+        ck_assert_int_eq(l.target, LOG_TARGET_JOURNAL);
+        err = file_text(ef);
+        const char *said = strstr(err, "journald is not reachable at /nonexistent/pinnerd-journal");
+        ck_assert_msg(said, "%s", err);
+        ck_assert_ptr_null(strstr(said + 1, "journald is not reachable"));
+        ck_assert_ptr_nonnull(strstr(err, "pinnerd: info: line 0\n"));
+        ck_assert_ptr_nonnull(strstr(err, "pinnerd: info: line 2\n"));
+        ck_assert_ptr_nonnull(strstr(err, "pinned [event=applied rule=r pid=5 tid=6 comm=c thread=t]"));
+        log_done(&l);
+        fclose(ef);
+        free(err);
 }
 END_TEST
 
@@ -343,21 +465,21 @@ END_TEST
 START_TEST(test_escaped_once) {
         Logger l;
         char *buf = NULL;
-        size_t len = 0;
 
+        FILE *ef = tmpfile();
         log_setup(&l, LOG_TARGET_STDERR, LOG_DEBUG);
-        l.err = open_memstream(&buf, &len);
+        log_set_stderr_fd(&l, fileno(ef));
         log_msg_escaped(&l, LOG_ERR, "a.conf:3: comm 'it\\'s'\nforged");
         log_msg(&l, LOG_ERR, "raw %s", "it\\'s");
         LogFields f = {.reason = "a.conf:3: cpus 'it\\'s'", .reason_escaped = true};
         log_event(&l, EV_RELOAD_FAILED, LOG_ERR, &f, "reload rejected");
-        fflush(l.err);
+        buf = file_text(ef);
         ck_assert_str_eq(buf, "pinnerd: err: a.conf:3: comm 'it\\'s'\\nforged\n"
                               "pinnerd: err: raw it\\\\'s\n"
                               "pinnerd: err: reload rejected [event=reload-failed reason=\"a.conf:3: cpus "
                               "'it\\'s'\"]\n");
         log_done(&l);
-        fclose(l.err);
+        fclose(ef);
         free(buf);
 }
 END_TEST
@@ -419,6 +541,8 @@ Suite *logsink_suite(void) {
         tcase_add_test(tc, test_journal_gone_and_back);
         tcase_add_test(tc, test_stderr_reader_gone);
         tcase_add_test(tc, test_stderr_reader_gone_no_journal);
+        tcase_add_test(tc, test_journal_absent_falls_back_to_stderr);
+        tcase_add_test(tc, test_stderr_reader_stalls);
         tcase_add_test(tc, test_written_after_handler);
         tcase_add_test(tc, test_escaped_once);
         tcase_add_test(tc, test_hostile_record);

@@ -53,7 +53,8 @@ static bool has_line(const char *text, const char *line) {
 }
 
 START_TEST(test_render_names_help_type) {
-        MetricsRule rules[] = {{"vms", 4}, {"postgres", 0}};
+        MetricsRule rules[] = {{.name = "vms", .threads = 4, .applied = 6, .failed = 1},
+                               {.name = "postgres"}};
         MetricsSnapshot s = {.events = 17,
                              .lost_event_rescans = 1,
                              .rescans = 3,
@@ -69,17 +70,12 @@ START_TEST(test_render_names_help_type) {
         static const struct {
                 const char *name, *type;
         } metrics[] = {
-                {"pinnerd_events_total", "counter"},
-                {"pinnerd_lost_event_rescans_total", "counter"},
-                {"pinnerd_rescans_total", "counter"},
-                {"pinnerd_applied_total", "counter"},
-                {"pinnerd_restored_total", "counter"},
-                {"pinnerd_skipped_total", "counter"},
-                {"pinnerd_failed_total", "counter"},
-                {"pinnerd_drift_total", "counter"},
-                {"pinnerd_managed_threads", "gauge"},
-                {"pinnerd_rule_threads", "gauge"},
-                {"pinnerd_event_to_pin_seconds", "histogram"},
+                {"pinnerd_events_total", "counter"},        {"pinnerd_lost_event_rescans_total", "counter"},
+                {"pinnerd_rescans_total", "counter"},       {"pinnerd_applied_total", "counter"},
+                {"pinnerd_restored_total", "counter"},      {"pinnerd_skipped_total", "counter"},
+                {"pinnerd_failed_total", "counter"},        {"pinnerd_drift_total", "counter"},
+                {"pinnerd_managed_threads", "gauge"},       {"pinnerd_rule_threads", "gauge"},
+                {"pinnerd_rule_outcomes_total", "counter"}, {"pinnerd_event_to_pin_seconds", "histogram"},
         };
         for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
                 char line[128], help[128];
@@ -95,6 +91,10 @@ START_TEST(test_render_names_help_type) {
         ck_assert(has_line(t, "pinnerd_managed_threads 4"));
         ck_assert(has_line(t, "pinnerd_rule_threads{rule=\"vms\"} 4"));
         ck_assert(has_line(t, "pinnerd_rule_threads{rule=\"postgres\"} 0"));
+        /* Every outcome of every rule, zeros too (rate() needs the series). */
+        ck_assert(has_line(t, "pinnerd_rule_outcomes_total{rule=\"vms\",outcome=\"applied\"} 6"));
+        ck_assert(has_line(t, "pinnerd_rule_outcomes_total{rule=\"vms\",outcome=\"failed\"} 1"));
+        ck_assert(has_line(t, "pinnerd_rule_outcomes_total{rule=\"postgres\",outcome=\"drift\"} 0"));
         /* No histogram yet: all zero, every bucket present. */
         ck_assert(has_line(t, "pinnerd_event_to_pin_seconds_bucket{le=\"+Inf\"} 0"));
         ck_assert(has_line(t, "pinnerd_event_to_pin_seconds_count 0"));
@@ -167,7 +167,7 @@ END_TEST
 /* A rule name that tries to end the label, the sample and the line and add a
  * sample of its own: it stays one label value on one line. */
 START_TEST(test_hostile_rule_name) {
-        MetricsRule rules[] = {{"x\"} 1\npinnerd_failed_total 0\n# \\", 3}};
+        MetricsRule rules[] = {{.name = "x\"} 1\npinnerd_failed_total 0\n# \\", .threads = 3}};
         MetricsSnapshot s = {.failed = 5, .rules = rules, .n_rules = 1};
         char *t = render(&s);
         ck_assert(has_line(t, "pinnerd_rule_threads{rule=\"x\\\"} 1\\npinnerd_failed_total 0\\n# \\\\\"} 3"));
@@ -176,16 +176,86 @@ START_TEST(test_hostile_rule_name) {
         size_t lines = 0;
         for (const char *p = t; *p; p++)
                 lines += *p == '\n';
-        /* 8 counters (3 lines each), managed (3), rule_threads (2 + 1),
-         * histogram (2 + 19 buckets + sum + count). */
-        ck_assert_uint_eq(lines, 8 * 3 + 3 + 3 + 2 + 19 + 2);
+        /* 8 counters (3 lines each), outcomes per rule (2 + 5), managed
+         * (3), rule_threads (2 + 1), histogram (2 + 19 buckets + sum +
+         * count); no version: no build info, start time or reload gauges. */
+        ck_assert_uint_eq(lines, 8 * 3 + 2 + 5 + 3 + 3 + 2 + 19 + 2);
         free(t);
+}
+END_TEST
+
+/* What an operator alerts on: the build, the start, the last reload, and the
+ * degraded modes as enum gauges (every state listed, one of them 1). */
+START_TEST(test_render_alerting_gauges) {
+        MetricsSnapshot s = {.version = "1.2.3",
+                             .start_realtime_usec = 1700000000123456ull,
+                             .config_ok = false,
+                             .config_success_realtime_usec = 1700000100000001ull,
+                             .event_source = "polling",
+                             .drift_events = "tracepoint"};
+        char *t = render(&s);
+        static const char *const types[] = {
+                "# TYPE pinnerd_build_info gauge",
+                "# TYPE pinnerd_start_time_seconds gauge",
+                "# TYPE pinnerd_config_last_reload_successful gauge",
+                "# TYPE pinnerd_config_last_reload_success_timestamp_seconds gauge",
+                "# TYPE pinnerd_event_source gauge",
+                "# TYPE pinnerd_drift_events_source gauge",
+        };
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+                ck_assert_msg(has_line(t, types[i]), "missing '%s' in:\n%s", types[i], t);
+        ck_assert(has_line(t, "pinnerd_build_info{version=\"1.2.3\"} 1"));
+        ck_assert(has_line(t, "pinnerd_start_time_seconds 1700000000.123456"));
+        ck_assert(has_line(t, "pinnerd_config_last_reload_successful 0"));
+        ck_assert(has_line(t, "pinnerd_config_last_reload_success_timestamp_seconds 1700000100.000001"));
+        ck_assert(has_line(t, "pinnerd_event_source{source=\"proc-connector\"} 0"));
+        ck_assert(has_line(t, "pinnerd_event_source{source=\"polling\"} 1"));
+        ck_assert(has_line(t, "pinnerd_drift_events_source{source=\"tracepoint\"} 1"));
+        ck_assert(has_line(t, "pinnerd_drift_events_source{source=\"verify\"} 0"));
+        free(t);
+        /* A state no list knows is still one series with 1, escaped. */
+        s.event_source = "single \"scan\"";
+        t = render(&s);
+        ck_assert(has_line(t, "pinnerd_event_source{source=\"single \\\"scan\\\"\"} 1"));
+        ck_assert(has_line(t, "pinnerd_event_source{source=\"polling\"} 0"));
+        free(t);
+}
+END_TEST
+
+/* --json: one document with the same numbers. */
+START_TEST(test_render_json) {
+        MetricsHistogram h = {0};
+        metrics_observe(&h, 80000);
+        MetricsRule rules[] = {{.name = "vms", .threads = 2, .skipped = 3}};
+        MetricsSnapshot s = {.version = "1.2.3",
+                             .config_ok = true,
+                             .event_source = "proc-connector",
+                             .drift_events = "verify",
+                             .applied = 4,
+                             .rules = rules,
+                             .n_rules = 1,
+                             .event_to_pin = &h};
+        OutBuf o = OUTBUF_INIT;
+        ck_assert_int_eq(metrics_render_json(&s, &o), 0);
+        const char *t = outbuf_str(&o);
+        ck_assert_ptr_nonnull(strstr(t, "\"version\":\"1.2.3\""));
+        ck_assert_ptr_nonnull(strstr(t, "\"config_last_reload_successful\":true"));
+        ck_assert_ptr_nonnull(strstr(t, "\"event_source\":\"proc-connector\""));
+        ck_assert_ptr_nonnull(strstr(t, "\"applied\":4"));
+        ck_assert_ptr_nonnull(
+                strstr(t, "{\"name\":\"vms\",\"threads\":2,\"outcomes\":{\"applied\":0,\"restored\":0,"
+                          "\"skipped\":3,\"failed\":0,\"drift\":0}}"));
+        ck_assert_ptr_nonnull(strstr(t, "{\"le\":\"0.0001\",\"count\":1}"));
+        ck_assert_ptr_nonnull(strstr(t, "{\"le\":\"+Inf\",\"count\":1}"));
+        ck_assert_ptr_nonnull(strstr(t, "\"sum_ns\":80000,\"count\":1}"));
+        ck_assert_int_eq(t[strlen(t) - 1], '\n');
+        outbuf_done(&o);
 }
 END_TEST
 
 /* A reply past the buffer's limit is an error, not a truncated exposition. */
 START_TEST(test_render_bounded) {
-        MetricsRule rules[] = {{"r", 1}};
+        MetricsRule rules[] = {{.name = "r", .threads = 1}};
         MetricsSnapshot s = {.rules = rules, .n_rules = 1};
         OutBuf o = {.max = 64};
         ck_assert_int_eq(metrics_render(&s, &o), -ENOBUFS);
@@ -198,6 +268,8 @@ Suite *metrics_suite(void) {
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_bounds_ascending);
         tcase_add_test(tc, test_observe_buckets);
+        tcase_add_test(tc, test_render_alerting_gauges);
+        tcase_add_test(tc, test_render_json);
         tcase_add_test(tc, test_render_names_help_type);
         tcase_add_test(tc, test_render_histogram_cumulative);
         tcase_add_loop_test(tc, test_escape_label, 0, sizeof escapes / sizeof escapes[0]);

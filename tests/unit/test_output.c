@@ -54,6 +54,23 @@ static const EscapeCase escape_cases[] = {
          "2J\"",
          "\\xc2\\x9b2J"},
         {"\xc2\xa0", 0, "\"\xc2\xa0\"", "\xc2\xa0"},
+        /* Characters that hide or reorder text: escaped for people, exact in
+         * JSON. U+202E RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE,
+         * U+2066 LEFT-TO-RIGHT ISOLATE, U+FEFF, U+00AD SOFT HYPHEN, U+2028
+         * LINE SEPARATOR, U+E0041 TAG LATIN CAPITAL LETTER A; U+200A HAIR
+         * SPACE (visible width) and U+2010 HYPHEN are not among them. */
+        {"evil\xe2\x80\xaeKVM/0", 0, "\"evil\xe2\x80\xaeKVM/0\"", "evil\\u202eKVM/0"},
+        {"a\xe2\x80\x8b"
+         "b",
+         0,
+         "\"a\xe2\x80\x8b"
+         "b\"",
+         "a\\u200bb"},
+        {"\xe2\x81\xa6x\xef\xbb\xbf", 0, "\"\xe2\x81\xa6x\xef\xbb\xbf\"", "\\u2066x\\ufeff"},
+        {"soft\xc2\xad", 0, "\"soft\xc2\xad\"", "soft\\u00ad"},
+        {"l\xe2\x80\xa8", 0, "\"l\xe2\x80\xa8\"", "l\\u2028"},
+        {"\xf3\xa0\x81\x81", 0, "\"\xf3\xa0\x81\x81\"", "\\U000e0041"},
+        {"\xe2\x80\x8a\xe2\x80\x90", 0, "\"\xe2\x80\x8a\xe2\x80\x90\"", "\xe2\x80\x8a\xe2\x80\x90"},
         /* Explicit length with an embedded NUL. */
         {"a\0b", 3, "\"a\\u0000b\"", "a\\x00b"},
 };

@@ -2,6 +2,7 @@
 /* When intake defers reads: only while many events need no work. */
 #include <check.h>
 
+#include "core/driftwatch.h"
 #include "core/pacing.h"
 
 /* Feed reads of n events (busy of them needing work) every step_us for
@@ -85,6 +86,25 @@ START_TEST(test_clock_backwards) {
 }
 END_TEST
 
+/* Drift events: a thread setting a mask in a loop is read in batches
+ * whatever the events are about (each may need work: a pinned thread that
+ * drifted); a drift now and then is read at once. */
+START_TEST(test_drift_pacing) {
+        Pacing p;
+        uint64_t t = 1000000;
+        pacing_init(&p, &DRIFT_PACING);
+        ck_assert_uint_eq(feed(&p, &t, 50000, 2000000, 1, 1), 0);
+        ck_assert_uint_eq(p.storms, 0);
+        /* 10,000 calls a second, each about a pinned thread. */
+        ck_assert_uint_eq(feed(&p, &t, 100, 50000, 1, 1), DRIFT_PACING.defer_usec);
+        ck_assert_uint_eq(p.storms, 1);
+        /* Deferred reads of ~200 records each keep it going... */
+        ck_assert_uint_eq(feed(&p, &t, 20000, 200000, 200, 200), DRIFT_PACING.defer_usec);
+        /* ... until the loop stops. */
+        ck_assert_uint_eq(feed(&p, &t, 20000, 100000, 0, 0), 0);
+}
+END_TEST
+
 Suite *pacing_suite(void) {
         Suite *s = suite_create("pacing");
         TCase *tc = tcase_create("pacing");
@@ -93,6 +113,7 @@ Suite *pacing_suite(void) {
         tcase_add_test(tc, test_busy_events_never_defer);
         tcase_add_test(tc, test_work_during_storm_ends_it);
         tcase_add_test(tc, test_clock_backwards);
+        tcase_add_test(tc, test_drift_pacing);
         suite_add_tcase(s, tc);
         return s;
 }

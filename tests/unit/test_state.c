@@ -364,11 +364,15 @@ START_TEST(test_true_original) {
 
         ck_assert_int_eq(thread_remember_original(leader, orig), 0);
         leader->applied = cpuset_dup(pinned);
-        ck_assert(cpuset_equal(thread_table_true_original(t, 50, pinned), orig));
+        ck_assert(cpuset_equal(thread_table_true_original(t, 50, 0, pinned), orig));
         /* Its own mask: its own. */
-        ck_assert_ptr_eq(thread_table_true_original(t, 50, own), own);
-        /* Another process: not inherited. */
-        ck_assert_ptr_eq(thread_table_true_original(t, 51, pinned), pinned);
+        ck_assert_ptr_eq(thread_table_true_original(t, 50, 0, own), own);
+        /* Another process: not inherited... */
+        ck_assert_ptr_eq(thread_table_true_original(t, 51, 0, pinned), pinned);
+        /* ... unless the pinned thread forked it: a pre-fork server's worker. */
+        ck_assert(cpuset_equal(thread_table_true_original(t, 51, 50, pinned), orig));
+        ck_assert_ptr_eq(thread_table_true_original(t, 51, 50, own), own);
+        ck_assert_ptr_eq(thread_table_true_original(t, 51, 77, pinned), pinned);
         /* The first original stays. */
         ck_assert_int_eq(thread_remember_original(leader, own), 0);
         ck_assert(cpuset_equal(leader->original, orig));

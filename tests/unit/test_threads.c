@@ -145,6 +145,16 @@ START_TEST(test_intmap) {
         while (intmap_next(&m, &i))
                 n++;
         ck_assert_uint_eq(n, 2500);
+        /* After a peak, the table shrinks with what it holds. */
+        size_t peak = m.cap;
+        for (int32_t k = 1; k < 5000; k += 2)
+                if (k > 9)
+                        ck_assert(intmap_remove(&m, k * 64, NULL));
+        ck_assert_uint_eq(intmap_size(&m), 5);
+        ck_assert_uint_le(m.cap, 64);
+        ck_assert_uint_gt(peak, 4096);
+        for (int32_t k = 1; k < 10; k += 2)
+                ck_assert(intmap_get(&m, k * 64, NULL));
         intmap_done(&m);
 }
 END_TEST

@@ -5,8 +5,9 @@
 # Runs the real daemon under memcheck on a private config and socket, through
 # a short churn (processes with threads, new threads born to pinned ones,
 # renames, exits, short-lived matching processes), every ctl verb (status,
-# list, explain of a process, of a worker tid and of no such pid, rescan, a
-# good and a bad reload, a hostile request), then SIGTERM. Passes with
+# list, list PID and --rule, explain of a process, of a thread, of a worker tid
+# and of no such pid, metrics, rescan, a good and a bad reload, text and JSON,
+# a hostile request), then SIGTERM. Passes with
 # "no error, no definite leak"; otherwise prints memcheck's report and exits 1.
 # 77: cannot run here. VALGRIND_KEEP=1 keeps the work directory.
 set -u
@@ -112,13 +113,20 @@ out ctl explain "$PP"
 out ctl explain --json "$PP"
 out ctl explain "$(worker w0)"
 out ctl explain 999999999
+out ctl explain "$PP" --thread "$(worker w0)"
+out ctl list "$PP"
+out ctl list --rule "spread-$ID" --json
+out ctl metrics
+out ctl metrics --json
 out ctl rescan
+out ctl rescan --json
 conf 0 ""
 out ctl reload
 conf 0 "frobnicate = 1"
 out ctl reload
+out ctl reload --json
 conf 1 ""
-out ctl reload
+out ctl reload --json
 if command -v python3 >/dev/null; then
         python3 -c '
 import socket, sys
@@ -138,7 +146,7 @@ out ctl status
 # leave memcheck nothing to find): exit 1 only for no such pid and the bad
 # reload; explain of a worker tid may be either (pinnerctl(8)).
 got=$(sed -n 's/^ctl \(.*\) -> exit \([0-9]*\)$/\2/p' "$T/ctl.log" | tr '\n' ' ')
-want='^0 0 0 0 0 0 [01] 1 0 0 1 0 0 $'
+want='^0 0 0 0 0 0 [01] 1 0 0 0 0 0 0 0 0 1 1 0 0 $'
 if ! [[ $got =~ $want ]]; then
         say "ctl verbs under memcheck exited '$got', expected '$want':"
         grep ' -> exit ' "$T/ctl.log" | sed 's/^/  /'
