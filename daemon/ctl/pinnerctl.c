@@ -59,8 +59,8 @@ static void help(FILE *f) {
                    "      --config-dir DIR   check: the drop-in directory (default " DEFAULT_CONFIG_DIR ",\n"
                    "                         as for pinnerd; '' reads none)\n"
                    "\n"
-                   "Exit status: 0 ok, 1 rejected or no such process, 2 bad usage,\n"
-                   "3 pinnerd not reachable, 4 permission denied.\n"
+                   "Exit status: 0 ok, 1 rejected, no such process or (audit) something that\n"
+                   "could move runs there, 2 bad usage, 3 pinnerd not reachable, 4 permission denied.\n"
                    "See pinnerctl(8).\n");
 }
 
