@@ -10,6 +10,7 @@ PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 # bash-completion's loader looks in $XDG_DATA_DIRS/bash-completion/completions
@@ -28,7 +29,7 @@ CC         ?= cc
 BUILD      ?= build
 SANITIZE   ?=
 
-PKGS       := libsystemd inih
+PKGS       := libsystemd inih libbpf
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS     ?= -O2 -g
 # CPPFLAGS: dpkg-buildflags puts _FORTIFY_SOURCE there.
@@ -49,7 +50,9 @@ endif
 # unversioned metapackages (libclang-rt-dev is LLVM 14 on 12 and 19 on 13),
 # and packaging tools for `make deb` (dpkg-buildpackage insists on
 # build-essential).
-RUN_DEPS := gcc make pkg-config libsystemd-dev libinih-dev
+# libbpf-dev and clang: the drift-event BPF program (daemon/kernel/bpf/) is
+# built with clang -target bpf and loaded with libbpf.
+RUN_DEPS := gcc make pkg-config libsystemd-dev libinih-dev libbpf-dev clang
 TEST_DEPS := check libsubunit-dev \
         clang clang-format libclang-rt-dev mandoc man-db systemd procps jq util-linux iproute2 python3 strace \
         build-essential dpkg-dev debhelper lintian bash-completion python3-prometheus-client
@@ -84,6 +87,12 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_OBJS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
 HELPER_SRCS:= $(sort $(wildcard tests/helpers/*.c))
 HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
+# Static programs with their own _start and no libc (x86-64): firstmask
+# reads its mask as its first instruction, setaff32 uses the 32-bit syscall.
+ifeq ($(shell uname -m),x86_64)
+NOLIBC_SRCS:= $(sort $(wildcard tests/helpers/nolibc/*.c))
+HELPERS    += $(NOLIBC_SRCS:tests/helpers/nolibc/%.c=$(BUILD)/helpers/%)
+endif
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -119,6 +128,24 @@ run-deps:
 # For tests/system (the README check in a fresh guest): the two lists.
 print-deps:
 	@echo "DEPS=$(DEPS)"; echo "DEPS_IF_AVAILABLE=$(DEPS_IF_AVAILABLE)"; echo "RUN_DEPS=$(RUN_DEPS)"
+
+# The drift-event BPF program (daemon/kernel/bpf/), built for the BPF target
+# and embedded in kernel/bpfwatch.o (.incbin), so pinnerd stays one file.
+# Its kernel types come from the running kernel's BTF when it loads (CO-RE):
+# no vmlinux.h, no bpftool at build time.
+BPF_ARCH   := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
+BPF_CLANG  ?= clang
+BPF_OBJ    := $(BUILD)/bpf/affinity.bpf.o
+
+$(BPF_OBJ): daemon/kernel/bpf/affinity.bpf.c
+	$(call say,BPF,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPF_CLANG) -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(BPF_ARCH) \
+		$(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) -c $< -o $@
+
+$(BUILD)/obj/kernel/bpfwatch.o: $(BPF_OBJ)
+$(BUILD)/obj/kernel/bpfwatch.o: ALL_CFLAGS += -DBPFWATCH_OBJ='"$(abspath $(BPF_OBJ))"'
 
 $(BUILD)/obj/%.o: daemon/%.c $(DAEMON_HDRS)
 	$(call say,CC,$<)
@@ -161,6 +188,11 @@ $(BUILD)/unit-tests: $(BUILD)/unit/main.o $(filter-out $(BUILD)/unit/main.o,$(UN
 $(BUILD)/helpers/%: tests/helpers/%.c $(BUILD)/libpinnerd.a | $(BUILD)/helpers
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+
+$(BUILD)/helpers/%: tests/helpers/nolibc/%.c | $(BUILD)/helpers
+	$(call say,CC,$<)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin \
+		-fno-pie -no-pie -o $@ $<
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libpinnerd.a | $(BUILD)/bench
 	$(call say,CC,$<)
@@ -251,6 +283,7 @@ install-files: all
 	install -m 0644 man/pinnerd.8 man/pinnerctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -D -m 0644 conf/pinnerctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/pinnerctl
 	install -D -m 0644 systemd/pinnerd.catalog $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog
+	install -D -m 0644 systemd/pinnerd-guarantee.conf $(DESTDIR)$(DATADIR)/pinnerd/guarantee.conf
 	install -D -m 0644 conf/pinnerd-alerts.yml $(DESTDIR)$(DOCDIR)/examples/pinnerd-alerts.yml
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf ]; then \
 		echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/pinnerd.conf"; \
@@ -261,7 +294,7 @@ uninstall:
 	      $(DESTDIR)$(UNITDIR)/pinnerd-metrics.service $(DESTDIR)$(UNITDIR)/pinnerd-metrics.timer \
 	      $(DESTDIR)$(MANDIR)/man5/pinnerd.conf.5 $(DESTDIR)$(MANDIR)/man8/pinnerd.8 $(DESTDIR)$(MANDIR)/man8/pinnerctl.8 \
 	      $(DESTDIR)$(COMPLETIONDIR)/pinnerctl $(DESTDIR)$(CATALOGDIR)/pinnerd.catalog \
-	      $(DESTDIR)$(DOCDIR)/examples/pinnerd-alerts.yml
+	      $(DESTDIR)$(DATADIR)/pinnerd/guarantee.conf $(DESTDIR)$(DOCDIR)/examples/pinnerd-alerts.yml
 	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog; fi
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree (tracked
@@ -287,7 +320,7 @@ deb-check:
 	rm -f $(DEB_OUT)/pinnerd_*.deb && $(MAKE) --no-print-directory deb && \
 	lintian --fail-on error,warning $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(DEB_OUT)/pinnerd_*.deb && echo "deb-check: lintian clean"
 
-FORMAT_SRCS = daemon/*.c daemon/*/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/bench/*.c tests/fuzz/*.c
+FORMAT_SRCS = daemon/*.c daemon/*/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/helpers/nolibc/*.c tests/bench/*.c tests/fuzz/*.c
 
 # clang-format-14 only (see DEPS_IF_AVAILABLE): another version's verdict on
 # this tree is about that version, not about the code.

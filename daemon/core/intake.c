@@ -261,6 +261,9 @@ static unsigned process_items(Intake *in, const WorkItem *items, size_t n) {
                         busy += reconcile_process(rc, w->pid, w->comm[0] ? w->comm : NULL, w->creator);
                 else
                         busy += reconcile_thread(rc, w->pid, w->tid, want & WANT_NEW);
+                /* A storm's batch is long: held execs wait one item, not all. */
+                if (rc->between_tasks)
+                        rc->between_tasks(rc->between_userdata);
         }
         rc->report.event_ns = 0;
         return busy;

@@ -6,7 +6,9 @@
  *   irqs.c       IRQs and default_smp_affinity; workqueues.c the unbound
  *                workqueue masks (decide, remember, write, report)
  *   driftwatch.c sched_setaffinity events → reconcile's drift check
+ *   guarantee.c  exec-permission events: pin, then allow the exec
  *   reconcile.c  facts → decide → apply → record → report, for one task
+ *   memory.c     pages that follow the CPUs (memory = follow | interleave)
  *   reload.c     a new configuration, whole or not at all
  *   state.c      the originals that survive a crash
  *   manager.c    the event loop, timers, signals, hotplug, start and stop:
@@ -19,9 +21,11 @@
 #include <systemd/sd-event.h>
 
 #include "core/driftwatch.h"
+#include "core/guarantee.h"
 #include "core/intake.h"
 #include "core/irqs.h"
 #include "core/manager.h"
+#include "core/memory.h"
 #include "core/reconcile.h"
 #include "core/reload.h"
 #include "core/state.h"
@@ -35,10 +39,12 @@ struct Manager {
         ConfigSource source; /* reload.c */
         StateDir state;      /* state.c; dirfd -1 without a socket */
         bool state_enabled;
-        Intake intake;    /* intake.c */
-        DriftWatch drift; /* driftwatch.c */
-        IrqStep irqs;     /* irqs.c */
-        WqStep wqs;       /* workqueues.c */
+        Intake intake;       /* intake.c */
+        DriftWatch drift;    /* driftwatch.c */
+        IrqStep irqs;        /* irqs.c */
+        WqStep wqs;          /* workqueues.c */
+        MemoryStep memory;   /* memory.c */
+        Guarantee guarantee; /* guarantee.c */
 
         sd_event_source *rescan_timer, *verify_timer, *storm_timer, *state_timer, *after_dispatch;
         sd_event_source *sig_term, *sig_int, *sig_hup;

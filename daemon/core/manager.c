@@ -14,6 +14,7 @@
 #include "core/manager-internal.h"
 #include "lib/output.h"
 #include "lib/util.h"
+#include "rules/execmark.h"
 
 #define POLL_DEFAULT_SEC 2
 
@@ -274,9 +275,32 @@ static int on_after_dispatch(sd_event_source *s, void *userdata) {
                 if (has_follow_rules(m->rc.config))
                         targets_sync(m, true, true);
         }
+        /* Placements that changed in this dispatch: passes start (they run
+         * later, from their own idle-priority timer). */
+        memory_update(&m->memory);
         state_flush(m, false);
         storm_timer_update(m);
         return 0;
+}
+
+/* guarantee = exec for the config in force: marks follow every reload and
+ * hotplug. A run that sets no mask on this host holds no exec. */
+static void guarantee_refresh(Manager *m) {
+        Guarantee *g = &m->guarantee;
+
+        if (m->opt.once || m->opt.dry_run || strcmp(m->opt.root, "/") != 0) {
+                g->wanted = execmark_wanted(m->rc.config);
+                if (!g->error)
+                        g->error = strdup(m->opt.once      ? "--once: a single scan holds no exec"
+                                          : m->opt.dry_run ? "a dry run sets no mask"
+                                                           : "--root: not this host");
+                return;
+        }
+        guarantee_update(g, m->event, &m->rc);
+}
+
+static void between_tasks(void *userdata) {
+        guarantee_service(userdata);
 }
 
 static void notify_status(Manager *m, const char *prefix) {
@@ -297,6 +321,7 @@ int manager_reload(Manager *m, ReloadResult *ret) {
          * reads, so a rejected reload means that start would fail. */
         m->reload_ok = r >= 0;
         if (r >= 0) {
+                memory_config_changed(&m->memory);
                 m->reload_success_realtime_usec = realtime_usec();
                 int k = intake_set_events(&m->intake, needed_events(m));
                 if (k < 0)
@@ -309,6 +334,7 @@ int manager_reload(Manager *m, ReloadResult *ret) {
                 watch_devices(m);
                 state_flush(m, true);
                 (void) arm_timers(m);
+                guarantee_refresh(m);
         }
         notify_status(m, "READY=1\n");
         return r;
@@ -339,8 +365,9 @@ static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
                 return 0;
         log_msg(m->log, LOG_NOTICE, "online CPUs changed from %s to %s; re-planning", before, after);
         /* The tracepoints are per CPU: cover the CPUs online now. */
-        if (m->drift.watch && driftwatch_start(&m->drift, m->event, &m->rc) < 0)
+        if (driftwatch_per_cpu(&m->drift) && driftwatch_start(&m->drift, m->event, &m->rc) < 0)
                 log_msg(m->log, LOG_WARNING, "drift events off after CPU hotplug: %s", m->drift.error);
+        guarantee_refresh(m);
         reconcile_rescan(&m->rc, "CPU hotplug");
         targets_sync(m, true, false);
         return 0;
@@ -362,6 +389,7 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
         m->rc.procfd = -1;
         m->state = (StateDir){.dirfd = -1, .lock_fd = -1, .append_fd = -1};
         m->start_usec = now_usec();
+        guarantee_init(&m->guarantee);
         m->start_realtime_usec = m->reload_success_realtime_usec = realtime_usec();
         m->reload_ok = true; /* the configuration read at start */
         m->source = (ConfigSource){
@@ -393,6 +421,7 @@ int manager_new(const ManagerOptions *opt, Logger *log, Manager **ret) {
                 return EXIT_CONFIG;
         }
         reconcile_set_config(&m->rc, config);
+        memory_init(&m->memory, &m->rc);
         *ret = m;
         return 0;
 }
@@ -522,6 +551,13 @@ int manager_start(Manager *m) {
                 state_flush(m, true);
                 rc->state = &m->state;
         }
+        /* Marks before the first scan: an exec during it waits for its pin
+         * no longer than one process of the scan. */
+        if (!m->opt.once && !m->opt.dry_run && strcmp(m->opt.root, "/") == 0)
+                guarantee_prepare(&m->guarantee, m->event, rc);
+        guarantee_refresh(m);
+        rc->between_tasks = between_tasks;
+        rc->between_userdata = &m->guarantee;
         reconcile_rescan(rc, "start");
         m->scanned = true;
         /* After the threads: an IRQ that follows a rule takes their CPUs. */
@@ -537,8 +573,13 @@ int manager_start(Manager *m) {
                   isolated && *isolated ? isolated : "none", manager_event_source(m),
                   m->opt.dry_run ? " (dry run)" : "");
         say_unmatched(m);
-        if (m->opt.once)
+        /* Where memory follows the CPUs, the first placements start their
+         * passes (said once when this host has one node). */
+        memory_config_changed(&m->memory);
+        if (m->opt.once) {
+                memory_run_all(&m->memory);
                 return 0;
+        }
 
         if (m->intake.connector) {
                 r = intake_attach(&m->intake, m->event, rc);
@@ -570,6 +611,7 @@ int manager_start(Manager *m) {
                 return EXIT_RUNTIME;
         }
         storm_timer_update(m);
+        (void) memory_attach(&m->memory, m->event);
         watch_hotplug(m);
         watch_devices(m);
 
@@ -592,6 +634,8 @@ void manager_stop(Manager *m) {
         const Settings *set = m->rc.config ? &m->rc.config->settings : NULL;
         size_t n = 0;
 
+        /* No exec waits for a daemon on its way out. */
+        guarantee_stop(&m->guarantee);
         /* Refused before the first scan (another instance holds the lock,
          * say): nothing was touched, and nothing had started. */
         if (!m->scanned)
@@ -624,6 +668,7 @@ void manager_free(Manager *m) {
         sd_device_monitor_unref(m->devices);
         sd_event_source_unref(m->irq_timer);
         intake_done(&m->intake);
+        guarantee_stop(&m->guarantee);
         driftwatch_stop(&m->drift);
         sd_event_source_unref(m->rescan_timer);
         sd_event_source_unref(m->verify_timer);
@@ -633,6 +678,7 @@ void manager_free(Manager *m) {
         sd_event_source_unref(m->sig_term);
         sd_event_source_unref(m->sig_int);
         sd_event_source_unref(m->sig_hup);
+        memory_done(&m->memory);
         sd_event_unref(m->event);
         irqs_done(&m->irqs);
         wqs_done(&m->wqs);

@@ -79,15 +79,26 @@ static void set_skip(Thread *th, const char *reason) {
         th->skip_reason = reason ? strdup(reason) : NULL;
 }
 
-/* What pinnerd holds the thread to (NULL: nothing); takes `now`. */
+/* Where pinnerd keeps pid's threads changed: the memory step looks at the
+ * process again (only while some rule moves memory). */
+static void note_placement(Reconciler *rc, pid_t pid) {
+        if (rc->config && rc->config->memory)
+                (void) intmap_put(&rc->placement_changed, pid, 1, NULL);
+}
+
+/* What pinnerd holds the thread to (NULL: nothing); takes `now`. A change
+ * is noted for the memory step and for IRQs that follow a rule's threads. */
 static void set_applied(Reconciler *rc, Thread *th, CpuSet *now) {
-        if ((th->applied || now) && (!th->applied || !now || !cpuset_equal(th->applied, now)))
+        if ((th->applied || now) && (!th->applied || !now || !cpuset_equal(th->applied, now))) {
                 rc->placements_changed = true;
+                note_placement(rc, th->pid);
+        }
         cpuset_free(th->applied);
         th->applied = now;
 }
 
 static void forget(Reconciler *rc, Thread *th) {
+        note_placement(rc, th->pid);
         if (th->original)
                 rc->originals_changed = true;
         if (th->applied)
@@ -311,6 +322,48 @@ static void undo_inherited(Reconciler *rc, const ProcFacts *p, const TaskStat *t
                         res == AFF_DRY_RUN);
 }
 
+/* Is tid's exec held and pinned, its exec event still to come? */
+static bool exec_pending(Reconciler *rc, pid_t tid) {
+        uint64_t now = 0;
+        for (size_t i = 0; i < rc->n_held; i++) {
+                if (rc->held[i].tid != tid)
+                        continue;
+                if (!now)
+                        now = now_usec();
+                if (now < rc->held[i].until)
+                        return true;
+                rc->held[i] = rc->held[--rc->n_held];
+                return false;
+        }
+        return false;
+}
+
+static void exec_pending_add(Reconciler *rc, pid_t tid) {
+        uint64_t now = now_usec();
+        size_t i = 0;
+
+        /* Drop the lapsed ones; when full, the oldest goes. */
+        while (i < rc->n_held)
+                if (rc->held[i].until <= now)
+                        rc->held[i] = rc->held[--rc->n_held];
+                else
+                        i++;
+        if (rc->n_held == RECONCILE_HELD_MAX) {
+                memmove(&rc->held[0], &rc->held[1], (RECONCILE_HELD_MAX - 1) * sizeof rc->held[0]);
+                rc->n_held--;
+        }
+        rc->held[rc->n_held].tid = tid;
+        rc->held[rc->n_held++].until = now + RECONCILE_HELD_USEC;
+}
+
+static void exec_pending_done(Reconciler *rc, pid_t pid) {
+        for (size_t i = 0; i < rc->n_held;)
+                if (rc->held[i].tid == pid)
+                        rc->held[i] = rc->held[--rc->n_held];
+                else
+                        i++;
+}
+
 /* One thread of a process whose facts were just read. */
 /* creator: the thread that forked the process, for its leader (0: unknown). */
 static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool is_new, pid_t creator) {
@@ -324,6 +377,9 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
         Thread *th;
         int r, err = 0;
 
+        /* Its facts are the program it is leaving: wait for its exec event. */
+        if (rc->n_held && exec_pending(rc, tid))
+                return;
         r = facts_read_thread(&rc->facts, p, tid, &ts);
         th = thread_table_get(rc->threads, tid);
         if (r < 0) {
@@ -557,6 +613,7 @@ bool reconcile_exit(Reconciler *rc, pid_t pid, pid_t tid) {
                 return false;
         if (th->applied)
                 rc->placements_changed = true;
+        note_placement(rc, pid);
         thread_table_remove(rc->threads, tid);
         return true;
 }
@@ -567,6 +624,7 @@ void reconcile_exec(Reconciler *rc, pid_t pid) {
         Thread *moved = NULL;
         size_t n = 0, n_dead = 0, n_orig = 0, n_match = 0;
 
+        exec_pending_done(rc, pid);
         /* Most execs are of processes nothing is known of: no syscall. */
         for (Thread *th = thread_table_first_of(rc->threads, pid); th; th = th->pid_next)
                 n++;
@@ -681,8 +739,11 @@ static void scan_all(Reconciler *rc) {
         }
         if (config_shields(rc->config))
                 order_for_shield(rc, pids, n);
-        for (size_t k = 0; k < n; k++)
+        for (size_t k = 0; k < n; k++) {
                 (void) reconcile_process(rc, pids[k], NULL, 0);
+                if (rc->between_tasks)
+                        rc->between_tasks(rc->between_userdata);
+        }
 
         /* Entries the scan did not reach are gone, or no longer candidates. */
         _cleanup_(freep) pid_t *stale = calloc(thread_table_size(rc->threads) + 1, sizeof(pid_t));
@@ -845,6 +906,85 @@ void reconcile_drift_event(Reconciler *rc, pid_t tid) {
                 (void) reconcile_thread(rc, th->pid, th->tid, false);
 }
 
+void reconcile_held_exec(Reconciler *rc, pid_t tid, const Rule *rule, const char *new_comm,
+                         const CpuSet *prev, const CpuSet *set, AffinityResult res, int err,
+                         const SchedPolicy *prev_policy, AffinityResult policy_res, int policy_err) {
+        _cleanup_(cpuset_freep) CpuSet *now = NULL;
+        char status[4096], pol[32];
+        uint32_t tgid;
+        size_t n_ids = 0;
+        TaskStat ts;
+
+        /* By now the exec may have gone on: a non-leader thread that exec'd
+         * has taken its leader's pid, and its old tid is gone. Then the exec
+         * event finds a process whose original pinnerd cannot know. */
+        if (procfs_read_status(rc->procfd, tid, status, sizeof status) < 0 ||
+            procfs_parse_status_ids(status, "Tgid", &tgid, 1, &n_ids) < 0 || n_ids != 1 ||
+            procfs_read_stat(rc->procfd, (pid_t) tgid, tid, &ts) < 0) {
+                log_msg(rc->log, LOG_DEBUG, "tid %d: exec held for rule %s, but the task is gone already",
+                        (int) tid, rule->name);
+                return;
+        }
+        Thread *th = thread_table_get(rc->threads, tid);
+        if (th && (th->start != ts.starttime || th->pid != (pid_t) tgid)) {
+                forget(rc, th);
+                th = NULL;
+        }
+        if (!th)
+                th = thread_table_put(rc->threads, (pid_t) tgid, tid, ts.starttime);
+        if (!th || thread_set_names(th, new_comm, new_comm) < 0) {
+                log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+                return;
+        }
+        th->generation = rc->generation;
+        if (!th->rule || strcmp(th->rule, rule->name) != 0) {
+                th->rule = intern_rule_name(rc, rule->name);
+                th->spread_cpu = -1;
+                th->reported = 0;
+        }
+        if ((res == AFF_SET || res == AFF_DRY_RUN) && affinity_get(&rc->aff, (pid_t) tgid, tid, &now) < 0)
+                now = cpuset_dup(set);
+        Plan plan = {.requested = (CpuSet *) set, .effective = (CpuSet *) set, .spread_cpu = -1};
+        bool had_original = th->original != NULL;
+        /* Not an event of the connector's: no event->pin sample (this may
+         * run between two items of a batch, whose timestamp is set). */
+        uint64_t event_ns = rc->report.event_ns;
+        rc->report.event_ns = 0;
+        record_result(rc, th, rule, &plan, res, prev, now, err);
+        rc->report.event_ns = event_ns;
+        /* On disk now: nothing could be written before the exec was
+         * answered, so this is the earliest (microseconds after the pin). */
+        th = thread_table_get(rc->threads, tid);
+        if (th && !had_original && th->original)
+                save_original(rc, th->pid, tid, th->start, th->original, NULL);
+        if (res == AFF_SET || res == AFF_UNCHANGED || res == AFF_DRY_RUN)
+                exec_pending_add(rc, tid);
+        if (!th || !rule->has_policy)
+                return;
+        (void) policy_format(&rule->policy, pol, sizeof pol);
+        switch (policy_res) {
+        case AFF_SET:
+        case AFF_DRY_RUN:
+                if (!th->policy_original) {
+                        if (thread_remember_policy(th, prev_policy) < 0)
+                                log_msg(rc->log, LOG_ERR, "out of memory remembering tid %d", (int) tid);
+                        else
+                                save_original(rc, th->pid, tid, th->start, NULL, prev_policy);
+                        rc->originals_changed = true;
+                }
+                report_policy_applied(&rc->report, th, rule, pol, prev_policy, policy_res == AFF_DRY_RUN);
+                break;
+        case AFF_UNCHANGED:
+        case AFF_GONE:
+        case AFF_RECYCLED:
+                break;
+        default:
+                if (report_once(th, REPORTED_POLICY))
+                        report_policy_failed(&rc->report, th, rule, pol, affinity_result_reason(policy_res),
+                                             policy_err);
+        }
+}
+
 size_t reconcile_restore_all(Reconciler *rc, const char *why) {
         size_t i = 0, n = 0;
         Thread *th;
@@ -929,6 +1069,7 @@ void reconcile_done(Reconciler *rc) {
         unmovable_reset(&rc->unmovable);
         report_done(&rc->report);
         facts_cache_clear(&rc->facts);
+        intmap_done(&rc->placement_changed);
         thread_table_free(rc->threads);
         strvec_done(&rc->rule_names);
         config_free(rc->config);

@@ -20,8 +20,12 @@
 #include "core/unmovable.h"
 #include "kernel/affinity.h"
 #include "kernel/host.h"
+#include "lib/intmap.h"
 #include "lib/log.h"
 #include "rules/config.h"
+
+#define RECONCILE_HELD_MAX 64
+#define RECONCILE_HELD_USEC 1000000
 
 typedef struct Reconciler {
         Logger *log;    /* not owned */
@@ -47,6 +51,27 @@ typedef struct Reconciler {
         /* A managed thread's applied mask changed, or such a thread went:
          * IRQs that follow a rule's threads may have to move too. */
         bool placements_changed;
+
+        /* Processes whose managed threads were placed, moved, released or
+         * went away, while some rule moves memory: pid → 1, for the memory
+         * step (core/memory.c), which takes and clears them. */
+        IntMap placement_changed;
+
+        /* Called between two processes of a full scan, so a long scan never
+         * keeps waiting execs (core/guarantee.c) waiting for all of it. */
+        void (*between_tasks)(void *userdata);
+        void *between_userdata;
+
+        /* Tasks whose exec pinnerd held and pinned (reconcile_held_exec),
+         * until their exec event: an event about them that comes before it
+         * (their fork, read late) sees the program they are leaving, and
+         * must not undo the pin. A failed exec sends no exec event: the
+         * hold lapses after RECONCILE_HELD_USEC. */
+        struct {
+                pid_t tid;
+                uint64_t until;
+        } held[RECONCILE_HELD_MAX];
+        size_t n_held;
 
         bool host_fresh; /* re-read during this drift pass */
         bool replanning; /* a reload: every decision is written again, drifted ones too */
@@ -89,6 +114,15 @@ void reconcile_check_drift(Reconciler *rc);
 /* Someone else's sched_setaffinity named tid (a drift event): check that one
  * thread against what pinnerd set and apply the drift policy. */
 void reconcile_drift_event(Reconciler *rc, pid_t tid);
+
+/* What an exec held by guarantee = exec got (core/guarantee.c), recorded
+ * after the exec was allowed: the entry of tid with its original (prev, the
+ * mask it had) and what was set, and one journal record. res and err:
+ * affinity_held_set's; policy_res: policy_held_set's (AFF_UNCHANGED when the
+ * rule sets none). new_comm: what the task's name becomes with the exec. */
+void reconcile_held_exec(Reconciler *rc, pid_t tid, const Rule *rule, const char *new_comm,
+                         const CpuSet *prev, const CpuSet *set, AffinityResult res, int err,
+                         const SchedPolicy *prev_policy, AffinityResult policy_res, int policy_err);
 
 /* Restore every remembered thread (stop). Returns how many were restored. */
 size_t reconcile_restore_all(Reconciler *rc, const char *why);

@@ -14,6 +14,8 @@
 #include "ctl/cpus.h"
 #include "ctl/irqview.h"
 #include "ctl/explain.h"
+#include "ctl/memview.h"
+#include "ctl/run.h"
 #include "core/manager-internal.h"
 #include "lib/output.h"
 #include "ctl/peer.h"
@@ -92,6 +94,33 @@ static uint64_t counter_value(const Counters *c, size_t i) {
         return *(const uint64_t *) ((const char *) c + counter_fields[i].offset);
 }
 
+/* "guarantee:    exec (2 files marked in 1 directory; 40 execs held, 40
+ * pinned, longest hold 31 us)" or "unavailable (why)", when a rule has
+ * guarantee = exec. */
+static void status_guarantee(Manager *m, OutBuf *o) {
+        const Guarantee *g = &m->guarantee;
+
+        /* Said only where a rule asks for it: nothing changes for others. */
+        if (!g->wanted)
+                return;
+        outbuf_printf(o, "guarantee:    %s", guarantee_state(g));
+        if (g->wanted && g->fan_fd < 0)
+                outbuf_printf(o, " (%s; those rules pin from the exec event)", g->error ? g->error : "?");
+        else if (g->wanted)
+                outbuf_printf(o,
+                              " (%zu file%s marked in %zu director%s; %" PRIu64 " execs held, %" PRIu64
+                              " pinned, %" PRIu64 " late, %" PRIu64 " failed; longest hold %" PRIu64 " us)",
+                              g->n_files, g->n_files == 1 ? "" : "s", g->dirs.n_wds,
+                              g->dirs.n_wds == 1 ? "y" : "ies", g->stats.held, g->stats.pinned, g->stats.late,
+                              g->stats.failed, g->stats.max_usec);
+        outbuf_puts(o, "\n");
+        if (g->wanted && g->mark_problem) {
+                outbuf_puts(o, "              ");
+                text_escape_append(o, g->mark_problem, strlen(g->mark_problem));
+                outbuf_puts(o, "\n");
+        }
+}
+
 static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         PeerView peer;
         size_t managed = 0;
@@ -122,6 +151,27 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 json_field_string(&w, "drift_events", driftwatch_source(&m->drift));
                 if (m->drift.error)
                         json_field_string(&w, "drift_events_reason", m->drift.error);
+                /* Only where a rule asks for it, as in the text. */
+                if (m->guarantee.wanted) {
+                        json_key(&w, "guarantee");
+                        json_object_begin(&w);
+                        json_field_string(&w, "state", guarantee_state(&m->guarantee));
+                        if (m->guarantee.wanted && m->guarantee.error)
+                                json_field_string(&w, "reason", m->guarantee.error);
+                        json_field_uint(&w, "files_marked", m->guarantee.n_files);
+                        json_field_uint(&w, "directories_watched", m->guarantee.dirs.n_wds);
+                        json_field_uint(&w, "files_skipped", m->guarantee.n_skipped);
+                        if (m->guarantee.mark_problem)
+                                json_field_string(&w, "mark_problem", m->guarantee.mark_problem);
+                        json_field_uint(&w, "execs_held", m->guarantee.stats.held);
+                        json_field_uint(&w, "execs_pinned", m->guarantee.stats.pinned);
+                        json_field_uint(&w, "execs_late", m->guarantee.stats.late);
+                        json_field_uint(&w, "execs_failed", m->guarantee.stats.failed);
+                        json_field_uint(&w, "execs_unknown_file", m->guarantee.stats.unknown);
+                        json_field_uint(&w, "max_hold_usec", m->guarantee.stats.max_usec);
+                        json_field_uint(&w, "total_hold_usec", m->guarantee.stats.total_usec);
+                        json_object_end(&w);
+                }
                 json_field_bool(&w, "dry_run", m->opt.dry_run);
                 json_field_string(&w, "online_cpus", online);
                 json_field_string(&w, "isolated_cpus", isolated);
@@ -200,6 +250,7 @@ static int verb_status(Manager *m, const CtlRequest *req, CtlReply *reply) {
         outbuf_printf(&reply->out, "drift-events: %s%s%s%s\n", driftwatch_source(&m->drift),
                       m->drift.error ? " (" : "", m->drift.error ? m->drift.error : "",
                       m->drift.error ? ")" : "");
+        status_guarantee(m, &reply->out);
         _cleanup_(freep) char *iso_src = fmt_isolated(m->rc.host);
         outbuf_printf(&reply->out, "online CPUs:  %s\nisolated:     %s\nmanaged:      %zu threads\n", online,
                       iso_src     ? iso_src
@@ -267,6 +318,12 @@ typedef struct ListJob {
         bool last_visible;
         StrVec reasons; /* skip reasons, numbered from 1 in the table */
         size_t *reason_counts;
+        /* Several NUMA nodes, or a rule moves memory: a last column LOCAL and
+         * memory_local_permille in JSON, the memory locality of last_pid
+         * (memview.h). */
+        bool memory;
+        char local[16];
+        int local_permille;
         JsonWriter w;
         Table t;
 } ListJob;
@@ -338,6 +395,13 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
                 json_field_string(&j->w, "skipped", th->skip_reason);
                 json_field_string(&j->w, "policy", strcmp(pol, "-") ? pol : NULL);
                 json_field_string(&j->w, "original_policy", th->policy_original ? pol_orig : NULL);
+                if (j->memory) {
+                        json_key(&j->w, "memory_local_permille");
+                        if (j->local_permille >= 0)
+                                json_int(&j->w, j->local_permille);
+                        else
+                                json_null(&j->w);
+                }
                 json_object_end(&j->w);
                 return;
         }
@@ -362,6 +426,8 @@ static void list_row(Manager *m, ListJob *j, const Thread *th) {
                 table_add_cellf(&j->t, "[%zu]", mark);
         else
                 table_add_cell(&j->t, th->skip_reason ? "yes" : "-");
+        if (j->memory)
+                table_add_cell(&j->t, j->local);
 }
 
 static int list_step(void *userdata, void *state, CtlReply *reply) {
@@ -378,6 +444,13 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
                 if (pid != j->last_pid) {
                         j->last_pid = pid;
                         j->last_visible = peer_may_see(&j->peer, pid);
+                        if (j->last_visible && j->memory) {
+                                /* Once per process: numa_maps walks its page tables. */
+                                _cleanup_(memview_done) MemView mv = {0};
+                                memview_read(m, &j->peer, pid, &mv);
+                                memview_short(&mv, j->local, sizeof j->local);
+                                j->local_permille = mv.permille;
+                        }
                 }
                 if (!j->last_visible)
                         continue;
@@ -459,6 +532,8 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 return 0;
         j->json = req->json;
         j->last_pid = -1;
+        j->local_permille = -1;
+        j->memory = numa_node_count(m->rc.host) > 1 || m->rc.config->memory;
         peer_view_init(&j->peer, m->rc.procfd, req->peer);
         j->pairs = calloc(2 * (thread_table_size(m->rc.threads) + 1), sizeof(pid_t));
         if (!j->pairs)
@@ -487,6 +562,9 @@ static int verb_list(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 table_init(&j->t);
                 for (size_t k = 0; k < ELEMENTSOF(columns); k++)
                         table_add_column(&j->t, columns[k].name, columns[k].align);
+                /* Memory locality matters where there is more than one node. */
+                if (j->memory)
+                        table_add_column(&j->t, "LOCAL", TABLE_RIGHT);
         }
         reply->step = list_step;
         reply->step_free = list_job_free;
@@ -641,6 +719,12 @@ static int verb_metrics(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 .rules = rules,
                 .n_rules = n,
                 .event_to_pin = &rp->event_to_pin,
+                .memory_moved = m->memory.counters.moved,
+                .memory_shared = m->memory.counters.shared,
+                .memory_busy = m->memory.counters.busy,
+                .memory_no_memory = m->memory.counters.no_memory,
+                .memory_other = m->memory.counters.other,
+                .memory_usec = m->memory.counters.usec,
         };
         return req->json ? metrics_render_json(&s, &reply->out) : metrics_render(&s, &reply->out);
 }
@@ -652,7 +736,7 @@ static const struct {
 } verbs[] = {
         {"status", verb_status, false}, {"list", verb_list, true},      {"explain", verb_explain, true},
         {"reload", verb_reload, false}, {"rescan", verb_rescan, false}, {"metrics", verb_metrics, false},
-        {"cpus", verb_cpus, true},      {"audit", verb_audit, true},
+        {"cpus", verb_cpus, true},      {"audit", verb_audit, true},    {"run", verb_run, true},
 };
 
 int ctl_verbs_handle(void *manager, const CtlRequest *req, CtlReply *reply) {

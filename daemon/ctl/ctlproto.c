@@ -33,6 +33,8 @@ const CtlVerbInfo ctl_verb_table[] = {
                     1, 1, CTL_OPT_SAMPLE,         false, false},
         {"check",   " [FILE] [--config-dir DIR]", "validate a configuration, without pinnerd",
                     0, 1, CTL_OPT_CONFIG_DIR,     false, true},
+        {"run",     " RULE -- COMMAND [ARGS...]", "set on this process what RULE gives, then run COMMAND",
+                    1, 1, CTL_OPT_COMMAND,        false, false},
 };
 /* clang-format on */
 const size_t ctl_verb_table_size = ELEMENTSOF(ctl_verb_table);

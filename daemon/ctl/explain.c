@@ -22,6 +22,7 @@
 #include "ctl/ctlproto.h"
 #include "ctl/explain.h"
 #include "ctl/irqview.h"
+#include "ctl/memview.h"
 #include "rules/decide.h"
 #include "core/manager-internal.h"
 #include "lib/intmap.h"
@@ -100,6 +101,27 @@ static int tgid_of(int procfd, pid_t tid, pid_t *ret) {
                 return -EBADMSG;
         *ret = (pid_t) v;
         return 0;
+}
+
+/* What guarantee = exec does for this process; NULL when the rule has none. */
+static const char *guarantee_says(const Manager *m, const Rule *rule, const ExplainJob *j, char *buf,
+                                  size_t size) {
+        const Guarantee *g = &m->guarantee;
+
+        if (!rule || !rule->guarantee_exec)
+                return NULL;
+        if (g->fan_fd < 0) {
+                snprintf(buf, size, "guarantee = exec not in force (%s): pinned from the exec event instead",
+                         g->error ? g->error : "no fanotify group");
+                return buf;
+        }
+        if (j->exe_withheld || !j->p.exe)
+                return "guarantee = exec in force (whether this executable is marked is withheld)";
+        return guarantee_marks(g, j->p.exe, rule)
+                       ? "guarantee = exec: its executable is marked, its execs wait for the pin"
+                       : "guarantee = exec in force, but its executable is not marked (not a file in the "
+                         "rule's "
+                         "directories, or a symlink): pinned from the exec event";
 }
 
 static bool in_strvec(const StrVec *v, const char *s) {
@@ -236,6 +258,8 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
                         policy_format(&now_pol, cur_pol, sizeof cur_pol) == 0;
         if (rule && rule->has_policy)
                 (void) policy_format(&rule->policy, pol, sizeof pol);
+        char gbuf[512];
+        const char *guarantee = guarantee_says(m, rule, j, gbuf, sizeof gbuf);
 
         if (j->json) {
                 JsonWriter *w = &j->w;
@@ -275,6 +299,8 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
                 json_field_string(w, "current", current ? cur : NULL);
                 json_field_string(w, "policy", rule && rule->has_policy ? pol : NULL);
                 json_field_string(w, "current_policy", have_pol ? cur_pol : NULL);
+                if (guarantee) /* only for a rule with guarantee = exec */
+                        json_field_string(w, "guarantee", guarantee);
                 json_field_string(w, "original", entry && entry->original ? orig : NULL);
                 json_object_end(w);
                 return;
@@ -343,6 +369,8 @@ static void explain_one(Manager *m, ExplainJob *j, pid_t tid, OutBuf *o, char na
         }
         if (rule && rule->has_policy)
                 outbuf_printf(o, "  policy %s (now %s)\n", pol, have_pol ? cur_pol : "unknown");
+        if (guarantee)
+                outbuf_printf(o, "  %s\n", guarantee);
         outbuf_printf(o, "  current mask %s", cur);
         if (entry && entry->original)
                 outbuf_printf(o, ", original %s (restored when no rule applies)", orig);
@@ -556,6 +584,12 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
 
         _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
                               *isolated = fmt_cpus(m->rc.host->isolated);
+        /* Memory locality where there is more than one node, or a rule
+         * moves memory: on one node it is all local, always. */
+        _cleanup_(memview_done) MemView mem = {0};
+        bool show_mem = numa_node_count(m->rc.host) > 1 || m->rc.config->memory;
+        if (show_mem)
+                memview_read(m, &peer, tgid, &mem);
         if (j->json) {
                 JsonWriter *w = &j->w;
                 json_init(w, &reply->out);
@@ -573,6 +607,8 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 for (size_t k = 0; k < j->common.n; k++)
                         json_text(w, j->common.v[k]);
                 json_array_end(w);
+                if (show_mem)
+                        memview_explain_json(m, &mem, tgid, w);
                 json_key(w, "threads");
                 json_array_begin(w);
         } else {
@@ -592,6 +628,8 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                         text_escape_append(o, j->p.exe, strlen(j->p.exe));
                         outbuf_putc(o, '\n');
                 }
+                if (show_mem)
+                        memview_explain_text(m, &mem, tgid, o);
                 if (j->common.n > 0) {
                         outbuf_printf(o, "%s not match the process (so none of its threads):\n",
                                       j->common.n == 1 ? "this rule does" : "these rules do");

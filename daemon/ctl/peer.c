@@ -188,7 +188,9 @@ static bool read_view(PeerCreds *c, int pidfd) {
         peer_parse_proc_mount(mi, &c->proc);
         snprintf(path, sizeof path, "/proc/%d/ns/pid", (int) c->pid);
         c->same_pidns = same_inode(path, "/proc/self/ns/pid");
-        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+        /* Signal 0 to its pidfd: ESRCH once it has exited. (EPERM only
+         * means the daemon may not signal it: the unit drops CAP_KILL.) */
+        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH)
                 return false;
         return true;
 }

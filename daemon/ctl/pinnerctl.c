@@ -14,7 +14,11 @@
 #include "rules/conf.h"
 #include "lib/cpuset.h"
 #include "ctl/ctlproto.h"
+#include "ctl/run.h"
+#include "kernel/affinity.h"
+#include "kernel/schedpolicy.h"
 #include "kernel/host.h"
+#include "lib/output.h"
 #include "lib/util.h"
 
 #define DEFAULT_SOCKET "/run/pinnerd/control"
@@ -31,6 +35,7 @@ typedef struct Options {
         const char *thread;     /* explain --thread */
         const char *sample;     /* cpus, audit --sample SECONDS */
         bool json;
+        char **command; /* run: what follows "--", NULL-terminated */
 } Options;
 
 static void help(FILE *f) {
@@ -71,8 +76,10 @@ static int write_all(FILE *f, const char *data, size_t len) {
         return fflush(f) == 0 ? 0 : -EIO;
 }
 
-/* Send one request and copy the reply out; returns the exit code. */
-static int daemon_call(const Options *o, const char *verb, char **args, size_t n_args) {
+/* Send one request and copy the reply out (stdout into *capture instead,
+ * when given: at most CTL_MAX_CHUNK bytes); returns the exit code. */
+static int daemon_call_capture(const Options *o, const char *verb, char **args, size_t n_args,
+                               OutBuf *capture) {
         _cleanup_(closep) int fd = -1;
         _cleanup_(freep) char *buf = NULL;
         int r;
@@ -125,11 +132,107 @@ static int daemon_call(const Options *o, const char *verb, char **args, size_t n
                 }
                 if (c.type == CTL_CHUNK_EXIT)
                         return c.exit_code;
+                if (capture && c.type == CTL_CHUNK_STDOUT) {
+                        if (capture->len + c.len > CTL_MAX_CHUNK) {
+                                fprintf(stderr, "pinnerctl: %s: reply too long\n", verb);
+                                return CTL_EXIT_FAILED;
+                        }
+                        outbuf_append(capture, c.data, c.len);
+                        continue;
+                }
                 if (write_all(c.type == CTL_CHUNK_STDOUT ? stdout : stderr, c.data, c.len) < 0) {
                         fprintf(stderr, "pinnerctl: write error: %m\n");
                         return CTL_EXIT_FAILED;
                 }
         }
+}
+
+static int daemon_call(const Options *o, const char *verb, char **args, size_t n_args) {
+        return daemon_call_capture(o, verb, args, n_args, NULL);
+}
+
+/* The memory policy of the plan, set before the exec so the first
+ * allocation is local. Only "keep" exists until rules have a memory key;
+ * that key's values are set here (set_mempolicy) when they come. */
+/* The memory policy the rule gives the command (memory = follow |
+ * interleave), set on ourselves right before the exec: it is kept across
+ * execve(2), so the command's memory is local from its first allocation. */
+static int run_apply_memory(const RunPlan *plan) {
+        if (plan->memory == NUMA_POLICY_DEFAULT)
+                return 0;
+        int r = numa_set_policy(plan->memory, plan->memory_nodes);
+        if (r < 0) {
+                _cleanup_(freep) char *n = cpuset_format_list(plan->memory_nodes);
+                fprintf(stderr, "pinnerctl: run: cannot set the memory policy %s on nodes %s: %s\n",
+                        numa_policy_name(plan->memory), n ? n : "?", strerror(-r));
+        }
+        return r;
+}
+
+/* Ask the daemon what RULE gives us, set it on ourselves, execute the
+ * command. Nothing runs unless all of it was set. */
+static int client_run(const CtlVerbInfo *v, const Options *o, char **args, size_t n_args) {
+        _cleanup_(run_plan_done) RunPlan plan = {0};
+        _cleanup_(freep) unsigned long *kmask = NULL;
+        OutBuf reply = OUTBUF_INIT;
+        Host *h = NULL;
+        int r, err;
+
+        if (!o->command || !o->command[0]) {
+                fprintf(stderr, "pinnerctl: usage: pinnerctl run RULE -- COMMAND [ARGS...]\n");
+                return CTL_EXIT_USAGE;
+        }
+        /* The answer is for pinnerctl to read, never JSON. */
+        Options plain = *o;
+        plain.json = false;
+        r = daemon_call_capture(&plain, v->name, args, n_args, &reply);
+        if (r != CTL_EXIT_OK) {
+                outbuf_done(&reply);
+                return r;
+        }
+        r = run_plan_parse(reply.data ? reply.data : "", reply.len, &plan);
+        outbuf_done(&reply);
+        if (r < 0) {
+                fprintf(stderr, "pinnerctl: run: malformed answer from pinnerd (a different version?)\n");
+                return CTL_EXIT_FAILED;
+        }
+        if (host_load("/", &h, NULL) < 0) {
+                fprintf(stderr, "pinnerctl: run: cannot read this host's CPUs\n");
+                return CTL_EXIT_FAILED;
+        }
+        Affinity a = {.procfd = -1, .bytes = h->affinity_bytes};
+        host_free(h);
+        kmask = calloc(1, a.bytes);
+        if (!kmask)
+                return CTL_EXIT_FAILED;
+        cpuset_to_kernel(plan.cpus, kmask, a.bytes);
+        _cleanup_(freep) char *cpus = cpuset_format_list(plan.cpus);
+        AffinityResult res = affinity_held_set(&a, 0, kmask, &err);
+        if (res != AFF_SET) {
+                fprintf(stderr, "pinnerctl: run: rule %s cannot apply: CPUs %s: %s\n", args[0],
+                        cpus ? cpus : "?", strerror(err));
+                return CTL_EXIT_FAILED;
+        }
+        if (plan.has_policy) {
+                SchedPolicy prev;
+                char pol[32] = "?";
+                (void) policy_format(&plan.policy, pol, sizeof pol);
+                res = policy_held_set(&a, 0, &plan.policy, &prev, &err);
+                if (res != AFF_SET && res != AFF_UNCHANGED) {
+                        fprintf(stderr, "pinnerctl: run: rule %s cannot apply: policy %s: %s%s\n", args[0],
+                                pol, strerror(err),
+                                err == EPERM ? " (needs CAP_SYS_NICE or a high enough RLIMIT_RTPRIO / "
+                                               "RLIMIT_NICE for this user)"
+                                             : "");
+                        return CTL_EXIT_FAILED;
+                }
+        }
+        if (run_apply_memory(&plan) < 0)
+                return CTL_EXIT_FAILED;
+        execvp(o->command[0], o->command);
+        err = errno;
+        fprintf(stderr, "pinnerctl: run: cannot execute '%s': %s\n", o->command[0], strerror(err));
+        return err == ENOENT ? 127 : 126;
 }
 
 /* Digits only: no sign, no spaces, no 0x; the daemon gets a clean number. */
@@ -263,6 +366,15 @@ int main(int argc, char **argv) {
         size_t n_args;
         int c;
 
+        /* run RULE -- COMMAND: everything after the first "--" is the
+         * command, its options included, and no option of ours. */
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "--") == 0) {
+                        o.command = argv + i + 1;
+                        argv[i] = NULL;
+                        argc = i;
+                        break;
+                }
         /* GNU getopt permutes, so options may come before or after the verb. */
         while ((c = getopt_long(argc, argv, "h", long_options, NULL)) >= 0) {
                 switch (c) {
@@ -325,6 +437,12 @@ int main(int argc, char **argv) {
                 return option_refused(v, "--thread", "explain");
         if (o.sample && !(v->options & CTL_OPT_SAMPLE))
                 return option_refused(v, "--sample", "cpus and audit");
+        if (o.command && !(v->options & CTL_OPT_COMMAND)) {
+                fprintf(stderr, "pinnerctl: '--' and a command only go with run\n");
+                return CTL_EXIT_USAGE;
+        }
+        if (v->options & CTL_OPT_COMMAND)
+                return client_run(v, &o, argv + optind + 1, n_args);
         if (v->local)
                 return verb_check(v, &o, argv + optind + 1, n_args);
         return verb_daemon(v, &o, argv + optind + 1, n_args);

@@ -105,6 +105,23 @@ AffinityResult affinity_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t 
         return AFF_SET;
 }
 
+int affinity_held_get(const Affinity *a, pid_t tid, unsigned long *ret_mask) {
+        if (sched_getaffinity(tid, a->bytes, (cpu_set_t *) ret_mask) < 0)
+                return -errno;
+        return 0;
+}
+
+AffinityResult affinity_held_set(const Affinity *a, pid_t tid, const unsigned long *mask, int *ret_errno) {
+        *ret_errno = 0;
+        if (a->dry_run)
+                return AFF_DRY_RUN;
+        if (sched_setaffinity(tid, a->bytes, (const cpu_set_t *) mask) < 0) {
+                *ret_errno = errno;
+                return classify(errno);
+        }
+        return AFF_SET;
+}
+
 const char *affinity_result_reason(AffinityResult r) {
         switch (r) {
         case AFF_SET:

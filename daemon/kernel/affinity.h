@@ -38,6 +38,18 @@ int affinity_get(const Affinity *a, pid_t pid, pid_t tid, CpuSet **ret);
 AffinityResult affinity_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t start, const CpuSet *want,
                               CpuSet **ret_previous, CpuSet **ret_now, int *ret_errno);
 
+/* A task the kernel holds in an exec-permission event (kernel/fanotify.h),
+ * and the caller of `pinnerctl run` on itself (tid 0), in the kernel's mask
+ * format (a->bytes bytes). No identity re-read here, by design: a held task
+ * cannot exec or exit-and-be-reaped before we answer it, and the kernel hands
+ * out pids cyclically, so its tid cannot name another task in the
+ * microseconds between the event and this call; reading /proc/TID/stat
+ * would double the time the exec waits. The kernel intersects the mask
+ * with the task's cpuset itself (EINVAL when nothing is left). Returns
+ * 0 or -errno. */
+int affinity_held_get(const Affinity *a, pid_t tid, unsigned long *ret_mask);
+AffinityResult affinity_held_set(const Affinity *a, pid_t tid, const unsigned long *mask, int *ret_errno);
+
 /* Short, stable reason text for logs: "gone", "recycled", "no allowed CPU or
  * thread cannot move", ... */
 const char *affinity_result_reason(AffinityResult r);

@@ -148,18 +148,14 @@ static AffinityResult classify(int err) {
         }
 }
 
-AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t start, const SchedPolicy *want,
-                            SchedPolicy *ret_previous, int *ret_errno) {
+/* Read, compare, (re-check identity unless the task is held), write. */
+static AffinityResult apply(const Affinity *a, pid_t pid, pid_t tid, const uint64_t *start,
+                            const SchedPolicy *want, SchedPolicy *ret_previous, int *ret_errno) {
         SchedPolicy prev;
         TaskStat st;
         int r;
 
         *ret_errno = 0;
-        if (a->from_status) {
-                /* A captured tree has no live thread to ask: say what would be set. */
-                *ret_previous = (SchedPolicy){.kind = POLICY_OTHER};
-                return AFF_DRY_RUN;
-        }
         r = policy_get(tid, &prev);
         if (r < 0) {
                 *ret_errno = -r;
@@ -168,11 +164,13 @@ AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t st
         *ret_previous = prev;
         if (policy_equal(&prev, want))
                 return AFF_UNCHANGED;
-        r = procfs_read_stat(a->procfd, pid, tid, &st);
-        if (r < 0)
-                return AFF_GONE;
-        if (st.starttime != start)
-                return AFF_RECYCLED;
+        if (start) {
+                r = procfs_read_stat(a->procfd, pid, tid, &st);
+                if (r < 0)
+                        return AFF_GONE;
+                if (st.starttime != *start)
+                        return AFF_RECYCLED;
+        }
         if (a->dry_run)
                 return AFF_DRY_RUN;
         KernelSchedAttr attr = {
@@ -186,4 +184,20 @@ AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t st
                 return classify(errno);
         }
         return AFF_SET;
+}
+
+AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t start, const SchedPolicy *want,
+                            SchedPolicy *ret_previous, int *ret_errno) {
+        if (a->from_status) {
+                /* A captured tree has no live thread to ask: say what would be set. */
+                *ret_errno = 0;
+                *ret_previous = (SchedPolicy){.kind = POLICY_OTHER};
+                return AFF_DRY_RUN;
+        }
+        return apply(a, pid, tid, &start, want, ret_previous, ret_errno);
+}
+
+AffinityResult policy_held_set(const Affinity *a, pid_t tid, const SchedPolicy *want,
+                               SchedPolicy *ret_previous, int *ret_errno) {
+        return apply(a, 0, tid, NULL, want, ret_previous, ret_errno);
 }

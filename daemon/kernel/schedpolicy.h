@@ -45,3 +45,7 @@ int policy_get(pid_t tid, SchedPolicy *ret);
  * On a captured tree (a->from_status) nothing can be read: AFF_DRY_RUN. */
 AffinityResult policy_apply(const Affinity *a, pid_t pid, pid_t tid, uint64_t start, const SchedPolicy *want,
                             SchedPolicy *ret_previous, int *ret_errno);
+/* The same for a task held in an exec-permission event, or the caller itself
+ * (tid 0): no identity re-read (see affinity_held_set). */
+AffinityResult policy_held_set(const Affinity *a, pid_t tid, const SchedPolicy *want,
+                               SchedPolicy *ret_previous, int *ret_errno);

@@ -40,6 +40,7 @@ static const struct {
         [EV_TARGET_SKIPPED] = {"skipped", "3b50f058bed84725a12ec2345ac09ecd"},
         [EV_TARGET_FAILED] = {"failed", "675e2edd4fff4c40ac97ceacc0cb096d"},
         [EV_TARGET_DRIFT] = {"drift", "b12072b7b306408291e1adb74cfcb98e"},
+        [EV_MEMORY] = {"memory", "6009e67406cd4304857ad9bd4fab670b"},
 };
 
 static const char *const level_names[] = {
@@ -263,6 +264,9 @@ static void build_journal(OutBuf *out, EventKind kind, int priority, const LogFi
         jfield(out, "PINNERD_WORKQUEUE", lf->workqueue);
         jfield(out, "PINNERD_PREVIOUS", lf->previous);
         jfield(out, "PINNERD_REASON", lf->reason);
+        jfield(out, "PINNERD_NODES", lf->nodes);
+        jfield(out, "PINNERD_PAGES_MOVED", lf->pages_moved);
+        jfield(out, "PINNERD_PAGES_FAILED", lf->pages_failed);
 }
 
 /* A field value on the stderr line: escaped as for a terminal (output.h),
@@ -331,6 +335,9 @@ static void build_stderr(OutBuf *out, EventKind kind, int priority, const LogFie
                 put_field(out, &first, "workqueue", lf->workqueue);
                 put_field(out, &first, "previous", lf->previous);
                 put_field_as(out, &first, "reason", lf->reason, lf->reason_escaped);
+                put_field(out, &first, "nodes", lf->nodes);
+                put_field(out, &first, "pages_moved", lf->pages_moved);
+                put_field(out, &first, "pages_failed", lf->pages_failed);
         }
         if ((kind >= 0 && kind < _EV_MAX) || lf)
                 outbuf_putc(out, ']');

@@ -51,6 +51,7 @@ typedef enum EventKind {
         EV_TARGET_SKIPPED,
         EV_TARGET_FAILED,
         EV_TARGET_DRIFT,
+        EV_MEMORY, /* a process's pages moved to its CPUs' NUMA nodes (memory =) */
         _EV_MAX,
 } EventKind;
 
@@ -67,6 +68,9 @@ typedef struct LogFields {
         const char *irq_name;  /* its action names as /proc/interrupts lists them */
         const char *workqueue; /* a workqueue's name, or "*" for the global unbound cpumask */
         const char *reason;
+        /* memory records: the nodes pages went to ("1"), and how many pages
+         * moved and could not (decimal text). */
+        const char *nodes, *pages_moved, *pages_failed;
         bool reason_escaped; /* reason is already escaped text (a configuration error) */
         uid_t uid;           /* whose process the record is about: its record budget */
         bool has_uid;

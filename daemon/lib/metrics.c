@@ -202,6 +202,21 @@ int metrics_render(const MetricsSnapshot *s, OutBuf *out) {
         outbuf_printf(out, "pinnerd_event_to_pin_seconds_sum %" PRIu64 ".%09" PRIu64 "\n",
                       h->sum_ns / 1000000000u, h->sum_ns % 1000000000u);
         outbuf_printf(out, "pinnerd_event_to_pin_seconds_count %" PRIu64 "\n", h->count);
+
+        counter(out, "pinnerd_memory_pages_moved_total",
+                "Pages moved to the NUMA nodes of their process's CPUs (memory = follow | interleave).",
+                s->memory_moved);
+        header(out, "pinnerd_memory_pages_unmovable_total", "counter",
+               "Pages that could not move, by reason: shared with other processes, pinned or busy, no free "
+               "memory on the target node, other.");
+        static const char *const reasons[] = {"shared", "busy", "no-memory", "other"};
+        const uint64_t counts[] = {s->memory_shared, s->memory_busy, s->memory_no_memory, s->memory_other};
+        for (size_t i = 0; i < 4; i++)
+                outbuf_printf(out, "pinnerd_memory_pages_unmovable_total{reason=\"%s\"} %" PRIu64 "\n",
+                              reasons[i], counts[i]);
+        header(out, "pinnerd_memory_move_seconds_total", "counter", "Time pinnerd spent moving pages.");
+        outbuf_printf(out, "pinnerd_memory_move_seconds_total %" PRIu64 ".%06" PRIu64 "\n",
+                      s->memory_usec / 1000000u, s->memory_usec % 1000000u);
         return outbuf_error(out);
 }
 

@@ -47,6 +47,11 @@ typedef struct MetricsSnapshot {
         const MetricsRule *rules;
         size_t n_rules;
         const MetricsHistogram *event_to_pin; /* NULL: rendered empty */
+        /* Memory that follows the CPUs: pages moved, pages that could not
+         * move by reason, and the time spent moving. */
+        uint64_t memory_moved;
+        uint64_t memory_shared, memory_busy, memory_no_memory, memory_other;
+        uint64_t memory_usec;
 } MetricsSnapshot;
 
 /* The exposition: HELP and TYPE for every metric, label values escaped

@@ -5,6 +5,7 @@
 #include "rules/conf-keys.h"
 #include "lib/ere.h"
 #include "rules/conf-targets.h"
+#include "rules/execmark.h"
 #include "kernel/procfs.h"
 #include "lib/suggest.h"
 
@@ -394,6 +395,17 @@ static void key_drift(Loader *l, Rule *r, const RuleKeyDef *def, const char *val
                 l->own.drift = (signed char) d;
 }
 
+static void key_memory(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        static const MemoryMode modes[] = {MEMORY_KEEP, MEMORY_FOLLOW, MEMORY_INTERLEAVE};
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++)
+                if (strcmp(value, memory_mode_name(modes[i])) == 0) {
+                        r->memory = modes[i];
+                        return;
+                }
+        _cleanup_(freep) char *v = conf_quote(value);
+        ERR(l, "memory '%s' must be keep, follow or interleave", v);
+}
+
 static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         int rc = parse_int(value, &r->priority);
 
@@ -416,6 +428,17 @@ static void key_workqueues(Loader *l, Rule *r, const RuleKeyDef *def, const char
 
 static void key_follow(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         conf_key_follow(l, r, value);
+}
+
+static void key_guarantee(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        if (strcmp(value, "exec") == 0)
+                r->guarantee_exec = true;
+        else if (strcmp(value, "no") == 0 || strcmp(value, "none") == 0)
+                r->guarantee_exec = false;
+        else {
+                _cleanup_(freep) char *v = conf_quote(value);
+                ERR(l, "guarantee '%s' must be exec or no", v);
+        }
 }
 
 #define GLOB_KEY(field, chk)                                                                                 \
@@ -445,6 +468,8 @@ static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_IRQS] = {"irqs", true, key_irqs},
         [K_WORKQUEUES] = {"workqueues", false, key_workqueues},
         [K_FOLLOW] = {"follow", false, key_follow},
+        [K_MEMORY] = {"memory", false, key_memory},
+        [K_GUARANTEE] = {"guarantee", false, key_guarantee},
 };
 
 static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
@@ -680,6 +705,41 @@ static void check_policy(Loader *l, const Rule *r, const char *n) {
                           policy_kind_name(r->policy.kind));
 }
 
+/* guarantee = exec marks files: it needs files to mark, and it pins the
+ * exec'ing task before it has any thread but itself. */
+static void check_guarantee(Loader *l, const Rule *r, const char *n) {
+        unsigned gl = l->key_line[K_GUARANTEE];
+
+        if (!r->guarantee_exec)
+                return;
+        if (r->exe.n == 0)
+                conf_diag(l, false, gl,
+                          "[rule:%s]: guarantee = exec needs an exe = match (the files whose execs "
+                          "wait for the rule)",
+                          n);
+        for (size_t i = 0; i < r->exe.n; i++) {
+                _cleanup_(freep) char *dir = NULL;
+                const char *name;
+                int e = execmark_split(r->exe.v[i], &dir, &name);
+                if (e == -ENOMEM)
+                        l->oom = true;
+                else if (e < 0) {
+                        _cleanup_(freep) char *v = conf_quote(r->exe.v[i]);
+                        conf_diag(l, false, gl,
+                                  "[rule:%s]: guarantee = exec: exe '%s' must name files in one directory "
+                                  "(an absolute path, wildcards only in the file name)",
+                                  n, v);
+                }
+        }
+        if (l->key_line[K_THREADS])
+                conf_diag(l, false, gl,
+                          "[rule:%s]: guarantee = exec pins the exec'ing task before it has threads; it "
+                          "cannot be combined with threads (line %u)",
+                          n, l->key_line[K_THREADS]);
+        if (r->kthreads)
+                conf_diag(l, false, gl, "[rule:%s]: guarantee = exec is for programs, not kthreads = yes", n);
+}
+
 static void end_rule(Loader *l) {
         Rule *r = l->rule;
         _cleanup_(freep) char *n = conf_quote(r->name);
@@ -710,6 +770,13 @@ static void end_rule(Loader *l) {
                         conf_diag(l, false, r->line, "[rule:%s] has no 'cpus' (or 'avoid')", n);
         }
         check_policy(l, r, n);
+        /* A kernel thread has no memory of its own to move. */
+        if (r->kthreads && r->memory != MEMORY_KEEP)
+                conf_diag(l, false, l->key_line[K_MEMORY],
+                          "[rule:%s]: memory = %s is for processes: kernel threads (kthreads = yes) have no "
+                          "memory of their own",
+                          n, memory_mode_name(r->memory));
+        check_guarantee(l, r, n);
         l->own.cpus_line = l->key_line[K_CPUS] ? l->key_line[K_CPUS] : l->key_line[K_AVOID];
         if (l->rule_kept)
                 l->rule_own[r->index] = l->own;

@@ -44,6 +44,8 @@ typedef enum RuleKey {
         K_IRQS,       /* conf-targets.c */
         K_WORKQUEUES, /* conf-targets.c */
         K_FOLLOW,     /* conf-targets.c */
+        K_MEMORY,
+        K_GUARANTEE,
         _K_MAX,
 } RuleKey;
 

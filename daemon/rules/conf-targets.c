@@ -126,8 +126,8 @@ static const struct {
         RuleKey key;
         const char *name;
 } thread_only[] = {
-        {K_THREADS, "threads"}, {K_SPREAD, "spread"}, {K_POLICY, "policy"},
-        {K_RTPRIO, "rtprio"},   {K_NICE, "nice"},
+        {K_THREADS, "threads"}, {K_SPREAD, "spread"}, {K_POLICY, "policy"},       {K_RTPRIO, "rtprio"},
+        {K_NICE, "nice"},       {K_MEMORY, "memory"}, {K_GUARANTEE, "guarantee"},
 };
 
 void conf_targets_end_rule(Loader *l, Rule *r, const char *n) {

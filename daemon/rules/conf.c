@@ -57,6 +57,7 @@ static int loader_finish(Loader *l, Config **ret) {
                 r->isolated_allow = own->isolated >= 0 ? own->isolated : c->settings.isolated_allow;
                 r->drift = own->drift >= 0 ? (DriftAction) own->drift : c->settings.drift;
                 c->facts |= rule_facts(r);
+                c->memory |= r->memory != MEMORY_KEEP;
                 c->by_priority[i] = r;
         }
         if (c->n_rules > 1)

@@ -216,6 +216,11 @@ static bool strvec_equal(const StrVec *a, const StrVec *b) {
         return true;
 }
 
+const char *memory_mode_name(MemoryMode m) {
+        static const char *const names[] = {"keep", "follow", "interleave"};
+        return (unsigned) m < ELEMENTSOF(names) ? names[m] : "?";
+}
+
 bool rule_equal(const Rule *a, const Rule *b) {
         if (strcmp(a->name, b->name) != 0)
                 return false;
@@ -243,6 +248,7 @@ bool rule_equal(const Rule *a, const Rule *b) {
                 return false;
         return a->kthreads == b->kthreads && cpuspec_equal(&a->cpus, &b->cpus) && a->avoid == b->avoid &&
                a->spread == b->spread && a->isolated_allow == b->isolated_allow &&
-               a->priority == b->priority && a->drift == b->drift && a->has_policy == b->has_policy &&
+               a->priority == b->priority && a->drift == b->drift && a->memory == b->memory &&
+               a->has_policy == b->has_policy && a->guarantee_exec == b->guarantee_exec &&
                (!a->has_policy || policy_equal(&a->policy, &b->policy));
 }

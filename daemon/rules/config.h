@@ -36,6 +36,15 @@ typedef enum RuleKind {
         RULE_WORKQUEUES, /* unbound workqueues: workqueues = yes */
 } RuleKind;
 
+/* memory = keep | follow | interleave (pinnerd.conf(5)): what happens to a
+ * process's pages once the threads the rule manages are confined to the
+ * CPUs of some NUMA nodes. */
+typedef enum MemoryMode {
+        MEMORY_KEEP,       /* pages stay where they are (the default) */
+        MEMORY_FOLLOW,     /* pages on other nodes move to those nodes */
+        MEMORY_INTERLEAVE, /* pages are spread over those nodes */
+} MemoryMode;
+
 /* Facts about a task that some rule needs; the scanner reads only these. */
 enum {
         FACT_EXE = 1u << 0,
@@ -89,6 +98,11 @@ typedef struct Rule {
         /* What to do when something else changes a mask this rule set:
          * resolved, the rule's own `drift` key, else [pinnerd] drift. */
         DriftAction drift;
+        MemoryMode memory;
+        /* guarantee = exec: execs of the files the exe values name wait until
+         * the rule is applied (core/guarantee.c). Needs positive exe values
+         * with a literal directory (rules/execmark.h), no threads filter. */
+        bool guarantee_exec;
 } Rule;
 
 typedef struct Settings {
@@ -112,6 +126,7 @@ typedef struct Config {
         const Rule **by_priority; /* priority desc, then index asc */
         StrVec files;             /* files read, in order */
         unsigned facts;           /* FACT_* some rule needs */
+        bool memory;              /* some rule's memory is not keep */
 } Config;
 
 typedef struct ConfDiag {
@@ -175,6 +190,8 @@ const char *spread_mode_name(SpreadMode s);
 char *rule_describe(const Rule *r);
 /* The FACT_* bits r's match keys (positive or negated) need. */
 unsigned rule_facts(const Rule *r);
+/* "keep", "follow", "interleave". */
+const char *memory_mode_name(MemoryMode m);
 /* Two rules with the same name ask for the same thing (keys and actions). */
 bool rule_equal(const Rule *a, const Rule *b);
 

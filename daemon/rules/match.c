@@ -306,6 +306,12 @@ bool rule_still_matches(const Rule *r, const TaskFacts *f, char **why) {
                match_unit(r, f, why);
 }
 
+bool rule_match_exe(const Rule *r, const char *path) {
+        if (r->exe.n > 0 && !glob_any(&r->exe, path))
+                return false;
+        return !glob_any(&r->not_exe, path);
+}
+
 bool match_comm_possible(const Config *c, const char *comm, bool kthread) {
         for (size_t i = 0; i < c->n_rules; i++) {
                 const Rule *r = &c->rules[i];

@@ -59,6 +59,10 @@ bool rule_match_thread(const Rule *r, const TaskFacts *f, char **why);
 unsigned rule_recheck_facts(const Rule *r);
 bool rule_still_matches(const Rule *r, const TaskFacts *f, char **why);
 
+/* Do the rule's exe values (positive OR, negated AND NOT) match path? A
+ * rule without exe values matches any. */
+bool rule_match_exe(const Rule *r, const char *path);
+
 /* Could a rule match a task with this process name and kernel-thread flag,
  * if its other facts matched too? A no lets the daemon skip reading them. */
 bool match_comm_possible(const Config *c, const char *comm, bool kthread);

@@ -48,8 +48,8 @@ build_one() { # name sources...
 }
 build_one fuzz_cpulist "$d/lib/cpuset.c" "$d/lib/util.c"
 # The config loader and what it stands on: rules/, kernel/ (host terms), lib/.
-build_one fuzz_config "$d"/rules/conf*.c "$d/rules/cpuspec.c" "$d/lib/cpuset.c" "$d/lib/util.c" "$d/lib/output.c" "$d/lib/ere.c" \
-        "$d/lib/suggest.c" \
+build_one fuzz_config "$d"/rules/conf*.c "$d/rules/cpuspec.c" "$d/rules/execmark.c" "$d/rules/match.c" \
+        "$d/lib/cpuset.c" "$d/lib/util.c" "$d/lib/output.c" "$d/lib/ere.c" "$d/lib/suggest.c" \
         "$d/kernel/host.c" "$d/kernel/topology.c" "$d/kernel/partitions.c" "$d/kernel/schedpolicy.c" "$d/kernel/procfs.c"
 build_one fuzz_ctlproto "$d/ctl/ctlproto.c" "$d/lib/util.c"
 build_one fuzz_ere "$d/lib/ere.c" "$d/lib/util.c"

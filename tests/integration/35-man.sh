@@ -88,7 +88,7 @@ synopsis=$(awk '/^\.SH SYNOPSIS/ {on = 1; next} /^\.SH/ {on = 0} on' <<<"$man_te
                 [ $? = 1 ] || { echo "FAIL: pinnerctl --json check: not exit 1"; exit 1; }
         else
                 args=
-                case $verb in explain | audit) args=1 ;; esac
+                case $verb in explain | audit) args=1 ;; run) args="some-rule -- true" ;; esac
                 "$PINNERCTL" --socket /nonexistent/control --json "$verb" $args >/dev/null 2>&1
                 [ $? = 3 ] || { echo "FAIL: pinnerctl --json $verb is refused"; exit 1; }
         fi

@@ -61,6 +61,9 @@ want = {
     "pinnerd_rule_threads": ("gauge", None),
     "pinnerd_rule_outcomes": ("counter", None),
     "pinnerd_event_to_pin_seconds": ("histogram", None),
+    "pinnerd_memory_pages_moved": ("counter", None),
+    "pinnerd_memory_pages_unmovable": ("counter", None),
+    "pinnerd_memory_move_seconds": ("counter", None),
     "pinnerd_build_info": ("gauge", None),
     "pinnerd_start_time_seconds": ("gauge", None),
     "pinnerd_config_last_reload_successful": ("gauge", None),
@@ -83,6 +86,11 @@ for n, (typ, key) in want.items():
             if not s.value > 0: fail("events %s" % s.value)
         elif s.value != status["counters"][key]:
             fail("%s_total %s, status says %s" % (n, s.value, status["counters"][key]))
+# No rule here moves memory: nothing moved, every reason present and 0.
+unmovable = {s.labels["reason"]: s.value for s in fams["pinnerd_memory_pages_unmovable"].samples if s.name.endswith("_total")}
+if unmovable != {"shared": 0, "busy": 0, "no-memory": 0, "other": 0}: fail("memory_pages_unmovable %s" % unmovable)
+for n in ("pinnerd_memory_pages_moved", "pinnerd_memory_move_seconds"):
+    if [s.value for s in fams[n].samples if s.name.endswith("_total")] != [0]: fail("%s %s" % (n, fams[n].samples))
 # What an operator alerts on.
 import time
 (b,) = fams["pinnerd_build_info"].samples

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The golden tier: `pinnerd --root FIXTURE --once` (a dry run, no root
-# needed) on the topology and partition fixtures, its decisions compared
+# needed) on the topology, partition and NUMA fixtures (where memory
+# follows the CPUs, the dry run says what would move, from numa_maps), its decisions compared
 # with tests/integration/golden/FIXTURE.expected. After a deliberate change
 # of decisions, regenerate with GOLDEN_UPDATE=1 and review the diff.
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +26,7 @@ decisions() {
 [ "$(id -u)" = 0 ] || [ "$(stat -c %u "$G/host-smt.conf")" = 0 ] ||
         skip "pinnerd reads only root-owned configs: run as root or from a root-owned checkout"
 
-for fix in host-smt host-far64 host-cgv2iso host-cgv2iso-6.1 host-irq; do
+for fix in host-smt host-far64 host-cgv2iso host-cgv2iso-6.1 host-irq host-numa2 host-numa4; do
         [ -d "$FIXTURES/$fix" ] || skip "no tests/fixtures/$fix"
         base=${fix%-6.1} # 6.1 has no root cpuset.cpus.isolated, and decides the same
         decisions "$fix" "$G/$base.conf" >"$T/$fix.out"
@@ -36,7 +37,7 @@ for fix in host-smt host-far64 host-cgv2iso host-cgv2iso-6.1 host-irq; do
         diff -u "$G/$base.expected" "$T/$fix.out" >"$T/$fix.diff" ||
                 fail "$fix: decisions differ from golden/$base.expected:
 $(cat "$T/$fix.diff")"
-        ok "$fix: $(grep -c 'event=applied' "$T/$fix.out") applied, $(grep -c 'event=skipped' "$T/$fix.out") skipped, as golden/$base.expected"
+        ok "$fix: $(grep -c 'event=applied' "$T/$fix.out") applied, $(grep -c 'event=skipped' "$T/$fix.out") skipped, $(grep -c 'event=memory' "$T/$fix.out") memory, as golden/$base.expected"
 done
 
 # --check on the same host says the same, and a term with no CPU there is a

@@ -82,6 +82,10 @@ grep -q 'event=applied rule=shield-irqs cpus=0 irq=' "$T/daemon.log" || fail "no
 ! grep -q 'match nothing running' "$T/daemon.log" || fail "$(grep 'match nothing running' "$T/daemon.log")"
 ctl status --json | jq -e '.rules[0].target == "irqs" and .rules[0].irqs > 0 and .rules[1].target == "workqueues" and (.rules[0].does | startswith("IRQs: avoid 1"))' >/dev/null ||
         fail "status --json rules: $(ctl status --json | jq -c .rules)"
+# pinnerctl run takes rules about tasks only.
+out=$(ctl run shield-irqs -- true 2>&1)
+expect_eq "$?" 1 "run with a rule about IRQs: exit status"
+grep -q "rule 'shield-irqs' is about IRQs, not for a command" <<<"$out" || fail "run shield-irqs: $out"
 
 # An IRQ that cannot move: named once, with the reason, whatever happens after.
 if [ ${#unmovable[@]} -gt 0 ]; then

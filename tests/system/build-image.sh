@@ -24,10 +24,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$out/root
 
 # Packages the guest needs beyond minbase. procps for ps/pgrep, kmod for modprobe;
-# pinnerd's dependencies (libsystemd0, libinih1) so `apt install ./pinnerd_*.deb`
+# pinnerd's dependencies (libsystemd0, libinih1, libbpf1) so `apt install ./pinnerd_*.deb`
 # needs no network; bash-completion and python3-prometheus-client for the
 # administrator's tools the test uses (TAB completion, a Prometheus text parser).
-packages=systemd,systemd-sysv,dbus,udev,linux-image-amd64,kmod,libsystemd0,libinih1,procps
+packages=systemd,systemd-sysv,dbus,udev,linux-image-amd64,kmod,libsystemd0,libinih1,libbpf1,procps
 packages=$packages,bash-completion,python3-prometheus-client
 
 step() { printf 'build-image: %s\n' "$*"; }

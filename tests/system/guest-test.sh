@@ -427,6 +427,81 @@ out=$(pinnerctl list --json | python3 /tmp/view.py "$a" "$al" 2>&1)
 check_true "root's list shows both ($out)" "$out" 'set -- $out; [ "$1" -ge 1 ] && [ "$2" -ge 1 ]'
 systemctl stop pintest-alice 2>/dev/null
 
+# ------------------------------------------------------------------ 17d. stock Debian
+step 17d "drift events and guarantees on Debian as installed: paranoia as shipped, the unit as shipped"
+paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
+info "kernel.perf_event_paranoid=$paranoid (as the distribution ships it)"
+sec=$(systemd-analyze security --no-pager pinnerd 2>/dev/null | tail -n 1)
+score=$(echo "$sec" | grep -o '[0-9][0-9]*\.[0-9]' | head -n 1)
+check_true "systemd-analyze security pinnerd <= 2.5 (the unit as shipped)" "$sec" \
+	"awk -v s='$score' 'BEGIN { exit !(s != \"\" && s + 0 <= 2.5) }'"
+cat >"$conf" <<EOF
+# pinnerd system test (tests/system/guest-test.sh, 17c)
+[pinnerd]
+verify = 0
+drift = reapply
+
+[rule:held]
+comm = pintest
+threads = dr*
+cpus = 1
+
+[rule:first]
+exe = /usr/local/bin/firstmask
+cpus = 1
+guarantee = exec
+EOF
+systemctl reload pinnerd
+out=$(pinnerctl status 2>&1)
+check_contains "drift-events: bpf under the shipped unit, no sysctl lowered" "drift-events: bpf" "$out"
+info "$(echo "$out" | grep '^drift-events')"
+p=$(start_pintest pintest-d -- dr0)
+t=$(tid_of "$p" dr0)
+eventually "dr0 pinned" 1 60 mask "$t"
+taskset -p -c 0-3 "$t" >/dev/null 2>&1
+eventually "dr0 back on CPU 1 within 2 s of another process's taskset (verify = 0)" 1 2 mask "$t"
+if [ -x /usr/local/bin/setaff32 ]; then
+	/usr/local/bin/setaff32 "$t" 0
+	eventually "dr0 back on CPU 1 within 2 s of a 32-bit sched_setaffinity" 1 2 mask "$t"
+fi
+check_eq "kernel.perf_event_paranoid afterwards" "$paranoid" "$(cat /proc/sys/kernel/perf_event_paranoid)"
+systemctl stop pintest-d 2>/dev/null
+
+if [ -x /usr/local/bin/firstmask ]; then
+	check_contains "guarantee without the drop-in: status says why" \
+		"guarantee:    unavailable (fanotify permission events need CAP_SYS_ADMIN" "$(pinnerctl status 2>&1)"
+	mkdir -p /etc/systemd/system/pinnerd.service.d
+	ln -sf /usr/share/pinnerd/guarantee.conf /etc/systemd/system/pinnerd.service.d/guarantee.conf
+	systemctl daemon-reload
+	systemctl restart pinnerd
+	check_contains "with the opt-in drop-in: guarantee in force" "guarantee:    exec (1 file marked" \
+		"$(pinnerctl status 2>&1)"
+	info "with the drop-in: $(systemd-analyze security --no-pager pinnerd 2>/dev/null | tail -n 1)"
+	caps=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$(main_pid pinnerd)/status")
+	check_eq "CAP_SYS_ADMIN dropped once the group exists (CapEff $caps)" 0 "$(((0x$caps >> 21) & 1))"
+	n=0
+	for i in $(seq 100); do [ "$(/usr/local/bin/firstmask)" = 0x2 ] && n=$((n + 1)); done
+	check_eq "first instructions on CPU 1, of 100 execs" 100 "$n"
+	# A stopped daemon holds marked execs; the drop-in's watchdog ends that.
+	kill -STOP "$(main_pid pinnerd)"
+	t0=$(date +%s)
+	timeout 30 /usr/local/bin/firstmask >/dev/null
+	dt=$(($(date +%s) - t0))
+	check_true "a marked exec held by a SIGSTOPped pinnerd went on when the watchdog killed it" "${dt} s" \
+		"[ $dt -ge 2 ] && [ $dt -le 10 ]"
+	# (eventually gives up at once while pinnerd is not active: wait here.)
+	i=0
+	while [ $i -lt 100 ] && [ "$(systemctl is-active pinnerd)" != active ]; do
+		sleep 0.3
+		i=$((i + 1))
+	done
+	check_eq "pinnerd active again (Restart=on-failure)" active "$(systemctl is-active pinnerd 2>&1)"
+	rm -f /etc/systemd/system/pinnerd.service.d/guarantee.conf
+	rmdir /etc/systemd/system/pinnerd.service.d 2>/dev/null
+	systemctl daemon-reload
+	systemctl restart pinnerd
+fi
+
 # ------------------------------------------------------------------ 18. purge
 step 18 "apt purge pinnerd leaves nothing behind"
 systemctl stop pintest-a pintest-b pinned-test 2>/dev/null
@@ -445,7 +520,7 @@ for f in /usr/sbin/pinnerd /usr/bin/pinnerctl /etc/pinnerd.conf /etc/pinnerd.d /
 	/etc/systemd/system/multi-user.target.wants/pinnerd.service \
 	/etc/systemd/system/timers.target.wants/pinnerd-metrics.timer \
 	/var/lib/systemd/deb-systemd-helper-enabled/pinnerd.service.dsh-also \
-	/var/lib/prometheus/node-exporter /usr/share/doc/pinnerd; do
+	/var/lib/prometheus/node-exporter /usr/share/doc/pinnerd /usr/share/pinnerd; do
 	[ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 done
 check_eq "files left after purge" "" "$left"

@@ -13,4 +13,6 @@ if [ -d "$d/stage" ]; then
 	echo "install: $(cd "$d/stage" && find . -type f | sed 's/^\.//' | sort | tr '\n' ' ')"
 fi
 cp "$d/pintest" /usr/local/bin/pintest 2>/dev/null || true
+# The first-instruction probe and the 32-bit caller (x86-64), when built.
+for f in firstmask setaff32; do cp "$d/$f" "/usr/local/bin/$f" 2>/dev/null || true; done
 cd /tmp && exec sh "$d/test.sh" "$d"

@@ -14,6 +14,8 @@
 #   trixie-irq  Debian 13 again, 4 vCPUs, nothing isolated, a virtio NIC (qemu user
 #               networking) and a SATA controller beside the virtio disks: guest-irq.sh
 #               (a full shield of CPU 3: IRQs, workqueues, audit, follow, stop)
+#   trixie-numa Debian 13 again (same cached image), 2 vCPUs and 2 GiB over 2 NUMA
+#               nodes (qemu -numa): guest-numa.sh (memory that follows the CPUs)
 #   bookworm    Debian 12, 6 vCPUs, isolcpus=4-5: guest-test.sh
 #
 #   phase 0  deb     make deb on the host (once for every suite)
@@ -28,7 +30,7 @@
 # (not root, no qemu/debootstrap, no mirror) with a "check-vm: SKIP:" line.
 #
 # Environment: VM_SUITES (default "trixie bookworm"); VM_BOOTS (default every boot
-# of VM_SUITES, e.g. VM_BOOTS=trixie-smt for that boot alone); PINNERD_VM_README=1 instead
+# of VM_SUITES, e.g. VM_BOOTS=trixie-smt or trixie-numa for that boot alone); PINNERD_VM_README=1 instead
 # proves the README's `make check` in a fresh guest of each suite (readme-guest.sh:
 # an image with exactly the packages `make deps` asks for, 2 CPUs, no isolcpus,
 # a copy of the tree; slow under TCG, so not part of the default run); PINNERD_VM_SMOKE=1 boots the image and runs only smoke-guest.sh (no
@@ -72,10 +74,11 @@ t_start=$(ms)
 	skip "the host is not Debian (${ID:-unknown}): the package is built here"
 host_suite=$VERSION_CODENAME
 suites=${VM_SUITES:-trixie bookworm}
-# The boots of a suite. The SMT boot needs the package: not in the smoke and README modes.
+# The boots of a suite. The SMT and NUMA boots need the package: not in the smoke and
+# README modes.
 boots_of() { # SUITE
 	if [ "$1" = trixie ] && [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
-		echo "trixie trixie-smt trixie-irq"
+		echo "trixie trixie-smt trixie-irq trixie-numa"
 	else
 		echo "$1"
 	fi
@@ -217,8 +220,7 @@ apt_mirror_for() { # SUITE
 # ---------------------------------------------------------------- phase 1: image
 run_boot() { # BOOT; returns non-zero when a step failed
 boot=$1
-suite=${boot%-smt}
-suite=${suite%-irq}
+suite=${boot%%-*}
 # The README check's image also has what `make deps` installs on this suite
 # (build-image.sh runs it there, with apt), keyed on the lists it asks for.
 extra= flavor=
@@ -287,14 +289,17 @@ elif [ "$readme" = 1 ]; then
 	(cd "$repo" && git ls-files -z -co --exclude-standard | xargs -0 tar -cf -) | tar -xf - -C "$data/src"
 	cp "$here/readme-guest.sh" "$data/test.sh"
 else
-	cp "$deb" "$debdir/pintest" "$here/guest-lib.sh" "$data/"
+	cp "$deb" "$debdir/pintest" "$debdir/memtouch" "$here/guest-lib.sh" "$data/"
+	for f in firstmask setaff32; do [ -x "$debdir/$f" ] && cp "$debdir/$f" "$data/"; done
 	[ -x "$debdir/promtool" ] && cp "$debdir/promtool" "$data/"
 	case $boot in
 	*-smt) guest_script=guest-topo.sh ;;
 	*-irq) guest_script=guest-irq.sh ;;
+	*-numa) guest_script=guest-numa.sh ;;
 	*) guest_script=guest-test.sh ;;
 	esac
 	cp "$here/$guest_script" "$data/test.sh"
+	[ "$guest_script" = guest-numa.sh ] && cp "$repo/tests/bench/memory.sh" "$data/"
 fi
 cp "$here/run-in-guest.sh" "$data/run-in-guest.sh"
 size=$(($(du -sm "$data" | cut -f1) + 32))
@@ -328,6 +333,16 @@ if [ "$boot" = trixie-irq ]; then
 	smp=4 mem=1536 vm_timeout=${PINNERD_VM_TIMEOUT:-400}
 	devices="-netdev user,id=n0 -device virtio-net-pci,netdev=n0 -device ahci,id=ahci0"
 fi
+numa=
+if [ "$boot" = trixie-numa ]; then
+	# Two NUMA nodes, each with a CPU and 1 GiB: memory that follows the CPUs.
+	# One vCPU per node, no more vCPUs than the host's 2 cores: the stalls a
+	# process sees are then the guest's, not qemu's threads waiting for a core.
+	cmdline="console=ttyS0 root=/dev/vda rw quiet pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
+	smp=2 mem=2048 vm_timeout=${PINNERD_VM_TIMEOUT:-360}
+	numa="-object memory-backend-ram,id=m0,size=1024M -object memory-backend-ram,id=m1,size=1024M
+		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1"
+fi
 if [ "$readme" = 1 ]; then
 	# Like this project's machines: 2 CPUs, nothing isolated.
 	cmdline="console=ttyS0 root=/dev/vda rw quiet pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
@@ -335,7 +350,7 @@ if [ "$readme" = 1 ]; then
 fi
 t_boot=$(ms)
 qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-	-machine pc,accel=tcg -cpu Nehalem -smp "$smp" -m "$mem" \
+	-machine pc,accel=tcg -cpu Nehalem -smp "$smp" -m "$mem" $numa \
 	-kernel "$image/kernel" -initrd "$image/initrd.img" -append "$cmdline" \
 	-drive "file=$run/root.qcow2,format=qcow2,if=virtio,cache=unsafe" \
 	-drive "file=$run/data.img,format=raw,if=virtio,readonly=on" \
@@ -434,6 +449,16 @@ if [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
 	say "phase deb: $(basename "$deb"), Depends: $(dpkg-deb -f "$deb" Depends) ($(secs "$t0") s)"
 	cc -O2 -Wall -Wextra -Werror -pthread -o "$debdir/pintest" "$here/threads.c" ||
 		die "cannot build tests/system/threads.c"
+	cc -O2 -Wall -Wextra -Werror -pthread -o "$debdir/memtouch" "$repo/tests/helpers/memtouch.c" ||
+		die "cannot build tests/helpers/memtouch.c"
+	# Static, no libc: they run on either guest as built here.
+	if [ "$(uname -m)" = x86_64 ]; then
+		for f in firstmask setaff32; do
+			cc -O2 -Wall -Wextra -Werror -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin \
+				-fno-pie -no-pie -o "$debdir/$f" "$repo/tests/helpers/nolibc/$f.c" ||
+				die "cannot build tests/helpers/nolibc/$f.c"
+		done
+	fi
 	# promtool, for the shipped alerting rules in the guest (which has no
 	# network): the host's, or taken once from Debian's prometheus package
 	# (apt-get download, nothing installed) and kept in the cache. Without it

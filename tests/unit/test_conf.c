@@ -193,6 +193,9 @@ static const struct {
          {"t.conf:4: [rule:i] has both 'avoid' (line 3) and 'follow'"}},
         {I "cpus = 1\nspread = yes\n", {"t.conf:4: [rule:i]: 'spread' applies to threads, not to IRQs"}},
         {I "cpus = 1\nthreads = x\n", {"t.conf:4: [rule:i]: 'threads' applies to threads, not to IRQs"}},
+        {I "cpus = 1\nmemory = follow\n", {"t.conf:4: [rule:i]: 'memory' applies to threads, not to IRQs"}},
+        {"[rule:w]\nworkqueues = yes\ncpus = 1\nguarantee = exec\n",
+         {"t.conf:4: [rule:w]: 'guarantee' applies to threads, not to workqueues"}},
         {"[rule:w]\nworkqueues = yes\ncpus = 1\npolicy = fifo\nrtprio = 1\n",
          {"t.conf:4: [rule:w]: 'policy' applies to threads, not to workqueues",
           "t.conf:5: [rule:w]: 'rtprio' applies to threads"}},
@@ -214,6 +217,22 @@ static const struct {
          {"t.conf:3: [rule:i]: cpus 'isolated' names isolated CPUs only", "every IRQ it"}},
         {"[rule:w]\nworkqueues = yes\ncpus = isolated & 1\n", {"so every workqueue mask it matches"}},
 #undef I
+        /* memory = keep | follow | interleave, exactly. */
+        {RC "memory = Follow\n", {"t.conf:4: memory 'Follow' must be keep, follow or interleave"}},
+        {RC "memory = yes\n", {"t.conf:4: memory 'yes' must be keep, follow or interleave"}},
+        {RC "memory = follow interleave\n",
+         {"t.conf:4: memory 'follow interleave' must be keep, follow or interleave"}},
+        {RC "memory = bind:1\n", {"t.conf:4: memory 'bind:1' must be keep, follow or interleave"}},
+        {RC "memory = follow\x01\n", {"t.conf:4: memory 'follow\\x01' must be keep"}},
+        {RC "memory = \xff\xfe\n", {"t.conf:4: memory '\\xff\\xfe' must be keep"}},
+        {RC "memory =\n", {"t.conf:4: 'memory' has an empty value"}},
+        {RC "memory = !follow\n", {"t.conf:4: memory '!follow': only match values can be negated"}},
+        {RC "memory = follow\nmemory = keep\n",
+         {"t.conf:5: 'memory' given twice in [rule:a] (first on line 4): 'keep'"}},
+        {"[rule:k]\nkthreads = yes\ncpus = 0\nmemory = follow\n",
+         {"t.conf:4: [rule:k]: memory = follow is for processes: kernel threads (kthreads = yes) have no "
+          "memory of their own"}},
+        {"[pinnerd]\nmemory = follow\n", {"t.conf:2: unknown key 'memory' in [pinnerd]"}},
         /* Several errors in one file: every one is reported. */
         {"[rule:a]\ncomm = x\ncpus = 0-3,x\nspread = perhaps\n[bogus]\n",
          {"t.conf:3: cpus '0-3,x'", "t.conf:4: spread 'perhaps'", "t.conf:5: unknown section '[bogus]'"}},
@@ -566,6 +585,41 @@ END_TEST
 
 /* ---- rule_equal ---- */
 
+START_TEST(test_memory_key) {
+        static const struct {
+                const char *text;
+                MemoryMode mode;
+                bool config_memory;
+        } t[] = {
+                {"[rule:a]\ncomm = x\ncpus = 1\n", MEMORY_KEEP, false},
+                {"[rule:a]\ncomm = x\ncpus = 1\nmemory = keep\n", MEMORY_KEEP, false},
+                {"[rule:a]\ncomm = x\ncpus = 1\nmemory = follow\n", MEMORY_FOLLOW, true},
+                {"[rule:a]\ncomm = x\ncpus = 1\nmemory = interleave ; spread over the rule's nodes\n",
+                 MEMORY_INTERLEAVE, true},
+                {"[rule:a]\ncomm = x\ncpus = 1\nmemory =   follow   \n", MEMORY_FOLLOW, true},
+                /* avoid rules may move memory too: their CPUs are known once placed. */
+                {"[rule:a]\ncomm = x\navoid = 1\nmemory = follow\n", MEMORY_FOLLOW, true},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                Config *c = NULL;
+                ConfDiags d = {0};
+                char *all;
+                int r = conf_load_string(t[i].text, "m.conf", NULL, &c, &d);
+                all = diags_text(&d);
+                ck_assert_msg(r == 0, "case %zu: %s", i, all);
+                ck_assert_int_eq(c->rules[0].memory, t[i].mode);
+                ck_assert_int_eq(c->memory, t[i].config_memory);
+                free(all);
+                config_free(c);
+                conf_diags_done(&d);
+        }
+        ck_assert_str_eq(memory_mode_name(MEMORY_KEEP), "keep");
+        ck_assert_str_eq(memory_mode_name(MEMORY_FOLLOW), "follow");
+        ck_assert_str_eq(memory_mode_name(MEMORY_INTERLEAVE), "interleave");
+        ck_assert_str_eq(memory_mode_name((MemoryMode) 7), "?");
+}
+END_TEST
+
 START_TEST(test_rule_equal) {
         static const char base[] = "[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\n";
         static const struct {
@@ -584,6 +638,9 @@ START_TEST(test_rule_equal) {
                 {"[rule:a]\ncomm = x\ncomm = z\nuser = 0\ncpus = 0-3\nspread = yes\n", false},
                 {"[rule:a]\ncomm = x\nuser = 0\ncpus = all\nspread = yes\n", false},
                 {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\ncmdline = q\n", false},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\nmemory = keep\n", true},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\nmemory = follow\n", false},
+                {"[rule:a]\ncomm = x\nuser = 0\ncpus = 0-3\nspread = yes\nmemory = interleave\n", false},
         };
         Config *a = NULL;
         ConfDiags d = {0};
@@ -1554,6 +1611,7 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_nul_byte);
         tcase_add_test(tc, test_check_main);
         tcase_add_test(tc, test_shipped_config);
+        tcase_add_test(tc, test_memory_key);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("regex");

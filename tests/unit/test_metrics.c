@@ -65,17 +65,32 @@ START_TEST(test_render_names_help_type) {
                              .drift = 7,
                              .managed_threads = 4,
                              .rules = rules,
-                             .n_rules = 2};
+                             .n_rules = 2,
+                             .memory_moved = 65536,
+                             .memory_shared = 12,
+                             .memory_busy = 3,
+                             .memory_no_memory = 0,
+                             .memory_other = 1,
+                             .memory_usec = 2500001};
         char *t = render(&s);
         static const struct {
                 const char *name, *type;
         } metrics[] = {
-                {"pinnerd_events_total", "counter"},        {"pinnerd_lost_event_rescans_total", "counter"},
-                {"pinnerd_rescans_total", "counter"},       {"pinnerd_applied_total", "counter"},
-                {"pinnerd_restored_total", "counter"},      {"pinnerd_skipped_total", "counter"},
-                {"pinnerd_failed_total", "counter"},        {"pinnerd_drift_total", "counter"},
-                {"pinnerd_managed_threads", "gauge"},       {"pinnerd_rule_threads", "gauge"},
-                {"pinnerd_rule_outcomes_total", "counter"}, {"pinnerd_event_to_pin_seconds", "histogram"},
+                {"pinnerd_events_total", "counter"},
+                {"pinnerd_lost_event_rescans_total", "counter"},
+                {"pinnerd_rescans_total", "counter"},
+                {"pinnerd_applied_total", "counter"},
+                {"pinnerd_restored_total", "counter"},
+                {"pinnerd_skipped_total", "counter"},
+                {"pinnerd_failed_total", "counter"},
+                {"pinnerd_drift_total", "counter"},
+                {"pinnerd_managed_threads", "gauge"},
+                {"pinnerd_rule_threads", "gauge"},
+                {"pinnerd_rule_outcomes_total", "counter"},
+                {"pinnerd_event_to_pin_seconds", "histogram"},
+                {"pinnerd_memory_pages_moved_total", "counter"},
+                {"pinnerd_memory_pages_unmovable_total", "counter"},
+                {"pinnerd_memory_move_seconds_total", "counter"},
         };
         for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
                 char line[128], help[128];
@@ -99,6 +114,12 @@ START_TEST(test_render_names_help_type) {
         ck_assert(has_line(t, "pinnerd_event_to_pin_seconds_bucket{le=\"+Inf\"} 0"));
         ck_assert(has_line(t, "pinnerd_event_to_pin_seconds_count 0"));
         ck_assert(has_line(t, "pinnerd_event_to_pin_seconds_sum 0.000000000"));
+        ck_assert(has_line(t, "pinnerd_memory_pages_moved_total 65536"));
+        ck_assert(has_line(t, "pinnerd_memory_pages_unmovable_total{reason=\"shared\"} 12"));
+        ck_assert(has_line(t, "pinnerd_memory_pages_unmovable_total{reason=\"busy\"} 3"));
+        ck_assert(has_line(t, "pinnerd_memory_pages_unmovable_total{reason=\"no-memory\"} 0"));
+        ck_assert(has_line(t, "pinnerd_memory_pages_unmovable_total{reason=\"other\"} 1"));
+        ck_assert(has_line(t, "pinnerd_memory_move_seconds_total 2.500001"));
         /* Never a pid or tid label. */
         ck_assert_ptr_null(strstr(t, "pid="));
         ck_assert_ptr_null(strstr(t, "tid="));
@@ -178,8 +199,10 @@ START_TEST(test_hostile_rule_name) {
                 lines += *p == '\n';
         /* 8 counters (3 lines each), outcomes per rule (2 + 5), managed
          * (3), rule_threads (2 + 1), histogram (2 + 19 buckets + sum +
-         * count); no version: no build info, start time or reload gauges. */
-        ck_assert_uint_eq(lines, 8 * 3 + 2 + 5 + 3 + 3 + 2 + 19 + 2);
+         * count), memory: pages moved (3), unmovable by 4 reasons (2 + 4),
+         * seconds (3); no version: no build info, start time or reload
+         * gauges. */
+        ck_assert_uint_eq(lines, 8 * 3 + 2 + 5 + 3 + 3 + 2 + 19 + 2 + 3 + 2 + 4 + 3);
         free(t);
 }
 END_TEST
