@@ -3,6 +3,8 @@
  * it. The modules below the manager get only their own part:
  *
  *   intake.c     proc connector → a batch of work items → reconcile
+ *   irqs.c       IRQs and default_smp_affinity; workqueues.c the unbound
+ *                workqueue masks (decide, remember, write, report)
  *   driftwatch.c sched_setaffinity events → reconcile's drift check
  *   guarantee.c  exec-permission events: pin, then allow the exec
  *   reconcile.c  facts → decide → apply → record → report, for one task
@@ -21,11 +23,13 @@
 #include "core/driftwatch.h"
 #include "core/guarantee.h"
 #include "core/intake.h"
+#include "core/irqs.h"
 #include "core/manager.h"
 #include "core/memory.h"
 #include "core/reconcile.h"
 #include "core/reload.h"
 #include "core/state.h"
+#include "core/workqueues.h"
 
 struct Manager {
         ManagerOptions opt;
@@ -37,12 +41,18 @@ struct Manager {
         bool state_enabled;
         Intake intake;       /* intake.c */
         DriftWatch drift;    /* driftwatch.c */
+        IrqStep irqs;        /* irqs.c */
+        WqStep wqs;          /* workqueues.c */
         MemoryStep memory;   /* memory.c */
         Guarantee guarantee; /* guarantee.c */
 
         sd_event_source *rescan_timer, *verify_timer, *storm_timer, *state_timer, *after_dispatch;
         sd_event_source *sig_term, *sig_int, *sig_hup;
         sd_device_monitor *hotplug;
+        /* Device uevents while an irqs rule is loaded: IRQs that appear
+         * later are decided a moment after their device's events. */
+        sd_device_monitor *devices;
+        sd_event_source *irq_timer;
 
         uint64_t start_usec;          /* CLOCK_MONOTONIC */
         uint64_t start_realtime_usec; /* CLOCK_REALTIME, for pinnerd_start_time_seconds */

@@ -39,9 +39,9 @@ static void state_flush(Manager *m, bool force) {
         _cleanup_(freep) char *err = NULL;
         uint64_t now = now_usec();
 
-        if (m->rc.originals_changed) {
+        if (m->rc.originals_changed || m->irqs.originals_changed || m->wqs.originals_changed) {
                 m->state.dirty = true;
-                m->rc.originals_changed = false;
+                m->rc.originals_changed = m->irqs.originals_changed = m->wqs.originals_changed = false;
         }
         if (!m->state_enabled || !m->state.dirty)
                 return;
@@ -62,7 +62,16 @@ static void state_flush(Manager *m, bool force) {
         m->state.last_write_usec = now;
         if (m->state_timer)
                 (void) sd_event_source_set_enabled(m->state_timer, SD_EVENT_OFF);
-        int r = state_save(&m->state, m->rc.threads, &err);
+        /* The originals of IRQs and workqueues: a few dozen lines at most. */
+        size_t n_k = irqs_state_count(&m->irqs) + wqs_state_count(&m->wqs);
+        _cleanup_(freep) StateKernelEntry *k = calloc(n_k + 1, sizeof *k);
+        if (!k) {
+                m->state.write_failures++;
+                return;
+        }
+        n_k = irqs_state_entries(&m->irqs, k, n_k);
+        n_k += wqs_state_entries(&m->wqs, k + n_k, wqs_state_count(&m->wqs));
+        int r = state_save(&m->state, m->rc.threads, k, n_k, &err);
         if (r < 0) {
                 m->state.write_failures++;
                 if (!m->state.failing)
@@ -78,6 +87,99 @@ static void state_flush(Manager *m, bool force) {
                 log_msg(m->log, LOG_NOTICE, "original masks saved to %s/state again", m->state.dir);
         m->state.failing = false;
         m->state.dirty = false;
+}
+
+/* ---- IRQs and workqueues ------------------------------------------------------ */
+
+static bool has_follow_rules(const Config *c) {
+        for (size_t i = 0; i < c->n_rules; i++)
+                if (c->rules[i].follow)
+                        return true;
+        return false;
+}
+
+/* One pass over IRQs and workqueues: decide, save the originals that are
+ * new before anything is written (a crash right after a write must not
+ * lose one), then write. follow_only: only IRQs that follow a task rule's
+ * threads, which moved. */
+static void targets_sync(Manager *m, bool replanning, bool follow_only) {
+        const Config *c = m->rc.config;
+        bool irqs = config_has_kind(c, RULE_IRQS) || m->irqs.n > 0 || m->irqs.default_original;
+        bool wqs = !follow_only && (config_has_kind(c, RULE_WORKQUEUES) || m->wqs.n > 0);
+        size_t n = 0;
+
+        if (irqs)
+                n += irqs_plan(&m->irqs, &m->rc, follow_only, replanning);
+        if (wqs)
+                n += wqs_plan(&m->wqs, &m->rc, replanning);
+        if (m->irqs.originals_added || m->wqs.originals_added) {
+                m->irqs.originals_added = m->wqs.originals_added = false;
+                state_flush(m, true);
+        }
+        if (n > 0) {
+                if (irqs)
+                        irqs_apply(&m->irqs, &m->rc);
+                if (wqs)
+                        wqs_apply(&m->wqs, &m->rc);
+        }
+        if (irqs && !follow_only)
+                irqs_check_irqbalance(&m->irqs, &m->rc);
+}
+
+static int on_irq_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        targets_sync(userdata, false, false);
+        return 0;
+}
+
+/* A device came or changed: its IRQs are there a moment later, and a
+ * device rarely comes with one event. One pass 200 ms after the first. */
+static int on_device(sd_device_monitor *mon, sd_device *dev, void *userdata) {
+        Manager *m = userdata;
+        sd_device_action_t a;
+
+        if (sd_device_get_action(dev, &a) < 0 || a == SD_DEVICE_REMOVE || a == SD_DEVICE_UNBIND)
+                return 0;
+        if (!m->irq_timer) {
+                if (sd_event_add_time_relative(m->event, &m->irq_timer, CLOCK_MONOTONIC, 200 * 1000,
+                                               50 * 1000, on_irq_timer, m) < 0)
+                        return 0;
+        } else if (sd_event_source_get_enabled(m->irq_timer, NULL) == 0)
+                (void) sd_event_source_set_time_relative(m->irq_timer, 200 * 1000);
+        else
+                return 0; /* a pass is already due */
+        (void) sd_event_source_set_enabled(m->irq_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* The subsystems whose devices bring IRQs: buses, NICs and their queues. */
+static const char *const irq_subsystems[] = {"pci",   "virtio", "platform",  "net",  "queues",
+                                             "usb",   "nvme",   "scsi_host", "vfio", "xen",
+                                             "vmbus", "cxl",    "i2c",       "spi"};
+
+/* Device events only while some rule is about IRQs: otherwise nothing to
+ * wake for. */
+static void watch_devices(Manager *m) {
+        bool want = config_has_kind(m->rc.config, RULE_IRQS) && !m->opt.once && m->event &&
+                    strcmp(m->opt.root, "/") == 0;
+        int r = 0;
+
+        if (!want || m->devices) {
+                if (!want && m->devices)
+                        m->devices = sd_device_monitor_unref(m->devices);
+                return;
+        }
+        r = sd_device_monitor_new(&m->devices);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(irq_subsystems); i++)
+                r = sd_device_monitor_filter_add_match_subsystem_devtype(m->devices, irq_subsystems[i], NULL);
+        if (r >= 0)
+                r = sd_device_monitor_attach_event(m->devices, m->event);
+        if (r >= 0)
+                r = sd_device_monitor_start(m->devices, on_device, m);
+        if (r < 0) {
+                log_msg(m->log, LOG_WARNING,
+                        "no device events (%s); IRQs that appear later are found at verify", strerror(-r));
+                m->devices = sd_device_monitor_unref(m->devices);
+        }
 }
 
 /* ---- timers, signals, hotplug ----------------------------------------------- */
@@ -101,6 +203,8 @@ static int on_verify_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         /* A dry run never sets a mask, so there is nothing to drift from. */
         if (!m->opt.dry_run)
                 reconcile_check_drift(&m->rc);
+        /* IRQs and workqueues: drift, and IRQs no device event announced. */
+        targets_sync(m, false, false);
         (void) sd_event_source_set_time_relative(s, (uint64_t) m->rc.config->settings.verify * 1000000u);
         return 0;
 }
@@ -166,6 +270,11 @@ static int arm_timers(Manager *m) {
  * idle loop dispatches nothing, so this never wakes it. */
 static int on_after_dispatch(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
+        if (m->rc.placements_changed) {
+                m->rc.placements_changed = false;
+                if (has_follow_rules(m->rc.config))
+                        targets_sync(m, true, true);
+        }
         /* Placements that changed in this dispatch: passes start (they run
          * later, from their own idle-priority timer). */
         memory_update(&m->memory);
@@ -220,6 +329,9 @@ int manager_reload(Manager *m, ReloadResult *ret) {
                                 "cannot change which process events pinnerd receives: %s; a user change "
                                 "is seen at the next rescan",
                                 strerror(-k));
+                m->rc.placements_changed = false;
+                targets_sync(m, true, false);
+                watch_devices(m);
                 state_flush(m, true);
                 (void) arm_timers(m);
                 guarantee_refresh(m);
@@ -257,6 +369,7 @@ static int on_hotplug(sd_device_monitor *mon, sd_device *dev, void *userdata) {
                 log_msg(m->log, LOG_WARNING, "drift events off after CPU hotplug: %s", m->drift.error);
         guarantee_refresh(m);
         reconcile_rescan(&m->rc, "CPU hotplug");
+        targets_sync(m, true, false);
         return 0;
 }
 
@@ -397,6 +510,8 @@ static void adopt_state(Manager *m) {
         }
         from = xasprintf("%s/state", m->state.dir);
         reconcile_adopt_originals(&m->rc, &e, from ? from : "state");
+        irqs_adopt(&m->irqs, &m->rc, &e);
+        wqs_adopt(&m->wqs, &m->rc, &e);
 }
 
 /* Rules no running thread matches: worth a word at start (a typo in a
@@ -445,6 +560,9 @@ int manager_start(Manager *m) {
         rc->between_userdata = &m->guarantee;
         reconcile_rescan(rc, "start");
         m->scanned = true;
+        /* After the threads: an IRQ that follows a rule takes their CPUs. */
+        rc->placements_changed = false;
+        targets_sync(m, true, false);
         state_flush(m, true);
         online = fmt_cpus(rc->host->online);
         isolated = fmt_cpus(rc->host->isolated);
@@ -495,6 +613,7 @@ int manager_start(Manager *m) {
         storm_timer_update(m);
         (void) memory_attach(&m->memory, m->event);
         watch_hotplug(m);
+        watch_devices(m);
 
         /* Keeps systemd's watchdog fed when WATCHDOG_USEC is set. */
         (void) sd_event_set_watchdog(m->event, true);
@@ -524,6 +643,8 @@ void manager_stop(Manager *m) {
         (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping: restoring masks");
         if (set && set->restore && set->restore_at_stop && m->rc.threads) {
                 n = reconcile_restore_all(&m->rc, "pinnerd stopping");
+                n += irqs_restore_all(&m->irqs, &m->rc, "pinnerd stopping");
+                n += wqs_restore_all(&m->wqs, &m->rc, "pinnerd stopping");
                 /* Everything is back: nothing for a later start to take over. */
                 if (m->state_enabled)
                         (void) unlinkat(m->state.dirfd, "state", 0);
@@ -544,6 +665,8 @@ void manager_free(Manager *m) {
         /* An unclean exit keeps what a restart needs. */
         state_flush(m, true);
         sd_device_monitor_unref(m->hotplug);
+        sd_device_monitor_unref(m->devices);
+        sd_event_source_unref(m->irq_timer);
         intake_done(&m->intake);
         guarantee_stop(&m->guarantee);
         driftwatch_stop(&m->drift);
@@ -557,6 +680,8 @@ void manager_free(Manager *m) {
         sd_event_source_unref(m->sig_hup);
         memory_done(&m->memory);
         sd_event_unref(m->event);
+        irqs_done(&m->irqs);
+        wqs_done(&m->wqs);
         reconcile_done(&m->rc);
         state_dir_close(&m->state);
         free(m);

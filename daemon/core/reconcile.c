@@ -10,6 +10,7 @@
 #include "rules/decide.h"
 #include "kernel/schedpolicy.h"
 #include "core/reconcile.h"
+#include "core/scanorder.h"
 #include "kernel/procfs.h"
 #include "lib/util.h"
 
@@ -85,10 +86,23 @@ static void note_placement(Reconciler *rc, pid_t pid) {
                 (void) intmap_put(&rc->placement_changed, pid, 1, NULL);
 }
 
+/* What pinnerd holds the thread to (NULL: nothing); takes `now`. A change
+ * is noted for the memory step and for IRQs that follow a rule's threads. */
+static void set_applied(Reconciler *rc, Thread *th, CpuSet *now) {
+        if ((th->applied || now) && (!th->applied || !now || !cpuset_equal(th->applied, now))) {
+                rc->placements_changed = true;
+                note_placement(rc, th->pid);
+        }
+        cpuset_free(th->applied);
+        th->applied = now;
+}
+
 static void forget(Reconciler *rc, Thread *th) {
         note_placement(rc, th->pid);
         if (th->original)
                 rc->originals_changed = true;
+        if (th->applied)
+                rc->placements_changed = true;
         thread_table_remove(rc->threads, th->tid);
 }
 
@@ -213,11 +227,7 @@ static void record_result(Reconciler *rc, Thread *th, const Rule *rule, const Pl
                 th->spread_cpu = cpuset_next(plan->effective, -1);
         /* What the kernel holds is what drift is measured against: it may
          * have narrowed the mask (a cpuset changed since the plan). */
-        const CpuSet *held = now ? now : plan->effective;
-        if (!th->applied || !cpuset_equal(th->applied, held))
-                note_placement(rc, th->pid);
-        cpuset_free(th->applied);
-        th->applied = cpuset_dup(held);
+        set_applied(rc, th, cpuset_dup(now ? now : plan->effective));
 }
 
 /* The rule's scheduling policy, with the mask and under the same identity
@@ -421,8 +431,7 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
          * it (and a shield's avoid would leave it no CPU). Said once per
          * kind of name, not per thread. */
         if (rule->kthreads && (ts.flags & PROC_PF_NO_SETAFFINITY)) {
-                cpuset_free(th->applied);
-                th->applied = NULL;
+                set_applied(rc, th, NULL);
                 th->spread_cpu = -1;
                 note_refused(rc, th, rule, AFF_EINVAL,
                              "the kernel keeps this kernel thread on its CPUs (PF_NO_SETAFFINITY)");
@@ -475,10 +484,7 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
         if (d.verdict == VERDICT_SKIP) {
                 set_skip(th, d.reason);
                 /* No decision stands any more: nothing to hold against drift. */
-                if (th->applied)
-                        note_placement(rc, th->pid);
-                cpuset_free(th->applied);
-                th->applied = NULL;
+                set_applied(rc, th, NULL);
                 th->spread_cpu = -1;
                 if (report_once(th, REPORTED_SKIPPED))
                         report_no_cpu(&rc->report, th, rule, &d.plan, d.reason);
@@ -605,6 +611,8 @@ bool reconcile_exit(Reconciler *rc, pid_t pid, pid_t tid) {
                 thread_table_forget_process(rc->threads, pid);
         if (!th)
                 return false;
+        if (th->applied)
+                rc->placements_changed = true;
         note_placement(rc, pid);
         thread_table_remove(rc->threads, tid);
         return true;
@@ -683,8 +691,7 @@ void reconcile_exec(Reconciler *rc, pid_t pid) {
                 log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) pid);
                 return;
         }
-        cpuset_free(th->applied);
-        th->applied = TAKE_PTR(applied);
+        set_applied(rc, th, TAKE_PTR(applied));
         /* On disk under the leader's tid too: the dead tid's line would be
          * dropped by a successor. */
         save_original(rc, pid, pid, ls.starttime, th->original, NULL);
@@ -692,6 +699,30 @@ void reconcile_exec(Reconciler *rc, pid_t pid) {
 }
 
 /* ---- scans ------------------------------------------------------------------ */
+
+/* Is a shield loaded: a rule that keeps tasks off CPUs? */
+static bool config_shields(const Config *c) {
+        for (size_t i = 0; i < c->n_rules; i++)
+                if (c->rules[i].avoid &&
+                    (c->rules[i].kind == RULE_TASKS || c->rules[i].kind == RULE_KTHREADS))
+                        return true;
+        return false;
+}
+
+/* With a shield, parents are moved before their children (scanorder.h):
+ * one stat read per process more, paid only then. */
+static void order_for_shield(Reconciler *rc, pid_t *pids, size_t n) {
+        _cleanup_(freep) pid_t *ppids = calloc(n + 1, sizeof *ppids), *out = calloc(n + 1, sizeof *out);
+
+        if (!ppids || !out)
+                return;
+        for (size_t k = 0; k < n; k++) {
+                TaskStat ts;
+                ppids[k] = procfs_read_stat(rc->procfd, pids[k], pids[k], &ts) >= 0 ? ts.ppid : 0;
+        }
+        if (scan_order_parents_first(pids, ppids, n, out) == 0)
+                memcpy(pids, out, n * sizeof *pids);
+}
 
 static void scan_all(Reconciler *rc) {
         _cleanup_(freep) pid_t *pids = NULL;
@@ -706,6 +737,8 @@ static void scan_all(Reconciler *rc) {
                 log_msg(rc->log, LOG_ERR, "cannot list processes: %s", strerror(-r));
                 return;
         }
+        if (config_shields(rc->config))
+                order_for_shield(rc, pids, n);
         for (size_t k = 0; k < n; k++) {
                 (void) reconcile_process(rc, pids[k], NULL, 0);
                 if (rc->between_tasks)

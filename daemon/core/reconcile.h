@@ -48,6 +48,10 @@ typedef struct Reconciler {
         /* What happened, for the owner of the state file: an original was
          * remembered or forgotten since its last snapshot. */
         bool originals_changed;
+        /* A managed thread's applied mask changed, or such a thread went:
+         * IRQs that follow a rule's threads may have to move too. */
+        bool placements_changed;
+
         /* Processes whose managed threads were placed, moved, released or
          * went away, while some rule moves memory: pid → 1, for the memory
          * step (core/memory.c), which takes and clears them. */

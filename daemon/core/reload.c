@@ -75,9 +75,14 @@ int reload_unmatched_rules(const Reconciler *rc, StrVec *ret) {
 
         if (!counts)
                 return -ENOMEM;
-        for (size_t i = 0; i < rc->config->n_rules; i++)
-                if (counts[i] == 0 && strvec_push(ret, rc->config->rules[i].name) < 0)
+        for (size_t i = 0; i < rc->config->n_rules; i++) {
+                const Rule *r = &rc->config->rules[i];
+                /* Rules about IRQs and workqueues match no thread by design. */
+                if (r->kind == RULE_IRQS || r->kind == RULE_WORKQUEUES)
+                        continue;
+                if (counts[i] == 0 && strvec_push(ret, r->name) < 0)
                         return -ENOMEM;
+        }
         return 0;
 }
 

@@ -302,3 +302,105 @@ void report_policy_failed(Reporter *rp, const Thread *th, const Rule *rule, cons
                   "failed to set policy %s on %s/%s (pid %d, tid %d) by rule %s: %s", policy, th->comm,
                   th->name, (int) th->pid, (int) th->tid, rule->name, strerror(err ? err : EINVAL));
 }
+
+/* ---- IRQs, default_smp_affinity and workqueues ---- */
+
+static void target_fields(const TargetRef *t, LogFields *f) {
+        *f = (LogFields){.irq = t->irq, .irq_name = t->irq_name, .workqueue = t->workqueue};
+}
+
+void report_target_applied(Reporter *rp, const TargetRef *t, const Rule *rule, const CpuSet *want,
+                           const CpuSet *prev, const CpuSet *effective, bool dry_run) {
+        _cleanup_(freep) char *want_s = fmt_cpus(want), *prev_s = fmt_cpus(prev), *eff_s = NULL;
+        LogFields f;
+        bool pending = effective && !cpuset_empty(effective) && !cpuset_subset(effective, want);
+
+        target_fields(t, &f);
+        f.rule = rule->name;
+        f.cpus = want_s;
+        f.previous = prev_s;
+        if (pending) {
+                eff_s = fmt_cpus(effective);
+                f.reason = "delivered on its old CPUs until its next interrupt";
+        }
+        rp->counters.applied++;
+        log_event(rp->log, EV_TARGET_APPLIED, LOG_INFO, &f, "%s %s to CPU%s %s by rule %s (was %s)%s%s%s",
+                  dry_run ? "would move" : "moved", t->label, cpuset_count(want) == 1 ? "" : "s", want_s,
+                  rule->name, prev_s, pending ? "; it still lands on CPU " : "", pending ? eff_s : "",
+                  pending ? " until its next interrupt" : "");
+}
+
+void report_target_restored(Reporter *rp, const TargetRef *t, const CpuSet *orig, const CpuSet *prev,
+                            const char *why, bool dry_run) {
+        _cleanup_(freep) char *orig_s = fmt_cpus(orig), *prev_s = fmt_cpus(prev);
+        LogFields f;
+
+        target_fields(t, &f);
+        f.cpus = orig_s;
+        f.previous = prev_s;
+        f.reason = why;
+        rp->counters.restored++;
+        log_event(rp->log, EV_TARGET_RESTORED, LOG_INFO, &f, "restored %s to CPUs %s (was %s): %s%s",
+                  t->label, orig_s, prev_s, why, dry_run ? " (dry run)" : "");
+}
+
+void report_target_failed(Reporter *rp, const TargetRef *t, const Rule *rule, const CpuSet *want, int err) {
+        _cleanup_(freep) char *want_s = fmt_cpus(want);
+        LogFields f;
+
+        target_fields(t, &f);
+        f.rule = rule ? rule->name : NULL;
+        f.cpus = want_s;
+        f.reason = strerror(err ? err : EIO);
+        rp->counters.failed++;
+        if (rule)
+                log_event(rp->log, EV_TARGET_FAILED, LOG_WARNING, &f,
+                          "could not move %s to CPUs %s by rule %s: %s; tried again at the next IRQ event or "
+                          "verify",
+                          t->label, want_s, rule->name, f.reason);
+        else
+                log_event(rp->log, EV_TARGET_FAILED, LOG_WARNING, &f, "could not restore %s to CPUs %s: %s",
+                          t->label, want_s, f.reason);
+}
+
+void report_target_skipped(Reporter *rp, const TargetRef *t, const Rule *rule, const char *why) {
+        LogFields f;
+
+        target_fields(t, &f);
+        f.rule = rule->name;
+        f.reason = why;
+        rp->counters.skipped++;
+        log_event(rp->log, EV_TARGET_SKIPPED, LOG_NOTICE, &f, "left %s as it is: rule %s: %s", t->label,
+                  rule->name, why);
+}
+
+void report_target_drift(Reporter *rp, const TargetRef *t, const char *rule, const CpuSet *now,
+                         const CpuSet *applied, bool reapply) {
+        _cleanup_(freep) char *now_s = fmt_cpus(now), *app_s = fmt_cpus(applied);
+        LogFields f;
+
+        target_fields(t, &f);
+        f.rule = rule;
+        f.cpus = app_s;
+        f.previous = now_s;
+        f.reason = "mask changed by someone else";
+        rp->counters.drift++;
+        log_event(rp->log, EV_TARGET_DRIFT, LOG_WARNING, &f,
+                  "%s was moved to CPUs %s outside pinnerd (rule %s wants %s)%s", t->label, now_s,
+                  rule ? rule : "-", app_s, reapply ? "; re-applying" : "");
+}
+
+void report_irqs_unmovable(Reporter *rp, const char *rule, unsigned n, const char *list) {
+        LogFields f = {.rule = rule, .reason = list};
+
+        rp->counters.skipped += n;
+        log_event(rp->log, EV_TARGET_SKIPPED, LOG_NOTICE, &f,
+                  "rule %s: %u IRQ%s cannot move and stay%s where %s: %s", rule, n, n == 1 ? "" : "s",
+                  n == 1 ? "s" : "", n == 1 ? "it is" : "they are", list);
+}
+
+void report_conflict(Reporter *rp, const char *rule, const char *text) {
+        LogFields f = {.rule = rule, .reason = text};
+
+        log_event(rp->log, EV_CONFLICT, LOG_WARNING, &f, "%s", text);
+}

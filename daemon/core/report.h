@@ -79,3 +79,33 @@ void report_policy_restored(Reporter *rp, const Thread *th, const char *policy, 
 void report_policy_failed(Reporter *rp, const Thread *th, const Rule *rule, const char *policy,
                           const char *reason, int err);
 void report_dropped(Reporter *rp, const Thread *th, const Rule *rule, const Plan *plan);
+
+/* ---- IRQs, default_smp_affinity and workqueues (core/irqs.c, core/workqueues.c) ---- */
+
+/* What a record is about, when it is no thread. */
+typedef struct TargetRef {
+        const char *label;     /* "IRQ 38 (virtio2-input.0)", "workqueue writeback", ... */
+        const char *irq;       /* PINNERD_IRQ: "38", "default", or NULL */
+        const char *irq_name;  /* PINNERD_IRQ_NAME: its action names, or NULL */
+        const char *workqueue; /* PINNERD_WORKQUEUE: a name, "*" (global), or NULL */
+} TargetRef;
+
+/* effective: where an IRQ is delivered now (NULL: not known, or not an
+ * IRQ); when it is not within want yet, the record says the move waits for
+ * the IRQ's next interrupt. */
+void report_target_applied(Reporter *rp, const TargetRef *t, const Rule *rule, const CpuSet *want,
+                           const CpuSet *prev, const CpuSet *effective, bool dry_run);
+void report_target_restored(Reporter *rp, const TargetRef *t, const CpuSet *orig, const CpuSet *prev,
+                            const char *why, bool dry_run);
+/* A write that failed and may pass later (rule NULL: a restore). */
+void report_target_failed(Reporter *rp, const TargetRef *t, const Rule *rule, const CpuSet *want, int err);
+/* Left as it is, for a reason (said once per target and rule). */
+void report_target_skipped(Reporter *rp, const TargetRef *t, const Rule *rule, const char *why);
+void report_target_drift(Reporter *rp, const TargetRef *t, const char *rule, const CpuSet *now,
+                         const CpuSet *applied, bool reapply);
+/* IRQs a rule cannot move, said once per rule: n of them, listed with
+ * their reasons ("24 virtio1-req.0: kernel-managed ..."). */
+void report_irqs_unmovable(Reporter *rp, const char *rule, unsigned n, const char *list);
+/* Another tool would undo what rules do (irqbalance): the text says what
+ * and the fix. Said once per change of the text. */
+void report_conflict(Reporter *rp, const char *rule, const char *text);

@@ -22,6 +22,11 @@ void state_entries_done(StateEntries *e) {
         for (size_t i = 0; i < e->n; i++)
                 cpuset_free(e->v[i].original);
         free(e->v);
+        for (size_t i = 0; i < e->n_k; i++) {
+                free(e->k[i].name);
+                cpuset_free(e->k[i].original);
+        }
+        free(e->k);
         *e = (StateEntries){0};
 }
 
@@ -37,6 +42,115 @@ static int parse_dec_range(const char *s, const char *end, uint64_t *ret) {
         }
         *ret = v;
         return 0;
+}
+
+/* ---- the kernel entries: I, D and W lines ---- */
+
+static bool kernel_line(const char *line, const char *end) {
+        return end - line >= 2 && (line[0] == 'I' || line[0] == 'D' || line[0] == 'W') && line[1] == ' ';
+}
+
+/* A workqueue name as one field: '\' and bytes outside '!'..'~' as \xHH. */
+static void put_name(OutBuf *o, const char *name) {
+        for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+                if (*p <= ' ' || *p > '~' || *p == '\\')
+                        outbuf_printf(o, "\\x%02x", *p);
+                else
+                        outbuf_putc(o, (char) *p);
+}
+
+static int hexval(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static char *get_name(const char *s, const char *end) {
+        char *out = malloc((size_t) (end - s) + 1), *w = out;
+
+        if (!out)
+                return NULL;
+        while (s < end) {
+                if (*s != '\\') {
+                        *w++ = *s++;
+                        continue;
+                }
+                if (end - s < 4 || s[1] != 'x' || hexval(s[2]) < 0 || hexval(s[3]) < 0 ||
+                    (hexval(s[2]) == 0 && hexval(s[3]) == 0)) {
+                        free(out);
+                        return NULL;
+                }
+                *w++ = (char) (hexval(s[2]) * 16 + hexval(s[3]));
+                s += 4;
+        }
+        *w = '\0';
+        return out;
+}
+
+static int parse_kernel_list(const char *s, const char *end, CpuSet **ret) {
+        char text[8192];
+        size_t n = (size_t) (end - s);
+
+        if (n == 0 || n >= sizeof text || memchr(s, ' ', n))
+                return -EINVAL;
+        memcpy(text, s, n);
+        text[n] = '\0';
+        if (cpuset_parse_list(text, ret, NULL) < 0)
+                return -EINVAL;
+        if (cpuset_empty(*ret)) {
+                cpuset_free(*ret);
+                *ret = NULL;
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* "I IRQ CPULIST", "D CPULIST", "W NAME CPULIST". */
+static int parse_kernel_entry(const char *line, const char *end, StateKernelEntry *ret) {
+        StateKernelEntry e = {.kind = line[0]};
+        const char *p = line + 2, *sp;
+        uint64_t irq;
+
+        if (e.kind == 'D')
+                return parse_kernel_list(p, end, &e.original) < 0 ? -EINVAL : (*ret = e, 0);
+        sp = memchr(p, ' ', (size_t) (end - p));
+        if (!sp || sp == p)
+                return -EINVAL;
+        if (e.kind == 'I') {
+                if (parse_dec_range(p, sp, &irq) < 0 || irq >= 1048576)
+                        return -EINVAL;
+                e.irq = (unsigned) irq;
+        } else {
+                e.name = get_name(p, sp);
+                if (!e.name || !*e.name) {
+                        free(e.name);
+                        return -EINVAL;
+                }
+        }
+        if (parse_kernel_list(sp + 1, end, &e.original) < 0) {
+                free(e.name);
+                return -EINVAL;
+        }
+        *ret = e;
+        return 0;
+}
+
+static void format_kernel_entries(OutBuf *o, const StateKernelEntry *k, size_t n_k, size_t *count) {
+        for (size_t i = 0; i < n_k; i++) {
+                _cleanup_(freep) char *list = cpuset_format_list(k[i].original);
+                if (!list) {
+                        o->error = -ENOMEM;
+                        return;
+                }
+                if (k[i].kind == 'I')
+                        outbuf_printf(o, "I %u %s\n", k[i].irq, list);
+                else if (k[i].kind == 'D')
+                        outbuf_printf(o, "D %s\n", list);
+                else {
+                        outbuf_puts(o, "W ");
+                        put_name(o, k[i].name);
+                        outbuf_printf(o, " %s\n", list);
+                }
+                (*count)++;
+        }
 }
 
 /* "T TID START PID CPULIST POLICY": five space-separated fields after the tag. */
@@ -180,12 +294,22 @@ int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_e
                         }
                 } else if (nl - p > 4 && memcmp(p, "end ", 4) == 0) {
                         uint64_t count;
-                        if (parse_dec_range(p + 4, nl, &count) < 0 || count != e.n) {
+                        if (parse_dec_range(p + 4, nl, &count) < 0 || count != e.n + e.n_k) {
                                 *ret_error = xasprintf("line %zu: end line does not match %zu entries",
-                                                       lineno, e.n);
+                                                       lineno, e.n + e.n_k);
                                 return -EBADMSG;
                         }
                         ended = true;
+                } else if (kernel_line(p, nl)) {
+                        StateKernelEntry *nv = reallocarray(e.k, e.n_k + 1, sizeof *nv);
+                        if (!nv)
+                                return -ENOMEM;
+                        e.k = nv;
+                        if (parse_kernel_entry(p, nl, &e.k[e.n_k]) < 0) {
+                                *ret_error = xasprintf("line %zu: malformed entry", lineno);
+                                return -EBADMSG;
+                        }
+                        e.n_k++;
                 } else {
                         if (parse_entry(p, nl, &v) < 0) {
                                 *ret_error = xasprintf("line %zu: malformed entry", lineno);
@@ -219,7 +343,7 @@ static int format_entry(OutBuf *o, pid_t tid, uint64_t start, pid_t pid, const C
         return 0;
 }
 
-char *state_format(const ThreadTable *t, size_t *ret_len) {
+char *state_format(const ThreadTable *t, const StateKernelEntry *k, size_t n_k, size_t *ret_len) {
         OutBuf o = {.max = STATE_MAX_BYTES};
         size_t i = 0, n = 0;
         Thread *th;
@@ -234,6 +358,7 @@ char *state_format(const ThreadTable *t, size_t *ret_len) {
                 }
                 n++;
         }
+        format_kernel_entries(&o, k, n_k, &n);
         outbuf_printf(&o, "end %zu\n", n);
         if (outbuf_error(&o) < 0) {
                 outbuf_done(&o);
@@ -384,12 +509,12 @@ int state_load(StateDir *s, StateEntries *ret, char **ret_error) {
         return state_parse_buf(buf, len, ret, ret_error);
 }
 
-int state_save(StateDir *s, const ThreadTable *t, char **ret_error) {
+int state_save(StateDir *s, const ThreadTable *t, const StateKernelEntry *k, size_t n_k, char **ret_error) {
         _cleanup_(freep) char *text = NULL;
         size_t len = 0, off = 0;
         int fd, e;
 
-        text = state_format(t, &len);
+        text = state_format(t, k, n_k, &len);
         if (!text) {
                 *ret_error = strdup("out of memory formatting the state");
                 return -ENOMEM;

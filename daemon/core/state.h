@@ -18,8 +18,13 @@
  *
  *     pinnerd-state 2
  *     T TID START PID CPULIST POLICY
+ *     I IRQ CPULIST       an IRQ's smp_affinity_list before pinnerd
+ *     D CPULIST           /proc/irq/default_smp_affinity before pinnerd
+ *     W NAME CPULIST      a workqueue's cpumask before pinnerd; NAME "*" is
+ *                         the global unbound cpumask, other bytes outside
+ *                         '!'..'~' and '\' are written \xHH
  *     ...
- *     end COUNT
+ *     end COUNT           COUNT: every entry line above, of any kind
  *     A T TID START PID CPULIST POLICY
  *     ...
  *
@@ -29,6 +34,8 @@
  * the originals it names for its (tid, start time), replacing an entry of
  * an earlier thread with that tid; a last line without its newline (a crash
  * during the append) is ignored. Version 1 files (no "A" lines) are read too.
+ * IRQ, default_smp_affinity and workqueue originals are never appended: the
+ * first write of one waits for a whole snapshot that holds it.
  *
  * Anything else — a wrong header, a malformed line, a missing or wrong end
  * line (truncation), a file not owned by us, writable by others, not a
@@ -55,16 +62,29 @@ typedef struct StateEntry {
         SchedPolicy policy;
 } StateEntry;
 
+/* The originals of IRQs, default_smp_affinity and workqueues (core/irqs.c,
+ * core/workqueues.c). Parsed entries own name and original; entries given
+ * to state_format() are borrowed. */
+typedef struct StateKernelEntry {
+        char kind;        /* 'I', 'D' or 'W' */
+        unsigned irq;     /* 'I' */
+        char *name;       /* 'W' */
+        CpuSet *original; /* never empty */
+} StateKernelEntry;
+
 typedef struct StateEntries {
         StateEntry *v;
         size_t n;
+        StateKernelEntry *k;
+        size_t n_k;
 } StateEntries;
 void state_entries_done(StateEntries *e);
 
 /* Pure. -EBADMSG with *ret_error saying what and where (line N). */
 int state_parse_buf(const char *buf, size_t len, StateEntries *ret, char **ret_error);
-/* Pure: every entry of the table that has an original. malloc'd text. */
-char *state_format(const ThreadTable *t, size_t *ret_len);
+/* Pure: every entry of the table that has an original, then the kernel
+ * entries. malloc'd text. */
+char *state_format(const ThreadTable *t, const StateKernelEntry *k, size_t n_k, size_t *ret_len);
 
 typedef struct StateDir {
         char *dir;     /* the socket's directory */
@@ -86,9 +106,9 @@ int state_lock(StateDir *s, char **ret_error);
 /* Read and validate `state`. 0 with no entries when the file does not exist;
  * -EBADMSG/-EPERM/-EFBIG/... with *ret_error naming the problem otherwise. */
 int state_load(StateDir *s, StateEntries *ret, char **ret_error);
-/* Write the table's originals atomically (a snapshot). -errno with
- * *ret_error. */
-int state_save(StateDir *s, const ThreadTable *t, char **ret_error);
+/* Write the table's originals and the kernel entries atomically (a
+ * snapshot). -errno with *ret_error. */
+int state_save(StateDir *s, const ThreadTable *t, const StateKernelEntry *k, size_t n_k, char **ret_error);
 /* Append one thread's originals (NULL: not changed) to the last snapshot,
  * before pinnerd writes the thread. -EBADF before the first snapshot,
  * -errno with *ret_error on a failed write (later appends wait for the

@@ -11,6 +11,8 @@
 
 #include "ctl/ctlproto.h"
 #include "ctl/ctl-verbs.h"
+#include "ctl/cpus.h"
+#include "ctl/irqview.h"
 #include "ctl/explain.h"
 #include "ctl/memview.h"
 #include "ctl/run.h"
@@ -256,8 +258,8 @@ static int status_render(Manager *m, bool json, CtlReply *reply, const size_t *c
                         json_field_string(&w, "target", rule_target(r));
                         /* An avoid rule's CPUs are the ones it keeps threads
                          * off: never in "cpus", which names where they go. */
-                        json_field_string(&w, "action", r->avoid ? "avoid" : "cpus");
-                        json_field_string(&w, "cpus", r->avoid ? NULL : r->cpus.text);
+                        json_field_string(&w, "action", r->follow ? "follow" : r->avoid ? "avoid" : "cpus");
+                        json_field_string(&w, "cpus", r->avoid || r->follow ? NULL : r->cpus.text);
                         json_field_string(&w, "avoid", r->avoid ? r->cpus.text : NULL);
                         json_field_text(&w, "does", does);
                         char pol[32];
@@ -268,6 +270,12 @@ static int status_render(Manager *m, bool json, CtlReply *reply, const size_t *c
                         json_field_string(&w, "spread", spread_mode_name(r->spread));
                         json_field_string(&w, "isolated", r->isolated_allow ? "allow" : "exclude");
                         json_field_uint(&w, "threads", counts[i]);
+                        if (r->follow)
+                                json_field_string(&w, "follow", r->follow);
+                        if (r->kind == RULE_IRQS)
+                                json_field_uint(&w, "irqs", irqview_rule_count(m, r));
+                        if (r->kind == RULE_WORKQUEUES)
+                                json_field_uint(&w, "workqueue_masks", irqview_rule_count(m, r));
                         json_object_end(&w);
                 }
                 json_array_end(&w);
@@ -282,6 +290,7 @@ static int status_render(Manager *m, bool json, CtlReply *reply, const size_t *c
                         json_field_uint(&w, key, counter_value(&m->rc.report.counters, i));
                 }
                 json_object_end(&w);
+                irqview_status_json(m, &w);
                 json_object_end(&w);
                 return json_finish(&w);
         }
@@ -311,6 +320,7 @@ static int status_render(Manager *m, bool json, CtlReply *reply, const size_t *c
                       : *isolated ? isolated
                                   : "none",
                       managed);
+        irqview_status_text(m, &reply->out);
         outbuf_puts(&reply->out, "counters:     ");
         for (size_t i = 0; i < ELEMENTSOF(counter_fields); i++)
                 outbuf_printf(&reply->out, "%s%s %" PRIu64, i ? ", " : "", counter_fields[i].name,
@@ -328,7 +338,11 @@ static int status_render(Manager *m, bool json, CtlReply *reply, const size_t *c
                 _cleanup_(freep) char *does = rule_describe(r);
                 table_add_cell(&t, r->name);
                 table_add_cellf(&t, "%d", r->priority);
-                table_add_cellf(&t, "%zu", counts[i]);
+                if (r->kind == RULE_IRQS || r->kind == RULE_WORKQUEUES)
+                        table_add_cellf(&t, "%zu %s", irqview_rule_count(m, r),
+                                        r->kind == RULE_IRQS ? "IRQs" : "masks");
+                else
+                        table_add_cellf(&t, "%zu", counts[i]);
                 /* Escaped by rule_describe already; printable ASCII. */
                 table_add_cell(&t, does ? does : "?");
         }
@@ -794,7 +808,7 @@ static const struct {
 } verbs[] = {
         {"status", verb_status, false}, {"list", verb_list, true},      {"explain", verb_explain, true},
         {"reload", verb_reload, false}, {"rescan", verb_rescan, false}, {"metrics", verb_metrics, false},
-        {"run", verb_run, true},
+        {"cpus", verb_cpus, true},      {"audit", verb_audit, true},    {"run", verb_run, true},
 };
 
 int ctl_verbs_handle(void *manager, const CtlRequest *req, CtlReply *reply) {

@@ -57,6 +57,7 @@ enum {
         CTL_OPT_THREAD = 1u << 1,     /* --thread TID (explain) */
         CTL_OPT_CONFIG_DIR = 1u << 2, /* --config-dir DIR (check, run by pinnerctl itself) */
         CTL_OPT_COMMAND = 1u << 3,    /* -- COMMAND [ARGS...] (run: pinnerctl executes it) */
+        CTL_OPT_SAMPLE = 1u << 4,     /* --sample SECONDS (cpus, audit) */
 };
 
 typedef struct CtlVerbInfo {

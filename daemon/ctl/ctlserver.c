@@ -361,6 +361,30 @@ static int on_conn_step(sd_event_source *src, void *userdata) {
         int r = c->reply.step(c->server->userdata, c->reply.step_state, &c->reply);
 
         conn_charge(c->server, c->root, c->uid, t0);
+        if (r > 0 && outbuf_error(&c->reply.out) == 0 && outbuf_error(&c->reply.err) == 0 &&
+            c->reply.step_delay_usec > 0) {
+                /* Called again later (a sample): a timer, nothing in between. */
+                uint64_t delay = c->reply.step_delay_usec;
+                int k;
+                if (delay > CTL_STEP_MAX_DELAY_USEC)
+                        delay = CTL_STEP_MAX_DELAY_USEC;
+                c->reply.step_delay_usec = 0;
+                if (!c->pause_source)
+                        k = sd_event_add_time(c->server->event, &c->pause_source, CLOCK_MONOTONIC,
+                                              now_usec() + delay, 1000, on_conn_resume, c);
+                else
+                        k = sd_event_source_set_time(c->pause_source, now_usec() + delay);
+                if (k >= 0)
+                        k = sd_event_source_set_enabled(c->pause_source, SD_EVENT_ONESHOT);
+                /* The wait does not count against the client's time to drain. */
+                if (k >= 0)
+                        k = conn_set_timeout(c, delay + c->server->drain_timeout_usec);
+                if (k >= 0) {
+                        (void) sd_event_source_set_enabled(c->step_source, SD_EVENT_OFF);
+                        return 0;
+                }
+                /* No timer: finish now, with what there is. */
+        }
         if (r > 0 && outbuf_error(&c->reply.out) == 0 && outbuf_error(&c->reply.err) == 0) {
                 /* More: called again after the loop's other work, and a
                  * non-root peer's only when its share allows. */

@@ -70,7 +70,14 @@ typedef struct CtlReply {
         int (*step)(void *userdata, void *state, struct CtlReply *reply);
         void *step_state;
         void (*step_free)(void *state);
+        /* Set by a step that returns > 0 to be called again only this many
+         * microseconds later (a sample over time, `audit --sample`): the
+         * loop serves everything else meanwhile. Read and cleared by the
+         * server; at most CTL_STEP_MAX_DELAY_USEC. */
+        uint64_t step_delay_usec;
 } CtlReply;
+
+#define CTL_STEP_MAX_DELAY_USEC (60 * 1000000ULL)
 
 /* Answers one request, including unknown verbs (CTL_EXIT_USAGE, "unknown
  * verb"). A negative return is an internal failure: the server adds

@@ -21,6 +21,7 @@
 
 #include "ctl/ctlproto.h"
 #include "ctl/explain.h"
+#include "ctl/irqview.h"
 #include "ctl/memview.h"
 #include "rules/decide.h"
 #include "core/manager-internal.h"
@@ -515,7 +516,8 @@ static void common_reasons(Manager *m, ExplainJob *j, pid_t tgid) {
 }
 
 static int usage(CtlReply *reply) {
-        outbuf_puts(&reply->err, "usage: explain PID [thread=TID] (positive process and thread ids)\n");
+        outbuf_puts(&reply->err,
+                    "usage: explain PID [thread=TID] (positive process and thread ids) or explain irq:N\n");
         reply->exit_code = CTL_EXIT_USAGE;
         return 0;
 }
@@ -527,6 +529,8 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
         pid_t pid, tgid;
         int r;
 
+        if (req->n_args == 1 && strncmp(req->args[0], "irq:", 4) == 0)
+                return irqview_explain(m, req, req->args[0] + 4, reply);
         if (req->n_args < 1 || req->n_args > 2 || parse_uint(req->args[0], &arg) < 0 || arg == 0 ||
             arg > INT32_MAX)
                 return usage(reply);

@@ -33,6 +33,7 @@ typedef struct Options {
         const char *config_dir; /* check: NULL = the default below, "" = none */
         const char *rule;       /* list --rule */
         const char *thread;     /* explain --thread */
+        const char *sample;     /* cpus, audit --sample SECONDS */
         bool json;
         char **command; /* run: what follows "--", NULL-terminated */
 } Options;
@@ -58,11 +59,13 @@ static void help(FILE *f) {
                    "Verb options:\n"
                    "      --rule NAME        list: only the threads of rule NAME\n"
                    "      --thread TID       explain: only thread TID of the process\n"
+                   "      --sample SECONDS   cpus, audit: rates over this long (default 1, 0 none,\n"
+                   "                         at most 60)\n"
                    "      --config-dir DIR   check: the drop-in directory (default " DEFAULT_CONFIG_DIR ",\n"
                    "                         as for pinnerd; '' reads none)\n"
                    "\n"
-                   "Exit status: 0 ok, 1 rejected or no such process, 2 bad usage,\n"
-                   "3 pinnerd not reachable, 4 permission denied.\n"
+                   "Exit status: 0 ok, 1 rejected, no such process or (audit) something that\n"
+                   "could move runs there, 2 bad usage, 3 pinnerd not reachable, 4 permission denied.\n"
                    "See pinnerctl(8).\n");
 }
 
@@ -238,15 +241,33 @@ static bool is_id(const char *s) {
         return s[0] && s[strspn(s, "0123456789")] == '\0' && parse_uint(s, &v) == 0 && v > 0 && v <= INT_MAX;
 }
 
+/* irq:N, N digits only (IRQ 0 exists). */
+static bool is_irq(const char *s) {
+        unsigned v;
+        return strncmp(s, "irq:", 4) == 0 && s[4] && s[4 + strspn(s + 4, "0123456789")] == '\0' &&
+               parse_uint(s + 4, &v) == 0;
+}
+
 static int verb_daemon(const CtlVerbInfo *v, const Options *o, char **args, size_t n_args) {
-        _cleanup_(freep) char *pid = NULL, *rule = NULL, *thread = NULL;
+        _cleanup_(freep) char *pid = NULL, *rule = NULL, *thread = NULL, *sample = NULL;
         char *wire[CTL_MAX_ARGS];
         size_t n = 0;
 
-        if (strcmp(v->name, "explain") == 0 && !is_id(args[0])) {
-                fprintf(stderr, "pinnerctl: explain: '%s' is not a process id\n", args[0]);
+        if (strcmp(v->name, "explain") == 0 && !is_id(args[0]) && !is_irq(args[0])) {
+                fprintf(stderr, "pinnerctl: explain: '%s' is not a process id (or irq:N)\n", args[0]);
                 return CTL_EXIT_USAGE;
         }
+        if (strcmp(v->name, "explain") == 0 && o->thread && is_irq(args[0])) {
+                fprintf(stderr, "pinnerctl: explain: --thread applies to a process, not to %s\n", args[0]);
+                return CTL_EXIT_USAGE;
+        }
+        /* A CPU list has no '=': an argument with one would pass for a verb option. */
+        if (v->options & CTL_OPT_SAMPLE)
+                for (size_t i = 0; i < n_args; i++)
+                        if (strchr(args[i], '=')) {
+                                fprintf(stderr, "pinnerctl: %s: '%s' is not a CPU list\n", v->name, args[i]);
+                                return CTL_EXIT_USAGE;
+                        }
         if (strcmp(v->name, "list") == 0 && n_args > 0) {
                 if (!is_id(args[0])) {
                         fprintf(stderr, "pinnerctl: list: '%s' is not a process id\n", args[0]);
@@ -265,6 +286,16 @@ static int verb_daemon(const CtlVerbInfo *v, const Options *o, char **args, size
                         return CTL_EXIT_USAGE;
                 }
                 wire[n++] = thread = xasprintf("thread=%s", o->thread);
+        }
+        if (o->sample) {
+                unsigned sec;
+                if (o->sample[strspn(o->sample, "0123456789")] != '\0' || parse_uint(o->sample, &sec) < 0 ||
+                    sec > 60) {
+                        fprintf(stderr, "pinnerctl: --sample takes whole seconds from 0 to 60, not '%s'\n",
+                                o->sample);
+                        return CTL_EXIT_USAGE;
+                }
+                wire[n++] = sample = xasprintf("sample=%u", sec);
         }
         for (size_t i = 0; i < n; i++)
                 if (!wire[i]) {
@@ -308,6 +339,7 @@ enum {
         OPT_CONFIG_DIR,
         OPT_RULE,
         OPT_THREAD,
+        OPT_SAMPLE,
         OPT_VERSION,
 };
 
@@ -324,6 +356,7 @@ int main(int argc, char **argv) {
                 {"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
                 {"rule", required_argument, NULL, OPT_RULE},
                 {"thread", required_argument, NULL, OPT_THREAD},
+                {"sample", required_argument, NULL, OPT_SAMPLE},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, OPT_VERSION},
                 {},
@@ -368,6 +401,9 @@ int main(int argc, char **argv) {
                 case OPT_THREAD:
                         o.thread = optarg;
                         break;
+                case OPT_SAMPLE:
+                        o.sample = optarg;
+                        break;
                 case 'h':
                         help(stdout);
                         return CTL_EXIT_OK;
@@ -399,6 +435,8 @@ int main(int argc, char **argv) {
                 return option_refused(v, "--rule", "list");
         if (o.thread && !(v->options & CTL_OPT_THREAD))
                 return option_refused(v, "--thread", "explain");
+        if (o.sample && !(v->options & CTL_OPT_SAMPLE))
+                return option_refused(v, "--sample", "cpus and audit");
         if (o.command && !(v->options & CTL_OPT_COMMAND)) {
                 fprintf(stderr, "pinnerctl: '--' and a command only go with run\n");
                 return CTL_EXIT_USAGE;

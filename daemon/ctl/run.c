@@ -41,6 +41,13 @@ int verb_run(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 reply->exit_code = CTL_EXIT_FAILED;
                 return 0;
         }
+        if (rule->kind == RULE_IRQS || rule->kind == RULE_WORKQUEUES) {
+                say_rule(&reply->err, "rule", rule->name,
+                         rule->kind == RULE_IRQS ? " is about IRQs, not for a command"
+                                                 : " is about workqueues, not for a command");
+                reply->exit_code = CTL_EXIT_FAILED;
+                return 0;
+        }
         if (req->pid <= 0 || facts_read_process(&m->rc.facts, m->rc.config, req->pid, true, &p) < 0) {
                 outbuf_puts(&reply->err, "pinnerd: run: cannot read the calling process\n");
                 reply->exit_code = CTL_EXIT_FAILED;

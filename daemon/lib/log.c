@@ -34,6 +34,12 @@ static const struct {
         [EV_RESCAN] = {"rescan", "16eb8956c74f47bb81c430f189093fd2"},
         [EV_STOPPING] = {"stopping", "3d046bde37ee4fb5a0ea66a563060e17"},
         [EV_RECORDS_LOST] = {"records-lost", "1c267f9d81864239b29d524d4ddc7f37"},
+        [EV_CONFLICT] = {"conflict", "c63a61b28b164334b5b9b11d7b5b837c"},
+        [EV_TARGET_APPLIED] = {"applied", "0cd02ba8737945ccbac46699f4b537f5"},
+        [EV_TARGET_RESTORED] = {"restored", "220edff2318447b4a527ac5104ea10b4"},
+        [EV_TARGET_SKIPPED] = {"skipped", "3b50f058bed84725a12ec2345ac09ecd"},
+        [EV_TARGET_FAILED] = {"failed", "675e2edd4fff4c40ac97ceacc0cb096d"},
+        [EV_TARGET_DRIFT] = {"drift", "b12072b7b306408291e1adb74cfcb98e"},
         [EV_MEMORY] = {"memory", "6009e67406cd4304857ad9bd4fab670b"},
 };
 
@@ -253,6 +259,9 @@ static void build_journal(OutBuf *out, EventKind kind, int priority, const LogFi
         jfield(out, "PINNERD_CPUS", lf->cpus);
         jfield(out, "PINNERD_REQUESTED", lf->requested);
         jfield(out, "PINNERD_POLICY", lf->policy);
+        jfield(out, "PINNERD_IRQ", lf->irq);
+        jfield(out, "PINNERD_IRQ_NAME", lf->irq_name);
+        jfield(out, "PINNERD_WORKQUEUE", lf->workqueue);
         jfield(out, "PINNERD_PREVIOUS", lf->previous);
         jfield(out, "PINNERD_REASON", lf->reason);
         jfield(out, "PINNERD_NODES", lf->nodes);
@@ -321,6 +330,9 @@ static void build_stderr(OutBuf *out, EventKind kind, int priority, const LogFie
                 put_field(out, &first, "cpus", lf->cpus);
                 put_field(out, &first, "requested", lf->requested);
                 put_field(out, &first, "policy", lf->policy);
+                put_field(out, &first, "irq", lf->irq);
+                put_field(out, &first, "irq_name", lf->irq_name);
+                put_field(out, &first, "workqueue", lf->workqueue);
                 put_field(out, &first, "previous", lf->previous);
                 put_field_as(out, &first, "reason", lf->reason, lf->reason_escaped);
                 put_field(out, &first, "nodes", lf->nodes);

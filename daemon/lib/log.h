@@ -42,7 +42,16 @@ typedef enum EventKind {
         EV_RESCAN,
         EV_STOPPING,
         EV_RECORDS_LOST, /* the logger's own: records journald or stderr did not take */
-        EV_MEMORY,       /* a process's pages moved to its CPUs' NUMA nodes (memory =) */
+        EV_CONFLICT,     /* another tool would undo a rule (irqbalance) */
+        /* The same events about an IRQ, default_smp_affinity or a workqueue
+         * mask: PINNERD_EVENT is the same word, the MESSAGE_ID their own, so
+         * the catalog explains them as what they are. */
+        EV_TARGET_APPLIED,
+        EV_TARGET_RESTORED,
+        EV_TARGET_SKIPPED,
+        EV_TARGET_FAILED,
+        EV_TARGET_DRIFT,
+        EV_MEMORY, /* a process's pages moved to its CPUs' NUMA nodes (memory =) */
         _EV_MAX,
 } EventKind;
 
@@ -54,7 +63,10 @@ typedef struct LogFields {
         pid_t pid, tid;
         const char *comm, *thread;
         const char *cpus, *requested, *previous;
-        const char *policy; /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
+        const char *policy;    /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
+        const char *irq;       /* an IRQ's number, or "default" for default_smp_affinity */
+        const char *irq_name;  /* its action names as /proc/interrupts lists them */
+        const char *workqueue; /* a workqueue's name, or "*" for the global unbound cpumask */
         const char *reason;
         /* memory records: the nodes pages went to ("1"), and how many pages
          * moved and could not (decimal text). */

@@ -4,6 +4,7 @@
  * Settings. Every problem names file:line and the offending text. */
 #include "rules/conf-keys.h"
 #include "lib/ere.h"
+#include "rules/conf-targets.h"
 #include "rules/execmark.h"
 #include "kernel/procfs.h"
 #include "lib/suggest.h"
@@ -417,6 +418,18 @@ static void key_priority(Loader *l, Rule *r, const RuleKeyDef *def, const char *
         }
 }
 
+static void key_irqs(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        conf_key_irqs(l, r, value);
+}
+
+static void key_workqueues(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        conf_key_workqueues(l, r, value);
+}
+
+static void key_follow(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
+        conf_key_follow(l, r, value);
+}
+
 static void key_guarantee(Loader *l, Rule *r, const RuleKeyDef *def, const char *value, bool negated) {
         if (strcmp(value, "exec") == 0)
                 r->guarantee_exec = true;
@@ -451,6 +464,10 @@ static const RuleKeyDef rule_keys[_K_MAX] = {
         [K_RTPRIO] = {"rtprio", false, key_rtprio},
         [K_NICE] = {"nice", false, key_nice},
         [K_DRIFT] = {"drift", false, key_drift},
+        /* A list whose items each may start with '!': the value comes whole. */
+        [K_IRQS] = {"irqs", true, key_irqs},
+        [K_WORKQUEUES] = {"workqueues", false, key_workqueues},
+        [K_FOLLOW] = {"follow", false, key_follow},
         [K_MEMORY] = {"memory", false, key_memory},
         [K_GUARANTEE] = {"guarantee", false, key_guarantee},
 };
@@ -470,7 +487,7 @@ static void rule_key(Loader *l, Rule *r, RuleKey k, const char *value) {
                 ERR(l, "'%s' has an empty value", def->name);
                 return;
         }
-        if (value[0] == '!') {
+        if (value[0] == '!' && k != K_IRQS) {
                 _cleanup_(freep) char *v = conf_quote(value);
                 const char *rest = value + 1;
                 if (!def->negatable)
@@ -525,6 +542,7 @@ static void set_drift(Loader *l, Settings *s, const char *key, const char *value
 }
 
 void conf_keys_finish(Loader *l) {
+        conf_targets_finish(l);
         /* Without restore nothing is put back, at stop or ever: a
          * restore-at-stop line then says something the daemon would not do. */
         if (l->restore_at_stop_file && !l->settings.restore) {
@@ -734,19 +752,23 @@ static void end_rule(Loader *l) {
                         has_match = true;
         /* kthreads = yes alone matches every kernel thread; kthreads = no alone
          * matches nothing. */
-        if (r->kthreads)
+        if (r->kthreads || l->key_line[K_IRQS] || r->workqueues)
                 has_match = true;
         if (!has_match)
                 conf_diag(l, false, r->line,
-                          "[rule:%s] has no match key (comm, exe, cmdline, user, cgroup, unit, parent or "
-                          "kthreads = yes)",
+                          "[rule:%s] has no match key (comm, exe, cmdline, user, cgroup, unit, parent, "
+                          "kthreads = yes, irqs or workqueues = yes)",
                           n);
-        if (l->key_line[K_CPUS] && l->key_line[K_AVOID])
-                conf_diag(l, false, l->key_line[K_AVOID],
-                          "[rule:%s] has both 'cpus' (line %u) and 'avoid': give one of them", n,
-                          l->key_line[K_CPUS]);
-        else if (l->key_line[K_CPUS] == 0 && l->key_line[K_AVOID] == 0)
-                conf_diag(l, false, r->line, "[rule:%s] has no 'cpus' (or 'avoid')", n);
+        /* One kind per rule; an irqs rule's cpus, avoid or follow. */
+        conf_targets_end_rule(l, r, n);
+        if (r->kind != RULE_IRQS) {
+                if (l->key_line[K_CPUS] && l->key_line[K_AVOID])
+                        conf_diag(l, false, l->key_line[K_AVOID],
+                                  "[rule:%s] has both 'cpus' (line %u) and 'avoid': give one of them", n,
+                                  l->key_line[K_CPUS]);
+                else if (l->key_line[K_CPUS] == 0 && l->key_line[K_AVOID] == 0)
+                        conf_diag(l, false, r->line, "[rule:%s] has no 'cpus' (or 'avoid')", n);
+        }
         check_policy(l, r, n);
         /* A kernel thread has no memory of its own to move. */
         if (r->kthreads && r->memory != MEMORY_KEEP)

@@ -230,6 +230,18 @@ static bool has_isolated_term(const CpuSpec *s) {
         return false;
 }
 
+/* What the rule acts on, for the messages below. */
+static const char *lint_things(const Rule *r) {
+        switch (r->kind) {
+        case RULE_IRQS:
+                return "IRQ";
+        case RULE_WORKQUEUES:
+                return "workqueue mask";
+        default:
+                return "thread";
+        }
+}
+
 static void lint_isolated(Loader *l) {
         for (size_t i = 0; i < l->n_rules && !l->stop; i++) {
                 const Rule *r = &l->rules[i];
@@ -244,9 +256,9 @@ static void lint_isolated(Loader *l) {
                 if (has_isolated_term(&r->cpus)) {
                         conf_diag(l, false, line,
                                   "[rule:%s]: cpus '%s' names isolated CPUs only, but isolated CPUs are "
-                                  "excluded for this rule (isolated = exclude), so every thread it matches "
+                                  "excluded for this rule (isolated = exclude), so every %s it matches "
                                   "would be skipped; add 'isolated = allow' to [rule:%s] (or to [pinnerd])",
-                                  n, v, n);
+                                  n, v, lint_things(r), n);
                         continue;
                 }
                 if (!l->host || !l->host->isolated || cpuset_empty(l->host->isolated))
@@ -262,9 +274,9 @@ static void lint_isolated(Loader *l) {
                 conf_diag(
                         l, true, line,
                         "[rule:%s]: cpus '%s' is CPUs %s here, all isolated, and isolated CPUs are excluded "
-                        "for this rule: its threads are skipped on this host; add 'isolated = allow' if they "
+                        "for this rule: its %ss are skipped on this host; add 'isolated = allow' if they "
                         "belong there",
-                        n, v, c ? c : "?");
+                        n, v, c ? c : "?", lint_things(r));
         }
         l->file = NULL;
 }

@@ -7,6 +7,8 @@
  *   conf-ini.c    syntax: one physical line at a time through libinih,
  *                 section headers, lines inih cannot take
  *   conf-keys.c   the key tables and value parsers; rule sections
+ *   conf-targets.c  the keys of rules about IRQs and workqueues, and the
+ *                 check that a rule targets one kind of thing
  *   conf-loader.c the Loader they share and its diagnostics
  * The Loader collects every problem before a Config is built, so a bad file
  * never yields a half-applied configuration. */
@@ -39,6 +41,9 @@ typedef enum RuleKey {
         K_NICE,
         K_DRIFT,
         K_AVOID,
+        K_IRQS,       /* conf-targets.c */
+        K_WORKQUEUES, /* conf-targets.c */
+        K_FOLLOW,     /* conf-targets.c */
         K_MEMORY,
         K_GUARANTEE,
         _K_MAX,

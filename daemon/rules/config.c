@@ -86,6 +86,9 @@ void conf_rule_done(Rule *r) {
         free(r->users);
         strvec_done(&r->user_src);
         strvec_done(&r->threads);
+        strvec_done(&r->irqs);
+        strvec_done(&r->not_irqs);
+        free(r->follow);
         strvec_done(&r->not_comm);
         strvec_done(&r->not_exe);
         strvec_done(&r->not_cgroup);
@@ -128,6 +131,34 @@ unsigned rule_facts(const Rule *r) {
         return f;
 }
 
+const char *rule_kind_name(RuleKind k) {
+        switch (k) {
+        case RULE_TASKS:
+                return "tasks";
+        case RULE_KTHREADS:
+                return "kernel threads";
+        case RULE_IRQS:
+                return "IRQs";
+        case RULE_WORKQUEUES:
+                return "workqueues";
+        }
+        return "?";
+}
+
+bool config_has_kind(const Config *c, RuleKind k) {
+        for (size_t i = 0; c && i < c->n_rules; i++)
+                if (c->rules[i].kind == k)
+                        return true;
+        return false;
+}
+
+bool rule_irqs_all(const Rule *r) {
+        for (size_t i = 0; r->kind == RULE_IRQS && i < r->irqs.n; i++)
+                if (strcmp(r->irqs.v[i], "*") == 0)
+                        return true;
+        return false;
+}
+
 const Rule *config_find_rule(const Config *c, const char *name) {
         for (size_t i = 0; i < c->n_rules; i++)
                 if (strcmp(c->rules[i].name, name) == 0)
@@ -136,7 +167,14 @@ const Rule *config_find_rule(const Config *c, const char *name) {
 }
 
 const char *rule_target(const Rule *r) {
-        return r->kthreads ? "kernel-threads" : "threads";
+        switch (r->kind) {
+        case RULE_IRQS:
+                return "irqs";
+        case RULE_WORKQUEUES:
+                return "workqueues";
+        default:
+                return r->kthreads ? "kernel-threads" : "threads";
+        }
 }
 
 const char *spread_mode_name(SpreadMode s) {
@@ -150,6 +188,15 @@ char *rule_describe(const Rule *r) {
 
         if (!cpus)
                 return NULL;
+        if (r->kind == RULE_IRQS || r->kind == RULE_WORKQUEUES) {
+                const char *what = r->kind == RULE_IRQS ? "IRQs: " : "workqueues: ";
+                if (r->follow) {
+                        _cleanup_(freep) char *f = conf_escape(r->follow, CONF_MAX_VALUE);
+                        return f ? xasprintf("%sfollow %s", what, f) : NULL;
+                }
+                return xasprintf("%s%s %s%s", what, r->avoid ? "avoid" : "cpus", cpus,
+                                 r->isolated_allow && !r->avoid ? ", isolated allowed" : "");
+        }
         if (r->has_policy && policy_format(&r->policy, pol + 9, sizeof pol - 9) == 0)
                 memcpy(pol, ", policy ", 9);
         else
@@ -194,6 +241,10 @@ bool rule_equal(const Rule *a, const Rule *b) {
                 return false;
         if (a->n_not_users != b->n_not_users ||
             (a->n_not_users && memcmp(a->not_users, b->not_users, a->n_not_users * sizeof(uid_t)) != 0))
+                return false;
+        if (a->kind != b->kind || a->workqueues != b->workqueues || !strvec_equal(&a->irqs, &b->irqs) ||
+            !strvec_equal(&a->not_irqs, &b->not_irqs) || (!a->follow) != (!b->follow) ||
+            (a->follow && strcmp(a->follow, b->follow) != 0))
                 return false;
         return a->kthreads == b->kthreads && cpuspec_equal(&a->cpus, &b->cpus) && a->avoid == b->avoid &&
                a->spread == b->spread && a->isolated_allow == b->isolated_allow &&

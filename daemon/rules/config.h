@@ -28,6 +28,14 @@ typedef enum SpreadMode {
         SPREAD_INDEX, /* the Nth CPU of the effective set, N from the thread name */
 } SpreadMode;
 
+/* What a rule is about: exactly one kind (pinnerd.conf(5)). */
+typedef enum RuleKind {
+        RULE_TASKS,      /* processes and their threads: the match keys */
+        RULE_KTHREADS,   /* kernel threads: kthreads = yes */
+        RULE_IRQS,       /* IRQs: irqs = */
+        RULE_WORKQUEUES, /* unbound workqueues: workqueues = yes */
+} RuleKind;
+
 /* memory = keep | follow | interleave (pinnerd.conf(5)): what happens to a
  * process's pages once the threads the rule manages are confined to the
  * CPUs of some NUMA nodes. */
@@ -60,6 +68,11 @@ typedef struct Rule {
         StrVec user_src; /* as written, for explain */
         bool kthreads;
         StrVec threads; /* thread-name filter; empty = every thread */
+        /* irqs = globs on an IRQ's action names or its number, the items of
+         * comma-separated lists; an item "!GLOB" excludes (not_irqs). */
+        StrVec irqs, not_irqs;
+        bool workqueues; /* workqueues = yes */
+        RuleKind kind;   /* resolved from the keys above */
         /* Negated values, `key = !value`, stored without the '!': a task
          * (or thread) matching any of them is not matched (each is AND NOT).
          * A key with only negated values means "anything but these". A key
@@ -73,6 +86,10 @@ typedef struct Rule {
         /* Actions. */
         CpuSpec cpus; /* with avoid: the CPUs to keep the thread off */
         bool avoid;   /* avoid = CPUSET: original mask minus cpus, never widened */
+        /* irqs rules: follow = RULE instead of cpus/avoid: the CPUs the
+         * threads of that task rule are on now. */
+        char *follow;
+        unsigned follow_line;
         SpreadMode spread;
         bool has_policy; /* policy (with rtprio / nice) is set with the mask */
         SchedPolicy policy;
@@ -155,6 +172,12 @@ char *conf_diag_format(const ConfDiag *d);
 char *conf_diag_format_bare(const ConfDiag *d);
 
 const Rule *config_find_rule(const Config *c, const char *name);
+/* "tasks", "kernel threads", "IRQs", "workqueues". */
+const char *rule_kind_name(RuleKind k);
+/* Does the config have a rule of kind k? */
+bool config_has_kind(const Config *c, RuleKind k);
+/* An irqs rule whose items include "*" (every IRQ, save its exclusions). */
+bool rule_irqs_all(const Rule *r);
 /* What a rule acts on, for people and JSON: "threads" or "kernel-threads". */
 const char *rule_target(const Rule *r);
 /* A spread mode as the config writes it: "no", "yes", "rule", "index". */

@@ -221,6 +221,12 @@ static bool match_unit(const Rule *r, const TaskFacts *f, char **why) {
 }
 
 bool rule_match_process(const Rule *r, const TaskFacts *f, char **why) {
+        /* A rule about IRQs or workqueues is about no task. */
+        if (r->kind == RULE_IRQS || r->kind == RULE_WORKQUEUES) {
+                if (why)
+                        *why = xasprintf("the rule is about %s, not tasks", rule_kind_name(r->kind));
+                return false;
+        }
         /* Kernel threads are never touched unless a rule asks for them, and
          * such a rule is about kernel threads only. */
         if (f->kthread != r->kthreads) {
@@ -310,7 +316,7 @@ bool match_comm_possible(const Config *c, const char *comm, bool kthread) {
         for (size_t i = 0; i < c->n_rules; i++) {
                 const Rule *r = &c->rules[i];
                 /* The same kernel-thread rule as rule_match_process(). */
-                if (r->kthreads != kthread)
+                if (r->kthreads != kthread || r->kind == RULE_IRQS || r->kind == RULE_WORKQUEUES)
                         continue;
                 if ((r->comm.n == 0 || glob_any(&r->comm, comm)) && !glob_any(&r->not_comm, comm))
                         return true;

@@ -13,7 +13,9 @@
 # BENCH_VARIANTS (1: also re-run the latency phases at SCHED_OTHER nice 0,
 # nice -10, and with info logging to a file and to journald), BENCH_TUNED (1:
 # also measure Debian's TuneD on the same workload, installing it when
-# missing; 0: not), BENCH_KEEP (1: keep the work directory and print its path).
+# missing; 0: not), BENCH_SHIELD (1: the shield phase, tests/bench/shield.sh;
+# BENCH_SHIELD_SEC seconds a row, 10), BENCH_KEEP (1: keep the work directory
+# and print its path).
 #
 # The daemon runs as systemd/pinnerd.service runs it: SCHED_FIFO priority 1
 # (the unit's CPUSchedulingPolicy=fifo); the SCHED_OTHER variant shows why.
@@ -613,6 +615,10 @@ stop_daemon
 sh "$HERE/memory.sh" "$BUILD" || exit 1
 # The guarantee = exec rows and each drift-event source (their own daemons).
 sh "$HERE/guarantee.sh" "$BUILD"
+# ---- 11. the shield: a CPU owned by a spinner, against no shield and tuna ----
+if [ "${BENCH_SHIELD:-1}" = 1 ]; then
+        sh "$HERE/shield.sh" "$BUILD"
+fi
 echo
 echo "raw key=value output: rerun with BENCH_KEEP=1 and look in the work directory"
 exit 0

@@ -114,5 +114,22 @@ for set in $(grep '^~' <<<"$filters" | tr -d '~'); do
         systemd-analyze syscall-filter --no-pager "$set" 2>/dev/null | grep -qw sched_setaffinity &&
                 fail "SystemCallFilter=~$set denies sched_setaffinity"
 done
+# irqs and workqueues rules write below /proc/irq and the workqueue masks:
+# ProtectKernelTunables= (which systemd will not open /proc/irq again under)
+# is spelled out without /proc/irq, and the workqueue masks are opened below a
+# read-only /sys; nothing else in /proc or /sys.
+ro=" $(sed -n 's/^ReadOnlyPaths=//p' "$UNIT" | tr '\n' ' ' | sed 's/-\//\//g') "
+for p in /proc/acpi /proc/apm /proc/asound /proc/bus /proc/fs /proc/latency_stats /proc/mtrr /proc/scsi \
+        /proc/sys /proc/sysrq-trigger /proc/timer_stats /sys; do
+        case $ro in *" $p "*) ;; *) fail "ReadOnlyPaths lacks $p, which ProtectKernelTunables= would protect: $ro" ;; esac
+done
+case $ro in *" /proc/irq "*) fail "ReadOnlyPaths holds /proc/irq: irqs rules could not write" ;; esac
+ia=" $(sed -n 's/^InaccessiblePaths=//p' "$UNIT" | tr '\n' ' ' | sed 's/-\//\//g') "
+for p in /proc/kallsyms /proc/kcore; do
+        case $ia in *" $p "*) ;; *) fail "InaccessiblePaths lacks $p: $ia" ;; esac
+done
+rw=$(sed -n 's/^ReadWritePaths=//p' "$UNIT" | tr ' ' '\n' | sed 's/^-//' | sort | tr '\n' ' ')
+expect_eq "$rw" "/sys/devices/virtual/workqueue " "ReadWritePaths (workqueue masks only)"
+expect_eq "$(setting PrivateMounts)" yes "PrivateMounts"
 ok "the unit's key settings"
 exit 0

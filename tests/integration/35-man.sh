@@ -51,7 +51,7 @@ grep -o 'MESSAGE_ID=[0-9a-f]\{32\}' "$REPO/man/pinnerd.8" | cut -d= -f2 | sort -
         grep -q " $id\$" "$T/code" || { echo "FAIL: pinnerd(8) mentions MESSAGE_ID=$id, not in daemon/lib/log.c"; exit 1; }
 done || exit 1
 # Every PINNERD_* field the daemon sends is documented.
-for f in $(grep -o '"PINNERD_[A-Z]*"' "$REPO/daemon/lib/log.c" | tr -d '"' | sort -u); do
+for f in $(grep -o '"PINNERD_[A-Z_]*"' "$REPO/daemon/lib/log.c" | tr -d '"' | sort -u); do
         grep -q "^\.B $f=" "$REPO/man/pinnerd.8" || fail "pinnerd(8) does not document $f"
 done
 ok "pinnerd(8) documents every PINNERD_* field"
@@ -88,8 +88,7 @@ synopsis=$(awk '/^\.SH SYNOPSIS/ {on = 1; next} /^\.SH/ {on = 0} on' <<<"$man_te
                 [ $? = 1 ] || { echo "FAIL: pinnerctl --json check: not exit 1"; exit 1; }
         else
                 args=
-                [ "$verb" = explain ] && args=1
-                [ "$verb" = run ] && args="some-rule -- true"
+                case $verb in explain | audit) args=1 ;; run) args="some-rule -- true" ;; esac
                 "$PINNERCTL" --socket /nonexistent/control --json "$verb" $args >/dev/null 2>&1
                 [ $? = 3 ] || { echo "FAIL: pinnerctl --json $verb is refused"; exit 1; }
         fi

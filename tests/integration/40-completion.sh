@@ -72,6 +72,21 @@ else
         echo "note: not root; --rule against a daemon not checked"
 fi
 
+# explain irq:N, cpus/audit CPU numbers, --sample and a verb after its value.
+if [ -d /proc/irq ] && ls /proc/irq | grep -q '^[0-9]'; then
+        first=$(ls /proc/irq | grep '^[0-9]' | sort -n | head -n 1)
+        comp pinnerctl explain irq: | tr ' ' '\n' | grep -qx "irq:$first" ||
+                fail "explain irq:<TAB> lacks irq:$first: $(comp pinnerctl explain irq:)"
+fi
+comp pinnerctl explain "" | tr ' ' '\n' | grep -qx "irq:" || fail "explain <TAB> does not offer irq:"
+expect_eq "$(comp pinnerctl audit '' | tr ' ' '\n' | grep -c '^[0-9]')" "$(ls -d /sys/devices/system/cpu/cpu[0-9]* | wc -l)" \
+        "audit <TAB> offers every CPU"
+comp pinnerctl cpus "" | tr ' ' '\n' | grep -qx all || fail "cpus <TAB> does not offer all"
+expect_eq "$(comp pinnerctl audit 1 '')" "" "audit takes one CPU list"
+expect_eq "$(comp pinnerctl --sample 6)" "60" "--sample 6<TAB>"
+expect_eq "$(comp pinnerctl --sample 5 au)" "audit" "a verb after --sample SECONDS"
+ok "explain irq:N, cpus and audit CPUs, --sample"
+
 # Files, including hostile names: spaces, a quote, a glob character.
 mkdir -p "$T/f"
 touch "$T/f/a b.conf" "$T/f/it's.conf" "$T/f/x*.conf"

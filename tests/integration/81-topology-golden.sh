@@ -26,7 +26,7 @@ decisions() {
 [ "$(id -u)" = 0 ] || [ "$(stat -c %u "$G/host-smt.conf")" = 0 ] ||
         skip "pinnerd reads only root-owned configs: run as root or from a root-owned checkout"
 
-for fix in host-smt host-far64 host-cgv2iso host-cgv2iso-6.1 host-numa2 host-numa4; do
+for fix in host-smt host-far64 host-cgv2iso host-cgv2iso-6.1 host-irq host-numa2 host-numa4; do
         [ -d "$FIXTURES/$fix" ] || skip "no tests/fixtures/$fix"
         base=${fix%-6.1} # 6.1 has no root cpuset.cpus.isolated, and decides the same
         decisions "$fix" "$G/$base.conf" >"$T/$fix.out"

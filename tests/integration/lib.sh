@@ -39,6 +39,9 @@ write_conf() { printf '%s\n' "$1" >"$T/pinnerd.conf"; chmod 0644 "$T/pinnerd.con
 # start_daemon [ARGS...]: run pinnerd on $T/pinnerd.conf and wait until it
 # has applied its first scan ("started" in its log).
 start_daemon() {
+        # Emptied here, not only by the redirection below: that happens in the
+        # child, and a second start could find the previous run's "started".
+        : >"$T/daemon.log"
         "$PINNERD" --config "$T/pinnerd.conf" --config-dir "$T/d" --socket "$SOCK" \
                 --log-target stderr --log-level debug "$@" >"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!

@@ -11,6 +11,9 @@
 #   trixie-smt  Debian 13 again (same cached image), 8 vCPUs as 2 sockets x 2 cores
 #               x 2 SMT threads, nothing isolated: guest-topo.sh (topology terms,
 #               spread, policy, runtime isolation, shield, negation, drift events)
+#   trixie-irq  Debian 13 again, 4 vCPUs, nothing isolated, a virtio NIC (qemu user
+#               networking) and a SATA controller beside the virtio disks: guest-irq.sh
+#               (a full shield of CPU 3: IRQs, workqueues, audit, follow, stop)
 #   trixie-numa Debian 13 again (same cached image), 2 vCPUs and 2 GiB over 2 NUMA
 #               nodes (qemu -numa): guest-numa.sh (memory that follows the CPUs)
 #   bookworm    Debian 12, 6 vCPUs, isolcpus=4-5: guest-test.sh
@@ -33,7 +36,7 @@
 # a copy of the tree; slow under TCG, so not part of the default run); PINNERD_VM_SMOKE=1 boots the image and runs only smoke-guest.sh (no
 # daemon needed: proves the VM machinery); PINNERD_VM_CACHE (default /var/tmp/pinnerd-vm);
 # PINNERD_VM_TIMEOUT seconds for boot + test per boot (default 300, 450 for trixie-smt,
-# whose 8 emulated CPUs share the host's cores); PINNERD_VM_KEEP=1 keeps the
+# whose 8 emulated CPUs share the host's cores, 400 for trixie-irq); PINNERD_VM_KEEP=1 keeps the
 # run directory for debugging.
 set -eu
 
@@ -75,7 +78,7 @@ suites=${VM_SUITES:-trixie bookworm}
 # README modes.
 boots_of() { # SUITE
 	if [ "$1" = trixie ] && [ "$smoke" != 1 ] && [ "$readme" != 1 ]; then
-		echo "trixie trixie-smt trixie-numa"
+		echo "trixie trixie-smt trixie-irq trixie-numa"
 	else
 		echo "$1"
 	fi
@@ -291,6 +294,7 @@ else
 	[ -x "$debdir/promtool" ] && cp "$debdir/promtool" "$data/"
 	case $boot in
 	*-smt) guest_script=guest-topo.sh ;;
+	*-irq) guest_script=guest-irq.sh ;;
 	*-numa) guest_script=guest-numa.sh ;;
 	*) guest_script=guest-test.sh ;;
 	esac
@@ -320,6 +324,15 @@ if [ "$boot" = trixie-smt ]; then
 	cmdline="console=ttyS0 root=/dev/vda rw quiet pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
 	smp=8,sockets=2,cores=2,threads=2 mem=1536 vm_timeout=${PINNERD_VM_TIMEOUT:-450}
 fi
+devices=
+if [ "$boot" = trixie-irq ]; then
+	# IRQs that move beside the virtio disks' managed queue IRQs: a virtio NIC on
+	# qemu's user network (the guest pings its gateway for traffic) and a SATA
+	# controller; 4 vCPUs so the disk has a queue per CPU; nothing isolated.
+	cmdline="console=ttyS0 root=/dev/vda rw quiet pinnerd.test panic=-1 mitigations=off systemd.firstboot=off"
+	smp=4 mem=1536 vm_timeout=${PINNERD_VM_TIMEOUT:-400}
+	devices="-netdev user,id=n0 -device virtio-net-pci,netdev=n0 -device ahci,id=ahci0"
+fi
 numa=
 if [ "$boot" = trixie-numa ]; then
 	# Two NUMA nodes, each with a CPU and 1 GiB: memory that follows the CPUs.
@@ -341,7 +354,7 @@ qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$image/kernel" -initrd "$image/initrd.img" -append "$cmdline" \
 	-drive "file=$run/root.qcow2,format=qcow2,if=virtio,cache=unsafe" \
 	-drive "file=$run/data.img,format=raw,if=virtio,readonly=on" \
-	-device virtio-rng-pci \
+	-device virtio-rng-pci $devices \
 	-device virtio-serial-pci \
 	-chardev "file,id=log,path=$out/test.log" -device virtserialport,chardev=log,name=pinnerd.log \
 	-chardev "file,id=status,path=$out/status" -device virtserialport,chardev=status,name=pinnerd.status \

@@ -10,6 +10,7 @@
 
 #include "lib/ere.h"
 #include "rules/conf.h"
+#include "rules/match.h"
 #include "testutil.h"
 
 /* A host with CPUs 0-7, for the "beyond possible" warning. */
@@ -167,6 +168,55 @@ static const struct {
          {"t.conf:1: rule name 'a\\x01b' may only hold", "t.conf:2: unknown key 'bogus' in [rule:a\\x01b]",
           "t.conf:1: [rule:a\\x01b] has no 'cpus'"}},
         {RC "k\xffy = 1\n", {"t.conf:4: unknown key 'k\\xffy' in [rule:a]"}},
+/* Rules about IRQs and workqueues: one kind per rule, their keys. */
+#define I "[rule:i]\nirqs = virtio*\n" /* lines 1-2 */
+        {I "comm = x\navoid = 1\n",
+         {"t.conf:3: [rule:i] targets IRQs (irqs, line 2) and tasks (comm): a rule targets exactly one "
+          "kind"}},
+        {"[rule:i]\ncomm = x\nirqs = 5\ncpus = 1\n",
+         {"t.conf:3: [rule:i] targets tasks (comm, line 2) and IRQs (irqs): a rule targets exactly one "
+          "kind"}},
+        {I "kthreads = yes\ncpus = 1\n",
+         {"t.conf:3: [rule:i] targets IRQs (irqs, line 2) and kernel threads"}},
+        {I "workqueues = yes\ncpus = 1\n", {"t.conf:3: [rule:i] targets IRQs (irqs, line 2) and workqueues"}},
+        {"[rule:w]\nworkqueues = yes\nunit = x.service\navoid = 1\n",
+         {"t.conf:3: [rule:w] targets workqueues (workqueues, line 2) and tasks (unit)"}},
+        {"[rule:w]\nworkqueues = no\navoid = 1\n", {"t.conf:1: [rule:w] has no match key"}},
+        {"[rule:w]\nworkqueues = maybe\navoid = 1\n", {"t.conf:2: workqueues 'maybe' is not a boolean"}},
+        {"[rule:w]\nworkqueues = yes\n", {"t.conf:1: [rule:w] has no 'cpus' (or 'avoid')"}},
+        {"[rule:w]\nworkqueues = yes\nfollow = vm\n",
+         {"t.conf:3: [rule:w]: 'follow' is only for irqs rules", "t.conf:1: [rule:w] has no 'cpus'"}},
+        {RC "follow = vm\n", {"t.conf:4: [rule:a]: 'follow' is only for irqs rules"}},
+        {I, {"t.conf:1: [rule:i] has no 'cpus', 'avoid' or 'follow'"}},
+        {I "cpus = 1\navoid = 2\n", {"t.conf:4: [rule:i] has both 'cpus' (line 3) and 'avoid'"}},
+        {I "avoid = 1\nfollow = a\n[rule:a]\ncomm = x\ncpus = 1\n",
+         {"t.conf:4: [rule:i] has both 'avoid' (line 3) and 'follow'"}},
+        {I "cpus = 1\nspread = yes\n", {"t.conf:4: [rule:i]: 'spread' applies to threads, not to IRQs"}},
+        {I "cpus = 1\nthreads = x\n", {"t.conf:4: [rule:i]: 'threads' applies to threads, not to IRQs"}},
+        {I "cpus = 1\nmemory = follow\n", {"t.conf:4: [rule:i]: 'memory' applies to threads, not to IRQs"}},
+        {"[rule:w]\nworkqueues = yes\ncpus = 1\nguarantee = exec\n",
+         {"t.conf:4: [rule:w]: 'guarantee' applies to threads, not to workqueues"}},
+        {"[rule:w]\nworkqueues = yes\ncpus = 1\npolicy = fifo\nrtprio = 1\n",
+         {"t.conf:4: [rule:w]: 'policy' applies to threads, not to workqueues",
+          "t.conf:5: [rule:w]: 'rtprio' applies to threads"}},
+        {"[rule:i]\nirqs =\ncpus = 1\n", {"t.conf:2: 'irqs' has an empty value"}},
+        {"[rule:i]\nirqs = a,,b\ncpus = 1\n", {"t.conf:2: irqs 'a,,b': an empty item"}},
+        {"[rule:i]\nirqs = a,\ncpus = 1\n", {"t.conf:2: irqs 'a,': an empty item"}},
+        {"[rule:i]\nirqs = ,\ncpus = 1\n", {"t.conf:2: irqs ',': an empty item"}},
+        {"[rule:i]\nirqs = !\ncpus = 1\n", {"t.conf:2: irqs '!': '!' negates nothing"}},
+        {"[rule:i]\nirqs = *, !!x\ncpus = 1\n", {"t.conf:2: irqs '*, !!x': one '!' negates an item"}},
+        {"[rule:i]\nirqs = ! x\ncpus = 1\n", {"t.conf:2: irqs '! x': no space may follow '!'"}},
+        {"[rule:i]\nirqs = 5\nfollow = no such\n", {"t.conf:3: follow 'no such' is not a rule name"}},
+        {"[rule:i]\nirqs = 5\nfollow = nosuch\n", {"t.conf:3: [rule:i]: follow 'nosuch' names no rule"}},
+        {"[rule:i]\nirqs = 5\nfollow = i\n", {"t.conf:3: [rule:i]: follow 'i' names a rule about IRQs"}},
+        {"[rule:i]\nirqs = 5\nfollow = w\n[rule:w]\nworkqueues = yes\navoid = 1\n",
+         {"t.conf:3: [rule:i]: follow 'w' names a rule about workqueues"}},
+        {"[rule:i]\nirqs = 5\nfollow = a\nfollow = b\n", {"t.conf:4: 'follow' given twice in [rule:i]"}},
+        {"[rule:i]\nirqs = 5\ncpus = 1\nirqs = 6,\n", {"t.conf:4: irqs '6,': an empty item"}},
+        {I "cpus = isolated\n",
+         {"t.conf:3: [rule:i]: cpus 'isolated' names isolated CPUs only", "every IRQ it"}},
+        {"[rule:w]\nworkqueues = yes\ncpus = isolated & 1\n", {"so every workqueue mask it matches"}},
+#undef I
         /* memory = keep | follow | interleave, exactly. */
         {RC "memory = Follow\n", {"t.conf:4: memory 'Follow' must be keep, follow or interleave"}},
         {RC "memory = yes\n", {"t.conf:4: memory 'yes' must be keep, follow or interleave"}},
@@ -979,8 +1029,8 @@ START_TEST(test_check_main) {
         /* In line order, though "no match key" is found at the rule's end. */
         snprintf(expect, sizeof expect,
                  "%s:3: warning: cpus '0-15': CPUs 8-15 beyond this host's possible CPUs 0-7\n"
-                 "%s:4: [rule:b] has no match key (comm, exe, cmdline, user, cgroup, unit, parent or "
-                 "kthreads = yes)\n"
+                 "%s:4: [rule:b] has no match key (comm, exe, cmdline, user, cgroup, unit, parent, "
+                 "kthreads = yes, irqs or workqueues = yes)\n"
                  "%s:5: cpus 'x': unknown term (all, housekeeping, isolated, smt-primary, node:N, "
                  "package:N, llc:N, a CPU list or a 0x mask): 'x'\n"
                  "configuration invalid: 2 errors (files read: %s)\n",
@@ -1310,6 +1360,119 @@ START_TEST(test_restore_at_stop_across_files) {
 }
 END_TEST
 
+/* ---- rules about IRQs and workqueues ---- */
+
+START_TEST(test_targets_parse) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        const char *text = "[rule:vm]\ncomm = qemu*\ncpus = 2\n"
+                           "[rule:nic]\nirqs = virtio3-input.*, 45 ,!virtio3-input.7\nirqs = ahci*\n"
+                           "follow = vm\npriority = 5\n"
+                           "[rule:shield]\nirqs = *\navoid = 2-3\nisolated = allow\ndrift = log\n"
+                           "[rule:wq]\nworkqueues = yes\navoid = 2-3\n"
+                           "[rule:kt]\nkthreads = yes\ncomm = kswapd*\navoid = 3\n"
+                           "[rule:odd]\nirqs = PCIe PME\ncpus = 0\n";
+        int r = conf_load_string(text, "t.conf", NULL, &c, &d);
+        char *all = diags_text(&d);
+
+        ck_assert_msg(r == 0, "%s", all);
+        free(all);
+        const Rule *vm = config_find_rule(c, "vm"), *nic = config_find_rule(c, "nic"),
+                   *sh = config_find_rule(c, "shield"), *wq = config_find_rule(c, "wq"),
+                   *kt = config_find_rule(c, "kt"), *odd = config_find_rule(c, "odd");
+        ck_assert_int_eq(vm->kind, RULE_TASKS);
+        ck_assert_int_eq(nic->kind, RULE_IRQS);
+        ck_assert_int_eq(sh->kind, RULE_IRQS);
+        ck_assert_int_eq(wq->kind, RULE_WORKQUEUES);
+        ck_assert_int_eq(kt->kind, RULE_KTHREADS);
+        ck_assert_uint_eq(nic->irqs.n, 3);
+        ck_assert_str_eq(nic->irqs.v[0], "virtio3-input.*");
+        ck_assert_str_eq(nic->irqs.v[1], "45");
+        ck_assert_str_eq(nic->irqs.v[2], "ahci*");
+        ck_assert_uint_eq(nic->not_irqs.n, 1);
+        ck_assert_str_eq(nic->not_irqs.v[0], "virtio3-input.7");
+        ck_assert_str_eq(nic->follow, "vm");
+        ck_assert_uint_eq(nic->follow_line, 7);
+        ck_assert(!rule_irqs_all(nic));
+        ck_assert(rule_irqs_all(sh));
+        ck_assert(sh->avoid && sh->isolated_allow && sh->drift == DRIFT_LOG);
+        ck_assert_str_eq(odd->irqs.v[0], "PCIe PME");
+        ck_assert(config_has_kind(c, RULE_WORKQUEUES));
+        ck_assert(config_has_kind(c, RULE_IRQS));
+        ck_assert_uint_eq(c->facts, 0);
+        /* Rules about IRQs and workqueues match no task. */
+        ck_assert(!match_comm_possible(c, "bash", false));
+        ck_assert(match_comm_possible(c, "qemu-kvm", false));
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
+/* follow may name a rule defined later, in a later file; the error names
+ * the follow line of the file it is in. */
+START_TEST(test_follow_across_files) {
+        TmpTree t;
+        Config *c = NULL;
+        ConfDiags d = {0};
+        char expect[256], *all;
+
+        tree_make(&t);
+        write_file(t.main, "[rule:nic]\nirqs = eth0-*\nfollow = vm\n", 0644);
+        ck_assert_int_eq(mkdir(t.dropin, 0755), 0);
+        write_dropin(&t, "10.conf", "[rule:vm]\ncomm = qemu*\ncpus = 1\n");
+        ConfLoadOptions o = {.main_path = t.main, .dir = t.dropin};
+        ck_assert_int_eq(conf_load(&o, &c, &d), 0);
+        ck_assert_str_eq(config_find_rule(c, "nic")->follow, "vm");
+        config_free(c);
+        c = NULL;
+        conf_diags_done(&d);
+        write_dropin(&t, "10.conf", "[rule:vm]\nirqs = 3\ncpus = 1\n");
+        ck_assert_int_eq(conf_load(&o, &c, &d), -EINVAL);
+        all = diags_text(&d);
+        snprintf(expect, sizeof expect, "%s:3: [rule:nic]: follow 'vm' names a rule about IRQs", t.main);
+        ck_assert_msg(strstr(all, expect), "%s", all);
+        ck_assert_uint_eq(d.n_errors, 1);
+        free(all);
+        conf_diags_done(&d);
+        tree_remove(&t);
+}
+END_TEST
+
+START_TEST(test_targets_equal) {
+        Config *a = NULL, *b = NULL;
+        ConfDiags d = {0};
+
+        ck_assert_int_eq(conf_load_string("[rule:i]\nirqs = 5\ncpus = 1\n", "t", NULL, &a, &d), 0);
+        ck_assert_int_eq(conf_load_string("[rule:i]\nirqs = 6\ncpus = 1\n", "t", NULL, &b, &d), 0);
+        ck_assert(!rule_equal(&a->rules[0], &b->rules[0]));
+        ck_assert(rule_equal(&a->rules[0], &a->rules[0]));
+        config_free(b);
+        b = NULL;
+        ck_assert_int_eq(conf_load_string("[rule:i]\nirqs = 5\nfollow = v\n[rule:v]\ncomm = x\ncpus = 1\n",
+                                          "t", NULL, &b, &d),
+                         0);
+        ck_assert(!rule_equal(&a->rules[0], &b->rules[0]));
+        config_free(a);
+        config_free(b);
+        conf_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_irqs_number_warning) {
+        Config *c = NULL;
+        ConfDiags d = {0};
+        ck_assert_int_eq(
+                conf_load_string("[rule:i]\nirqs = 99999999, !12345678\ncpus = 1\n", "t", NULL, &c, &d), 0);
+        char *all = diags_text(&d);
+        ck_assert_msg(strstr(all, "t:2: warning: irqs '99999999, !12345678': '99999999' can never match"),
+                      "%s", all);
+        ck_assert_msg(strstr(all, "'12345678' excludes nothing"), "%s", all);
+        free(all);
+        config_free(c);
+        conf_diags_done(&d);
+}
+END_TEST
+
 /* ---- cmdline patterns: linear-time matching (lib/ere.h) ---- */
 
 /* Refused at load, with file:line and the reason. */
@@ -1432,6 +1595,9 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_too_many_rules);
         tcase_add_test(tc, test_too_many_errors_bounded);
         tcase_add_test(tc, test_rule_equal);
+        tcase_add_test(tc, test_targets_parse);
+        tcase_add_test(tc, test_targets_equal);
+        tcase_add_test(tc, test_irqs_number_warning);
         tcase_add_test(tc, test_escape);
         suite_add_tcase(s, tc);
 
@@ -1440,6 +1606,7 @@ Suite *conf_suite(void) {
         tcase_add_test(tc, test_owner_and_mode);
         tcase_add_test(tc, test_parent_dirs);
         tcase_add_test(tc, test_restore_at_stop_across_files);
+        tcase_add_test(tc, test_follow_across_files);
         tcase_add_test(tc, test_not_regular_file);
         tcase_add_test(tc, test_nul_byte);
         tcase_add_test(tc, test_check_main);

@@ -173,8 +173,9 @@ END_TEST
 
 START_TEST(test_names_and_ids) {
         static const char *const names[] = {
-                "started", "reloaded",    "reload-failed", "applied",  "restored",     "skipped", "failed",
-                "drift",   "events-lost", "rescan",        "stopping", "records-lost", "memory"};
+                "started",  "reloaded",    "reload-failed", "applied",  "restored",     "skipped",  "failed",
+                "drift",    "events-lost", "rescan",        "stopping", "records-lost", "conflict", "applied",
+                "restored", "skipped",     "failed",        "drift",    "memory"};
         ck_assert_int_eq(sizeof names / sizeof names[0], _EV_MAX);
         for (int k = 0; k < _EV_MAX; k++) {
                 ck_assert_str_eq(event_kind_name((EventKind) k), names[k]);

@@ -42,7 +42,7 @@ START_TEST(test_state_round_trip) {
         ck_assert_int_eq(thread_remember_original(y, b), 0);
         ck_assert_int_eq(thread_remember_policy(y, &pol), 0);
         ck_assert_int_eq(thread_remember_policy(z, &pol), 0); /* a policy only */
-        text = state_format(t, &len);
+        text = state_format(t, NULL, 0, &len);
         ck_assert_ptr_nonnull(text);
         ck_assert_int_eq(state_parse_buf(text, len, &e, &err), 0);
         ck_assert_uint_eq(e.n, 3);
@@ -118,6 +118,84 @@ START_TEST(test_state_hostile) {
 }
 END_TEST
 
+/* IRQ, default_smp_affinity and workqueue originals beside the threads'. */
+START_TEST(test_state_kernel_entries) {
+        ThreadTable *t = thread_table_new();
+        CpuSet *a = list("0-3"), *b = list("0-2,8"), *c = list("1");
+        char wq_odd[] = "odd name\\x";
+        StateKernelEntry k[] = {
+                {.kind = 'D', .original = a},
+                {.kind = 'I', .irq = 38, .original = b},
+                {.kind = 'I', .irq = 0, .original = c},
+                {.kind = 'W', .name = (char *) "*", .original = a},
+                {.kind = 'W', .name = (char *) "writeback", .original = c},
+                {.kind = 'W', .name = wq_odd, .original = b},
+        };
+        StateEntries e = {0};
+        char *err = NULL, *text;
+        size_t len;
+
+        thread_remember_original(thread_table_put(t, 100, 100, 5000), c);
+        text = state_format(t, k, ELEMENTSOF(k), &len);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_msg(strstr(text, "\nD 0-3\nI 38 0-2,8\nI 0 1\nW * 0-3\nW writeback 1\n"
+                                   "W odd\\x20name\\x5cx 0-2,8\nend 7\n"),
+                      "%s", text);
+        ck_assert_int_eq(state_parse_buf(text, len, &e, &err), 0);
+        ck_assert_uint_eq(e.n, 1);
+        ck_assert_uint_eq(e.n_k, ELEMENTSOF(k));
+        for (size_t i = 0; i < e.n_k; i++) {
+                ck_assert_int_eq(e.k[i].kind, k[i].kind);
+                ck_assert_uint_eq(e.k[i].irq, k[i].irq);
+                ck_assert(cpuset_equal(e.k[i].original, k[i].original));
+                if (k[i].name)
+                        ck_assert_str_eq(e.k[i].name, k[i].name);
+                else
+                        ck_assert_ptr_null(e.k[i].name);
+        }
+        state_entries_done(&e);
+        free(text);
+
+        /* clang-format off */
+        static const char *const bad[] = {
+                "pinnerd-state 1\nI 38 0-1\nend 0\n",          /* not counted */
+                "pinnerd-state 2\nend 0\nA I 38 0-1\n",       /* never appended */
+                "pinnerd-state 2\nend 0\nI 38 0-1\n",
+                "pinnerd-state 1\nI 38\nend 1\n",
+                "pinnerd-state 1\nI x 0-1\nend 1\n",
+                "pinnerd-state 1\nI -1 0-1\nend 1\n",
+                "pinnerd-state 1\nI 9999999 0-1\nend 1\n",     /* past any IRQ */
+                "pinnerd-state 1\nI 38 \nend 1\n",
+                "pinnerd-state 1\nI 38 0-1 x\nend 1\n",
+                "pinnerd-state 1\nI 38 0x3\nend 1\n",
+                "pinnerd-state 1\nD\nend 1\n",
+                "pinnerd-state 1\nD \nend 1\n",
+                "pinnerd-state 1\nD 0-1 2\nend 1\n",
+                "pinnerd-state 1\nW 0-1\nend 1\n",
+                "pinnerd-state 1\nW  0-1\nend 1\n",
+                "pinnerd-state 1\nW a\\x0 0-1\nend 1\n",     /* a cut escape */
+                "pinnerd-state 1\nW a\\x00 0-1\nend 1\n",    /* NUL */
+                "pinnerd-state 1\nW a\\q1 0-1\nend 1\n",
+                "pinnerd-state 1\nW writeback x\nend 1\n",
+                "pinnerd-state 1\nI 1 0\nI 2 0\nend 1\n",
+        };
+        /* clang-format on */
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                err = NULL;
+                ck_assert_msg(parse(bad[i], &e, &err) == -EBADMSG, "accepted case %zu", i);
+                free(err);
+        }
+        /* A file of an older pinnerd (only T lines) still loads. */
+        ck_assert_int_eq(parse("pinnerd-state 1\nT 1 2 1 0-1 -\nend 1\n", &e, &err), 0);
+        ck_assert_uint_eq(e.n_k, 0);
+        state_entries_done(&e);
+        cpuset_free(a);
+        cpuset_free(b);
+        cpuset_free(c);
+        thread_table_free(t);
+}
+END_TEST
+
 /* Lines appended after a snapshot: newer than it, applied in order; a last
  * line cut short by a crash is ignored. */
 START_TEST(test_state_appended) {
@@ -186,7 +264,7 @@ START_TEST(test_state_file_checks) {
         Thread *th = thread_table_put(t, 7, 7, 70);
         CpuSet *a = list("0");
         ck_assert_int_eq(thread_remember_original(th, a), 0);
-        ck_assert_int_eq(state_save(&s, t, &err), 0);
+        ck_assert_int_eq(state_save(&s, t, NULL, 0, &err), 0);
         struct stat st;
         ck_assert_int_eq(stat(path, &st), 0);
         ck_assert_int_eq(st.st_mode & 0777, 0600);
@@ -216,7 +294,7 @@ START_TEST(test_state_file_checks) {
         free(err);
         err = NULL;
         /* Saving replaces the link, never writes through it. */
-        ck_assert_int_eq(state_save(&s, t, &err), 0);
+        ck_assert_int_eq(state_save(&s, t, NULL, 0, &err), 0);
         ck_assert_int_eq(lstat(path, &st), 0);
         ck_assert(S_ISREG(st.st_mode));
         /* A directory in its place. */
@@ -322,6 +400,7 @@ Suite *state_suite(void) {
         TCase *tc = tcase_create("state");
         tcase_add_test(tc, test_state_round_trip);
         tcase_add_test(tc, test_state_hostile);
+        tcase_add_test(tc, test_state_kernel_entries);
         tcase_add_test(tc, test_state_appended);
         tcase_add_test(tc, test_state_file_checks);
         tcase_add_test(tc, test_intake_merge);
