@@ -743,8 +743,8 @@ static int metrics_render_counts(Manager *m, bool json, CtlReply *reply, const s
 
         if (!rules)
 
-        if (!rules)
-                return -ENOMEM;
+                if (!rules)
+                        return -ENOMEM;
         for (size_t i = 0; i < n_cfg; i++) {
                 const char *name = m->rc.config->rules[i].name;
                 const RuleCounters *rc = report_rule_counters(rp, name);

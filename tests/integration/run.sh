@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs every tests/integration/N-*.sh (10-*.sh ... 110-*.sh) against the built binaries.
+# Runs every tests/integration/N-*.sh (10-*.sh ... 113-*.sh) against the built binaries.
 # Each test exits 0 (pass), 77 (skip: its last output line says why) or
 # anything else (fail). Usage: run.sh BUILD_DIR [TEST...]
 set -u
