@@ -742,9 +742,7 @@ static int metrics_render_counts(Manager *m, bool json, CtlReply *reply, const s
         const Counters *c = &rp->counters;
 
         if (!rules)
-
-                if (!rules)
-                        return -ENOMEM;
+                return -ENOMEM;
         for (size_t i = 0; i < n_cfg; i++) {
                 const char *name = m->rc.config->rules[i].name;
                 const RuleCounters *rc = report_rule_counters(rp, name);
