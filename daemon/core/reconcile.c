@@ -297,15 +297,16 @@ int reconcile_spread_load(Reconciler *rc, pid_t pid, const Rule *rule, pid_t tid
 }
 
 /* A thread no rule wants, created by a thread pinnerd pinned, starts on
- * pinnerd's mask: give it what it would have had without pinnerd. */
-static void undo_inherited(Reconciler *rc, const ProcFacts *p, const TaskStat *ts) {
+ * pinnerd's mask: give it what it would have had without pinnerd. creator:
+ * the thread that forked its process, for a leader (0: unknown). */
+static void undo_inherited(Reconciler *rc, const ProcFacts *p, const TaskStat *ts, pid_t creator) {
         _cleanup_(cpuset_freep) CpuSet *cur = NULL, *prev = NULL, *now = NULL;
         const CpuSet *orig;
         int err;
 
         if (affinity_get(&rc->aff, p->stat.pid, ts->pid, &cur) < 0)
                 return;
-        orig = thread_table_true_original(rc->threads, p->stat.pid, 0, cur);
+        orig = thread_table_true_original(rc->threads, p->stat.pid, creator, cur);
         if (orig == cur)
                 return;
         AffinityResult res =
@@ -320,6 +321,9 @@ static void undo_inherited(Reconciler *rc, const ProcFacts *p, const TaskStat *t
         report_restored(&rc->report, &tmp, prev,
                         "no rule applies; it had inherited pinnerd's mask from its creator",
                         res == AFF_DRY_RUN);
+        /* Threads it created meanwhile, on the same mask, get the same. */
+        tmp.applied = cur;
+        thread_table_note_released(rc->threads, &tmp);
 }
 
 /* Is tid's exec held and pinned, its exec event still to come? */
@@ -402,9 +406,15 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
                 if (th) {
                         th->generation = rc->generation;
                         release_thread(rc, th, "no rule applies any more");
-                } else if (is_new && !rc->dry_run && rc->config->settings.restore &&
-                           thread_table_has_pid(rc->threads, p->stat.pid))
-                        undo_inherited(rc, p, &ts);
+                } else if (!rc->dry_run && rc->config->settings.restore &&
+                           ((is_new && (thread_table_has_pid(rc->threads, p->stat.pid) ||
+                                        thread_table_has_released(rc->threads, p->stat.pid))) ||
+                            thread_table_pinned_creator(rc->threads, p->stat.pid, creator)))
+                        /* A new thread of a pinned process, or a process a
+                         * pinned thread forked that no rule wants by the
+                         * time its fork event is read (a worker that left
+                         * the rule's user at once). */
+                        undo_inherited(rc, p, &ts, creator);
                 return;
         }
 

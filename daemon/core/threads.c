@@ -173,6 +173,15 @@ static const Thread *creator_of(const ThreadTable *t, pid_t pid, pid_t creator) 
         return c && c->pid != pid && c->applied ? c : NULL;
 }
 
+bool thread_table_has_released(const ThreadTable *t, pid_t pid) {
+        uintptr_t v;
+        return intmap_get(&t->released, pid, &v);
+}
+
+bool thread_table_pinned_creator(const ThreadTable *t, pid_t pid, pid_t creator) {
+        return creator_of(t, pid, creator) != NULL;
+}
+
 const CpuSet *thread_table_true_original(const ThreadTable *t, pid_t pid, pid_t creator, const CpuSet *now) {
         const Thread *c = creator_of(t, pid, creator);
         uintptr_t v;

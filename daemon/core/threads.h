@@ -74,6 +74,9 @@ bool thread_table_has_pid(const ThreadTable *t, pid_t pid);
 /* The entries of process pid: for (th = thread_table_first_of(t, pid); th; th = th->pid_next). */
 Thread *thread_table_first_of(const ThreadTable *t, pid_t pid);
 
+/* Is creator (the thread that forked pid's leader) a thread of another
+ * process that pinnerd has pinned? */
+bool thread_table_pinned_creator(const ThreadTable *t, pid_t pid, pid_t creator);
 /* What a thread pinnerd meets for the first time would have had without
  * pinnerd, given its mask now. A thread created by a thread pinnerd pinned
  * starts on pinnerd's mask (the kernel copies the creator's; the fork event
@@ -95,6 +98,8 @@ const CpuSet *thread_table_base_mask(const ThreadTable *t, const Thread *entry, 
  * last; forgotten with the process (thread_table_forget_process). */
 void thread_table_note_released(ThreadTable *t, const Thread *th);
 void thread_table_forget_process(ThreadTable *t, pid_t pid);
+/* Has pid such a memory? */
+bool thread_table_has_released(const ThreadTable *t, pid_t pid);
 /* Up to size pids with such a memory (for scans to drop dead ones). */
 size_t thread_table_released_pids(const ThreadTable *t, pid_t *buf, size_t size);
 

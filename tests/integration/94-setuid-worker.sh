@@ -94,3 +94,21 @@ for t in $(worker_tids); do wait_mask "$t" 0-1 3; done
 expect_eq "$(mask "$MASTER")" 1 "the master stays pinned"
 ok "a worker forked by a pinned master gets the master's original back when it leaves root"
 stop_prefork
+
+# The same, with the fork event read only after the worker left root (the
+# daemon stopped meanwhile, as a busy one is late): no rule wants the worker
+# when pinnerd first looks at it, and it still gets the creator's original.
+start_prefork --wait
+wait_mask "$MASTER" 1
+kill -STOP "$DAEMON_PID"
+cleanup_add "kill -CONT $DAEMON_PID"
+start_worker
+echo drop >&"$PF_FD"
+wait_until 5 "the worker dropped to nobody" grep -q '^dropped ' "$T/pf.out"
+expect_eq "$(mask "$WORKER")" 1 "the worker, still unseen, runs on the master's pinned mask"
+kill -CONT "$DAEMON_PID"
+for t in $(worker_tids); do wait_mask "$t" 0-1 3; done
+wait_event restored pid="$WORKER" cpus=0-1
+expect_eq "$(mask "$MASTER")" 1 "the master stays pinned"
+ok "a worker seen only after it left root gets the master's original back"
+stop_prefork
