@@ -7,7 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "core/reconcile.h"
+#include "core/reconcile-drift.h"
 #include "lib/util.h"
 
 /* A full check of every pinned thread (after lost records) at most this

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/reconcile-scan.h"
 #include "lib/util.h"
 
 /* The kernel doubles this to 32 MiB of socket buffer; each connector message

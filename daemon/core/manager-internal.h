@@ -7,7 +7,9 @@
  *                workqueue masks (decide, remember, write, report)
  *   driftwatch.c sched_setaffinity events → reconcile's drift check
  *   guarantee.c  exec-permission events: pin, then allow the exec
- *   reconcile.c  facts → decide → apply → record → report, for one task
+ *   reconcile.c  facts → decide → apply → record → report, for one task;
+ *                reconcile-scan.c full scans, reconcile-drift.c drift checks,
+ *                reconciler.c the state they share and a thread entry's books
  *   memory.c     pages that follow the CPUs (memory = follow | interleave)
  *   reload.c     a new configuration, whole or not at all
  *   state.c      the originals that survive a crash
@@ -35,7 +37,7 @@ struct Manager {
         ManagerOptions opt;
         Logger *log;
         sd_event *event;
-        Reconciler rc;       /* reconcile.c: host, config, threads, counters */
+        Reconciler rc;       /* reconciler.c: host, config, threads, counters */
         ConfigSource source; /* reload.c */
         StateDir state;      /* state.c; dirfd -1 without a socket */
         bool state_enabled;

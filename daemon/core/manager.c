@@ -12,6 +12,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "core/manager-internal.h"
+#include "core/reconcile-drift.h"
+#include "core/reconcile-scan.h"
 #include "lib/output.h"
 #include "lib/util.h"
 #include "rules/execmark.h"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/reconcile-scan.h"
 #include "lib/output.h"
 
 void reload_result_done(ReloadResult *r) {

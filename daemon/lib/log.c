@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
+/* The logger's non-blocking path: records queued (bounded, counted when
+ * dropped), written after the event handler that logged them, to journald's
+ * datagram socket or to a stderr descriptor that never blocks; journald's
+ * absence said once and bridged by stderr; what was lost said when a sink
+ * takes records again. The bytes of a record are log-record.c's; the
+ * entry points and the per-user record budget log-budget.c's. */
 #include "lib/log.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,36 +22,6 @@
 
 #include "lib/output.h"
 
-/* Fixed per event kind; listed in pinnerd(8) so `journalctl MESSAGE_ID=` works. */
-static const struct {
-        const char *name, *id;
-} event_table[_EV_MAX] = {
-        [EV_STARTED] = {"started", "1dd75684d45344ff90c42355c31a62c8"},
-        [EV_RELOADED] = {"reloaded", "567cbaafd73b4e9a9c85d322f6c40718"},
-        [EV_RELOAD_FAILED] = {"reload-failed", "4eeca4b5ec9e403bbb9c137b1f434313"},
-        [EV_APPLIED] = {"applied", "7aaa90cf301a46b488d3364334aa4de9"},
-        [EV_RESTORED] = {"restored", "b78f5b1109c243028428ef1679cc3a67"},
-        [EV_SKIPPED] = {"skipped", "bf2d050d99e841f0bc947a9831321980"},
-        [EV_FAILED] = {"failed", "0dce1f6feed34b5b83ae916ead3d64b9"},
-        [EV_DRIFT] = {"drift", "785cac1b954b4ce7b72332131a32e800"},
-        [EV_EVENTS_LOST] = {"events-lost", "d88dc9d6409e40c381ed1f3609431cd2"},
-        [EV_RESCAN] = {"rescan", "16eb8956c74f47bb81c430f189093fd2"},
-        [EV_STOPPING] = {"stopping", "3d046bde37ee4fb5a0ea66a563060e17"},
-        [EV_RECORDS_LOST] = {"records-lost", "1c267f9d81864239b29d524d4ddc7f37"},
-        [EV_CONFLICT] = {"conflict", "c63a61b28b164334b5b9b11d7b5b837c"},
-        [EV_TARGET_APPLIED] = {"applied", "0cd02ba8737945ccbac46699f4b537f5"},
-        [EV_TARGET_RESTORED] = {"restored", "220edff2318447b4a527ac5104ea10b4"},
-        [EV_TARGET_SKIPPED] = {"skipped", "3b50f058bed84725a12ec2345ac09ecd"},
-        [EV_TARGET_FAILED] = {"failed", "675e2edd4fff4c40ac97ceacc0cb096d"},
-        [EV_TARGET_DRIFT] = {"drift", "b12072b7b306408291e1adb74cfcb98e"},
-        [EV_MEMORY] = {"memory", "6009e67406cd4304857ad9bd4fab670b"},
-};
-
-static const char *const level_names[] = {
-        [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "err",
-        [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
-};
-
 /* Where a queued record goes. */
 enum { SINK_STDERR = 1, SINK_JOURNAL = 2 };
 /* Queue record header: u32 length, u8 sink. */
@@ -56,23 +30,6 @@ enum { SINK_STDERR = 1, SINK_JOURNAL = 2 };
 #define LOG_DONE_WAIT_MS 1000
 /* journald's own sender asks for this much; the kernel caps it at wmem_max. */
 #define JOURNAL_SNDBUF (8 * 1024 * 1024)
-
-const char *event_kind_name(EventKind k) {
-        return k >= 0 && k < _EV_MAX ? event_table[k].name : NULL;
-}
-
-const char *event_message_id(EventKind k) {
-        return k >= 0 && k < _EV_MAX ? event_table[k].id : NULL;
-}
-
-int log_parse_level(const char *s, int *ret) {
-        for (int i = LOG_ERR; i <= LOG_DEBUG; i++)
-                if (strcasecmp(s, level_names[i]) == 0) {
-                        *ret = i;
-                        return 0;
-                }
-        return -EINVAL;
-}
 
 int log_parse_target(const char *s, LogTarget *ret) {
         if (strcmp(s, "auto") == 0)
@@ -156,194 +113,6 @@ uint64_t log_lost_total(const Logger *l) {
         return l->lost_total;
 }
 
-/* ---- building records ---- */
-
-int log_journal_field(OutBuf *out, const char *key, const char *value, size_t len) {
-        if (!memchr(value, '\n', len)) {
-                outbuf_puts(out, key);
-                outbuf_putc(out, '=');
-                outbuf_append(out, value, len);
-                return outbuf_putc(out, '\n');
-        }
-        uint8_t le[8];
-        for (int i = 0; i < 8; i++)
-                le[i] = (uint8_t) ((uint64_t) len >> (8 * i));
-        outbuf_puts(out, key);
-        outbuf_putc(out, '\n');
-        outbuf_append(out, le, sizeof le);
-        outbuf_append(out, value, len);
-        return outbuf_putc(out, '\n');
-}
-
-static void jfield(OutBuf *out, const char *key, const char *value) {
-        if (value)
-                log_journal_field(out, key, value, strlen(value));
-}
-
-/* The longest prefix of escaped text s[0..len) of at most max bytes that
- * ends between two escapes or characters: never half a \xHH or a UTF-8
- * sequence. */
-static size_t escaped_prefix(const char *s, size_t len, size_t max) {
-        size_t i = 0;
-
-        while (i < len) {
-                unsigned char c = (unsigned char) s[i];
-                size_t t;
-                if (c == '\\')
-                        t = i + 1 < len && s[i + 1] == 'x' ? 4 : 2;
-                else
-                        t = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-                if (i + t > max)
-                        break;
-                i += t;
-        }
-        return i;
-}
-
-/* The message as people see it: raw text escaped once (text_escape_append),
- * or already escaped text checked (text_sanitize_append); cut to
- * LOG_MESSAGE_MAX so a record always fits a datagram. */
-static void put_message(OutBuf *out, const char *message, bool escaped) {
-        OutBuf m = OUTBUF_INIT;
-        size_t n = strlen(message);
-
-        m.max = LOG_MESSAGE_MAX * 4 + 16;
-        if (n > LOG_MESSAGE_MAX)
-                n = LOG_MESSAGE_MAX;
-        if (escaped)
-                text_sanitize_append(&m, message, n);
-        else
-                text_escape_append(&m, message, n);
-        if (outbuf_error(&m) < 0) {
-                outbuf_puts(out, "(unprintable)");
-                outbuf_done(&m);
-                return;
-        }
-        size_t len = m.len;
-        bool cut = n < strlen(message) || len > LOG_MESSAGE_MAX;
-        if (len > LOG_MESSAGE_MAX)
-                len = escaped_prefix(m.data, len, LOG_MESSAGE_MAX);
-        outbuf_append(out, m.data, len);
-        if (cut)
-                outbuf_puts(out, "...");
-        outbuf_done(&m);
-}
-
-static void build_journal(OutBuf *out, EventKind kind, int priority, const LogFields *lf, const char *message,
-                          bool escaped) {
-        char num[24];
-
-        jfield(out, "SYSLOG_IDENTIFIER", "pinnerd");
-        snprintf(num, sizeof num, "%d", priority & 7);
-        jfield(out, "PRIORITY", num);
-        outbuf_puts(out, "MESSAGE=");
-        put_message(out, message, escaped);
-        outbuf_putc(out, '\n');
-        if (kind >= 0 && kind < _EV_MAX) {
-                jfield(out, "MESSAGE_ID", event_table[kind].id);
-                jfield(out, "PINNERD_EVENT", event_table[kind].name);
-        }
-        if (!lf)
-                return;
-        jfield(out, "PINNERD_RULE", lf->rule);
-        if (lf->pid > 0) {
-                snprintf(num, sizeof num, "%d", (int) lf->pid);
-                jfield(out, "PINNERD_PID", num);
-        }
-        if (lf->tid > 0) {
-                snprintf(num, sizeof num, "%d", (int) lf->tid);
-                jfield(out, "PINNERD_TID", num);
-        }
-        jfield(out, "PINNERD_COMM", lf->comm);
-        jfield(out, "PINNERD_THREAD", lf->thread);
-        jfield(out, "PINNERD_CPUS", lf->cpus);
-        jfield(out, "PINNERD_REQUESTED", lf->requested);
-        jfield(out, "PINNERD_POLICY", lf->policy);
-        jfield(out, "PINNERD_IRQ", lf->irq);
-        jfield(out, "PINNERD_IRQ_NAME", lf->irq_name);
-        jfield(out, "PINNERD_WORKQUEUE", lf->workqueue);
-        jfield(out, "PINNERD_PREVIOUS", lf->previous);
-        jfield(out, "PINNERD_REASON", lf->reason);
-        jfield(out, "PINNERD_NODES", lf->nodes);
-        jfield(out, "PINNERD_PAGES_MOVED", lf->pages_moved);
-        jfield(out, "PINNERD_PAGES_FAILED", lf->pages_failed);
-}
-
-/* A field value on the stderr line: escaped as for a terminal (output.h),
- * and quotes too, so a comm holding a newline or a quote cannot forge a
- * second line or a field. */
-static void put_escaped(OutBuf *out, const char *s, bool escaped) {
-        OutBuf b = OUTBUF_INIT;
-
-        if ((escaped ? text_sanitize_append(&b, s, strlen(s)) : text_escape_append(&b, s, strlen(s))) < 0) {
-                outbuf_done(&b);
-                outbuf_puts(out, "(unprintable)");
-                return;
-        }
-        for (const char *p = outbuf_str(&b); *p; p++) {
-                if (*p == '"')
-                        outbuf_putc(out, '\\');
-                outbuf_putc(out, *p);
-        }
-        outbuf_done(&b);
-}
-
-/* " key=value", or "key=value" for the first field after the bracket. */
-static void put_field_as(OutBuf *out, bool *first, const char *key, const char *value, bool escaped) {
-        if (!value)
-                return;
-        outbuf_printf(out, "%s%s=", *first ? "" : " ", key);
-        *first = false;
-        bool quote = strpbrk(value, " \"") != NULL || *value == '\0';
-        if (quote)
-                outbuf_putc(out, '"');
-        put_escaped(out, value, escaped);
-        if (quote)
-                outbuf_putc(out, '"');
-}
-
-static void put_field(OutBuf *out, bool *first, const char *key, const char *value) {
-        put_field_as(out, first, key, value, false);
-}
-
-/* One stderr line: the message, then the fields as key=value. */
-static void build_stderr(OutBuf *out, EventKind kind, int priority, const LogFields *lf, const char *message,
-                         bool escaped) {
-        char pid[24], tid[24];
-        bool first = true;
-
-        outbuf_printf(out, "pinnerd: %s: ", level_names[priority & 7]);
-        put_message(out, message, escaped);
-        if (kind >= 0 && kind < _EV_MAX) {
-                outbuf_printf(out, " [event=%s", event_table[kind].name);
-                first = false;
-        } else if (lf)
-                outbuf_puts(out, " [");
-        if (lf) {
-                snprintf(pid, sizeof pid, "%d", (int) lf->pid);
-                snprintf(tid, sizeof tid, "%d", (int) lf->tid);
-                put_field(out, &first, "rule", lf->rule);
-                put_field(out, &first, "pid", lf->pid > 0 ? pid : NULL);
-                put_field(out, &first, "tid", lf->tid > 0 ? tid : NULL);
-                put_field(out, &first, "comm", lf->comm);
-                put_field(out, &first, "thread", lf->thread);
-                put_field(out, &first, "cpus", lf->cpus);
-                put_field(out, &first, "requested", lf->requested);
-                put_field(out, &first, "policy", lf->policy);
-                put_field(out, &first, "irq", lf->irq);
-                put_field(out, &first, "irq_name", lf->irq_name);
-                put_field(out, &first, "workqueue", lf->workqueue);
-                put_field(out, &first, "previous", lf->previous);
-                put_field_as(out, &first, "reason", lf->reason, lf->reason_escaped);
-                put_field(out, &first, "nodes", lf->nodes);
-                put_field(out, &first, "pages_moved", lf->pages_moved);
-                put_field(out, &first, "pages_failed", lf->pages_failed);
-        }
-        if ((kind >= 0 && kind < _EV_MAX) || lf)
-                outbuf_putc(out, ']');
-        outbuf_putc(out, '\n');
-}
-
 /* ---- sinks ---- */
 
 typedef enum WriteResult {
@@ -410,7 +179,7 @@ static ssize_t err_write(Logger *l, const void *data, size_t len) {
 
 /* Said once per outage, on stderr when that is not broken: the journal is
  * where records would have said it. Dropped when stderr does not take it at
- * once. Records logged from now on go to stderr (emit() picks it while
+ * once. Records logged from now on go to stderr (log_emit() picks it while
  * journald is down), so a daemon started with --log-target journal where no
  * journald runs still says what it does. */
 static void say_journal_down(Logger *l, int error) {
@@ -538,7 +307,7 @@ static WriteResult write_stderr(Logger *l, const void *data, size_t len, size_t 
                                         xasprintf("stderr failed (%s); logging to the journal from now on",
                                                   strerror(e ? e : EIO));
                                 if (m) {
-                                        build_journal(&rec, _EV_MAX, LOG_WARNING, NULL, m, false);
+                                        log_record_journal(&rec, _EV_MAX, LOG_WARNING, NULL, m, false);
                                         if (outbuf_error(&rec) == 0)
                                                 (void) write_journal(l, rec.data, rec.len);
                                 }
@@ -568,7 +337,7 @@ static void say_lost(Logger *l, int sink) {
                                                                l->to_stderr);
                         size_t done = 0;
                         if (msg) {
-                                build_journal(&rec, _EV_MAX, LOG_NOTICE, NULL, msg, false);
+                                log_record_journal(&rec, _EV_MAX, LOG_NOTICE, NULL, msg, false);
                                 if (outbuf_error(&rec) == 0 &&
                                     write_record(l, sink, rec.data, rec.len, &done) == WRITE_OK)
                                         l->to_stderr = 0;
@@ -599,9 +368,9 @@ static void say_lost(Logger *l, int sink) {
         outbuf_puts(&m, "); pinnerctl status counts every decision");
         if (outbuf_error(&m) == 0) {
                 if (sink == SINK_JOURNAL)
-                        build_journal(&rec, EV_RECORDS_LOST, LOG_WARNING, NULL, outbuf_str(&m), false);
+                        log_record_journal(&rec, EV_RECORDS_LOST, LOG_WARNING, NULL, outbuf_str(&m), false);
                 else
-                        build_stderr(&rec, EV_RECORDS_LOST, LOG_WARNING, NULL, outbuf_str(&m), false);
+                        log_record_stderr(&rec, EV_RECORDS_LOST, LOG_WARNING, NULL, outbuf_str(&m), false);
                 /* If this one is lost too, it is counted, and said next time. */
                 size_t done = 0;
                 if (outbuf_error(&rec) == 0 && write_record(l, sink, rec.data, rec.len, &done) == WRITE_OK)
@@ -732,15 +501,15 @@ static int pick_sink(Logger *l) {
         return SINK_STDERR;
 }
 
-static void emit(Logger *l, EventKind kind, int priority, const LogFields *lf, const char *message,
-                 bool escaped) {
+void log_emit(Logger *l, EventKind kind, int priority, const LogFields *lf, const char *message,
+              bool escaped) {
         OutBuf rec = OUTBUF_INIT;
         int sink = pick_sink(l);
 
         if (sink == SINK_JOURNAL)
-                build_journal(&rec, kind, priority, lf, message, escaped);
+                log_record_journal(&rec, kind, priority, lf, message, escaped);
         else
-                build_stderr(&rec, kind, priority, lf, message, escaped);
+                log_record_stderr(&rec, kind, priority, lf, message, escaped);
         enqueue(l, sink, &rec);
         outbuf_done(&rec);
 
@@ -792,132 +561,4 @@ void log_done(Logger *l) {
         outbuf_done(&l->queue);
         l->queue_head = 0;
         l->queued = 0;
-}
-
-/* ---- the storm limiter and the entry points ---- */
-
-bool log_storm_flush(Logger *l, uint64_t now) {
-        if (l->window_start != 0 && now - l->window_start >= LOG_STORM_WINDOW_USEC) {
-                if (l->suppressed_total > 0) {
-                        char detail[256] = "", users[256] = "";
-                        size_t len = 0, ulen = 0;
-                        for (int k = 0; k < _EV_MAX; k++)
-                                if (l->suppressed[k] && len < sizeof detail)
-                                        len += (size_t) snprintf(detail + len, sizeof detail - len, "%s%s %u",
-                                                                 len ? ", " : "", event_table[k].name,
-                                                                 l->suppressed[k]);
-                        if (l->suppressed_other && len < sizeof detail)
-                                snprintf(detail + len, sizeof detail - len, "%snotes %u", len ? ", " : "",
-                                         l->suppressed_other);
-                        /* Whose processes they were about. */
-                        for (unsigned k = 0; k < l->n_window_users && ulen < sizeof users; k++) {
-                                if (!l->window_users[k].suppressed)
-                                        continue;
-                                if (l->window_users[k].uid == (uid_t) -1)
-                                        ulen += (size_t) snprintf(users + ulen, sizeof users - ulen,
-                                                                  "%sother %u", ulen ? ", " : "",
-                                                                  l->window_users[k].suppressed);
-                                else
-                                        ulen += (size_t) snprintf(users + ulen, sizeof users - ulen,
-                                                                  "%suid %u: %u", ulen ? ", " : "",
-                                                                  (unsigned) l->window_users[k].uid,
-                                                                  l->window_users[k].suppressed);
-                        }
-                        _cleanup_(freep) char *m = xasprintf(
-                                "suppressed %u thread records in %u s (%s; about processes of %s); see "
-                                "pinnerctl status for counters",
-                                l->suppressed_total, LOG_STORM_WINDOW_USEC / 1000000u, detail,
-                                *users ? users : "all users");
-                        if (m)
-                                emit(l, _EV_MAX, LOG_NOTICE, NULL, m, false);
-                }
-                memset(l->suppressed, 0, sizeof l->suppressed);
-                l->suppressed_other = 0;
-                l->suppressed_total = 0;
-                l->window_start = 0;
-                l->window_count = 0;
-                l->n_window_users = 0;
-        }
-        return l->suppressed_total > 0;
-}
-
-/* The window's budget for records about uid's processes: its own entry,
- * or the shared one past LOG_STORM_USERS (and for records with no owner). */
-static unsigned window_user(Logger *l, const LogFields *f) {
-        uid_t uid = f->has_uid ? f->uid : (uid_t) -1;
-        unsigned i;
-
-        for (i = 0; i < l->n_window_users; i++)
-                if (l->window_users[i].uid == uid)
-                        return i;
-        if (uid != (uid_t) -1 && l->n_window_users >= LOG_STORM_USERS)
-                return window_user(l, &(LogFields){0});
-        l->window_users[i].uid = uid;
-        l->window_users[i].count = 0;
-        l->window_users[i].suppressed = 0;
-        l->n_window_users++;
-        return i;
-}
-
-uint64_t log_storm_deadline(const Logger *l) {
-        return l->suppressed_total > 0 ? l->window_start + LOG_STORM_WINDOW_USEC : 0;
-}
-
-/* Thread records (those with a tid) go through the storm limiter; daemon
- * messages never do. */
-static void log_vevent(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt,
-                       va_list ap) {
-        _cleanup_(freep) char *m = NULL;
-
-        if (priority > l->max_level)
-                return;
-        if (f && f->tid > 0) {
-                uint64_t now = now_usec();
-                log_storm_flush(l, now);
-                if (l->window_start == 0)
-                        l->window_start = now;
-                unsigned u = window_user(l, f);
-                if (++l->window_users[u].count > LOG_STORM_BURST || ++l->window_count > LOG_STORM_TOTAL) {
-                        if (kind >= 0 && kind < _EV_MAX)
-                                l->suppressed[kind]++;
-                        else
-                                l->suppressed_other++;
-                        l->suppressed_total++;
-                        l->window_users[u].suppressed++;
-                        return;
-                }
-        }
-        char *text;
-        /* On failure vasprintf leaves its pointer undefined. */
-        if (vasprintf(&text, fmt, ap) < 0)
-                return;
-        m = text;
-        emit(l, kind, priority, f, m, false);
-}
-
-void log_event(Logger *l, EventKind kind, int priority, const LogFields *f, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        log_vevent(l, kind, priority, f, fmt, ap);
-        va_end(ap);
-}
-
-void log_note(Logger *l, int priority, const LogFields *f, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        log_vevent(l, _EV_MAX, priority, f, fmt, ap);
-        va_end(ap);
-}
-
-void log_msg(Logger *l, int priority, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        log_vevent(l, _EV_MAX, priority, NULL, fmt, ap);
-        va_end(ap);
-}
-
-void log_msg_escaped(Logger *l, int priority, const char *text) {
-        if (priority > l->max_level)
-                return;
-        emit(l, _EV_MAX, priority, NULL, text, true);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Logging: every decision goes to journald with structured fields, or to
  * stderr as one line carrying the same fields. Thread records are
- * rate-limited: past a burst they give way to a summary.
+ * rate-limited: past a burst they give way to a summary (log-budget.c).
+ * A record's bytes are log-record.c's; this header's queue and sinks log.c's.
  *
  * Nothing waits on a log reader. Records are serialised into a bounded
  * queue; while an event handler runs they stay there and are written after
@@ -24,57 +25,11 @@
 #include <sys/types.h>
 #include <syslog.h>
 
+#include "lib/log-record.h"
 #include "lib/output.h"
 #include "lib/util.h"
 
 typedef enum LogTarget { LOG_TARGET_AUTO, LOG_TARGET_JOURNAL, LOG_TARGET_STDERR } LogTarget;
-
-typedef enum EventKind {
-        EV_STARTED,
-        EV_RELOADED,
-        EV_RELOAD_FAILED,
-        EV_APPLIED,
-        EV_RESTORED,
-        EV_SKIPPED,
-        EV_FAILED,
-        EV_DRIFT,
-        EV_EVENTS_LOST,
-        EV_RESCAN,
-        EV_STOPPING,
-        EV_RECORDS_LOST, /* the logger's own: records journald or stderr did not take */
-        EV_CONFLICT,     /* another tool would undo a rule (irqbalance) */
-        /* The same events about an IRQ, default_smp_affinity or a workqueue
-         * mask: PINNERD_EVENT is the same word, the MESSAGE_ID their own, so
-         * the catalog explains them as what they are. */
-        EV_TARGET_APPLIED,
-        EV_TARGET_RESTORED,
-        EV_TARGET_SKIPPED,
-        EV_TARGET_FAILED,
-        EV_TARGET_DRIFT,
-        EV_MEMORY, /* a process's pages moved to its CPUs' NUMA nodes (memory =) */
-        _EV_MAX,
-} EventKind;
-
-/* Fields of a record about one thread; NULL / 0 members are left out.
- * Strings are raw (as /proc gives them): the logger escapes them where the
- * sink needs it and sends the exact bytes in the PINNERD_* fields. */
-typedef struct LogFields {
-        const char *rule;
-        pid_t pid, tid;
-        const char *comm, *thread;
-        const char *cpus, *requested, *previous;
-        const char *policy;    /* "fifo:1", "other:nice=-5": a rule's scheduling policy */
-        const char *irq;       /* an IRQ's number, or "default" for default_smp_affinity */
-        const char *irq_name;  /* its action names as /proc/interrupts lists them */
-        const char *workqueue; /* a workqueue's name, or "*" for the global unbound cpumask */
-        const char *reason;
-        /* memory records: the nodes pages went to ("1"), and how many pages
-         * moved and could not (decimal text). */
-        const char *nodes, *pages_moved, *pages_failed;
-        bool reason_escaped; /* reason is already escaped text (a configuration error) */
-        uid_t uid;           /* whose process the record is about: its record budget */
-        bool has_uid;
-} LogFields;
 
 /* Per window, a burst of this many thread records about the processes of
  * one user passes, and of this many in all; the rest are counted and
@@ -93,9 +48,6 @@ typedef struct LogFields {
 #define LOG_QUEUE_MAX_BYTES ((size_t) 4 * 1024 * 1024)
 /* An empty queue keeps at most this much allocated. */
 #define LOG_QUEUE_KEEP_BYTES ((size_t) 64 * 1024)
-/* Escaped MESSAGE text longer than this is cut (with "..."): a record must
- * fit one datagram. */
-#define LOG_MESSAGE_MAX 4096u
 /* While journald is unreachable, connecting is tried again at most this often. */
 #define LOG_RECONNECT_USEC (250u * 1000u)
 
@@ -155,7 +107,6 @@ void log_set_stderr_fd(Logger *l, int fd);
  * release everything; the Logger can be set up again afterwards. */
 void log_done(Logger *l);
 int log_parse_target(const char *s, LogTarget *ret);
-int log_parse_level(const char *s, int *ret);
 
 /* Defer writes to the end of each event-loop iteration of e (which must be
  * the loop the daemon runs): records logged from inside an event handler are
@@ -164,11 +115,14 @@ int log_parse_level(const char *s, int *ret);
 int log_attach_event(Logger *l, sd_event *e);
 /* Write queued records now, as far as the sinks take them without waiting. */
 void log_flush(Logger *l);
+/* One record, past the record budget, into its sink's queue: written now,
+ * or after the running event handler (log-budget.c's entry points call it). */
+void log_emit(Logger *l, EventKind kind, int priority, const LogFields *lf, const char *message,
+              bool escaped);
 /* Records that no sink took (queue full, journald gone, stderr broken). */
 uint64_t log_lost_total(const Logger *l);
 
-const char *event_kind_name(EventKind k);
-const char *event_message_id(EventKind k);
+/* ---- the entry points, behind the record budget (log-budget.c) ---- */
 
 void log_msg(Logger *l, int priority, const char *fmt, ...) _printf_(3, 4);
 /* A message that is already escaped for people (configuration diagnostics
@@ -191,8 +145,3 @@ bool log_storm_flush(Logger *l, uint64_t now);
 /* When the summary of held-back records is due (CLOCK_MONOTONIC µs), or 0
  * when nothing is held back: an idle daemon needs no timer. */
 uint64_t log_storm_deadline(const Logger *l);
-
-/* Pure: one record in journald's native protocol: KEY=value lines, and
- * KEY\n<le64 length><bytes>\n for a value holding a newline, so every byte
- * of a value arrives as it was. Appended to out; returns 0 or -errno. */
-int log_journal_field(OutBuf *out, const char *key, const char *value, size_t len);

@@ -15,6 +15,7 @@
  * continuations: an indented line is an ordinary line, as admins expect. */
 #include "rules/conf-ini.h"
 #include "rules/conf-keys.h"
+#include "rules/conf-sections.h"
 #include "lib/suggest.h"
 
 #include <ctype.h>
@@ -39,7 +40,7 @@ static void section_header(Loader *l, char *s) {
         const char *rest;
         char *name;
 
-        conf_keys_end_section(l);
+        conf_section_end(l);
         if (*end != ']') {
                 _cleanup_(freep) char *h = conf_quote(s);
                 ERR(l, "bad section header '%s': missing ']'", h);
@@ -56,11 +57,11 @@ static void section_header(Loader *l, char *s) {
         s[end - s] = '\0';
         name = strstrip(s + 1);
         if (strcmp(name, "pinnerd") == 0)
-                conf_keys_begin_settings(l);
+                conf_section_begin_settings(l);
         else if (strncmp(name, "rule:", 5) == 0) {
                 char header[CONF_MAX_NAME + 16];
                 snprintf(header, sizeof header, "[%s]", name);
-                conf_keys_begin_rule(l, strstrip(name + 5), header);
+                conf_section_begin_rule(l, strstrip(name + 5), header);
         } else {
                 _cleanup_(freep) char *n = conf_quote(name);
                 /* "[rules:x]", "[Rule:x]", "[pinned]": say what was meant. */
@@ -176,7 +177,7 @@ void conf_ini_parse(Loader *l, const char *text, size_t len) {
 
         r = ini_parse_stream(ini_reader_cb, l, ini_handler_cb, l);
         check_handled(l);
-        conf_keys_end_section(l);
+        conf_section_end(l);
         if (r == -2)
                 l->oom = true;
         else if (r > 0 && l->file_errors == 0) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The Loader every layer of the config loader fills (conf-loader.h): its
  * diagnostics, bounded and quoted, and the rules it holds until a Config
- * takes them. Below conf-keys.c, conf-ini.c, conf-load.c and conf.c. */
+ * takes them. Below conf-keys.c (and beside it), conf-ini.c, conf-load.c and conf.c. */
 #include "rules/conf-loader.h"
 
 #include <errno.h>

@@ -6,7 +6,10 @@
  *   conf-load.c   files and drop-in directories: ownership, mode, size
  *   conf-ini.c    syntax: one physical line at a time through libinih,
  *                 section headers, lines inih cannot take
- *   conf-keys.c   the key tables and value parsers; rule sections
+ *   conf-keys.c   each key to its section's table; the [pinnerd] keys
+ *   conf-rule-keys.c  the [rule:NAME] key table and its parsers
+ *   conf-values.c the value parsers both sections share
+ *   conf-sections.c  a section's start and end: a rule's checks
  *   conf-targets.c  the keys of rules about IRQs and workqueues, and the
  *                 check that a rule targets one kind of thing
  *   conf-loader.c the Loader they share and its diagnostics
@@ -20,7 +23,7 @@
 #define CONF_MAX_LINE (4 * CONF_MAX_VALUE) /* longer lines are refused whole */
 #define CONF_QUOTE_MAX 80                  /* bytes of offending text quoted */
 
-/* Rule keys, in table order (conf-keys.c); key_line is indexed by them.
+/* Rule keys, in table order (conf-rule-keys.c); key_line is indexed by them.
  * The match keys come first, K_COMM..K_PARENT. */
 typedef enum RuleKey {
         K_COMM,

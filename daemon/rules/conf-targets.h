@@ -2,7 +2,7 @@
 /* The keys of rules that target IRQs (irqs, follow) and unbound workqueues
  * (workqueues), and the checks that a rule targets exactly one kind of
  * thing: processes and their threads, kernel threads, IRQs or workqueues.
- * Called by conf-keys.c, on the Loader. */
+ * Called by conf-rule-keys.c, conf-sections.c and conf-keys.c, on the Loader. */
 #pragma once
 
 #include "rules/conf-loader.h"

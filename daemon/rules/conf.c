@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* pinnerd.conf: the Config object. The loader layers (conf-load.c,
- * conf-ini.c, conf-keys.c) collect every problem into a Loader
+ * conf-ini.c, conf-keys.c and beside it) collect every problem into a Loader
  * (conf-loader.c); only a load without errors becomes a Config. */
 #include "rules/conf.h"
 #include "rules/conf-ini.h"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The journal message catalog (systemd/pinnerd.catalog): one entry for every
-# MESSAGE_ID daemon/lib/log.c sends and none for an id it does not, each with a
+# MESSAGE_ID daemon/lib/log-record.c sends and none for an id it does not, each with a
 # Subject and an explanation, only @FIELD@ substitutions of fields pinnerd
 # sends; journalctl --update-catalog compiles it (into a private --root) and
 # --list-catalog / --dump-catalog give every entry back.
@@ -10,19 +10,19 @@ CAT=$REPO/systemd/pinnerd.catalog
 command -v journalctl >/dev/null || skip "needs journalctl (package systemd)"
 [ -f "$CAT" ] || fail "no $CAT"
 
-# log.c's table: [EV_X] = {"name", "id"},
-sed -n 's/^ *\[EV_[A-Z_]*\] = {"[a-z-]*", "\([0-9a-f]*\)"},.*/\1/p' "$REPO/daemon/lib/log.c" | sort >"$T/code"
-[ "$(wc -l <"$T/code")" -ge 11 ] || fail "could not read the MESSAGE_IDs from daemon/lib/log.c: $(cat "$T/code")"
+# log-record.c's table: [EV_X] = {"name", "id"},
+sed -n 's/^ *\[EV_[A-Z_]*\] = {"[a-z-]*", "\([0-9a-f]*\)"},.*/\1/p' "$REPO/daemon/lib/log-record.c" | sort >"$T/code"
+[ "$(wc -l <"$T/code")" -ge 11 ] || fail "could not read the MESSAGE_IDs from daemon/lib/log-record.c: $(cat "$T/code")"
 # Any other MESSAGE_ID a source file might send on its own.
 grep -rhoE '"MESSAGE_ID=[0-9a-f]{32}"' "$REPO/daemon" | grep -oE '[0-9a-f]{32}' >>"$T/code" || true
 sort -u -o "$T/code" "$T/code"
 sed -n 's/^-- \([0-9a-f]\{32\}\)$/\1/p' "$CAT" | sort >"$T/cat"
 [ -z "$(uniq -d "$T/cat")" ] || fail "ids with two entries: $(uniq -d "$T/cat")"
-diff -u "$T/code" "$T/cat" >"$T/diff" || fail "catalog ids differ from daemon/lib/log.c (- code only, + catalog only): $(cat "$T/diff")"
+diff -u "$T/code" "$T/cat" >"$T/diff" || fail "catalog ids differ from daemon/lib/log-record.c (- code only, + catalog only): $(cat "$T/diff")"
 ok "an entry for each of the $(wc -l <"$T/code") MESSAGE_IDs, and no other"
 
-# Fields the catalog text may substitute: those log.c sends.
-grep -o '"PINNERD_[A-Z_]*"' "$REPO/daemon/lib/log.c" | tr -d '"' | sort -u >"$T/fields"
+# Fields the catalog text may substitute: those log-record.c sends.
+grep -o '"PINNERD_[A-Z_]*"' "$REPO/daemon/lib/log-record.c" | tr -d '"' | sort -u >"$T/fields"
 grep -o '@[A-Z_]*@' "$CAT" | tr -d @ | sort -u | while read -r f; do
         grep -qx "$f" "$T/fields" || { echo "FAIL: the catalog substitutes @$f@, which pinnerd never sends"; exit 1; }
 done || exit 1

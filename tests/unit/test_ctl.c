@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The control protocol (ctlproto.c) with hostile inputs, and the control
- * server (ctlserver.c) on a real SOCK_SEQPACKET socket in /tmp with a real
+ * server (ctlserver.c, ctlconn.c) on a real SOCK_SEQPACKET socket in /tmp with a real
  * sd-event loop. Clients run in forked children (the client side blocks)
  * while the test process runs the loop; a child reports by exit status. */
 #include <check.h>
