@@ -405,8 +405,8 @@ static int scan_irqs(CpuScan *s, Manager *m) {
                         .effective = q->effective,
                         .rule = e ? e->rule : NULL,
                         .rule_places = rule && !rule->avoid,
-                        .applied = e ? e->applied : NULL,
-                        .skip_reason = e ? e->skip_reason : NULL,
+                        .applied = e ? e->m.applied : NULL,
+                        .skip_reason = e ? e->m.skip_reason : NULL,
                         .unmovable_errno = e ? e->unmovable_errno : 0,
                         .dry_run = m->rc.dry_run,
                 };
@@ -432,15 +432,15 @@ static int add_wq(CpuScan *s, Manager *m, const char *name) {
         const Rule *rule = m->wqs.rule ? config_find_rule(m->rc.config, m->wqs.rule) : NULL;
         WqSeen *w = &s->wqs[s->n_wqs];
         *w = (WqSeen){.name = strdup(name), .mask = mask};
-        w->managed = e && e->applied;
-        w->owned = w->managed && rule && !rule->avoid && cpuset_subset(mask, e->applied);
+        w->managed = e && e->m.applied;
+        w->owned = w->managed && rule && !rule->avoid && cpuset_subset(mask, e->m.applied);
         if (!w->owned && meets(mask, s->cpus)) {
-                _cleanup_(freep) char *a = e ? fmt(e->applied) : NULL, *cur = fmt(mask);
+                _cleanup_(freep) char *a = e ? fmt(e->m.applied) : NULL, *cur = fmt(mask);
                 if (e && e->refused_errno)
                         w->why = xasprintf("the kernel refuses its mask: %s", strerror(e->refused_errno));
-                else if (e && e->skip_reason)
-                        w->why = xasprintf("rule %s leaves it as it is: %s", m->wqs.rule, e->skip_reason);
-                else if (w->managed && !cpuset_equal(mask, e->applied))
+                else if (e && e->m.skip_reason)
+                        w->why = xasprintf("rule %s leaves it as it is: %s", m->wqs.rule, e->m.skip_reason);
+                else if (w->managed && !cpuset_equal(mask, e->m.applied))
                         w->why = m->rc.dry_run
                                          ? xasprintf("rule %s would set CPUs %s (a dry run changes nothing)",
                                                      m->wqs.rule, a ? a : "?")
