@@ -19,10 +19,7 @@ void irqs_init(IrqStep *s) {
 static void entry_done(IrqEntry *e) {
         free(e->actions);
         free(e->rule);
-        cpuset_free(e->original);
-        cpuset_free(e->applied);
-        cpuset_free(e->pending);
-        free(e->skip_reason);
+        kmask_done(&e->m);
         *e = (IrqEntry){0};
 }
 
@@ -30,11 +27,8 @@ void irqs_done(IrqStep *s) {
         for (size_t i = 0; i < s->n; i++)
                 entry_done(&s->v[i]);
         free(s->v);
-        cpuset_free(s->default_original);
-        cpuset_free(s->default_applied);
-        cpuset_free(s->default_pending);
+        kmask_done(&s->dflt);
         free(s->default_rule);
-        free(s->default_skip_reason);
         free(s->before_default);
         free(s->irqbalance_fix);
         *s = (IrqStep){0};
@@ -85,43 +79,23 @@ static IrqEntry *entry_put(IrqStep *s, unsigned irq) {
 static void entry_remove(IrqStep *s, IrqEntry *e) {
         size_t i = (size_t) (e - s->v);
 
-        if (e->original)
+        if (e->m.original)
                 s->originals_changed = true;
         entry_done(e);
         memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v);
         s->n--;
 }
 
-static void set_str(char **p, const char *v) {
-        if ((*p && v && strcmp(*p, v) == 0) || (!*p && !v))
-                return;
-        free(*p);
-        *p = v ? strdup(v) : NULL;
-}
-
-static void set_set(CpuSet **p, const CpuSet *v) {
-        cpuset_free(*p);
-        *p = v ? cpuset_dup(v) : NULL;
-}
-
 /* "IRQ 38 (virtio2-input.0)" and the journal fields. */
-typedef struct Ref {
-        TargetRef t;
-        char num[16];
-        char *label;
-} Ref;
+static void ref_init(KmaskRef *r, const void *obj) {
+        const IrqEntry *e = obj;
 
-static void ref_init(Ref *r, const IrqEntry *e) {
         snprintf(r->num, sizeof r->num, "%u", e->irq);
         r->label = e->actions && *e->actions ? xasprintf("IRQ %u (%s)", e->irq, e->actions)
                                              : xasprintf("IRQ %u", e->irq);
         r->t = (TargetRef){.label = r->label ? r->label : "an IRQ",
                            .irq = r->num,
                            .irq_name = e->actions && *e->actions ? e->actions : NULL};
-}
-
-static void ref_done(Ref *r) {
-        free(r->label);
 }
 
 static const TargetRef default_ref = {.label = "default_smp_affinity (IRQs that appear later)",
@@ -167,9 +141,9 @@ static bool was_before_default(const IrqStep *s, unsigned irq) {
  * appeared after pinnerd set default_smp_affinity and still has that
  * default got it from pinnerd; its own is the default pinnerd replaced. */
 static const CpuSet *true_original(const IrqStep *s, unsigned irq, const CpuSet *cur) {
-        if (s->default_original && s->default_applied && cpuset_equal(cur, s->default_applied) &&
+        if (s->dflt.original && s->dflt.applied && cpuset_equal(cur, s->dflt.applied) &&
             !was_before_default(s, irq))
-                return s->default_original;
+                return s->dflt.original;
         return cur;
 }
 
@@ -195,14 +169,14 @@ static void plan_entry(IrqStep *s, Reconciler *rc, IrqEntry *e, const Rule *rule
                        bool replanning) {
         _cleanup_(target_plan_done) TargetPlan p = {0};
         _cleanup_(cpuset_freep) CpuSet *follow = NULL;
-        const CpuSet *base = e->original ? e->original : cur;
+        const CpuSet *base = e->m.original ? e->m.original : cur;
 
         if (!e->rule || strcmp(e->rule, rule->name) != 0) {
-                set_str(&e->rule, rule->name);
-                e->reported = 0;
+                kmask_set_str(&e->rule, rule->name);
+                e->m.reported = 0;
         }
         if (e->unmovable_errno) {
-                set_str(&e->skip_reason, irq_unmovable_reason(e->unmovable_errno));
+                kmask_set_str(&e->m.skip_reason, irq_unmovable_reason(e->unmovable_errno));
                 return;
         }
         if (rule->follow)
@@ -211,59 +185,14 @@ static void plan_entry(IrqStep *s, Reconciler *rc, IrqEntry *e, const Rule *rule
                 log_msg(rc->log, LOG_ERR, "planning IRQ %u for rule %s: out of memory", e->irq, rule->name);
                 return;
         }
-        if (!p.effective) {
-                Ref ref;
-                set_str(&e->skip_reason, p.skip_reason);
-                /* No decision stands: nothing to hold against drift. */
-                set_set(&e->applied, NULL);
-                if (!(e->reported & IRQ_REPORTED_SKIPPED)) {
-                        e->reported |= IRQ_REPORTED_SKIPPED;
-                        ref_init(&ref, e);
-                        report_target_skipped(&rc->report, &ref.t, rule, p.skip_reason);
-                        ref_done(&ref);
-                }
-                return;
-        }
-        e->reported &= ~(unsigned) IRQ_REPORTED_SKIPPED;
-        set_str(&e->skip_reason, NULL);
-        if (cpuset_equal(cur, p.effective) ||
-            (rc->dry_run && e->applied && cpuset_equal(e->applied, p.effective))) {
-                set_set(&e->applied, p.effective);
-                return;
-        }
-        /* Someone else moved an IRQ whose decision stands (irqbalance):
-         * drift, by the rule's policy, unless this is a re-plan. */
-        if (!replanning && e->applied && cpuset_equal(e->applied, p.effective)) {
-                if (rule->drift == DRIFT_IGNORE)
-                        return;
-                if (!(e->reported & IRQ_REPORTED_DRIFT)) {
-                        Ref ref;
-                        ref_init(&ref, e);
-                        report_target_drift(&rc->report, &ref.t, rule->name, cur, e->applied,
-                                            rule->drift == DRIFT_REAPPLY);
-                        ref_done(&ref);
-                        if (rule->drift == DRIFT_LOG)
-                                e->reported |= IRQ_REPORTED_DRIFT;
-                }
-                if (rule->drift == DRIFT_LOG)
-                        return;
-        }
-        set_set(&e->pending, p.effective);
-        e->releasing = false;
-        if (!e->original && !rc->dry_run) {
-                e->original = cpuset_dup(true_original(s, e->irq, cur));
+        if (kmask_plan(&e->m, rc, rule, &p, cur, true_original(s, e->irq, cur), replanning, ref_init, e))
                 s->originals_added = s->originals_changed = true;
-        }
 }
 
 /* No rule takes it (any more): give the original back, then forget it. */
 static void plan_release(IrqStep *s, Reconciler *rc, IrqEntry *e) {
-        if (e->original && rc->config->settings.restore) {
-                set_set(&e->pending, e->original);
-                e->releasing = true;
-                return;
-        }
-        entry_remove(s, e);
+        if (!kmask_release(&e->m, rc->config->settings.restore))
+                entry_remove(s, e);
 }
 
 static void plan_default(IrqStep *s, Reconciler *rc, const Interrupts *t, bool replanning) {
@@ -275,38 +204,35 @@ static void plan_default(IrqStep *s, Reconciler *rc, const Interrupts *t, bool r
         if (r < 0)
                 return; /* no /proc/irq (a captured tree without it): nothing to do */
         if (!rule) {
-                if (s->default_original && rc->config->settings.restore) {
-                        set_set(&s->default_pending, s->default_original);
-                        s->default_releasing = true;
-                }
-                set_str(&s->default_rule, NULL);
+                (void) kmask_release(&s->dflt, rc->config->settings.restore);
+                kmask_set_str(&s->default_rule, NULL);
                 return;
         }
-        set_str(&s->default_rule, rule->name);
-        if (plan_target(rc->host, rule, s->default_original ? s->default_original : cur, NULL, &p) < 0)
+        kmask_set_str(&s->default_rule, rule->name);
+        if (plan_target(rc->host, rule, s->dflt.original ? s->dflt.original : cur, NULL, &p) < 0)
                 return;
         if (!p.effective) {
-                set_str(&s->default_skip_reason, p.skip_reason);
+                kmask_set_str(&s->dflt.skip_reason, p.skip_reason);
                 return;
         }
-        set_str(&s->default_skip_reason, NULL);
+        kmask_set_str(&s->dflt.skip_reason, NULL);
         if (cpuset_equal(cur, p.effective) ||
-            (rc->dry_run && s->default_applied && cpuset_equal(s->default_applied, p.effective))) {
-                set_set(&s->default_applied, p.effective);
+            (rc->dry_run && s->dflt.applied && cpuset_equal(s->dflt.applied, p.effective))) {
+                kmask_set(&s->dflt.applied, p.effective);
                 return;
         }
-        if (!replanning && s->default_applied && cpuset_equal(s->default_applied, p.effective) &&
+        if (!replanning && s->dflt.applied && cpuset_equal(s->dflt.applied, p.effective) &&
             rule->drift != DRIFT_REAPPLY)
                 return;
-        set_set(&s->default_pending, p.effective);
-        s->default_releasing = false;
-        if (!s->default_original && !rc->dry_run) {
-                s->default_original = cpuset_dup(cur);
+        kmask_set(&s->dflt.pending, p.effective);
+        s->dflt.releasing = false;
+        if (!s->dflt.original && !rc->dry_run) {
+                s->dflt.original = cpuset_dup(cur);
                 s->originals_added = s->originals_changed = true;
         }
         /* Also after a restart took the default's original over: what is
          * listed now counts as there before (their own masks are theirs). */
-        if (s->default_original && !s->before_default)
+        if (s->dflt.original && !s->before_default)
                 note_before_default(s, t);
         /* An IRQ that left the listing and comes back (a driver unbound and
          * bound again) is a new IRQ, started on the default. */
@@ -367,7 +293,7 @@ size_t irqs_plan(IrqStep *s, Reconciler *rc, bool follow_only, bool replanning) 
                         continue;
                 }
                 e->generation = s->generation;
-                set_str(&e->actions, row->actions ? row->actions : "");
+                kmask_set_str(&e->actions, row->actions ? row->actions : "");
                 plan_entry(s, rc, e, rule, cur, replanning);
         }
         /* IRQs that left the listing: their devices went away. */
@@ -377,9 +303,9 @@ size_t irqs_plan(IrqStep *s, Reconciler *rc, bool follow_only, bool replanning) 
         plan_default(s, rc, t, replanning);
 count:
         for (size_t i = 0; i < s->n; i++)
-                if (s->v[i].pending)
+                if (s->v[i].m.pending)
                         pending++;
-        return pending + (s->default_pending ? 1 : 0);
+        return pending + (s->dflt.pending ? 1 : 0);
 }
 
 /* ---- writing ---- */
@@ -388,16 +314,16 @@ count:
 static void say_unmovable(IrqStep *s, Reconciler *rc) {
         for (size_t i = 0; i < s->n; i++) {
                 IrqEntry *first = &s->v[i];
-                if (!first->unmovable_errno || !first->rule || (first->reported & IRQ_REPORTED_UNMOVABLE))
+                if (!first->unmovable_errno || !first->rule || (first->m.reported & IRQ_REPORTED_UNMOVABLE))
                         continue;
                 OutBuf o = OUTBUF_INIT;
                 unsigned n = 0;
                 for (size_t k = i; k < s->n; k++) {
                         IrqEntry *e = &s->v[k];
                         if (!e->unmovable_errno || !e->rule || strcmp(e->rule, first->rule) != 0 ||
-                            (e->reported & IRQ_REPORTED_UNMOVABLE))
+                            (e->m.reported & IRQ_REPORTED_UNMOVABLE))
                                 continue;
-                        e->reported |= IRQ_REPORTED_UNMOVABLE;
+                        e->m.reported |= IRQ_REPORTED_UNMOVABLE;
                         outbuf_printf(&o, "%s%u %s: %s", n ? "; " : "", e->irq,
                                       *e->actions ? e->actions : "-",
                                       irq_unmovable_reason(e->unmovable_errno));
@@ -410,103 +336,76 @@ static void say_unmovable(IrqStep *s, Reconciler *rc) {
 }
 
 static void apply_entry(IrqStep *s, Reconciler *rc, IrqEntry *e) {
-        _cleanup_(cpuset_freep) CpuSet *want = TAKE_PTR(e->pending), *prev = NULL, *eff = NULL;
+        _cleanup_(cpuset_freep) CpuSet *want = TAKE_PTR(e->m.pending), *prev = NULL, *eff = NULL;
         const Rule *rule = e->rule ? config_find_rule(rc->config, e->rule) : NULL;
-        Ref ref;
+        KmaskRef ref;
         int err;
 
         (void) irq_read_affinity(rc->host->root, e->irq, &prev, NULL);
         IrqWrite w = irq_write_affinity(rc->host->root, e->irq, want, rc->dry_run, &err);
-        ref_init(&ref, e);
-        switch (w) {
-        case IRQ_WRITE_OK:
-        case IRQ_WRITE_DRY_RUN:
-        case IRQ_WRITE_UNCHANGED:
-                if (e->releasing) {
-                        if (w != IRQ_WRITE_UNCHANGED)
-                                report_target_restored(&rc->report, &ref.t, want, prev,
-                                                       "no rule takes it any more", w == IRQ_WRITE_DRY_RUN);
-                        ref_done(&ref);
-                        entry_remove(s, e);
-                        return;
-                }
-                set_set(&e->applied, want);
-                e->reported &= ~(unsigned) (IRQ_REPORTED_FAILED | IRQ_REPORTED_DRIFT);
-                if (w != IRQ_WRITE_UNCHANGED && rule) {
-                        /* Where it lands now: a move may wait for its next interrupt. */
-                        if (w == IRQ_WRITE_OK)
-                                (void) irq_read_affinity(rc->host->root, e->irq, NULL, &eff);
-                        report_target_applied(&rc->report, &ref.t, rule, want, prev, eff,
-                                              w == IRQ_WRITE_DRY_RUN);
-                }
-                break;
-        case IRQ_WRITE_GONE:
-                ref_done(&ref);
-                entry_remove(s, e);
-                return;
-        case IRQ_WRITE_UNMOVABLE:
-                /* Nothing changed: its original is not pinnerd's to keep. */
+        if (w == IRQ_WRITE_UNMOVABLE) {
+                /* Nothing changed: its original is not pinnerd's to keep;
+                 * said once per rule by say_unmovable(). */
                 e->unmovable_errno = err ? err : EIO;
-                set_str(&e->skip_reason, irq_unmovable_reason(e->unmovable_errno));
-                set_set(&e->applied, NULL);
-                if (e->original) {
-                        set_set(&e->original, NULL);
+                kmask_set_str(&e->m.skip_reason, irq_unmovable_reason(e->unmovable_errno));
+                kmask_set(&e->m.applied, NULL);
+                if (kmask_drop_original(&e->m))
                         s->originals_changed = true;
-                }
-                if (e->releasing)
+                if (e->m.releasing)
                         entry_remove(s, e);
-                break;
-        case IRQ_WRITE_TRANSIENT:
-        default:
-                if (!(e->reported & IRQ_REPORTED_FAILED)) {
-                        e->reported |= IRQ_REPORTED_FAILED;
-                        report_target_failed(&rc->report, &ref.t, e->releasing ? NULL : rule, want, err);
-                }
-                break;
+                return;
         }
-        ref_done(&ref);
+        /* Where it lands now: a move may wait for its next interrupt. */
+        if (w == IRQ_WRITE_OK && rule && !e->m.releasing)
+                (void) irq_read_affinity(rc->host->root, e->irq, NULL, &eff);
+        ref_init(&ref, e);
+        bool forget =
+                kmask_written(&e->m, rc, w, err, rule, want, prev, eff, "no rule takes it any more", &ref.t);
+        kmask_ref_done(&ref);
+        if (forget)
+                entry_remove(s, e);
 }
 
 static void apply_default(IrqStep *s, Reconciler *rc) {
-        _cleanup_(cpuset_freep) CpuSet *want = TAKE_PTR(s->default_pending), *prev = NULL;
+        _cleanup_(cpuset_freep) CpuSet *want = TAKE_PTR(s->dflt.pending), *prev = NULL;
         const Rule *rule = s->default_rule ? config_find_rule(rc->config, s->default_rule) : NULL;
         int err;
 
         (void) irq_read_default_affinity(rc->host->root, &prev);
         IrqWrite w = irq_write_default_affinity(rc->host->root, want, rc->dry_run, &err);
         if (w == IRQ_WRITE_OK || w == IRQ_WRITE_DRY_RUN || w == IRQ_WRITE_UNCHANGED) {
-                if (s->default_releasing) {
+                if (s->dflt.releasing) {
                         if (w != IRQ_WRITE_UNCHANGED)
                                 report_target_restored(&rc->report, &default_ref, want, prev,
                                                        "no irqs = * rule avoids CPUs any more",
                                                        w == IRQ_WRITE_DRY_RUN);
-                        set_set(&s->default_original, NULL);
-                        set_set(&s->default_applied, NULL);
+                        kmask_set(&s->dflt.original, NULL);
+                        kmask_set(&s->dflt.applied, NULL);
                         free(TAKE_PTR(s->before_default));
                         s->n_before_default = 0;
-                        s->default_releasing = false;
+                        s->dflt.releasing = false;
                         s->originals_changed = true;
                         return;
                 }
-                set_set(&s->default_applied, want);
+                kmask_set(&s->dflt.applied, want);
                 if (w != IRQ_WRITE_UNCHANGED && rule)
                         report_target_applied(&rc->report, &default_ref, rule, want, prev, NULL,
                                               w == IRQ_WRITE_DRY_RUN);
                 return;
         }
-        report_target_failed(&rc->report, &default_ref, s->default_releasing ? NULL : rule, want, err);
+        report_target_failed(&rc->report, &default_ref, s->dflt.releasing ? NULL : rule, want, err);
 }
 
 void irqs_apply(IrqStep *s, Reconciler *rc) {
         /* In IRQ order; a released entry leaves the table. */
         for (size_t i = 0; i < s->n;) {
                 size_t n = s->n;
-                if (s->v[i].pending)
+                if (s->v[i].m.pending)
                         apply_entry(s, rc, &s->v[i]);
                 if (s->n == n)
                         i++;
         }
-        if (s->default_pending)
+        if (s->dflt.pending)
                 apply_default(s, rc);
         say_unmovable(s, rc);
 }
@@ -518,32 +417,26 @@ size_t irqs_restore_all(IrqStep *s, Reconciler *rc, const char *why) {
                 IrqEntry *e = &s->v[i];
                 _cleanup_(cpuset_freep) CpuSet *prev = NULL;
                 int err;
-                if (!e->original)
+                if (!e->m.original)
                         continue;
                 (void) irq_read_affinity(rc->host->root, e->irq, &prev, NULL);
-                IrqWrite w = irq_write_affinity(rc->host->root, e->irq, e->original, rc->dry_run, &err);
-                Ref ref;
+                IrqWrite w = irq_write_affinity(rc->host->root, e->irq, e->m.original, rc->dry_run, &err);
+                KmaskRef ref;
                 ref_init(&ref, e);
-                if (w == IRQ_WRITE_OK || w == IRQ_WRITE_DRY_RUN) {
-                        report_target_restored(&rc->report, &ref.t, e->original, prev, why,
-                                               w == IRQ_WRITE_DRY_RUN);
-                        n++;
-                } else if (w == IRQ_WRITE_UNMOVABLE || w == IRQ_WRITE_TRANSIENT)
-                        report_target_failed(&rc->report, &ref.t, NULL, e->original, err);
-                ref_done(&ref);
+                n += kmask_restored(&e->m, rc, w, err, prev, why, &ref.t);
+                kmask_ref_done(&ref);
         }
-        if (s->default_original) {
+        if (s->dflt.original) {
                 _cleanup_(cpuset_freep) CpuSet *prev = NULL;
                 int err;
                 (void) irq_read_default_affinity(rc->host->root, &prev);
-                IrqWrite w =
-                        irq_write_default_affinity(rc->host->root, s->default_original, rc->dry_run, &err);
+                IrqWrite w = irq_write_default_affinity(rc->host->root, s->dflt.original, rc->dry_run, &err);
                 if (w == IRQ_WRITE_OK || w == IRQ_WRITE_DRY_RUN) {
-                        report_target_restored(&rc->report, &default_ref, s->default_original, prev, why,
+                        report_target_restored(&rc->report, &default_ref, s->dflt.original, prev, why,
                                                w == IRQ_WRITE_DRY_RUN);
                         n++;
                 } else if (w != IRQ_WRITE_UNCHANGED)
-                        report_target_failed(&rc->report, &default_ref, NULL, s->default_original, err);
+                        report_target_failed(&rc->report, &default_ref, NULL, s->dflt.original, err);
         }
         return n;
 }
@@ -557,7 +450,7 @@ void irqs_adopt(IrqStep *s, Reconciler *rc, const StateEntries *e) {
                 const StateKernelEntry *k = &e->k[i];
                 if (k->kind == 'D') {
                         seen++;
-                        set_set(&s->default_original, k->original);
+                        kmask_set(&s->dflt.original, k->original);
                         kept++;
                         continue;
                 }
@@ -573,8 +466,8 @@ void irqs_adopt(IrqStep *s, Reconciler *rc, const StateEntries *e) {
                         log_msg(rc->log, LOG_ERR, "out of memory loading IRQ originals");
                         return;
                 }
-                set_set(&x->original, k->original);
-                set_str(&x->actions, "");
+                kmask_set(&x->m.original, k->original);
+                kmask_set_str(&x->actions, "");
                 x->generation = s->generation;
                 kept++;
         }
@@ -587,9 +480,9 @@ void irqs_adopt(IrqStep *s, Reconciler *rc, const StateEntries *e) {
 }
 
 size_t irqs_state_count(const IrqStep *s) {
-        size_t n = s->default_original ? 1 : 0;
+        size_t n = s->dflt.original ? 1 : 0;
         for (size_t i = 0; i < s->n; i++)
-                if (s->v[i].original)
+                if (s->v[i].m.original)
                         n++;
         return n;
 }
@@ -597,12 +490,12 @@ size_t irqs_state_count(const IrqStep *s) {
 size_t irqs_state_entries(const IrqStep *s, StateKernelEntry *v, size_t max) {
         size_t n = 0;
 
-        if (s->default_original && n < max)
-                v[n++] = (StateKernelEntry){.kind = 'D', .original = s->default_original};
+        if (s->dflt.original && n < max)
+                v[n++] = (StateKernelEntry){.kind = 'D', .original = s->dflt.original};
         for (size_t i = 0; i < s->n && n < max; i++)
-                if (s->v[i].original)
+                if (s->v[i].m.original)
                         v[n++] = (StateKernelEntry){
-                                .kind = 'I', .irq = s->v[i].irq, .original = s->v[i].original};
+                                .kind = 'I', .irq = s->v[i].irq, .original = s->v[i].m.original};
         return n;
 }
 
@@ -639,7 +532,7 @@ void irqs_check_irqbalance(IrqStep *s, Reconciler *rc) {
         }
         for (size_t i = 0; i < s->n; i++) {
                 const Rule *r = s->v[i].rule ? config_find_rule(rc->config, s->v[i].rule) : NULL;
-                if (r && !r->avoid && s->v[i].applied) {
+                if (r && !r->avoid && s->v[i].m.applied) {
                         irqs[n_irqs++] = s->v[i].irq;
                         rule = rule ? rule : r->name;
                 }

@@ -20,30 +20,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kmask.h"
 #include "core/reconcile.h"
 #include "core/state.h"
 #include "kernel/irqbalance.h"
 #include "lib/cpuset.h"
 #include "rules/config.h"
 
-enum {
-        IRQ_REPORTED_SKIPPED = 1u << 0,
-        IRQ_REPORTED_UNMOVABLE = 1u << 1,
-        IRQ_REPORTED_FAILED = 1u << 2,
-        IRQ_REPORTED_DRIFT = 1u << 3,
-};
+/* Said once per rule, beside the KMASK_REPORTED_* bits. */
+enum { IRQ_REPORTED_UNMOVABLE = KMASK_REPORTED_OWN };
 
 typedef struct IrqEntry {
         unsigned irq;
-        char *actions;    /* as /proc/interrupts lists them now ("" when none) */
-        char *rule;       /* the rule that takes it, NULL when none */
-        CpuSet *original; /* smp_affinity_list before pinnerd wrote it; NULL until it did */
-        CpuSet *applied;  /* what pinnerd wrote (dry run: would have); NULL when nothing stands */
-        CpuSet *pending;  /* decided, to be written by irqs_apply() */
-        bool releasing;   /* pending is the original: no rule takes it any more */
-        char *skip_reason;
+        char *actions;       /* as /proc/interrupts lists them now ("" when none) */
+        char *rule;          /* the rule that takes it, NULL when none */
+        KernelMask m;        /* smp_affinity_list: its original, what pinnerd wrote, what waits */
         int unmovable_errno; /* the kernel refused for good (EPERM, EIO, EINVAL); 0 otherwise */
-        unsigned reported;   /* IRQ_REPORTED_*, reset when the rule changes */
         uint64_t generation;
 } IrqEntry;
 
@@ -51,14 +43,12 @@ typedef struct IrqStep {
         IrqEntry *v; /* sorted by irq */
         size_t n, cap;
         uint64_t generation;
-        /* /proc/irq/default_smp_affinity */
-        CpuSet *default_original, *default_applied, *default_pending;
+        /* /proc/irq/default_smp_affinity (its reported bits unused) */
+        KernelMask dflt;
         char *default_rule;
-        bool default_releasing;
-        char *default_skip_reason;
         /* The IRQs there were when default_smp_affinity was first written
          * (sorted): one that appears later starts on pinnerd's default, so
-         * what it would have had without pinnerd is default_original. */
+         * what it would have had without pinnerd is dflt.original. */
         unsigned *before_default;
         size_t n_before_default;
         /* For the manager: an original was remembered (save before

@@ -106,7 +106,7 @@ static bool has_follow_rules(const Config *c) {
  * threads, which moved. */
 static void targets_sync(Manager *m, bool replanning, bool follow_only) {
         const Config *c = m->rc.config;
-        bool irqs = config_has_kind(c, RULE_IRQS) || m->irqs.n > 0 || m->irqs.default_original;
+        bool irqs = config_has_kind(c, RULE_IRQS) || m->irqs.n > 0 || m->irqs.dflt.original;
         bool wqs = !follow_only && (config_has_kind(c, RULE_WORKQUEUES) || m->wqs.n > 0);
         size_t n = 0;
 

@@ -15,10 +15,7 @@ void wqs_init(WqStep *s) {
 
 static void entry_done(WqEntry *e) {
         free(e->name);
-        cpuset_free(e->original);
-        cpuset_free(e->applied);
-        cpuset_free(e->pending);
-        free(e->skip_reason);
+        kmask_done(&e->m);
         *e = (WqEntry){0};
 }
 
@@ -28,18 +25,6 @@ void wqs_done(WqStep *s) {
         free(s->v);
         free(s->rule);
         *s = (WqStep){0};
-}
-
-static void set_set(CpuSet **p, const CpuSet *v) {
-        cpuset_free(*p);
-        *p = v ? cpuset_dup(v) : NULL;
-}
-
-static void set_str(char **p, const char *v) {
-        if ((*p && v && strcmp(*p, v) == 0) || (!*p && !v))
-                return;
-        free(*p);
-        *p = v ? strdup(v) : NULL;
 }
 
 static WqEntry *entry_get(WqStep *s, const char *name) {
@@ -73,26 +58,18 @@ static WqEntry *entry_put(WqStep *s, const char *name) {
 static void entry_remove(WqStep *s, WqEntry *e) {
         size_t i = (size_t) (e - s->v);
 
-        if (e->original)
+        if (e->m.original)
                 s->originals_changed = true;
         entry_done(e);
         memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v);
         s->n--;
 }
 
-typedef struct Ref {
-        TargetRef t;
-        char *label;
-} Ref;
-
-static void ref_init(Ref *r, const WqEntry *e) {
+static void ref_init(KmaskRef *r, const void *obj) {
+        const WqEntry *e = obj;
         bool global = strcmp(e->name, WQ_GLOBAL) == 0;
         r->label = global ? strdup("the unbound workqueue cpumask") : xasprintf("workqueue %s", e->name);
         r->t = (TargetRef){.label = r->label ? r->label : "a workqueue", .workqueue = e->name};
-}
-
-static void ref_done(Ref *r) {
-        free(r->label);
 }
 
 static void plan_entry(WqStep *s, Reconciler *rc, WqEntry *e, const Rule *rule, bool replanning) {
@@ -103,48 +80,10 @@ static void plan_entry(WqStep *s, Reconciler *rc, WqEntry *e, const Rule *rule, 
                 return;
         if (e->refused_errno)
                 return;
-        if (plan_target(rc->host, rule, e->original ? e->original : cur, NULL, &p) < 0)
+        if (plan_target(rc->host, rule, e->m.original ? e->m.original : cur, NULL, &p) < 0)
                 return;
-        if (!p.effective) {
-                set_str(&e->skip_reason, p.skip_reason);
-                set_set(&e->applied, NULL);
-                if (!e->reported_skip) {
-                        Ref ref;
-                        e->reported_skip = true;
-                        ref_init(&ref, e);
-                        report_target_skipped(&rc->report, &ref.t, rule, p.skip_reason);
-                        ref_done(&ref);
-                }
-                return;
-        }
-        e->reported_skip = false;
-        set_str(&e->skip_reason, NULL);
-        if (cpuset_equal(cur, p.effective) ||
-            (rc->dry_run && e->applied && cpuset_equal(e->applied, p.effective))) {
-                set_set(&e->applied, p.effective);
-                return;
-        }
-        /* Someone else changed a mask whose decision stands: drift. */
-        if (!replanning && e->applied && cpuset_equal(e->applied, p.effective)) {
-                if (rule->drift == DRIFT_IGNORE)
-                        return;
-                if (!e->reported_drift) {
-                        Ref ref;
-                        e->reported_drift = rule->drift == DRIFT_LOG;
-                        ref_init(&ref, e);
-                        report_target_drift(&rc->report, &ref.t, rule->name, cur, e->applied,
-                                            rule->drift == DRIFT_REAPPLY);
-                        ref_done(&ref);
-                }
-                if (rule->drift == DRIFT_LOG)
-                        return;
-        }
-        set_set(&e->pending, p.effective);
-        e->releasing = false;
-        if (!e->original && !rc->dry_run) {
-                e->original = cpuset_dup(cur);
+        if (kmask_plan(&e->m, rc, rule, &p, cur, cur, replanning, ref_init, e))
                 s->originals_added = s->originals_changed = true;
-        }
 }
 
 size_t wqs_plan(WqStep *s, Reconciler *rc, bool replanning) {
@@ -153,22 +92,18 @@ size_t wqs_plan(WqStep *s, Reconciler *rc, bool replanning) {
         size_t pending = 0;
 
         if (!rule || wq_list(rc->host->root, &names) < 0) {
-                set_str(&s->rule, NULL);
+                kmask_set_str(&s->rule, NULL);
                 /* No rule any more: give every original back. */
                 for (size_t i = s->n; i-- > 0;) {
-                        WqEntry *e = &s->v[i];
-                        if (e->original && rc->config->settings.restore) {
-                                set_set(&e->pending, e->original);
-                                e->releasing = true;
-                        } else
-                                entry_remove(s, e);
+                        if (!kmask_release(&s->v[i].m, rc->config->settings.restore))
+                                entry_remove(s, &s->v[i]);
                 }
                 goto count;
         }
         if (!s->rule || strcmp(s->rule, rule->name) != 0) {
-                set_str(&s->rule, rule->name);
+                kmask_set_str(&s->rule, rule->name);
                 for (size_t i = 0; i < s->n; i++)
-                        s->v[i].reported_skip = s->v[i].reported_failed = s->v[i].reported_drift = false;
+                        s->v[i].m.reported = 0;
         }
         s->generation++;
         /* The global mask first: it bounds every other one. */
@@ -187,72 +122,42 @@ size_t wqs_plan(WqStep *s, Reconciler *rc, bool replanning) {
                         entry_remove(s, &s->v[i]);
 count:
         for (size_t i = 0; i < s->n; i++)
-                if (s->v[i].pending)
+                if (s->v[i].m.pending)
                         pending++;
         return pending;
 }
 
 static void apply_entry(WqStep *s, Reconciler *rc, WqEntry *e) {
-        _cleanup_(cpuset_freep) CpuSet *want = TAKE_PTR(e->pending), *prev = NULL;
+        _cleanup_(cpuset_freep) CpuSet *want = TAKE_PTR(e->m.pending), *prev = NULL;
         const Rule *rule = s->rule ? config_find_rule(rc->config, s->rule) : NULL;
-        Ref ref;
+        KmaskRef ref;
+        bool forget;
         int err;
 
         (void) wq_read_mask(rc->host->root, e->name, &prev);
         IrqWrite w = wq_write_mask(rc->host->root, e->name, want, rc->dry_run, &err);
         ref_init(&ref, e);
-        switch (w) {
-        case IRQ_WRITE_OK:
-        case IRQ_WRITE_DRY_RUN:
-        case IRQ_WRITE_UNCHANGED:
-                if (e->releasing) {
-                        if (w != IRQ_WRITE_UNCHANGED)
-                                report_target_restored(&rc->report, &ref.t, want, prev,
-                                                       "no workqueues rule applies any more",
-                                                       w == IRQ_WRITE_DRY_RUN);
-                        ref_done(&ref);
-                        entry_remove(s, e);
-                        return;
-                }
-                set_set(&e->applied, want);
-                e->reported_failed = e->reported_drift = false;
-                if (w != IRQ_WRITE_UNCHANGED && rule)
-                        report_target_applied(&rc->report, &ref.t, rule, want, prev, NULL,
-                                              w == IRQ_WRITE_DRY_RUN);
-                break;
-        case IRQ_WRITE_GONE:
-                ref_done(&ref);
-                entry_remove(s, e);
-                return;
-        case IRQ_WRITE_UNMOVABLE:
+        if (w == IRQ_WRITE_UNMOVABLE) {
+                /* Said once, as a failure; its original is not pinnerd's to keep. */
                 e->refused_errno = err ? err : EIO;
-                set_str(&e->skip_reason, strerror(e->refused_errno));
-                if (e->original) {
-                        set_set(&e->original, NULL);
+                kmask_set_str(&e->m.skip_reason, strerror(e->refused_errno));
+                if (kmask_drop_original(&e->m))
                         s->originals_changed = true;
-                }
-                __attribute__((fallthrough)); /* said once, as a failure */
-        case IRQ_WRITE_TRANSIENT:
-        default:
-                if (!e->reported_failed) {
-                        e->reported_failed = true;
-                        report_target_failed(&rc->report, &ref.t, e->releasing ? NULL : rule, want, err);
-                }
-                if (w == IRQ_WRITE_UNMOVABLE && e->releasing) {
-                        ref_done(&ref);
-                        entry_remove(s, e);
-                        return;
-                }
-                break;
-        }
-        ref_done(&ref);
+                kmask_failed(&e->m, rc, rule, want, err, &ref.t);
+                forget = e->m.releasing;
+        } else
+                forget = kmask_written(&e->m, rc, w, err, rule, want, prev, NULL,
+                                       "no workqueues rule applies any more", &ref.t);
+        kmask_ref_done(&ref);
+        if (forget)
+                entry_remove(s, e);
 }
 
 void wqs_apply(WqStep *s, Reconciler *rc) {
         /* The global mask first; a released entry leaves the table. */
         for (size_t i = 0; i < s->n;) {
                 size_t n = s->n;
-                if (s->v[i].pending)
+                if (s->v[i].m.pending)
                         apply_entry(s, rc, &s->v[i]);
                 if (s->n == n)
                         i++;
@@ -267,19 +172,14 @@ size_t wqs_restore_all(WqStep *s, Reconciler *rc, const char *why) {
                 WqEntry *e = &s->v[i];
                 _cleanup_(cpuset_freep) CpuSet *prev = NULL;
                 int err;
-                if (!e->original)
+                if (!e->m.original)
                         continue;
                 (void) wq_read_mask(rc->host->root, e->name, &prev);
-                IrqWrite w = wq_write_mask(rc->host->root, e->name, e->original, rc->dry_run, &err);
-                Ref ref;
+                IrqWrite w = wq_write_mask(rc->host->root, e->name, e->m.original, rc->dry_run, &err);
+                KmaskRef ref;
                 ref_init(&ref, e);
-                if (w == IRQ_WRITE_OK || w == IRQ_WRITE_DRY_RUN) {
-                        report_target_restored(&rc->report, &ref.t, e->original, prev, why,
-                                               w == IRQ_WRITE_DRY_RUN);
-                        n++;
-                } else if (w == IRQ_WRITE_UNMOVABLE || w == IRQ_WRITE_TRANSIENT)
-                        report_target_failed(&rc->report, &ref.t, NULL, e->original, err);
-                ref_done(&ref);
+                n += kmask_restored(&e->m, rc, w, err, prev, why, &ref.t);
+                kmask_ref_done(&ref);
         }
         return n;
 }
@@ -299,7 +199,7 @@ void wqs_adopt(WqStep *s, Reconciler *rc, const StateEntries *e) {
                 WqEntry *x = entry_put(s, k->name);
                 if (!x)
                         return;
-                set_set(&x->original, k->original);
+                kmask_set(&x->m.original, k->original);
                 kept++;
         }
         /* The global mask first, as wqs_plan() keeps it. */
@@ -321,7 +221,7 @@ void wqs_adopt(WqStep *s, Reconciler *rc, const StateEntries *e) {
 size_t wqs_state_count(const WqStep *s) {
         size_t n = 0;
         for (size_t i = 0; i < s->n; i++)
-                if (s->v[i].original)
+                if (s->v[i].m.original)
                         n++;
         return n;
 }
@@ -329,8 +229,8 @@ size_t wqs_state_count(const WqStep *s) {
 size_t wqs_state_entries(const WqStep *s, StateKernelEntry *v, size_t max) {
         size_t n = 0;
         for (size_t i = 0; i < s->n && n < max; i++)
-                if (s->v[i].original)
+                if (s->v[i].m.original)
                         v[n++] = (StateKernelEntry){
-                                .kind = 'W', .name = s->v[i].name, .original = s->v[i].original};
+                                .kind = 'W', .name = s->v[i].name, .original = s->v[i].m.original};
         return n;
 }

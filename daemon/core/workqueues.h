@@ -11,19 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kmask.h"
 #include "core/reconcile.h"
 #include "core/state.h"
 #include "lib/cpuset.h"
 
 typedef struct WqEntry {
-        char *name;       /* WQ_GLOBAL ("*") or a workqueue */
-        CpuSet *original; /* its mask before pinnerd; NULL until it wrote */
-        CpuSet *applied;  /* what pinnerd wrote; NULL when nothing stands */
-        CpuSet *pending;  /* to be written by wqs_apply() */
-        bool releasing;   /* pending is the original */
-        char *skip_reason;
+        char *name;        /* WQ_GLOBAL ("*") or a workqueue */
+        KernelMask m;      /* its cpumask: original, what pinnerd wrote, what waits */
         int refused_errno; /* the kernel refused for good */
-        bool reported_skip, reported_failed, reported_drift;
         uint64_t generation;
 } WqEntry;
 

@@ -19,23 +19,6 @@
 #include "ctl/ctlproto.h"
 #include "lib/output.h"
 
-typedef struct AuditJob {
-        CpuScan scan;
-        bool json;
-} AuditJob;
-
-static void audit_job_free(void *p) {
-        AuditJob *j = p;
-        if (!j)
-                return;
-        cpuscan_done(&j->scan);
-        free(j);
-}
-
-static void audit_job_freep(AuditJob **j) {
-        audit_job_free(*j);
-}
-
 static bool task_intrudes(const TaskSeen *t) {
         return t->cls == TASK_OTHER || t->cls == TASK_KTHREAD;
 }
@@ -115,8 +98,7 @@ static bool pick_fixed(const TaskSeen *t) {
         return t->cls == TASK_FIXED || t->cls == TASK_MOVING;
 }
 
-static int render_text(Manager *m, AuditJob *j, CtlReply *reply) {
-        const CpuScan *s = &j->scan;
+static int render_text(Manager *m, const CpuScan *s, CtlReply *reply) {
         _cleanup_(freep) char *cpus = cpuset_format_list(s->cpus);
         Tally t = tally(s);
         OutBuf *o = &reply->out;
@@ -269,8 +251,7 @@ static const char *class_name(TaskClass c) {
         return (unsigned) c < _TASK_CLASS_MAX ? names[c] : "?";
 }
 
-static int render_json(Manager *m, AuditJob *j, CtlReply *reply) {
-        const CpuScan *s = &j->scan;
+static int render_json(Manager *m, const CpuScan *s, CtlReply *reply) {
         _cleanup_(freep) char *cpus = cpuset_format_list(s->cpus);
         Tally t = tally(s);
         bool rates = s->sample_usec > 0;
@@ -371,51 +352,14 @@ static int render_json(Manager *m, AuditJob *j, CtlReply *reply) {
         return json_finish(&w);
 }
 
-static int audit_step(void *userdata, void *state, CtlReply *reply) {
-        Manager *m = userdata;
-        AuditJob *j = state;
-        int r = cpuscan_step(&j->scan, m, reply);
-
-        if (r != 0)
-                return r;
-        return j->json ? render_json(m, j, reply) : render_text(m, j, reply);
-}
+static const CpuScanVerb audit_verb = {
+        .usage = "usage: audit CPUS [--sample SECONDS]\n",
+        .cpus_required = true,
+        .keep_tasks = true,
+        .text = render_text,
+        .json = render_json,
+};
 
 int verb_audit(Manager *m, const CtlRequest *req, CtlReply *reply) {
-        _cleanup_(audit_job_freep) AuditJob *j = calloc(1, sizeof *j);
-        _cleanup_(cpuset_freep) CpuSet *cpus = NULL;
-        uint64_t sample = 1000000;
-        const char *cpus_arg = NULL;
-
-        if (!j)
-                return -ENOMEM;
-        for (size_t i = 0; i < req->n_args; i++) {
-                const char *a = req->args[i];
-                if (strncmp(a, "sample=", 7) == 0) {
-                        if (cpuscan_parse_sample(a + 7, &sample, &reply->err) < 0) {
-                                reply->exit_code = CTL_EXIT_USAGE;
-                                return 0;
-                        }
-                } else if (!cpus_arg)
-                        cpus_arg = a;
-                else
-                        cpus_arg = "";
-        }
-        if (!cpus_arg || !*cpus_arg) {
-                outbuf_puts(&reply->err, "usage: audit CPUS [--sample SECONDS]\n");
-                reply->exit_code = CTL_EXIT_USAGE;
-                return 0;
-        }
-        if (cpuscan_parse_cpus(m, cpus_arg, &cpus, &reply->err) < 0) {
-                reply->exit_code = CTL_EXIT_USAGE;
-                return 0;
-        }
-        int r = cpuscan_init(&j->scan, m, req, cpus, true, sample);
-        if (r < 0)
-                return r;
-        j->json = req->json;
-        reply->step = audit_step;
-        reply->step_free = audit_job_free;
-        reply->step_state = TAKE_PTR(j);
-        return 0;
+        return cpuscan_verb(m, req, reply, &audit_verb);
 }

@@ -18,23 +18,6 @@
 #include "kernel/irq.h"
 #include "lib/output.h"
 
-typedef struct CpusJob {
-        CpuScan scan;
-        bool json;
-} CpusJob;
-
-static void cpus_job_free(void *p) {
-        CpusJob *j = p;
-        if (!j)
-                return;
-        cpuscan_done(&j->scan);
-        free(j);
-}
-
-static void cpus_job_freep(CpusJob **j) {
-        cpus_job_free(*j);
-}
-
 static int node_of(const Host *h, unsigned cpu) {
         for (unsigned n = 0; n < h->n_nodes; n++)
                 if (h->nodes[n] && cpuset_has(h->nodes[n], cpu))
@@ -98,9 +81,8 @@ static void rate_cell(Table *t, double v) {
                 table_add_cellf(t, "%.0f", v);
 }
 
-static int render_text(Manager *m, CpusJob *j, CtlReply *reply) {
+static int render_text(Manager *m, const CpuScan *s, CtlReply *reply) {
         const Host *h = m->rc.host;
-        const CpuScan *s = &j->scan;
         bool rates = s->sample_usec > 0;
         bool any_unmovable = false;
         Table t;
@@ -199,9 +181,8 @@ static void json_rate(JsonWriter *w, const char *key, double v) {
                 json_uint(w, (uint64_t) (v + 0.5));
 }
 
-static int render_json(Manager *m, CpusJob *j, CtlReply *reply) {
+static int render_json(Manager *m, const CpuScan *s, CtlReply *reply) {
         const Host *h = m->rc.host;
-        const CpuScan *s = &j->scan;
         bool rates = s->sample_usec > 0;
         static const char *const class_keys[_TASK_CLASS_MAX] = {"pinned", "other_tasks", "kthreads_movable",
                                                                 "kthreads_fixed", "kthreads_moving_with_irq"};
@@ -268,52 +249,14 @@ static int render_json(Manager *m, CpusJob *j, CtlReply *reply) {
         return json_finish(&w);
 }
 
-static int cpus_step(void *userdata, void *state, CtlReply *reply) {
-        Manager *m = userdata;
-        CpusJob *j = state;
-        int r = cpuscan_step(&j->scan, m, reply);
-
-        if (r != 0)
-                return r;
-        return j->json ? render_json(m, j, reply) : render_text(m, j, reply);
-}
+static const CpuScanVerb cpus_verb = {
+        .usage = "usage: cpus [CPUS] [--sample SECONDS]\n",
+        .cpus_required = false,
+        .keep_tasks = false,
+        .text = render_text,
+        .json = render_json,
+};
 
 int verb_cpus(Manager *m, const CtlRequest *req, CtlReply *reply) {
-        _cleanup_(cpus_job_freep) CpusJob *j = calloc(1, sizeof *j);
-        _cleanup_(cpuset_freep) CpuSet *cpus = NULL;
-        uint64_t sample = 1000000;
-        const char *cpus_arg = NULL;
-
-        if (!j)
-                return -ENOMEM;
-        for (size_t i = 0; i < req->n_args; i++) {
-                const char *a = req->args[i];
-                if (strncmp(a, "sample=", 7) == 0) {
-                        if (cpuscan_parse_sample(a + 7, &sample, &reply->err) < 0) {
-                                reply->exit_code = CTL_EXIT_USAGE;
-                                return 0;
-                        }
-                } else if (!cpus_arg)
-                        cpus_arg = a;
-                else {
-                        outbuf_puts(&reply->err, "usage: cpus [CPUS] [--sample SECONDS]\n");
-                        reply->exit_code = CTL_EXIT_USAGE;
-                        return 0;
-                }
-        }
-        if (cpus_arg) {
-                if (cpuscan_parse_cpus(m, cpus_arg, &cpus, &reply->err) < 0) {
-                        reply->exit_code = CTL_EXIT_USAGE;
-                        return 0;
-                }
-        } else if (!(cpus = cpuset_dup(m->rc.host->possible)))
-                return -ENOMEM;
-        int r = cpuscan_init(&j->scan, m, req, cpus, false, sample);
-        if (r < 0)
-                return r;
-        j->json = req->json;
-        reply->step = cpus_step;
-        reply->step_free = cpus_job_free;
-        reply->step_state = TAKE_PTR(j);
-        return 0;
+        return cpuscan_verb(m, req, reply, &cpus_verb);
 }

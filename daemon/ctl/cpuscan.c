@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/ctlproto.h"
 #include "kernel/irq.h"
 #include "kernel/workqueue.h"
 #include "lib/output.h"
@@ -405,8 +406,8 @@ static int scan_irqs(CpuScan *s, Manager *m) {
                         .effective = q->effective,
                         .rule = e ? e->rule : NULL,
                         .rule_places = rule && !rule->avoid,
-                        .applied = e ? e->applied : NULL,
-                        .skip_reason = e ? e->skip_reason : NULL,
+                        .applied = e ? e->m.applied : NULL,
+                        .skip_reason = e ? e->m.skip_reason : NULL,
                         .unmovable_errno = e ? e->unmovable_errno : 0,
                         .dry_run = m->rc.dry_run,
                 };
@@ -432,15 +433,15 @@ static int add_wq(CpuScan *s, Manager *m, const char *name) {
         const Rule *rule = m->wqs.rule ? config_find_rule(m->rc.config, m->wqs.rule) : NULL;
         WqSeen *w = &s->wqs[s->n_wqs];
         *w = (WqSeen){.name = strdup(name), .mask = mask};
-        w->managed = e && e->applied;
-        w->owned = w->managed && rule && !rule->avoid && cpuset_subset(mask, e->applied);
+        w->managed = e && e->m.applied;
+        w->owned = w->managed && rule && !rule->avoid && cpuset_subset(mask, e->m.applied);
         if (!w->owned && meets(mask, s->cpus)) {
-                _cleanup_(freep) char *a = e ? fmt(e->applied) : NULL, *cur = fmt(mask);
+                _cleanup_(freep) char *a = e ? fmt(e->m.applied) : NULL, *cur = fmt(mask);
                 if (e && e->refused_errno)
                         w->why = xasprintf("the kernel refuses its mask: %s", strerror(e->refused_errno));
-                else if (e && e->skip_reason)
-                        w->why = xasprintf("rule %s leaves it as it is: %s", m->wqs.rule, e->skip_reason);
-                else if (w->managed && !cpuset_equal(mask, e->applied))
+                else if (e && e->m.skip_reason)
+                        w->why = xasprintf("rule %s leaves it as it is: %s", m->wqs.rule, e->m.skip_reason);
+                else if (w->managed && !cpuset_equal(mask, e->m.applied))
                         w->why = m->rc.dry_run
                                          ? xasprintf("rule %s would set CPUs %s (a dry run changes nothing)",
                                                      m->wqs.rule, a ? a : "?")
@@ -526,4 +527,78 @@ int cpuscan_step(CpuScan *s, Manager *m, CtlReply *reply) {
         default:
                 return 0;
         }
+}
+
+/* ---- the verbs ---- */
+
+typedef struct CpuScanJob {
+        CpuScan scan;
+        const CpuScanVerb *verb;
+        bool json;
+} CpuScanJob;
+
+static void job_free(void *p) {
+        CpuScanJob *j = p;
+        if (!j)
+                return;
+        cpuscan_done(&j->scan);
+        free(j);
+}
+
+static void job_freep(CpuScanJob **j) {
+        job_free(*j);
+}
+
+static int job_step(void *userdata, void *state, CtlReply *reply) {
+        Manager *m = userdata;
+        CpuScanJob *j = state;
+        int r = cpuscan_step(&j->scan, m, reply);
+
+        if (r != 0)
+                return r;
+        return (j->json ? j->verb->json : j->verb->text)(m, &j->scan, reply);
+}
+
+int cpuscan_verb(Manager *m, const CtlRequest *req, CtlReply *reply, const CpuScanVerb *v) {
+        _cleanup_(job_freep) CpuScanJob *j = calloc(1, sizeof *j);
+        _cleanup_(cpuset_freep) CpuSet *cpus = NULL;
+        uint64_t sample = 1000000;
+        const char *cpus_arg = NULL;
+        bool extra = false;
+
+        if (!j)
+                return -ENOMEM;
+        for (size_t i = 0; i < req->n_args; i++) {
+                const char *a = req->args[i];
+                if (strncmp(a, "sample=", 7) == 0) {
+                        if (cpuscan_parse_sample(a + 7, &sample, &reply->err) < 0) {
+                                reply->exit_code = CTL_EXIT_USAGE;
+                                return 0;
+                        }
+                } else if (!cpus_arg)
+                        cpus_arg = a;
+                else
+                        extra = true;
+        }
+        if (extra || (v->cpus_required && (!cpus_arg || !*cpus_arg))) {
+                outbuf_puts(&reply->err, v->usage);
+                reply->exit_code = CTL_EXIT_USAGE;
+                return 0;
+        }
+        if (cpus_arg) {
+                if (cpuscan_parse_cpus(m, cpus_arg, &cpus, &reply->err) < 0) {
+                        reply->exit_code = CTL_EXIT_USAGE;
+                        return 0;
+                }
+        } else if (!(cpus = cpuset_dup(m->rc.host->possible)))
+                return -ENOMEM;
+        int r = cpuscan_init(&j->scan, m, req, cpus, v->keep_tasks, sample);
+        if (r < 0)
+                return r;
+        j->verb = v;
+        j->json = req->json;
+        reply->step = job_step;
+        reply->step_free = job_free;
+        reply->step_state = TAKE_PTR(j);
+        return 0;
 }

@@ -163,3 +163,16 @@ int cpuscan_step(CpuScan *s, Manager *m, CtlReply *reply);
  * seconds 0..CPUSCAN_MAX_SAMPLE_SEC. The error text goes to err. */
 int cpuscan_parse_cpus(const Manager *m, const char *arg, CpuSet **ret, OutBuf *err);
 int cpuscan_parse_sample(const char *arg, uint64_t *ret_usec, OutBuf *err);
+
+/* A census verb (`cpus`, `audit`): its arguments, the scan as a stepped
+ * request, then one of its renderings by the request's --json. */
+typedef int (*CpuScanRender)(Manager *m, const CpuScan *s, CtlReply *reply);
+typedef struct CpuScanVerb {
+        const char *usage;  /* said on extra arguments (and a missing CPUS when required) */
+        bool cpus_required; /* else every possible CPU when none is named */
+        bool keep_tasks;    /* cpuscan_init()'s */
+        CpuScanRender text, json;
+} CpuScanVerb;
+/* "[CPUS] [sample=SECONDS]": usage errors go to reply (exit code set,
+ * returns 0); otherwise the job is set up in reply. Returns 0 or -errno. */
+int cpuscan_verb(Manager *m, const CtlRequest *req, CtlReply *reply, const CpuScanVerb *v);

@@ -24,14 +24,14 @@ static Summary summarize(const Manager *m) {
         Summary s = {0};
         for (size_t i = 0; i < m->irqs.n; i++) {
                 const IrqEntry *e = &m->irqs.v[i];
-                s.moved += e->applied != NULL;
+                s.moved += e->m.applied != NULL;
                 s.unmovable += e->unmovable_errno != 0;
-                s.skipped += !e->applied && !e->unmovable_errno && e->skip_reason;
-                s.failing += (e->reported & IRQ_REPORTED_FAILED) != 0;
+                s.skipped += !e->m.applied && !e->unmovable_errno && e->m.skip_reason;
+                s.failing += (e->m.reported & KMASK_REPORTED_FAILED) != 0;
         }
         for (size_t i = 0; i < m->wqs.n; i++) {
-                s.wq_set += m->wqs.v[i].applied != NULL;
-                s.wq_skipped += m->wqs.v[i].applied == NULL;
+                s.wq_set += m->wqs.v[i].m.applied != NULL;
+                s.wq_skipped += m->wqs.v[i].m.applied == NULL;
         }
         return s;
 }
@@ -41,11 +41,11 @@ size_t irqview_rule_count(const Manager *m, const Rule *r) {
         size_t n = 0;
         if (r->kind == RULE_IRQS) {
                 for (size_t i = 0; i < m->irqs.n; i++)
-                        n += m->irqs.v[i].rule && m->irqs.v[i].applied &&
+                        n += m->irqs.v[i].rule && m->irqs.v[i].m.applied &&
                              strcmp(m->irqs.v[i].rule, r->name) == 0;
         } else if (r->kind == RULE_WORKQUEUES && m->wqs.rule && strcmp(m->wqs.rule, r->name) == 0)
                 for (size_t i = 0; i < m->wqs.n; i++)
-                        n += m->wqs.v[i].applied != NULL;
+                        n += m->wqs.v[i].m.applied != NULL;
         return n;
 }
 
@@ -60,10 +60,10 @@ void irqview_status_text(const Manager *m, OutBuf *o) {
                 if (s.failing)
                         outbuf_printf(o, ", %zu failing (journalctl -u pinnerd PINNERD_EVENT=failed)",
                                       s.failing);
-                if (m->irqs.default_applied) {
-                        _cleanup_(freep) char *d = cpuset_format_list(m->irqs.default_applied),
-                                              *orig = m->irqs.default_original
-                                                              ? cpuset_format_list(m->irqs.default_original)
+                if (m->irqs.dflt.applied) {
+                        _cleanup_(freep) char *d = cpuset_format_list(m->irqs.dflt.applied),
+                                              *orig = m->irqs.dflt.original
+                                                              ? cpuset_format_list(m->irqs.dflt.original)
                                                               : NULL;
                         outbuf_printf(o, "; new IRQs on %s (default_smp_affinity%s%s)", d ? d : "?",
                                       orig ? ", was " : "", orig ? orig : "");
@@ -83,10 +83,9 @@ void irqview_status_json(const Manager *m, JsonWriter *w) {
         bool irqs = config_has_kind(m->rc.config, RULE_IRQS) || m->irqs.n > 0;
         bool wqs = config_has_kind(m->rc.config, RULE_WORKQUEUES) || m->wqs.n > 0;
         Summary s = summarize(m);
-        _cleanup_(freep) char *d = m->irqs.default_applied ? cpuset_format_list(m->irqs.default_applied)
-                                                           : NULL,
-                              *orig = m->irqs.default_original ? cpuset_format_list(m->irqs.default_original)
-                                                               : NULL;
+        _cleanup_(freep) char *d = m->irqs.dflt.applied ? cpuset_format_list(m->irqs.dflt.applied) : NULL,
+                              *orig = m->irqs.dflt.original ? cpuset_format_list(m->irqs.dflt.original)
+                                                            : NULL;
 
         if (irqs) {
                 json_key(w, "irqs");
@@ -149,11 +148,11 @@ int irqview_explain(Manager *m, const CtlRequest *req, const char *arg, CtlReply
         if (rule) {
                 if (rule->follow)
                         follow = irqs_follow_cpus(&m->rc, rule->follow);
-                planned = plan_target(m->rc.host, rule, e && e->original ? e->original : req_mask, follow,
+                planned = plan_target(m->rc.host, rule, e && e->m.original ? e->m.original : req_mask, follow,
                                       &p) >= 0;
         }
         _cleanup_(freep) char *rq = fmt(req_mask), *ef = eff ? fmt(eff) : NULL,
-                              *orig = e ? fmt(e->original) : NULL, *pr = planned ? fmt(p.requested) : NULL,
+                              *orig = e ? fmt(e->m.original) : NULL, *pr = planned ? fmt(p.requested) : NULL,
                               *po = planned ? fmt(p.in_online) : NULL,
                               *pe = planned && p.effective ? fmt(p.effective) : NULL,
                               *av = planned && p.avoided ? fmt(p.avoided) : NULL,
@@ -185,7 +184,7 @@ int irqview_explain(Manager *m, const CtlRequest *req, const char *arg, CtlReply
                 json_field_string(&w, "smp_affinity_list", rq);
                 json_field_string(&w, "effective_affinity_list", ef);
                 json_field_bool(&w, "pending", pending);
-                json_field_string(&w, "original", e && e->original ? orig : NULL);
+                json_field_string(&w, "original", e && e->m.original ? orig : NULL);
                 json_field_bool(&w, "movable", !movable);
                 json_field_string(&w, "unmovable_reason", movable);
                 json_field_text(&w, "irqbalance", m->irqs.irqbalance_fix);
@@ -221,7 +220,7 @@ int irqview_explain(Manager *m, const CtlRequest *req, const char *arg, CtlReply
                                               fo ? fo : "- (none now)");
                         else if (rule->avoid)
                                 outbuf_printf(o, "  avoid %s: from CPUs %s\n", av ? av : "?",
-                                              e && e->original ? orig : rq);
+                                              e && e->m.original ? orig : rq);
                         outbuf_printf(o, "  requested %s → ∩ online %s → %s %s\n", pr ? pr : "-",
                                       po ? po : "-",
                                       rule->isolated_allow ? "(isolated allowed)" : "− isolated",
@@ -231,7 +230,7 @@ int irqview_explain(Manager *m, const CtlRequest *req, const char *arg, CtlReply
                 }
         }
         outbuf_printf(o, "  smp_affinity_list %s", rq);
-        if (e && e->original)
+        if (e && e->m.original)
                 outbuf_printf(o, " (pinnerd's; originally %s)", orig);
         outbuf_printf(o, "\n  lands on CPUs %s%s\n", ef ? ef : "? (no effective_affinity_list)",
                       pending ? " until its next interrupt (moves are carried out then)" : "");

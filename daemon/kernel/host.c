@@ -96,37 +96,24 @@ static void free_nodes(CpuSet **nodes, unsigned n) {
 /* Every sys/devices/system/node/nodeN/cpulist. No node directory (a kernel
  * without CONFIG_NUMA) is no nodes, not an error. */
 static int load_nodes(int rootfd, const char *root, CpuSet ***ret, unsigned *ret_n, char **ret_error) {
-        _cleanup_(closep) int fd = -1;
         CpuSet **nodes = NULL;
         unsigned n = 0;
+        struct dirent *de;
         DIR *d;
-        int r = 0;
+        int r = dirfd_opendir(rootfd, NODE_DIR, &d);
 
-        fd = dirfd_openat(rootfd, NODE_DIR, O_RDONLY | O_DIRECTORY);
-        if (fd < 0) {
-                if (fd != -ENOENT)
-                        return fd;
+        if (r < 0) {
+                if (r != -ENOENT)
+                        return r;
                 *ret = NULL;
                 *ret_n = 0;
                 return 0;
         }
-        d = fdopendir(fd);
-        if (!d)
-                return -errno;
-        fd = -1; /* owned by d now */
-
-        for (;;) {
-                struct dirent *de;
+        while ((r = dir_next(d, &de)) > 0) {
                 unsigned id;
                 char path[64];
                 CpuSet *s;
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        r = errno ? -errno : 0;
-                        break;
-                }
                 if (!parse_node_name(de->d_name, &id))
                         continue;
                 if (id >= HOST_MAX_NODES) {

@@ -402,27 +402,14 @@ static int uint_cmp(const void *a, const void *b) {
 int irq_list(int rootfd, unsigned **ret, size_t *ret_n) {
         _cleanup_(freep) unsigned *v = NULL;
         size_t n = 0, cap = 0;
-        int fd = dirfd_openat(rootfd, "proc/irq", O_RDONLY | O_DIRECTORY);
+        struct dirent *de;
         DIR *d;
-        int r = 0;
+        int r = dirfd_opendir(rootfd, "proc/irq", &d);
 
-        if (fd < 0)
-                return fd;
-        d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                close(fd);
+        if (r < 0)
                 return r;
-        }
-        for (;;) {
-                struct dirent *de;
+        while ((r = dir_next(d, &de)) > 0) {
                 unsigned irq;
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        r = errno ? -errno : 0;
-                        break;
-                }
                 if (!all_digits(de->d_name, strlen(de->d_name)) || parse_uint(de->d_name, &irq) < 0 ||
                     irq >= IRQ_MAX_NUMBER)
                         continue;
@@ -551,7 +538,9 @@ static int write_text_at(int rootfd, const char *path, const char *text) {
         return (size_t) w == n ? 0 : -EIO;
 }
 
-static IrqWrite finish_write(int r, int *ret_errno) {
+IrqWrite irq_write_text_at(int rootfd, const char *path, const char *text, int *ret_errno) {
+        int r = text ? write_text_at(rootfd, path, text) : -ENOMEM;
+
         *ret_errno = r < 0 ? -r : 0;
         return r < 0 ? irq_classify_errno(-r) : IRQ_WRITE_OK;
 }
@@ -571,10 +560,8 @@ IrqWrite irq_write_affinity(int rootfd, unsigned irq, const CpuSet *want, bool d
         if (dry_run)
                 return IRQ_WRITE_DRY_RUN;
         text = cpuset_format_list(want);
-        if (!text)
-                return finish_write(-ENOMEM, ret_errno);
         snprintf(path, sizeof path, "proc/irq/%u/smp_affinity_list", irq);
-        return finish_write(write_text_at(rootfd, path, text), ret_errno);
+        return irq_write_text_at(rootfd, path, text, ret_errno);
 }
 
 IrqWrite irq_write_default_affinity(int rootfd, const CpuSet *want, bool dry_run, int *ret_errno) {
@@ -589,7 +576,5 @@ IrqWrite irq_write_default_affinity(int rootfd, const CpuSet *want, bool dry_run
         if (dry_run)
                 return IRQ_WRITE_DRY_RUN;
         text = cpuset_format_mask(want);
-        if (!text)
-                return finish_write(-ENOMEM, ret_errno);
-        return finish_write(write_text_at(rootfd, "proc/irq/default_smp_affinity", text), ret_errno);
+        return irq_write_text_at(rootfd, "proc/irq/default_smp_affinity", text, ret_errno);
 }

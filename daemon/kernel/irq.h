@@ -126,3 +126,7 @@ const char *irq_unmovable_reason(int err);
 IrqWrite irq_write_affinity(int rootfd, unsigned irq, const CpuSet *want, bool dry_run, int *ret_errno);
 /* The same for proc/irq/default_smp_affinity (a hex mask). */
 IrqWrite irq_write_default_affinity(int rootfd, const CpuSet *want, bool dry_run, int *ret_errno);
+/* Write a mask file's text below rootfd in one write (text NULL: out of
+ * memory): IRQ_WRITE_OK, or the errno sorted by irq_classify_errno() and
+ * left in *ret_errno. IRQ and workqueue masks alike. */
+IrqWrite irq_write_text_at(int rootfd, const char *path, const char *text, int *ret_errno);

@@ -117,26 +117,13 @@ static int cmp_str(const void *a, const void *b) {
 
 /* Child cgroup directories of dirfd, sorted (readdir order is arbitrary). */
 static int list_children(int dirfd, StrVec *ret) {
-        int fd = dirfd_openat(dirfd, ".", O_RDONLY | O_DIRECTORY);
+        struct dirent *de;
         DIR *d;
-        int r = 0;
+        int r = dirfd_opendir(dirfd, ".", &d);
 
-        if (fd < 0)
-                return fd;
-        d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                close(fd);
+        if (r < 0)
                 return r;
-        }
-        for (;;) {
-                struct dirent *de;
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        r = errno ? -errno : 0;
-                        break;
-                }
+        while ((r = dir_next(d, &de)) > 0) {
                 if (de->d_name[0] == '.')
                         continue;
                 if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)

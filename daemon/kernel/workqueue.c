@@ -24,31 +24,18 @@ static int str_cmp(const void *a, const void *b) {
 
 int wq_list(int rootfd, StrVec *ret) {
         _cleanup_(strvec_done) StrVec v = {0};
-        int fd = dirfd_openat(rootfd, WQ_DIR, O_RDONLY | O_DIRECTORY);
+        struct dirent *de;
         DIR *d;
-        int r = 0;
+        int r = dirfd_opendir(rootfd, WQ_DIR, &d);
 
-        if (fd == -ENOENT) {
+        if (r == -ENOENT) {
                 *ret = (StrVec){0};
                 return 0;
         }
-        if (fd < 0)
-                return fd;
-        d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                close(fd);
+        if (r < 0)
                 return r;
-        }
-        for (;;) {
-                struct dirent *de;
+        while ((r = dir_next(d, &de)) > 0) {
                 char path[sizeof(WQ_DIR) + sizeof de->d_name + 16];
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        r = errno ? -errno : 0;
-                        break;
-                }
                 if (!wq_name_valid(de->d_name) || strcmp(de->d_name, "power") == 0 ||
                     (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
                         continue;
@@ -76,11 +63,8 @@ int wq_list(int rootfd, StrVec *ret) {
 }
 
 int wq_parse_mask_buf(const char *buf, CpuSet **ret) {
-        _cleanup_(freep) char *copy = strdup(buf);
-
-        if (!copy)
-                return -ENOMEM;
-        return cpuset_parse_mask(strstrip(copy), ret, NULL) < 0 ? -EBADMSG : 0;
+        /* The hex mask default_smp_affinity has too. */
+        return irq_parse_default_affinity_buf(buf, ret);
 }
 
 static int read_mask_at(int rootfd, const char *path, CpuSet **ret) {
@@ -141,22 +125,5 @@ IrqWrite wq_write_mask(int rootfd, const char *name, const CpuSet *want, bool dr
         if (dry_run)
                 return IRQ_WRITE_DRY_RUN;
         text = cpuset_format_mask(want);
-        if (!text) {
-                *ret_errno = ENOMEM;
-                return IRQ_WRITE_TRANSIENT;
-        }
-        _cleanup_(closep) int fd = dirfd_openat(rootfd, path, O_WRONLY | O_TRUNC | O_NOCTTY);
-        if (fd < 0) {
-                *ret_errno = -fd;
-                return irq_classify_errno(-fd);
-        }
-        ssize_t w;
-        do
-                w = write(fd, text, strlen(text));
-        while (w < 0 && errno == EINTR);
-        if (w < 0) {
-                *ret_errno = errno;
-                return irq_classify_errno(errno);
-        }
-        return IRQ_WRITE_OK;
+        return irq_write_text_at(rootfd, path, text, ret_errno);
 }

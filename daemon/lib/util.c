@@ -176,6 +176,33 @@ int dirfd_exists(int dirfd, const char *path) {
         return 0;
 }
 
+int dirfd_opendir(int dirfd, const char *path, DIR **ret) {
+        int fd = dirfd_openat(dirfd, path, O_RDONLY | O_DIRECTORY);
+        DIR *d;
+
+        if (fd < 0)
+                return fd;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+int dir_next(DIR *d, struct dirent **ret) {
+        struct dirent *de;
+
+        errno = 0;
+        de = readdir(d);
+        if (!de)
+                return errno ? -errno : 0;
+        *ret = de;
+        return 1;
+}
+
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size) {
         _cleanup_(closep) int fd = -1;
         size_t len = 0;

@@ -3,6 +3,7 @@
  * reads relative to a directory handle, number parsing, string vectors. */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,6 +88,11 @@ int dirfd_openat_walk(int dirfd, const char *path, int flags);
 ssize_t dirfd_readlinkat(int dirfd, const char *path, char *buf, size_t size);
 /* Does path exist below the handle (without following a final symlink)? 0 or -errno. */
 int dirfd_exists(int dirfd, const char *path);
+/* The directory path below a handle, opened for readdir (as dirfd_openat()
+ * resolves it): 0 and *ret (closed with closedir()), or -errno. */
+int dirfd_opendir(int dirfd, const char *path, DIR **ret);
+/* The next entry of d: 1 and *ret, 0 at its end, or -errno. */
+int dir_next(DIR *d, struct dirent **ret);
 void dirfd_close(int dirfd);
 static inline void dirfd_closep(int *dirfd) {
         if (*dirfd >= 0)

@@ -41,35 +41,20 @@ mkdir "$T/d"
 ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 # Direct I/O needs a real file system (not tmpfs): /var/tmp.
 DIO=$(mktemp /var/tmp/pinnerd-shield-dio.XXXXXX)
-WQ=/sys/devices/virtual/workqueue
 LOAD=
 DP=
 cleanup() {
         [ -n "$LOAD" ] && kill $LOAD 2>/dev/null
         [ -n "$DP" ] && kill "$DP" 2>/dev/null
         wait 2>/dev/null
-        [ -f "$T/irqs.orig" ] && restore_kernel "$T/irqs.orig"
+        [ -f "$T/irqs.orig" ] && kernel_masks_restore "$T/irqs.orig"
         rm -rf "$T" "$DIO"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-# The kernel's masks: IRQs, default_smp_affinity, workqueues; and threads.
-snap_kernel() {
-        for d in /proc/irq/[0-9]*; do echo "irq $(basename "$d") $(cat "$d/smp_affinity_list")"; done
-        echo "default $(cat /proc/irq/default_smp_affinity)"
-        [ -f $WQ/cpumask ] && echo "wq * $(cat $WQ/cpumask_requested 2>/dev/null || cat $WQ/cpumask)"
-        for f in $WQ/*/cpumask; do [ -f "$f" ] && echo "wq $(basename "$(dirname "$f")") $(cat "$f")"; done
-}
-restore_kernel() {
-        while read -r kind a b; do
-                case $kind in
-                irq) echo "$b" >"/proc/irq/$a/smp_affinity_list" ;;
-                default) echo "$a" >/proc/irq/default_smp_affinity ;;
-                wq) if [ "$a" = "*" ]; then echo "$b" >$WQ/cpumask; else echo "$b" >"$WQ/$a/cpumask"; fi ;;
-                esac
-        done <"$1" 2>/dev/null
-}
+# The kernel's masks (IRQs, default_smp_affinity, workqueues); and threads.
+. "$(dirname "$0")/../integration/kmasks.sh"
 # Every thread's mask, "TID START MASK" (the start time tells a reused tid).
 snap_threads() {
         for s in /proc/[0-9]*/task/[0-9]*/stat; do
@@ -87,7 +72,7 @@ device_irqs() { # on CPU: the sum of the numbered rows' column for it
                 $1 ~ /^[0-9]+:$/ && col { s += $(col + 1) } END { print s + 0 }' /proc/interrupts
 }
 
-snap_kernel >"$T/irqs.orig"
+kernel_masks_save >"$T/irqs.orig"
 
 load_start() {
         LOAD=
@@ -179,7 +164,7 @@ measure "$T/pinnerd.out"
 echo "audit_exit=$?" >>"$T/pinnerd.out"
 stop_pinnerd
 load_stop
-snap_kernel >"$T/irqs.after"
+kernel_masks_save >"$T/irqs.after"
 snap_threads >"$T/threads.after"
 # Left behind: kernel masks that differ, and threads alive before and after
 # (same tid and start time) whose mask differs.
@@ -200,7 +185,7 @@ if [ -n "$TUNA" ]; then
         measure "$T/tuna.out"
         load_stop
         restore_threads "$T/threads.tuna"
-        restore_kernel "$T/irqs.orig"
+        kernel_masks_restore "$T/irqs.orig"
 fi
 
 # The window: children forked while pinnerd starts its shield.

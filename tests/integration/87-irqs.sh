@@ -15,28 +15,12 @@ need_root
 need_cpus 2
 [ -r /proc/interrupts ] && [ -d /proc/irq ] || skip "no /proc/interrupts or /proc/irq"
 [ -w /proc/irq/default_smp_affinity ] || skip "/proc/irq is read-only here"
-WQ=/sys/devices/virtual/workqueue
+. "$HERE/kmasks.sh"
 
-# What this machine has now: every IRQ's smp_affinity_list, the default and
-# the workqueue masks. restore_all writes it all back (errors ignored: an
-# IRQ that cannot move refuses its own mask too).
-snapshot() {
-        for d in /proc/irq/[0-9]*; do echo "irq $(basename "$d") $(cat "$d/smp_affinity_list")"; done
-        echo "default $(cat /proc/irq/default_smp_affinity)"
-        [ -f $WQ/cpumask ] && echo "wq * $(cat $WQ/cpumask_requested 2>/dev/null || cat $WQ/cpumask)"
-        for f in $WQ/*/cpumask; do [ -f "$f" ] && echo "wq $(basename "$(dirname "$f")") $(cat "$f")"; done
-}
-restore_all() {
-        while read -r kind a b; do
-                case $kind in
-                irq) echo "$b" >"/proc/irq/$a/smp_affinity_list" ;;
-                default) echo "$a" >/proc/irq/default_smp_affinity ;;
-                wq) if [ "$a" = "*" ]; then echo "$b" >$WQ/cpumask; else echo "$b" >"$WQ/$a/cpumask"; fi ;;
-                esac
-        done <"$T/orig" 2>/dev/null
-}
-snapshot >"$T/orig"
-cleanup_add restore_all
+# What this machine has now: every IRQ's affinity, the default and the
+# workqueue masks; put back at the end whatever happens.
+kernel_masks_save >"$T/orig"
+cleanup_add "kernel_masks_restore $T/orig"
 
 # The IRQs that can move: this kernel says so when the current mask is
 # written back (an IRQ that cannot move refuses even that).
@@ -139,7 +123,7 @@ start_daemon
 grep -q 'IRQ originals taken over from a previous run' "$T/daemon.log" || fail "the successor did not take the IRQ originals over"
 # No rule any more: the reload-time release already put them back.
 stop_daemon
-snapshot >"$T/after"
+kernel_masks_save >"$T/after"
 diff <(grep -v '^irq' "$T/orig") <(grep -v '^irq' "$T/after") || fail "default or workqueue masks not back as they were"
 diff <(grep '^irq' "$T/orig") <(grep '^irq' "$T/after") || fail "IRQ masks not back as they were"
 ok "after kill -9, the successor put every IRQ, default and workqueue mask back exactly"
@@ -208,11 +192,11 @@ avoid = 1
 [rule:wq]
 workqueues = yes
 avoid = 1"
-snapshot >"$T/before-dry"
+kernel_masks_save >"$T/before-dry"
 start_daemon --dry-run
 grep -q "would move IRQ $n " "$T/daemon.log" || fail "the dry run says nothing about IRQ $n"
 stop_daemon
-snapshot >"$T/after-dry"
+kernel_masks_save >"$T/after-dry"
 diff "$T/before-dry" "$T/after-dry" || fail "a dry run changed a mask"
 ok "a dry run writes nothing"
 exit 0

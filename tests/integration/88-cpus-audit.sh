@@ -11,24 +11,9 @@ need_root
 need_cpus 2
 command -v jq >/dev/null || skip "needs jq"
 [ -w /proc/irq/default_smp_affinity ] || skip "/proc/irq is read-only here"
-WQ=/sys/devices/virtual/workqueue
-snapshot() {
-        for d in /proc/irq/[0-9]*; do echo "irq $(basename "$d") $(cat "$d/smp_affinity_list")"; done
-        echo "default $(cat /proc/irq/default_smp_affinity)"
-        [ -f $WQ/cpumask ] && echo "wq * $(cat $WQ/cpumask_requested 2>/dev/null || cat $WQ/cpumask)"
-        for f in $WQ/*/cpumask; do [ -f "$f" ] && echo "wq $(basename "$(dirname "$f")") $(cat "$f")"; done
-}
-restore_all() {
-        while read -r kind a b; do
-                case $kind in
-                irq) echo "$b" >"/proc/irq/$a/smp_affinity_list" ;;
-                default) echo "$a" >/proc/irq/default_smp_affinity ;;
-                wq) if [ "$a" = "*" ]; then echo "$b" >$WQ/cpumask; else echo "$b" >"$WQ/$a/cpumask"; fi ;;
-                esac
-        done <"$T/orig" 2>/dev/null
-}
-snapshot >"$T/orig"
-cleanup_add restore_all
+. "$HERE/kmasks.sh"
+kernel_masks_save >"$T/orig"
+cleanup_add "kernel_masks_restore $T/orig"
 
 C=$(unique_comm v)
 cp /bin/sleep "$T/$C"
@@ -133,7 +118,7 @@ done
 expect_eq "$?" 2 "audit with a control byte"
 
 stop_daemon
-snapshot >"$T/after"
+kernel_masks_save >"$T/after"
 diff "$T/orig" "$T/after" || fail "IRQ, default or workqueue masks not back as they were"
 ok "every mask back at stop"
 exit 0
