@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl/ctlproto.h"
 #include "kernel/irq.h"
@@ -200,6 +201,8 @@ int cpuscan_parse_sample(const char *arg, uint64_t *ret_usec, OutBuf *err) {
 
 /* ---- the job ---- */
 
+static void scan_process_done(CpuScan *s);
+
 int cpuscan_init(CpuScan *s, Manager *m, const CtlRequest *req, const CpuSet *cpus, bool keep_tasks,
                  uint64_t sample_usec) {
         unsigned nr = m->rc.host->nr_cpu_ids;
@@ -246,6 +249,7 @@ void cpuscan_done(CpuScan *s) {
         }
         free(s->wqs);
         cpuset_free(s->wq_effective);
+        scan_process_done(s);
         *s = (CpuScan){0};
 }
 
@@ -311,22 +315,63 @@ static const IrqSeen *irq_seen(const CpuScan *s, unsigned irq) {
         return NULL;
 }
 
-/* Every thread of one process. */
-static int scan_process(CpuScan *s, Manager *m, pid_t pid) {
-        _cleanup_(freep) pid_t *tids = NULL;
-        _cleanup_(proc_facts_done) ProcFacts p = {0};
-        bool have_facts = false;
-        TaskStat leader;
-        size_t n = 0;
+/* The process the census is in (cur_*), let go of. */
+static void scan_process_done(CpuScan *s) {
+        /* cur_fd is only ever open while cur_pid is set (a zeroed scan has 0). */
+        if (s->cur_pid > 0 && s->cur_fd >= 0)
+                close(s->cur_fd);
+        s->cur_fd = -1;
+        s->cur_n = s->cur_k = 0;
+        s->cur_pid = 0;
+        proc_facts_done(&s->cur_facts);
+        s->cur_facts = (ProcFacts){0};
+        s->cur_have_facts = false;
+}
+
+/* Look at the next pid: its threads become the walk's. false when it is
+ * gone or the peer may not see it. */
+static bool scan_process_begin(CpuScan *s, Manager *m, pid_t pid) {
+        scan_process_done(s);
+        if (!peer_may_see(&s->peer, pid) || procfs_read_stat(m->rc.procfd, pid, pid, &s->cur_leader) < 0 ||
+            (s->cur_fd = procfs_tids_open(m->rc.procfd, pid)) < 0)
+                return false;
+        s->cur_pid = pid;
+        return true;
+}
+
+/* The threads of the current process, until they are done (0) or the
+ * slice that began at t0 is (1): a process of any user may have tens of
+ * thousands of threads, each a few reads of /proc, and listing them all at
+ * once is itself tens of ms, so they are listed a piece at a time too. */
+static int scan_process(CpuScan *s, Manager *m, uint64_t t0) {
+        pid_t pid = s->cur_pid;
+        const pid_t *tids = s->cur_tids;
+        unsigned done = 0;
         int r;
 
-        if (!peer_may_see(&s->peer, pid) || procfs_read_stat(m->rc.procfd, pid, pid, &leader) < 0 ||
-            procfs_list_tids(m->rc.procfd, pid, &tids, &n) < 0)
-                return 0;
-        for (size_t k = 0; k < n; k++) {
+        for (;;) {
                 _cleanup_(cpuset_freep) CpuSet *mask = NULL;
                 _cleanup_(freep) char *why = NULL;
                 TaskStat ts;
+
+                /* Each slice does some: a clock read costs as much as a thread. */
+                if (done > 0 && (done & 15) == 0 && now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
+                        return 1;
+                done++;
+                if (s->cur_k == s->cur_n) {
+                        /* The next piece of the list; gone meanwhile: done. */
+                        s->cur_k = s->cur_n = 0;
+                        if (s->cur_fd < 0 ||
+                            procfs_tids_next(s->cur_fd, s->cur_tids, ELEMENTSOF(s->cur_tids), &s->cur_n) <= 0)
+                                return 0;
+                        continue;
+                }
+                size_t k = s->cur_k;
+                if (!s->privileged && s->threads_seen >= CPUSCAN_UNPRIV_THREADS) {
+                        s->truncated = true;
+                        return 0;
+                }
+                s->cur_k++;
 
                 if (procfs_read_stat(m->rc.procfd, pid, tids[k], &ts) < 0 ||
                     affinity_get(&m->rc.aff, pid, tids[k], &mask) < 0)
@@ -366,16 +411,18 @@ static int scan_process(CpuScan *s, Manager *m, pid_t pid) {
                         continue;
                 /* A rule that excludes it on purpose says more than "no rule". */
                 if ((cls == TASK_OTHER || cls == TASK_KTHREAD) && !th && !q) {
-                        if (!have_facts)
-                                have_facts =
-                                        facts_read_process(&m->rc.facts, m->rc.config, pid, true, &p) >= 0;
-                        _cleanup_(freep) char *ex = have_facts ? excluded_by(m, &p, tids[k], ts.comm) : NULL;
+                        if (!s->cur_have_facts)
+                                s->cur_have_facts = facts_read_process(&m->rc.facts, m->rc.config, pid, true,
+                                                                       &s->cur_facts) >= 0;
+                        _cleanup_(freep) char *ex =
+                                s->cur_have_facts ? excluded_by(m, &s->cur_facts, tids[k], ts.comm) : NULL;
                         if (ex) {
                                 free(why);
                                 why = TAKE_PTR(ex);
                         }
                 }
-                r = keep_task(s, pid, tids[k], leader.comm, ts.comm, mask, th ? th->rule : NULL, cls, &why);
+                r = keep_task(s, pid, tids[k], s->cur_leader.comm, ts.comm, mask, th ? th->rule : NULL, cls,
+                              &why);
                 if (r < 0)
                         return r;
         }
@@ -497,16 +544,22 @@ int cpuscan_step(CpuScan *s, Manager *m, CtlReply *reply) {
                 s->phase = SCAN_TASKS;
                 return 1;
         case SCAN_TASKS:
-                while (s->next_pid < s->n_pids) {
+                for (;;) {
+                        if (s->cur_pid > 0) {
+                                r = scan_process(s, m, t0);
+                                if (r != 0)
+                                        return r;
+                                scan_process_done(s);
+                        }
+                        if (s->truncated || s->next_pid >= s->n_pids)
+                                break;
                         if (!s->privileged && s->threads_seen >= CPUSCAN_UNPRIV_THREADS) {
                                 s->truncated = true;
                                 break;
                         }
-                        r = scan_process(s, m, s->pids[s->next_pid++]);
-                        if (r < 0)
-                                return r;
                         if (now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
                                 return 1;
+                        (void) scan_process_begin(s, m, s->pids[s->next_pid++]);
                 }
                 s->phase = SCAN_WAIT;
                 s->due_usec = s->a.usec + s->sample_usec;

@@ -131,6 +131,15 @@ typedef struct CpuScan {
         pid_t *pids;
         size_t n_pids, next_pid, threads_seen;
         bool truncated; /* a non-root census stopped at CPUSCAN_UNPRIV_THREADS */
+        /* The process whose threads are being walked (cur_pid 0: none): a
+         * slice may end inside it. */
+        pid_t cur_pid;
+        TaskStat cur_leader;
+        int cur_fd; /* its task directory, listed a piece at a time */
+        pid_t cur_tids[PROCFS_TIDS_CHUNK];
+        size_t cur_n, cur_k; /* the piece listed, and the next in it */
+        ProcFacts cur_facts; /* read once, for the first thread a rule excludes */
+        bool cur_have_facts;
 
         /* Per CPU number (nr_cpu_ids entries): threads of each class that may run there. */
         unsigned nr;

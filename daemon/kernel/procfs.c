@@ -458,6 +458,36 @@ static int list_numeric(int procfd, const char *path, pid_t **ret, size_t *ret_n
         return 0;
 }
 
+int procfs_tids_open(int procfd, pid_t pid) {
+        char path[PROC_PATH_MAX];
+        int r = pid_path(path, pid, 0, "task"), fd;
+
+        if (r < 0)
+                return r;
+        fd = dirfd_openat(procfd, path, O_RDONLY | O_DIRECTORY);
+        return fd == -ENOENT ? -ESRCH : fd;
+}
+
+int procfs_tids_next(int fd, pid_t *buf, size_t max, size_t *ret_n) {
+        char d_buf[PROCFS_TIDS_CHUNK_BYTES] __attribute__((aligned(8)));
+        ssize_t len = getdents64(fd, d_buf, sizeof d_buf);
+        size_t n = 0;
+
+        if (len < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        /* A dirent64 is at least 24 bytes: max >= what fits in d_buf. */
+        for (size_t off = 0; off < (size_t) len && n < max;) {
+                const struct dirent64 *d = (const struct dirent64 *) (d_buf + off);
+                pid_t pid = dirent_pid(d);
+
+                off += d->d_reclen;
+                if (pid > 0)
+                        buf[n++] = pid;
+        }
+        *ret_n = n;
+        return len > 0;
+}
+
 int procfs_list_pids(int procfd, pid_t **ret, size_t *ret_n) {
         return list_numeric(procfd, ".", ret, ret_n);
 }

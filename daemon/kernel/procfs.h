@@ -88,3 +88,13 @@ int procfs_read_cgroup(int procfd, pid_t pid, pid_t tid, char **ret);
 #define PROCFS_MAX_TASKS 4194304 /* PID_MAX_LIMIT */
 int procfs_list_pids(int procfd, pid_t **ret, size_t *ret_n);
 int procfs_list_tids(int procfd, pid_t pid, pid_t **ret, size_t *ret_n);
+/* The same a piece at a time, for a walk that must not hold the loop: a
+ * process may have tens of thousands of threads (listing 20,000 took
+ * 20-45 ms). procfs_tids_open() returns the directory's fd (-ESRCH when
+ * the process is gone); each procfs_tids_next() puts the next tids (in the
+ * kernel's order, up to PROCFS_TIDS_CHUNK) in buf: 1 while there were
+ * more, 0 at the end, -errno. */
+#define PROCFS_TIDS_CHUNK_BYTES 4096
+#define PROCFS_TIDS_CHUNK (PROCFS_TIDS_CHUNK_BYTES / 24)
+int procfs_tids_open(int procfd, pid_t pid);
+int procfs_tids_next(int fd, pid_t *buf, size_t max, size_t *ret_n);
