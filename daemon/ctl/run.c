@@ -48,7 +48,12 @@ int verb_run(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 reply->exit_code = CTL_EXIT_FAILED;
                 return 0;
         }
-        if (req->pid <= 0 || facts_read_process(&m->rc.facts, m->rc.config, req->pid, true, &p) < 0) {
+        /* The pid is the caller's only while its start time is the one
+         * taken at connect: a caller that exited and left its connection
+         * to another process would otherwise learn about whoever got the
+         * pid next (its cpuset, its mask, its memory nodes). */
+        if (req->pid <= 0 || facts_read_process(&m->rc.facts, m->rc.config, req->pid, true, &p) < 0 ||
+            (!req->peer->root && (!req->peer->view_known || req->peer->start != p.stat.starttime))) {
                 outbuf_puts(&reply->err, "pinnerd: run: cannot read the calling process\n");
                 reply->exit_code = CTL_EXIT_FAILED;
                 return 0;

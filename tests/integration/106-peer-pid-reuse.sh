@@ -33,14 +33,14 @@ NSH=$!
 cleanup_add "kill $NSH"
 wait_until 5 "the hidepid namespace" sh -c "nsenter -m -t $NSH -- grep -q 'hidepid=invisible' /proc/self/mountinfo"
 
-# The client: two connections from its own pid, printed; it waits until
+# The client: three connections from its own pid, printed; it waits until
 # the daemon has taken both (their view is read then), forks, and exits;
 # the child asks `explain PID` and `list` once $T/go holds PID.
 cat >"$T/handon.py" <<'EOF'
 import os, socket, sys, time
 sock, go = sys.argv[1], sys.argv[2]
 conns = []
-for _ in range(2):
+for _ in range(3):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.connect(sock)
     conns.append(s)
@@ -67,6 +67,9 @@ def ask(s, req):
     return code, out.decode("utf-8", "replace")
 code, out = ask(conns[0], b"explain\0" + pid + b"\0")
 print("explain exit", code)
+print(out)
+code, out = ask(conns[2], b"run\0root-work\0")
+print("run exit", code)
 print(out)
 code, out = ask(conns[1], b"list\0")
 print("list exit", code)
@@ -99,3 +102,6 @@ sed 's/^/  | /' "$T/handon.out"
 grep -qx 'explain exit 1' "$T/handon.out" || fail "nobody's explain of root's process at its old pid $A was answered"
 grep -q "$C" "$T/handon.out" && fail "nobody was shown root's $C at its old pid $A"
 ok "explain: no such process; list: root's process not shown"
+# run plans from the caller's cpuset and mask: not from whoever has its pid.
+grep -qx 'run exit 1' "$T/handon.out" || fail "nobody's run was planned on root's process at its old pid $A"
+ok "run: the pid is no longer the caller's, nothing planned"
