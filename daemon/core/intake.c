@@ -2,6 +2,7 @@
 #include "core/intake.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #define CN_RCVBUF (16 * 1024 * 1024)
 #define CN_ACK_TIMEOUT_MS 1000
 #define BATCH_MAX 65536
+#define BURST_KEEP 1024 /* events a read fills without a burst */
 /* One callback reads at most this many datagrams, so a storm that never
  * ends cannot keep the loop from timers and the control socket. */
 #define DRAIN_MAX (4 * BATCH_MAX)
@@ -138,10 +140,12 @@ size_t intake_merge_held(const WorkItem *a, size_t na, const WorkItem *held, siz
 int intake_init(Intake *in) {
         *in = (Intake){.fd = -1, .filter = CN_FILTER_NONE};
         pacing_init(&in->pacing, &PACING_DEFAULTS);
-        in->batch = calloc(BATCH_MAX, sizeof(CnEvent));
-        in->items = calloc(BATCH_MAX, sizeof(WorkItem));
-        in->held = calloc(BATCH_MAX, sizeof(WorkItem));
-        in->merged = calloc(2 * BATCH_MAX, sizeof(WorkItem));
+        /* ~15 MiB of address space, resident only as far as a burst fills
+         * it, and given back once the burst is over (release_after_burst). */
+        in->batch = scratch_alloc(BATCH_MAX * sizeof(CnEvent));
+        in->items = scratch_alloc(BATCH_MAX * sizeof(WorkItem));
+        in->held = scratch_alloc(BATCH_MAX * sizeof(WorkItem));
+        in->merged = scratch_alloc(2 * BATCH_MAX * sizeof(WorkItem));
         in->rxbuf = aligned_alloc(8, RX_BATCH * RX_SIZE);
         if (!in->batch || !in->items || !in->held || !in->merged || !in->rxbuf)
                 return -ENOMEM;
@@ -154,10 +158,10 @@ void intake_done(Intake *in) {
         sd_event_source_unref(in->defer_timer);
         if (in->fd >= 0)
                 close(in->fd);
-        free(in->batch);
-        free(in->items);
-        free(in->held);
-        free(in->merged);
+        scratch_free(in->batch, BATCH_MAX * sizeof(CnEvent));
+        scratch_free(in->items, BATCH_MAX * sizeof(WorkItem));
+        scratch_free(in->held, BATCH_MAX * sizeof(WorkItem));
+        scratch_free(in->merged, 2 * BATCH_MAX * sizeof(WorkItem));
         free(in->rxbuf);
         free(in->error);
         *in = (Intake){.fd = -1};
@@ -272,6 +276,25 @@ static unsigned process_items(Intake *in, const WorkItem *items, size_t n) {
 
 static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
+/* A burst (20,000 new threads at once: ~2 MiB of these arrays touched)
+ * leaves its pages resident: give them back at the first quiet read after
+ * it, outside a storm, keeping what an ordinary read fills. Held items are
+ * kept. */
+static void release_after_burst(Intake *in, size_t n) {
+        if (n > in->burst_high)
+                in->burst_high = n;
+        if (in->burst_high <= BURST_KEEP || n > BURST_KEEP || in->pacing.storm)
+                return;
+        size_t keep_held = in->n_held > BURST_KEEP ? in->n_held : BURST_KEEP;
+        scratch_release(in->batch, BATCH_MAX * sizeof(CnEvent), BURST_KEEP * sizeof(CnEvent));
+        scratch_release(in->items, BATCH_MAX * sizeof(WorkItem), BURST_KEEP * sizeof(WorkItem));
+        scratch_release(in->held, BATCH_MAX * sizeof(WorkItem), keep_held * sizeof(WorkItem));
+        scratch_release(in->merged, 2 * BATCH_MAX * sizeof(WorkItem), 2 * BURST_KEEP * sizeof(WorkItem));
+        /* And what the burst's reads freed on the heap, as far as it can. */
+        (void) malloc_trim(0);
+        in->burst_high = 0;
+}
+
 /* A storm's deferral is over: read what queued meanwhile. */
 static int on_defer_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Intake *in = userdata;
@@ -385,6 +408,7 @@ static int on_connector(sd_event_source *s, int fd, uint32_t revents, void *user
                 }
         }
         pace(in, n, lost ? (unsigned) n : busy);
+        release_after_burst(in, n);
         reconcile_say_unmovable(rc);
         return 0;
 }

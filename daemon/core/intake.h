@@ -66,6 +66,7 @@ typedef struct Intake {
          * read: most of a storm's processes exit by then and cost nothing. */
         WorkItem *held, *merged;
         size_t n_held;
+        size_t burst_high; /* most events of one read since the arrays were last given back */
         CnEvent *batch;
         WorkItem *items;
         char *rxbuf; /* datagrams of one recvmmsg */

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -402,4 +403,23 @@ uint64_t realtime_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+void *scratch_alloc(size_t size) {
+        void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+}
+
+void scratch_release(void *p, size_t size, size_t keep) {
+        size_t page = (size_t) sysconf(_SC_PAGESIZE);
+        size_t from = (keep + page - 1) / page * page;
+
+        if (!p || from >= size)
+                return;
+        (void) madvise((char *) p + from, size - from, MADV_DONTNEED);
+}
+
+void scratch_free(void *p, size_t size) {
+        if (p)
+                (void) munmap(p, size ? size : 1);
 }

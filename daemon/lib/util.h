@@ -119,6 +119,14 @@ int parse_boolean(const char *s, bool *ret);
 char *strstrip(char *s);
 
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+/* Zeroed scratch memory in pages of its own (an anonymous mapping, not the
+ * heap), for large arrays a burst fills and a quiet time leaves unused:
+ * scratch_release() gives the kernel back what lies past the first keep
+ * bytes (those pages read as zeros afterwards), so resident memory returns
+ * to what quiet times need. NULL with errno on failure. */
+void *scratch_alloc(size_t size);
+void scratch_release(void *p, size_t size, size_t keep);
+void scratch_free(void *p, size_t size);
 
 /* A growable, NULL-terminated vector of owned strings. */
 typedef struct StrVec {
