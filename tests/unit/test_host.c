@@ -14,10 +14,6 @@
 #include "testutil.h"
 #include "lib/util.h"
 
-static void host_freep(Host **h) {
-        host_free(*h);
-}
-
 static Host *load(const char *fixture) {
         Host *h = NULL;
         _cleanup_(freep) char *error = NULL;

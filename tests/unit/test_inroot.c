@@ -68,10 +68,6 @@ static void write_at(const Trees *t, const char *rel, const char *content) {
         fclose(f);
 }
 
-static void host_freep(Host **h) {
-        host_free(*h);
-}
-
 /* An absolute symlink to a shadow-like file: not followed out of the tree,
  * and its contents appear in no error. */
 START_TEST(test_absolute_link_to_secret) {

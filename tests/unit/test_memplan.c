@@ -11,18 +11,6 @@
 #include "rules/memplan.h"
 #include "testutil.h"
 
-static void host_freep(Host **h) {
-        host_free(*h);
-}
-
-static Host *load(const char *fixture) {
-        Host *h = NULL;
-        _cleanup_(freep) char *error = NULL;
-        int r = host_load(fixture_path(fixture), &h, &error);
-        ck_assert_msg(r == 0, "host_load(%s) = %d: %s", fixture, r, error ? error : "(no message)");
-        return h;
-}
-
 static CpuSet *set_of(const char *list) {
         CpuSet *s = NULL;
         CpuSetError err;
@@ -98,7 +86,7 @@ static const struct {
 /* clang-format on */
 
 START_TEST(test_decide) {
-        _cleanup_(host_freep) Host *h = load(cases[_i].fixture);
+        _cleanup_(host_freep) Host *h = fixture_load_host(cases[_i].fixture);
         _cleanup_(cpuset_freep) CpuSet *mems = set_of(cases[_i].mems);
         CpuSet *masks[4] = {0};
         MemThread t[4];
@@ -143,7 +131,7 @@ static void plan_of(const Host *h, MemoryMode mode, const char *cpus, MemPlan *p
 
 /* Once per change of placement: what counts as a change. */
 START_TEST(test_same) {
-        _cleanup_(host_freep) Host *h = load("host-numa4");
+        _cleanup_(host_freep) Host *h = fixture_load_host("host-numa4");
         static const struct {
                 MemoryMode am;
                 const char *a;
@@ -172,7 +160,8 @@ END_TEST
 
 /* What `pinnerctl run` sets before the exec. */
 START_TEST(test_run_policy) {
-        _cleanup_(host_freep) Host *two = load("host-numa2"), *one = load("host-2cpu");
+        _cleanup_(host_freep) Host *two = fixture_load_host("host-numa2"),
+                                   *one = fixture_load_host("host-2cpu");
         static const struct {
                 int host; /* 0 two nodes, 1 one node */
                 MemoryMode mode;

@@ -19,18 +19,6 @@
 #include "lib/util.h"
 #include "testutil.h"
 
-static void host_freep(Host **h) {
-        host_free(*h);
-}
-
-static Host *load(const char *fixture) {
-        Host *h = NULL;
-        _cleanup_(freep) char *error = NULL;
-        int r = host_load(fixture_path(fixture), &h, &error);
-        ck_assert_msg(r == 0, "host_load(%s) = %d: %s", fixture, r, error ? error : "(no message)");
-        return h;
-}
-
 static CpuSet *set_of(const char *list) {
         CpuSet *s = NULL;
         CpuSetError err;
@@ -46,7 +34,7 @@ static void assert_set(const CpuSet *s, const char *expected) {
 
 /* The maps of a fixture process, through the proc handle as the daemon reads them. */
 static int read_fixture_maps(const char *fixture, pid_t pid, NumaMaps *ret) {
-        _cleanup_(host_freep) Host *h = load(fixture);
+        _cleanup_(host_freep) Host *h = fixture_load_host(fixture);
         int procfd = host_open_proc(h);
         ck_assert_int_ge(procfd, 0);
         int r = numa_read_maps(procfd, pid, ret);
@@ -66,7 +54,7 @@ static const struct {
 };
 
 START_TEST(test_nodes_of_cpus) {
-        _cleanup_(host_freep) Host *h = load(nodes_of[_i].fixture);
+        _cleanup_(host_freep) Host *h = fixture_load_host(nodes_of[_i].fixture);
         _cleanup_(cpuset_freep) CpuSet *cpus = set_of(nodes_of[_i].cpus), *nodes = NULL;
         ck_assert_int_eq(numa_nodes_of_cpus(h, cpus, &nodes), 0);
         assert_set(nodes, nodes_of[_i].nodes);
@@ -83,7 +71,7 @@ START_TEST(test_node_count) {
                  {"host-2cpu", 1, "0"},
                  {"host-4096", 8, "0-7"}};
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
-                _cleanup_(host_freep) Host *h = load(t[i].fixture);
+                _cleanup_(host_freep) Host *h = fixture_load_host(t[i].fixture);
                 _cleanup_(cpuset_freep) CpuSet *all = NULL;
                 ck_assert_uint_eq(numa_node_count(h), t[i].n);
                 ck_assert_int_eq(numa_cpu_nodes(h, &all), 0);
@@ -315,7 +303,7 @@ END_TEST
 /* ---- maps: the ranges to move ---- */
 
 START_TEST(test_ranges_fixture) {
-        _cleanup_(host_freep) Host *h = load("host-numa2");
+        _cleanup_(host_freep) Host *h = fixture_load_host("host-numa2");
         int procfd = host_open_proc(h);
         _cleanup_(freep) NumaRange *v = NULL;
         size_t n = 0;
@@ -376,7 +364,7 @@ END_TEST
 /* ---- mems allowed ---- */
 
 START_TEST(test_mems_allowed) {
-        _cleanup_(host_freep) Host *h = load("host-numa2");
+        _cleanup_(host_freep) Host *h = fixture_load_host("host-numa2");
         int procfd = host_open_proc(h);
         _cleanup_(cpuset_freep) CpuSet *a = NULL, *b = NULL, *c = NULL;
         ck_assert_int_eq(numa_read_mems_allowed(procfd, 4000, &a), 0);

@@ -12,18 +12,6 @@
 #include "testutil.h"
 #include "lib/util.h"
 
-static void host_freep(Host **h) {
-        host_free(*h);
-}
-
-static Host *load(const char *fixture) {
-        Host *h = NULL;
-        _cleanup_(freep) char *error = NULL;
-        int r = host_load(fixture_path(fixture), &h, &error);
-        ck_assert_msg(r == 0, "host_load(%s) = %d: %s", fixture, r, error ? error : "(no message)");
-        return h;
-}
-
 static void assert_set(const CpuSet *s, const char *expected) {
         _cleanup_(freep) char *f = NULL;
         ck_assert_ptr_nonnull(s);
@@ -82,7 +70,7 @@ END_TEST
 static const char *const iso_fixtures[] = {"host-cgv2iso", "host-cgv2iso-6.1"};
 
 START_TEST(test_fixture_cgv2iso) {
-        _cleanup_(host_freep) Host *h = load(iso_fixtures[_i]);
+        _cleanup_(host_freep) Host *h = fixture_load_host(iso_fixtures[_i]);
         const Partitions *p = h->partitions;
 
         ck_assert_ptr_nonnull(p);
@@ -119,7 +107,7 @@ END_TEST
  * v2 without any partition file; isolcpus alone. */
 START_TEST(test_fixture_none) {
         static const char *const names[] = {"host-2cpu", "host-cgv1", "host-cgv2", "host-4096", "host-smt"};
-        _cleanup_(host_freep) Host *h = load(names[_i]);
+        _cleanup_(host_freep) Host *h = fixture_load_host(names[_i]);
 
         ck_assert_ptr_nonnull(h->partitions);
         ck_assert_uint_eq(h->partitions->n, 0);

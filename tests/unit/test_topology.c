@@ -11,18 +11,6 @@
 #include "kernel/topology.h"
 #include "lib/util.h"
 
-static void host_freep(Host **h) {
-        host_free(*h);
-}
-
-static Host *load(const char *fixture) {
-        Host *h = NULL;
-        _cleanup_(freep) char *error = NULL;
-        int r = host_load(fixture[0] == '/' ? fixture : fixture_path(fixture), &h, &error);
-        ck_assert_msg(r == 0, "host_load(%s) = %d: %s", fixture, r, error ? error : "(no message)");
-        return h;
-}
-
 static void assert_set(const CpuSet *s, const char *expected) {
         _cleanup_(freep) char *f = NULL;
         if (!expected) {
@@ -61,7 +49,7 @@ static const struct {
 /* clang-format on */
 
 START_TEST(test_fixture) {
-        _cleanup_(host_freep) Host *h = load(fixtures[_i].fixture);
+        _cleanup_(host_freep) Host *h = fixture_load_host(fixtures[_i].fixture);
         const Topology *t = h->topology;
 
         ck_assert_ptr_nonnull(t);
@@ -90,7 +78,7 @@ END_TEST
 
 /* Every CPU has exactly one core; the core's lowest CPU is its primary. */
 START_TEST(test_fixture_consistent) {
-        _cleanup_(host_freep) Host *h = load(fixtures[_i].fixture);
+        _cleanup_(host_freep) Host *h = fixture_load_host(fixtures[_i].fixture);
         const Topology *t = h->topology;
 
         for (unsigned c = 0; c < h->nr_cpu_ids; c++) {
@@ -236,7 +224,7 @@ START_TEST(test_llc_choice) {
                 NULL,
         };
         _cleanup_(fake_tree_free) char *root = fake_tree_make(files);
-        _cleanup_(host_freep) Host *h = load(root);
+        _cleanup_(host_freep) Host *h = fixture_load_host(root);
 
         ck_assert_uint_eq(topology_n_llc(h->topology), 2);
         assert_set(topology_llc(h->topology, 0), "0");
@@ -260,7 +248,7 @@ START_TEST(test_refresh) {
                 NULL,
         };
         _cleanup_(fake_tree_free) char *root = fake_tree_make(files);
-        _cleanup_(host_freep) Host *h = load(root);
+        _cleanup_(host_freep) Host *h = fixture_load_host(root);
         const Topology *before = h->topology;
 
         assert_set(topology_smt_primary(h->topology), "0");

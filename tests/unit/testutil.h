@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kernel/host.h"
 #include "lib/util.h"
 
 /* Path of a fixture tree (tests/fixtures/NAME); PINNERD_FIXTURES is set by
@@ -19,6 +20,22 @@ static inline const char *fixture_path(const char *name) {
         const char *base = getenv("PINNERD_FIXTURES");
         snprintf(buf, sizeof buf, "%s/%s", base ? base : "tests/fixtures", name);
         return buf;
+}
+
+/* For _cleanup_: free a host from fixture_load_host(). */
+static inline void host_freep(Host **h) {
+        host_free(*h);
+}
+
+/* The host a fixture tree describes (NAME under tests/fixtures, or an
+ * absolute path); the test fails, with host_load's message, when it does
+ * not load. */
+static inline Host *fixture_load_host(const char *fixture) {
+        Host *h = NULL;
+        _cleanup_(freep) char *error = NULL;
+        int r = host_load(fixture[0] == '/' ? fixture : fixture_path(fixture), &h, &error);
+        ck_assert_msg(r == 0, "host_load(%s) = %d: %s", fixture, r, error ? error : "(no message)");
+        return h;
 }
 
 static inline int fake_tree_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
