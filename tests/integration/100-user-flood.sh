@@ -22,16 +22,13 @@ verify = 0
 [rule:big]
 comm = $M
 cpus = 1"
-printf '#!/bin/sh\nexec chrt -f 1 %s "$@"\n' "$PINNERD" >"$T/fifo-pinnerd"
-chmod 0755 "$T/fifo-pinnerd"
-PINNERD=$T/fifo-pinnerd start_daemon --log-level info
+start_daemon_fifo --log-level info
 "$T/$M" 1000 300 >"$T/mt.out" 2>&1 &
 mtp=$!
 cleanup_add "kill -KILL $mtp"
 wait_until 30 "the 1000-thread process" grep -q '^ready' "$T/mt.out"
 wait_until 10 "its threads pinned" sh -c "[ \"\$($PINNERCTL --socket $SOCK list --json | jq length)\" -ge 1000 ]"
 
-ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
 hz=$(getconf CLK_TCK)
 flooders=()
 for uid in 60001 60002 60003 60004; do
@@ -41,14 +38,14 @@ for uid in 60001 60002 60003 60004; do
 done
 cleanup_add "kill ${flooders[*]}"
 sleep 1
-c0=$(ticks)
+c0=$(daemon_ticks)
 t0=$(date +%s%N)
 # Root is served during the flood, at once.
 r0=$(date +%s%N)
 ctl status >/dev/null || fail "root's status failed during the flood"
 r1=$(date +%s%N)
 sleep 4
-c1=$(ticks)
+c1=$(daemon_ticks)
 t1=$(date +%s%N)
 kill "${flooders[@]}"
 wait "${flooders[@]}" 2>/dev/null

@@ -32,14 +32,11 @@ cpus = 1
 [rule:many]
 comm = $M
 cpus = 1"
-printf '#!/bin/sh\nexec chrt -f 1 %s "$@"\n' "$PINNERD" >"$T/fifo-pinnerd"
-chmod 0755 "$T/fifo-pinnerd"
 # The tracepoint source (74 floods the BPF source, the default where it loads).
 export PINNERD_DRIFT_SOURCE=tracepoint
-PINNERD=$T/fifo-pinnerd start_daemon --log-level info
+start_daemon_fifo --log-level info
 [ "$(ctl status --json | jq -r .drift_events)" = tracepoint ] || skip "drift events are not from the tracepoints here: $(ctl status --json | jq -r .drift_events_reason)"
 
-ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
 hz=$(getconf CLK_TCK)
 # setter SECONDS: a process (not pinned) setting its own mask in a loop.
 setter() {
@@ -53,7 +50,7 @@ print(n)' "$1"
 pt_start "$C" --threads 1 --name-prefix w
 w0=$(pt_tid "$C" w0)
 wait_mask "$w0" 1
-c0=$(ticks)
+c0=$(daemon_ticks)
 setter 4 >"$T/calls" &
 sp=$!
 sleep 1
@@ -61,7 +58,7 @@ taskset -pc 0 "$w0" >/dev/null
 wait_mask "$w0" 1 2
 ok "a pinned thread moved during the flood is put back"
 wait "$sp"
-c1=$(ticks)
+c1=$(daemon_ticks)
 cpu_ms=$(((c1 - c0) * 1000 / hz))
 echo "$(cat "$T/calls") sched_setaffinity calls in 4 s cost the daemon ${cpu_ms} ms of CPU"
 [ "$cpu_ms" -le 400 ] || fail "a sched_setaffinity loop cost the daemon ${cpu_ms} ms of CPU in 4 s"
@@ -73,14 +70,14 @@ mtp=$!
 cleanup_add "kill -KILL $mtp"
 wait_until 30 "2,000 threads" grep -q '^ready' "$T/mt.out"
 wait_until 20 "2,000 threads pinned" sh -c "[ \"\$($PINNERCTL --socket $SOCK list --json | jq length)\" -ge 2000 ]"
-c0=$(ticks)
+c0=$(daemon_ticks)
 sp=()
 for i in 1 2 3 4; do
         setter 4 >/dev/null &
         sp+=($!)
 done
 wait "${sp[@]}"
-c1=$(ticks)
+c1=$(daemon_ticks)
 cpu_ms=$(((c1 - c0) * 1000 / hz))
 lost=$(ctl status --json | jq -r '.drift_lost // empty')
 echo "four setter loops with 2,000 pinned threads: daemon CPU ${cpu_ms} ms in 4 s${lost:+, lost-record batches $lost}"

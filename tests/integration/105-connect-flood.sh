@@ -24,11 +24,8 @@ verify = 0
 [rule:probe]
 comm = $C
 cpus = 1"
-printf '#!/bin/sh\nexec chrt -f 1 %s "$@"\n' "$PINNERD" >"$T/fifo-pinnerd"
-chmod 0755 "$T/fifo-pinnerd"
-PINNERD=$T/fifo-pinnerd start_daemon --log-level info
+start_daemon_fifo --log-level info
 
-ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
 hz=$(getconf CLK_TCK)
 flooders=()
 for uid in 60011 60012 60013 60014; do
@@ -37,7 +34,7 @@ for uid in 60011 60012 60013 60014; do
 done
 cleanup_add "kill ${flooders[*]}"
 sleep 1
-c0=$(ticks)
+c0=$(daemon_ticks)
 t0=$(date +%s%N)
 r0=$(date +%s%N)
 ctl status >/dev/null || fail "root's status failed during the flood"
@@ -45,7 +42,7 @@ r1=$(date +%s%N)
 spawn_named "$C"
 wait_mask "$SPAWNED_PID" 1
 sleep 3
-c1=$(ticks)
+c1=$(daemon_ticks)
 t1=$(date +%s%N)
 wait "${flooders[@]}" 2>/dev/null
 cpu_ms=$(((c1 - c0) * 1000 / hz))

@@ -32,9 +32,7 @@ chmod 0755 "$T" "$T"/pinnerctl "$T"/manythreads
 write_conf "[pinnerd]
 rescan = 0
 verify = 0"
-printf '#!/bin/sh\nexec chrt -f 1 %s "$@"\n' "$PINNERD" >"$T/fifo-pinnerd"
-chmod 0755 "$T/fifo-pinnerd"
-PINNERD=$T/fifo-pinnerd start_daemon --log-level info
+start_daemon_fifo --log-level info
 
 "${NOBODY[@]}" "$T/manythreads" "$NTHREADS" 300 >"$T/mt.out" 2>&1 &
 mtp=$!

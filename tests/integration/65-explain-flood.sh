@@ -39,9 +39,7 @@ restore = no
 [rule:exec]
 comm = $E
 cpus = $CPU"
-printf '#!/bin/sh\nexec chrt -f 1 %s "$@"\n' "$PINNERD" >"$T/fifo-pinnerd"
-chmod 0755 "$T/fifo-pinnerd"
-PINNERD=$T/fifo-pinnerd start_daemon --log-level info
+start_daemon_fifo --log-level info
 expect_eq "$(chrt -p "$DAEMON_PID" | sed -n 's/.*scheduling policy: //p')" SCHED_FIFO "daemon policy"
 
 "${NOBODY[@]}" "$T/manythreads" "$NTHREADS" 300 >"$T/mt.out" 2>&1 &

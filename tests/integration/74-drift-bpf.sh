@@ -83,20 +83,19 @@ cpus = 1"
 fi
 
 # Pacing: one thread resetting its own mask in a loop for 3 s.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
 hz=$(getconf CLK_TCK)
-t0=$(cpu_ticks)
+t0=$(daemon_ticks)
 out=$("$HELPERS/affloop" 3)
-t1=$(cpu_ticks)
+t1=$(daemon_ticks)
 share=$(((t1 - t0) * 100 / hz / 3))
 calls=$(echo "$out" | awk '/^calls/ {print $2}')
 echo "info: a thread no rule manages calling sched_setaffinity on itself $calls times in 3 s: daemon at ${share}% of a CPU"
 [ "$share" -le 15 ] || fail "the daemon used ${share}% of a CPU for someone else's loop"
 ok "an unmanaged loop costs the daemon at most 15% of a CPU (${share}%)"
 cp "$HELPERS/affloop" "$T/${C}l"
-t0=$(cpu_ticks)
+t0=$(daemon_ticks)
 out=$("$T/${C}l" 3 wl)
-t1=$(cpu_ticks)
+t1=$(daemon_ticks)
 share=$(((t1 - t0) * 100 / hz / 3))
 calls=$(echo "$out" | awk '/^calls/ {print $2}')
 echo "info: a managed thread (drift = reapply) resetting its own mask $calls times in 3 s: daemon at ${share}% of a CPU"
@@ -120,14 +119,14 @@ MTP=$!
 cleanup_add "kill -KILL $MTP"
 wait_until 30 "2,000 threads" grep -q '^ready' "$T/mt.out"
 wait_until 20 "2,000 threads pinned" sh -c "[ \"\$($PINNERCTL --socket $SOCK list --json | jq length)\" -ge 2000 ]"
-t0=$(cpu_ticks)
+t0=$(daemon_ticks)
 lp=()
 for i in 1 2 3 4; do
         "$HELPERS/affloop" 4 >/dev/null &
         lp+=($!)
 done
 wait "${lp[@]}"
-t1=$(cpu_ticks)
+t1=$(daemon_ticks)
 cpu_ms=$(((t1 - t0) * 1000 / hz))
 echo "info: four self-setting loops for 4 s beside 2,000 pinned threads: daemon CPU ${cpu_ms} ms"
 [ "$cpu_ms" -le 1000 ] || fail "lost records with 2,000 pinned threads cost the daemon ${cpu_ms} ms of CPU in 4 s"

@@ -28,9 +28,8 @@ comm = $L
 cpus = 1"
 start_daemon
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
 rss0=$(rss)
-cpu0=$(cpu_ticks)
+cpu0=$(daemon_ticks)
 
 pids=()
 for i in 1 2 3 4 5 6 7 8; do
@@ -45,7 +44,7 @@ ok "a process started during the hostile execs is pinned"
 wait "${pids[@]}"
 
 rss1=$(rss)
-cpu1=$(cpu_ticks)
+cpu1=$(daemon_ticks)
 hz=$(getconf CLK_TCK)
 grow=$((rss1 - rss0))
 ms=$(((cpu1 - cpu0) * 1000 / hz))

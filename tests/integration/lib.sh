@@ -54,6 +54,18 @@ start_daemon() {
         fail "pinnerd did not start within 10 s"
 }
 
+# start_daemon_fifo [ARGS...]: start_daemon with pinnerd at SCHED_FIFO 1, as
+# the unit runs it (the flood tests measure what the loop costs then).
+start_daemon_fifo() {
+        printf '#!/bin/sh\nexec chrt -f 1 %s "$@"\n' "$PINNERD" >"$T/fifo-pinnerd"
+        chmod 0755 "$T/fifo-pinnerd"
+        local PINNERD=$T/fifo-pinnerd
+        start_daemon "$@"
+}
+
+# daemon_ticks: the daemon's CPU time so far (user + system), in clock ticks.
+daemon_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
+
 stop_daemon() {
         [ -n "$DAEMON_PID" ] || return 0
         kill -TERM "$DAEMON_PID" 2>/dev/null
