@@ -74,8 +74,9 @@ expect_eq "$(get "$T/base.out" pinned)" "$EXECS" "baseline: every exec pinned"
 
 for i in 1 2; do
         echo 0 >"$T/flood.$i"
-        chown 65534 "$T/flood.$i"
-        "${NOBODY[@]}" bash -c 'n=0; while :; do "$1" --socket "$2" explain "$3" >/dev/null 2>&1; n=$((n + 1)); echo $n >"$4"; done' \
+        echo 0 >"$T/flood.$i.started"
+        chown 65534 "$T/flood.$i" "$T/flood.$i.started"
+        "${NOBODY[@]}" bash -c 'n=0; while :; do echo $((n + 1)) >"$4.started"; "$1" --socket "$2" explain "$3" >/dev/null 2>&1; n=$((n + 1)); echo $n >"$4"; done' \
                 flood "$T/pinnerctl" "$SOCK" "$mtp" "$T/flood.$i" &
         eval "fl$i=\$!"
 done
@@ -88,11 +89,16 @@ t0=$(date +%s%N)
 "$T/execpin" "$T/$E" "$CPU" "$EXECS" >"$T/flood.out" || fail "execpin under the flood: exit $?"
 t1=$(date +%s%N)
 c1=$(($(count "$T/flood.1") + $(count "$T/flood.2")))
+s1=$(($(count "$T/flood.1.started") + $(count "$T/flood.2.started")))
 kill "$fl1" "$fl2"
 wait "$fl1" "$fl2" 2>/dev/null
 f_before=$(get "$T/flood.out" before_main)
 echo "under the flood ($((c1 - c0)) explains by nobody in $(((t1 - t0) / 1000000)) ms): $f_before/$EXECS pinned before main, all pinned $(get "$T/flood.out" pinned)/$EXECS, p50 $(get "$T/flood.out" p50_us) us, p99 $(get "$T/flood.out" p99_us) us"
-[ $((c1 - c0)) -ge 1 ] || fail "the flood made no explain request while the execs ran"
+# A request started before the execs ended and not answered before they
+# began was in the daemon while they ran. (Answers alone can miss it: nobody's
+# share of the daemon is 5% of a CPU, so one explain of 8,000 threads may
+# take longer than the whole exec loop.)
+[ $((s1 - c0)) -ge 1 ] || fail "the flood made no explain request while the execs ran"
 expect_eq "$(get "$T/flood.out" pinned)" "$EXECS" "under the flood: every exec pinned"
 need=$((b_before * MIN_SHARE / 100))
 [ "$f_before" -ge "$need" ] || fail "under nobody's explain flood only $f_before/$EXECS execs were pinned before main, baseline $b_before (need $need)"
