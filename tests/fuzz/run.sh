@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer harnesses into BUILD_DIR/fuzz and run each for a bounded
-# time on a scratch copy of its seed corpus. Usage: run.sh BUILD_DIR
+# time on a scratch copy of its seed corpus (one input over 60 s is a
+# failure). Usage: run.sh BUILD_DIR
 # FUZZ_SECONDS (default 20) bounds each run; FUZZ_CC picks the compiler;
 # FUZZ_SEED fixes libFuzzer's seed (CI=true: 1, so a red run can be replayed;
 # otherwise a new one each run, to look further).
@@ -65,7 +66,7 @@ for h in cpulist config ctlproto ere; do
         corpus=$tmp/corpus-$h
         mkdir -p "$corpus"
         cp "$top/tests/fuzz/seeds/$h/"* "$corpus/"
-        if "$out/fuzz_$h" -max_total_time="$secs" $seedopt -print_final_stats=1 -max_len=8192 \
+        if "$out/fuzz_$h" -max_total_time="$secs" $seedopt -timeout=60 -print_final_stats=1 -max_len=8192 \
                 -artifact_prefix="$out/crash-$h-" "$corpus" >"$tmp/$h.log" 2>&1; then
                 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$h.log")
                 echo "fuzz: $h: ${execs:-?} executions in ${secs}s, $(find "$corpus" -type f | wc -l) corpus inputs, no crash"
