@@ -54,38 +54,96 @@ static size_t intruders(const Tally *t) {
         return t->tasks + t->kthreads + t->irqs + t->wqs;
 }
 
-/* One table of the tasks of some classes. */
-static int task_table(const CpuScan *s, OutBuf *out, const char *title, bool (*pick)(const TaskSeen *),
-                      bool with_rule) {
-        Table t;
-        size_t n = 0;
+/* What the parts after the task tables may need of a reply (IRQs,
+ * workqueue masks, the rates and the summary): the tables stop listing
+ * before they would leave less. */
+#define AUDIT_REPLY_RESERVE ((size_t) 64 * 1024)
 
-        for (size_t i = 0; i < s->n_tasks; i++)
-                n += pick(&s->tasks[i]);
-        if (n == 0)
-                return 0;
-        outbuf_printf(out, "\n%s (%zu):\n", title, n);
-        table_init(&t);
-        table_add_column(&t, "PID", TABLE_RIGHT);
-        table_add_column(&t, "TID", TABLE_RIGHT);
-        table_add_column(&t, "PROCESS", TABLE_LEFT);
-        table_add_column(&t, "THREAD", TABLE_LEFT);
-        table_add_column(&t, "CPUS", TABLE_LEFT);
-        table_add_column(&t, with_rule ? "RULE" : "WHY", TABLE_LEFT);
-        for (size_t i = 0; i < s->n_tasks; i++) {
-                const TaskSeen *x = &s->tasks[i];
-                if (!pick(x))
-                        continue;
-                table_add_cellf(&t, "%d", (int) x->pid);
-                table_add_cellf(&t, "%d", (int) x->tid);
-                table_add_cell(&t, x->comm);
-                table_add_cell(&t, x->thread);
-                table_add_cell(&t, x->mask);
-                table_add_cell(&t, with_rule ? x->rule : x->why);
+/* Bytes the reply may still take. */
+static size_t reply_room(const OutBuf *o) {
+        size_t max = o->max ? o->max : OUTBUF_MAX;
+        return o->len < max ? max - o->len : 0;
+}
+
+/* Whether a slice that began at t0 is spent; looked at every 32 items. */
+static bool slice_over(size_t i, uint64_t t0) {
+        return i > 0 && (i & 31) == 0 && now_usec() - t0 >= CTL_STEP_BUDGET_USEC;
+}
+
+/* Whether the table, rendered with one more row for x, still leaves the
+ * reply its reserve. A row is as wide as the widest cell of each column
+ * (the raw lengths stand for the escaped ones: the reserve covers the odd
+ * byte), and the first row that does not fit ends the listing, so no row
+ * left out widens a column. */
+static bool row_fits(const Table *t, const OutBuf *out, const TaskSeen *x, bool with_rule) {
+        char pid[16], tid[16];
+        const char *cells[] = {pid, tid, x->comm, x->thread, x->mask, with_rule ? x->rule : x->why};
+        size_t line = 0;
+
+        snprintf(pid, sizeof pid, "%d", (int) x->pid);
+        snprintf(tid, sizeof tid, "%d", (int) x->tid);
+        for (size_t i = 0; i < ELEMENTSOF(cells); i++) {
+                size_t w = cells[i] ? strlen(cells[i]) : 1;
+                line += (w > t->widths[i] ? w : t->widths[i]) + 2;
         }
-        int r = table_render(&t, out);
-        table_done(&t);
-        return r;
+        return (table_rows(t) + 2) * line + AUDIT_REPLY_RESERVE <= reply_room(out);
+}
+
+/* One table of the tasks of some classes, a slice at a time: its rows are
+ * added (o->pos walks the tasks), then rendered (o->row). 1 while there is
+ * more, 0 when it is out (or has no row: then nothing is). */
+static int task_table_step(const CpuScan *s, CpuScanOut *o, OutBuf *out, const char *title,
+                           bool (*pick)(const TaskSeen *), bool with_rule, uint64_t t0) {
+        Table *t = &o->table;
+        int r;
+
+        if (!o->filled) {
+                if (o->pos == 0) {
+                        table_done(t);
+                        table_add_column(t, "PID", TABLE_RIGHT);
+                        table_add_column(t, "TID", TABLE_RIGHT);
+                        table_add_column(t, "PROCESS", TABLE_LEFT);
+                        table_add_column(t, "THREAD", TABLE_LEFT);
+                        table_add_column(t, "CPUS", TABLE_LEFT);
+                        table_add_column(t, with_rule ? "RULE" : "WHY", TABLE_LEFT);
+                }
+                for (; o->pos < s->n_tasks; o->pos++) {
+                        const TaskSeen *x = &s->tasks[o->pos];
+                        if (slice_over(o->pos, t0))
+                                return 1;
+                        if (!pick(x))
+                                continue;
+                        if (o->omitted || !row_fits(t, out, x, with_rule)) {
+                                o->omitted++;
+                                continue;
+                        }
+                        table_add_cellf(t, "%d", (int) x->pid);
+                        table_add_cellf(t, "%d", (int) x->tid);
+                        table_add_cell(t, x->comm);
+                        table_add_cell(t, x->thread);
+                        table_add_cell(t, x->mask);
+                        table_add_cell(t, with_rule ? x->rule : x->why);
+                }
+                o->filled = true;
+                o->row = 0;
+                if (t->error)
+                        return t->error;
+                if (table_rows(t) + o->omitted == 0)
+                        return 0;
+                outbuf_printf(out, "\n%s (%zu):\n", title, table_rows(t) + o->omitted);
+        }
+        if (table_rows(t) > 0) {
+                do
+                        r = table_render_part(t, out, &o->row, 32);
+                while (r > 0 && now_usec() - t0 < CTL_STEP_BUDGET_USEC);
+                if (r != 0)
+                        return r;
+        }
+        if (o->omitted)
+                outbuf_printf(out, "  ... and %zu more not listed: an answer%s is at most %zu MiB\n",
+                              o->omitted, out->max ? " to a non-root caller" : "",
+                              (out->max ? out->max : OUTBUF_MAX) >> 20);
+        return 0;
 }
 
 static bool pick_owner(const TaskSeen *t) {
@@ -98,22 +156,55 @@ static bool pick_fixed(const TaskSeen *t) {
         return t->cls == TASK_FIXED || t->cls == TASK_MOVING;
 }
 
-static int render_text(Manager *m, const CpuScan *s, CtlReply *reply) {
-        _cleanup_(freep) char *cpus = cpuset_format_list(s->cpus);
-        Tally t = tally(s);
+/* The text's task tables, in order. */
+static const struct TaskTable {
+        const char *title;
+        bool (*pick)(const TaskSeen *);
+        bool with_rule;
+} task_tables[] = {
+        {"put there by rules", pick_owner, true},
+        {"tasks that can move and may run there", pick_intruder, false},
+        {"kernel threads that cannot move or move with their IRQ, not failing", pick_fixed, false},
+};
+
+/* The parts of an answer: the text's heading, its task tables one after
+ * another (the JSON's task array), then the rest at once (IRQs and
+ * workqueue masks are hundreds at most). */
+enum {
+        PART_HEAD,
+        PART_TASKS,
+        PART_REST = PART_TASKS + ELEMENTSOF(task_tables),
+};
+
+static int render_text(Manager *m _unused_, const CpuScan *s, CpuScanOut *ro, CtlReply *reply, uint64_t t0) {
         OutBuf *o = &reply->out;
         bool rates = s->sample_usec > 0;
         int r;
 
-        outbuf_printf(o, "audit of CPU%s %s", cpuset_count(s->cpus) == 1 ? "" : "s", cpus ? cpus : "?");
-        if (rates)
-                outbuf_printf(o, " (sampled %.1f s)", (double) (s->b.usec - s->a.usec) / 1e6);
-        outbuf_puts(o, "\n");
-        if ((r = task_table(s, o, "put there by rules", pick_owner, true)) < 0 ||
-            (r = task_table(s, o, "tasks that can move and may run there", pick_intruder, false)) < 0 ||
-            (r = task_table(s, o, "kernel threads that cannot move or move with their IRQ, not failing",
-                            pick_fixed, false)) < 0)
-                return r;
+        if (ro->part == PART_HEAD) {
+                _cleanup_(freep) char *cpus = cpuset_format_list(s->cpus);
+                outbuf_printf(o, "audit of CPU%s %s", cpuset_count(s->cpus) == 1 ? "" : "s",
+                              cpus ? cpus : "?");
+                if (rates)
+                        outbuf_printf(o, " (sampled %.1f s)", (double) (s->b.usec - s->a.usec) / 1e6);
+                outbuf_puts(o, "\n");
+                ro->part = PART_TASKS;
+        }
+        while (ro->part < PART_REST) {
+                const struct TaskTable *tt = &task_tables[ro->part - PART_TASKS];
+                r = task_table_step(s, ro, o, tt->title, tt->pick, tt->with_rule, t0);
+                if (r != 0)
+                        return r < 0 ? r : outbuf_error(o) < 0 ? outbuf_error(o) : 1;
+                table_done(&ro->table);
+                ro->part++;
+                ro->pos = 0;
+                ro->omitted = 0;
+                ro->filled = false;
+                if (now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
+                        return 1;
+        }
+
+        Tally t = tally(s);
 
         size_t n_irqs = 0;
         for (size_t i = 0; i < s->n_irqs; i++)
@@ -251,105 +342,118 @@ static const char *class_name(TaskClass c) {
         return (unsigned) c < _TASK_CLASS_MAX ? names[c] : "?";
 }
 
-static int render_json(Manager *m, const CpuScan *s, CtlReply *reply) {
-        _cleanup_(freep) char *cpus = cpuset_format_list(s->cpus);
-        Tally t = tally(s);
+static int render_json(Manager *m _unused_, const CpuScan *s, CpuScanOut *ro, CtlReply *reply, uint64_t t0) {
+        JsonWriter *w = &ro->json;
         bool rates = s->sample_usec > 0;
-        JsonWriter w;
+        Tally t;
 
-        json_init(&w, &reply->out);
-        json_object_begin(&w);
-        json_field_string(&w, "cpus", cpus);
-        json_field_uint(&w, "intruders", intruders(&t));
-        json_field_bool(&w, "truncated", s->truncated);
-        json_key(&w, "tasks");
-        json_array_begin(&w);
-        for (size_t i = 0; i < s->n_tasks; i++) {
-                const TaskSeen *x = &s->tasks[i];
-                json_object_begin(&w);
-                json_field_int(&w, "pid", x->pid);
-                json_field_int(&w, "tid", x->tid);
-                json_field_string(&w, "comm", x->comm);
-                json_field_string(&w, "thread", x->thread);
-                json_field_string(&w, "cpus", x->mask);
-                json_field_string(&w, "class", class_name(x->cls));
-                json_field_bool(&w, "intruder", task_intrudes(x));
-                json_field_string(&w, "rule", x->rule);
-                json_field_text(&w, "why", x->why);
-                json_object_end(&w);
+        if (ro->part == PART_HEAD) {
+                _cleanup_(freep) char *cpus = cpuset_format_list(s->cpus);
+                t = tally(s);
+                json_init(w, &reply->out);
+                json_object_begin(w);
+                json_field_string(w, "cpus", cpus);
+                json_field_uint(w, "intruders", intruders(&t));
+                json_field_bool(w, "truncated", s->truncated);
+                json_key(w, "tasks");
+                json_array_begin(w);
+                ro->part = PART_TASKS;
         }
-        json_array_end(&w);
-        json_key(&w, "irqs");
-        json_array_begin(&w);
+        for (; ro->pos < s->n_tasks; ro->pos++) {
+                const TaskSeen *x = &s->tasks[ro->pos];
+                if (slice_over(ro->pos, t0))
+                        return w->error ? w->error : 1;
+                /* An object is ~250 bytes, its why at most a few hundred. */
+                if (ro->omitted || reply_room(&reply->out) < AUDIT_REPLY_RESERVE + 4096) {
+                        ro->omitted++;
+                        continue;
+                }
+                json_object_begin(w);
+                json_field_int(w, "pid", x->pid);
+                json_field_int(w, "tid", x->tid);
+                json_field_string(w, "comm", x->comm);
+                json_field_string(w, "thread", x->thread);
+                json_field_string(w, "cpus", x->mask);
+                json_field_string(w, "class", class_name(x->cls));
+                json_field_bool(w, "intruder", task_intrudes(x));
+                json_field_string(w, "rule", x->rule);
+                json_field_text(w, "why", x->why);
+                json_object_end(w);
+        }
+        t = tally(s);
+        json_array_end(w);
+        json_field_uint(w, "tasks_omitted", ro->omitted);
+        json_key(w, "irqs");
+        json_array_begin(w);
         for (size_t i = 0; i < s->n_irqs; i++) {
                 const IrqSeen *q = &s->irqs[i];
                 if (q->state == IRQ_STATE_AWAY)
                         continue;
                 _cleanup_(freep) char *req = cpuset_format_list(q->requested),
                                       *eff = q->effective ? cpuset_format_list(q->effective) : NULL;
-                json_object_begin(&w);
-                json_field_uint(&w, "irq", q->irq);
-                json_field_string(&w, "name", q->actions);
-                json_field_string(&w, "requested", req);
-                json_field_string(&w, "effective", eff);
-                json_field_string(&w, "state", cpuscan_irq_state_name(q->state));
-                json_field_bool(&w, "movable", !q->unmovable);
-                json_field_bool(&w, "intruder", q->state == IRQ_STATE_INTRUDER);
-                json_field_string(&w, "rule", q->rule);
-                json_field_text(&w, "why", q->why);
-                json_object_end(&w);
+                json_object_begin(w);
+                json_field_uint(w, "irq", q->irq);
+                json_field_string(w, "name", q->actions);
+                json_field_string(w, "requested", req);
+                json_field_string(w, "effective", eff);
+                json_field_string(w, "state", cpuscan_irq_state_name(q->state));
+                json_field_bool(w, "movable", !q->unmovable);
+                json_field_bool(w, "intruder", q->state == IRQ_STATE_INTRUDER);
+                json_field_string(w, "rule", q->rule);
+                json_field_text(w, "why", q->why);
+                json_object_end(w);
         }
-        json_array_end(&w);
-        json_key(&w, "workqueues");
-        json_array_begin(&w);
+        json_array_end(w);
+        json_key(w, "workqueues");
+        json_array_begin(w);
         for (size_t i = 0; i < s->n_wqs; i++) {
                 const WqSeen *x = &s->wqs[i];
                 _cleanup_(freep) char *mask = cpuset_format_list(x->mask);
-                json_object_begin(&w);
-                json_field_string(&w, "name", x->name);
-                json_field_string(&w, "cpumask", mask);
-                json_field_bool(&w, "intruder", wq_intrudes(s, x));
-                json_field_text(&w, "why", x->why);
-                json_object_end(&w);
+                json_object_begin(w);
+                json_field_string(w, "name", x->name);
+                json_field_string(w, "cpumask", mask);
+                json_field_bool(w, "intruder", wq_intrudes(s, x));
+                json_field_text(w, "why", x->why);
+                json_object_end(w);
         }
-        json_array_end(&w);
+        json_array_end(w);
         if (rates) {
-                json_field_uint(&w, "sample_usec", s->b.usec - s->a.usec);
-                json_key(&w, "interrupts");
-                json_array_begin(&w);
+                json_field_uint(w, "sample_usec", s->b.usec - s->a.usec);
+                json_key(w, "interrupts");
+                json_array_begin(w);
                 for (int c = cpuset_next(s->cpus, -1); c >= 0; c = cpuset_next(s->cpus, c)) {
-                        json_object_begin(&w);
-                        json_field_int(&w, "cpu", c);
+                        json_object_begin(w);
+                        json_field_int(w, "cpu", c);
                         for (int k = 0; k < _IRQ_KIND_MAX; k++) {
                                 double v = cpustat_kind_rate(&s->a, &s->b, (unsigned) c, (IrqKind) k);
-                                json_key(&w, irq_kind_name((IrqKind) k));
-                                v < 0 ? json_null(&w) : json_uint(&w, (uint64_t) (v + 0.5));
+                                json_key(w, irq_kind_name((IrqKind) k));
+                                v < 0 ? json_null(w) : json_uint(w, (uint64_t) (v + 0.5));
                         }
                         double v = cpustat_switch_rate(&s->a, &s->b, (unsigned) c);
-                        json_key(&w, "context_switches");
-                        v < 0 ? json_null(&w) : json_uint(&w, (uint64_t) (v + 0.5));
-                        json_key(&w, "device_irqs");
-                        json_array_begin(&w);
+                        json_key(w, "context_switches");
+                        v < 0 ? json_null(w) : json_uint(w, (uint64_t) (v + 0.5));
+                        json_key(w, "device_irqs");
+                        json_array_begin(w);
                         for (size_t i = 0; s->b.irqs && i < s->b.irqs->n_rows; i++) {
                                 const IrqRow *row = &s->b.irqs->rows[i];
                                 uint64_t d;
                                 if (!row->numbered ||
                                     !(d = cpustat_irq_delta(&s->a, &s->b, row->irq, (unsigned) c)))
                                         continue;
-                                json_object_begin(&w);
-                                json_field_uint(&w, "irq", row->irq);
-                                json_field_string(&w, "name", row->actions);
-                                json_field_uint(&w, "count", d);
-                                json_object_end(&w);
+                                json_object_begin(w);
+                                json_field_uint(w, "irq", row->irq);
+                                json_field_string(w, "name", row->actions);
+                                json_field_uint(w, "count", d);
+                                json_object_end(w);
                         }
-                        json_array_end(&w);
-                        json_object_end(&w);
+                        json_array_end(w);
+                        json_object_end(w);
                 }
-                json_array_end(&w);
+                json_array_end(w);
         }
-        json_object_end(&w);
+        json_object_end(w);
         reply->exit_code = intruders(&t) ? CTL_EXIT_FAILED : CTL_EXIT_OK;
-        return json_finish(&w);
+        return json_finish(w);
 }
 
 static const CpuScanVerb audit_verb = {

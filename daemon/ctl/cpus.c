@@ -81,7 +81,8 @@ static void rate_cell(Table *t, double v) {
                 table_add_cellf(t, "%.0f", v);
 }
 
-static int render_text(Manager *m, const CpuScan *s, CtlReply *reply) {
+static int render_text(Manager *m, const CpuScan *s, CpuScanOut *out _unused_, CtlReply *reply,
+                       uint64_t t0 _unused_) {
         const Host *h = m->rc.host;
         bool rates = s->sample_usec > 0;
         bool any_unmovable = false;
@@ -181,7 +182,8 @@ static void json_rate(JsonWriter *w, const char *key, double v) {
                 json_uint(w, (uint64_t) (v + 0.5));
 }
 
-static int render_json(Manager *m, const CpuScan *s, CtlReply *reply) {
+static int render_json(Manager *m, const CpuScan *s, CpuScanOut *out _unused_, CtlReply *reply,
+                       uint64_t t0 _unused_) {
         const Host *h = m->rc.host;
         bool rates = s->sample_usec > 0;
         static const char *const class_keys[_TASK_CLASS_MAX] = {"pinned", "other_tasks", "kthreads_movable",

@@ -588,6 +588,8 @@ typedef struct CpuScanJob {
         CpuScan scan;
         const CpuScanVerb *verb;
         bool json;
+        bool scanned;
+        CpuScanOut out;
 } CpuScanJob;
 
 static void job_free(void *p) {
@@ -595,6 +597,7 @@ static void job_free(void *p) {
         if (!j)
                 return;
         cpuscan_done(&j->scan);
+        table_done(&j->out.table);
         free(j);
 }
 
@@ -605,11 +608,15 @@ static void job_freep(CpuScanJob **j) {
 static int job_step(void *userdata, void *state, CtlReply *reply) {
         Manager *m = userdata;
         CpuScanJob *j = state;
-        int r = cpuscan_step(&j->scan, m, reply);
+        uint64_t t0 = now_usec();
 
-        if (r != 0)
-                return r;
-        return (j->json ? j->verb->json : j->verb->text)(m, &j->scan, reply);
+        if (!j->scanned) {
+                int r = cpuscan_step(&j->scan, m, reply);
+                if (r != 0)
+                        return r;
+                j->scanned = true;
+        }
+        return (j->json ? j->verb->json : j->verb->text)(m, &j->scan, &j->out, reply, t0);
 }
 
 int cpuscan_verb(Manager *m, const CtlRequest *req, CtlReply *reply, const CpuScanVerb *v) {

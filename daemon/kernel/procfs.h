@@ -43,8 +43,10 @@ typedef struct TaskStat {
 /* comm is between the first '(' and the last ')', raw (proc/PID/comm is raw
  * too plus a newline; status escapes it). prctl(PR_SET_NAME, "") makes "()". */
 int procfs_parse_stat_buf(const char *buf, size_t len, TaskStat *ret);
-/* proc/PID/task/TID/stat (tid == pid, or 0, reads proc/PID/stat: the process
- * itself). The pid field must equal the tid asked for, else -EBADMSG. */
+/* proc/PID/task/TID/stat; tid == pid, or 0, reads the leader's
+ * (proc/PID/task/PID/stat: what proc/PID/stat says of the process, without
+ * its walk over every thread). The pid field must equal the tid asked for,
+ * else -EBADMSG. */
 int procfs_read_stat(int procfd, pid_t pid, pid_t tid, TaskStat *ret);
 
 /* proc/PID/comm without its trailing newline: cheaper for the kernel than

@@ -2,6 +2,7 @@
 #include "lib/output.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -571,10 +572,15 @@ static int table_store(Table *t, StrVec *v, const char *text) {
                 free(e);
                 return table_fail(t, -ENOBUFS);
         }
+        size_t column = v->n % TABLE_MAX_COLUMNS, w = text_width(e);
+        if (v == &t->cells)
+                column = v->n % t->headers.n;
         r = strvec_push_take(v, e);
         if (r < 0)
                 return table_fail(t, r);
         t->bytes += len + 1;
+        if (w > t->widths[column])
+                t->widths[column] = w;
         return 0;
 }
 
@@ -644,28 +650,28 @@ static void table_render_line(const Table *t, const size_t *widths, char *const 
         outbuf_putc(out, '\n');
 }
 
-int table_render(const Table *t, OutBuf *out) {
-        size_t widths[TABLE_MAX_COLUMNS] = {0};
-        size_t n_cols = t->headers.n;
+int table_render_part(const Table *t, OutBuf *out, size_t *next_row, size_t max_rows) {
+        size_t n_cols = t->headers.n, rows = table_rows(t);
 
         if (t->error)
                 return t->error;
         if (n_cols == 0)
                 return 0;
-        for (size_t i = 0; i < n_cols; i++)
-                widths[i] = text_width(t->headers.v[i]);
-        for (size_t i = 0; i < t->cells.n; i++) {
-                size_t w = text_width(t->cells.v[i]);
-                if (w > widths[i % n_cols])
-                        widths[i % n_cols] = w;
-        }
-        table_render_line(t, widths, t->headers.v, n_cols, out);
-        for (size_t row = 0; row * n_cols < t->cells.n; row++) {
-                size_t first = row * n_cols;
+        if (*next_row == 0)
+                table_render_line(t, t->widths, t->headers.v, n_cols, out);
+        for (size_t k = 0; k < max_rows && *next_row < rows; k++, (*next_row)++) {
+                size_t first = *next_row * n_cols;
                 size_t n = t->cells.n - first < n_cols ? t->cells.n - first : n_cols;
-                table_render_line(t, widths, t->cells.v + first, n, out);
+                table_render_line(t, t->widths, t->cells.v + first, n, out);
         }
-        return outbuf_error(out);
+        int r = outbuf_error(out);
+        return r < 0 ? r : *next_row < rows;
+}
+
+int table_render(const Table *t, OutBuf *out) {
+        size_t row = 0;
+        int r = table_render_part(t, out, &row, SIZE_MAX);
+        return r < 0 ? r : 0;
 }
 
 void table_done(Table *t) {

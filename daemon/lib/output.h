@@ -152,6 +152,7 @@ typedef struct Table {
         StrVec headers;
         TableAlign align[TABLE_MAX_COLUMNS];
         StrVec cells;
+        size_t widths[TABLE_MAX_COLUMNS]; /* the widest cell of each column so far */
         size_t bytes;
         int error;
 } Table;
@@ -166,4 +167,10 @@ size_t table_rows(const Table *t);
 /* Header line, then each row; a partly filled last row is padded with empty
  * cells. Returns 0 or -errno (the table's error first). */
 int table_render(const Table *t, OutBuf *out);
+/* The same a piece at a time, for a long table rendered in slices: the
+ * header when *next_row is 0, then at most max_rows rows from *next_row,
+ * which moves on. Returns 1 while rows remain, 0 when the last is out,
+ * -errno. Cells added in between widen later rows only: add them all
+ * first. */
+int table_render_part(const Table *t, OutBuf *out, size_t *next_row, size_t max_rows);
 void table_done(Table *t);

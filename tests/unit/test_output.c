@@ -653,6 +653,40 @@ START_TEST(test_table_no_trailing_space) {
 }
 END_TEST
 
+/* Rendered a few rows at a time, a table reads exactly as rendered whole:
+ * the widths are the widest of every cell, not of the rows out so far. */
+START_TEST(test_table_render_part) {
+        OutBuf whole = OUTBUF_INIT, parts = OUTBUF_INIT;
+        Table t;
+        size_t row = 0;
+        int r, calls = 0;
+
+        table_init(&t);
+        table_add_column(&t, "TID", TABLE_RIGHT);
+        table_add_column(&t, "NAME", TABLE_LEFT);
+        table_add_column(&t, "WHY", TABLE_LEFT);
+        for (int i = 0; i < 10; i++) {
+                table_add_cellf(&t, "%d", i == 9 ? 1234567 : i);
+                table_add_cell(&t, i == 7 ? "a-much-longer-name" : "w");
+                table_add_cell(&t, i == 3 ? NULL : "because");
+        }
+        ck_assert_int_eq(table_render(&t, &whole), 0);
+        while ((r = table_render_part(&t, &parts, &row, 3)) > 0)
+                calls++;
+        ck_assert_int_eq(r, 0);
+        ck_assert_int_eq(calls, 3); /* rows 0-2, 3-5, 6-8 leave one; the fourth call ends */
+        ck_assert_uint_eq(row, 10);
+        ck_assert_str_eq(outbuf_str(&parts), outbuf_str(&whole));
+        ck_assert_ptr_nonnull(strstr(outbuf_str(&whole), "      7  a-much-longer-name  because\n"));
+        /* Nothing left: another call adds nothing. */
+        ck_assert_int_eq(table_render_part(&t, &parts, &row, 3), 0);
+        ck_assert_str_eq(outbuf_str(&parts), outbuf_str(&whole));
+        table_done(&t);
+        outbuf_done(&whole);
+        outbuf_done(&parts);
+}
+END_TEST
+
 START_TEST(test_table_errors) {
         OutBuf b = OUTBUF_INIT;
         Table t;
@@ -710,6 +744,7 @@ Suite *output_suite(void) {
         tcase_add_test(tc, test_table_alignment);
         tcase_add_test(tc, test_table_no_trailing_space);
         tcase_add_test(tc, test_table_errors);
+        tcase_add_test(tc, test_table_render_part);
         suite_add_tcase(s, tc);
         return s;
 }
