@@ -55,9 +55,17 @@ static void queue_rotate(MemoryStep *ms) {
         ms->tail = mp;
 }
 
+static void reader_close(MemoryStep *ms, MemProc *mp) {
+        if (mp->maps.fd >= 0)
+                ms->readers--;
+        numa_range_reader_done(&mp->maps);
+}
+
 static void pass_stop(MemoryStep *ms, MemProc *mp) {
         queue_remove(ms, mp);
         mp->running = false;
+        reader_close(ms, mp);
+        mp->maps_read = false;
         free(mp->ranges);
         mp->ranges = NULL;
         mp->n_ranges = mp->range = 0;
@@ -196,8 +204,6 @@ static void pass_end(MemoryStep *ms, MemProc *mp, int err) {
 }
 
 static int pass_start(MemoryStep *ms, MemProc *mp) {
-        int r;
-
         pass_stop(ms, mp);
         mp->stats = (PageMoveStats){0};
         mp->spent_usec = mp->calls = mp->longest_call_usec = 0;
@@ -209,11 +215,6 @@ static int pass_start(MemoryStep *ms, MemProc *mp) {
                 mp->ended_usec = mp->started_usec;
                 return 0;
         }
-        r = numa_read_ranges(ms->rc->procfd, mp->pid, &mp->ranges, &mp->n_ranges);
-        if (r < 0) {
-                pass_end(ms, mp, r);
-                return r;
-        }
         unsigned n = cpuset_count(mp->plan.nodes), k = 0;
         mp->targets = calloc(n ? n : 1, sizeof(int));
         if (!mp->targets) {
@@ -224,8 +225,9 @@ static int pass_start(MemoryStep *ms, MemProc *mp) {
                 mp->targets[k++] = node;
         mp->tg =
                 (PageTargets){.nodes = mp->targets, .n = n, .interleave = mp->plan.mode == MEMORY_INTERLEAVE};
-        mp->range = 0;
-        mp->cursor = mp->n_ranges ? mp->ranges[0].start : 0;
+        /* The mappings are read as the pass goes (pass_step). */
+        mp->range = mp->n_ranges = 0;
+        mp->cursor = 0;
         mp->running = true;
         queue_push(ms, mp);
         arm(ms, 0);
@@ -259,14 +261,50 @@ void memory_adapt_batch(MemoryStep *ms, size_t n, uint64_t dt) {
         }
 }
 
-/* One move_pages batch of mp's pass; false when the pass is over. */
-static bool pass_step(MemoryStep *ms, MemProc *mp) {
+typedef enum PassStep {
+        PASS_OVER, /* the pass ended */
+        PASS_MORE, /* it did some; more to do */
+        PASS_WAIT, /* it must wait for a maps reader: another process's turn */
+} PassStep;
+
+/* The next piece of mp's mappings, once its ranges so far are moved. */
+static PassStep pass_read_maps(MemoryStep *ms, MemProc *mp) {
+        int r;
+
+        if (mp->maps.fd < 0) {
+                if (ms->readers >= MEMORY_READERS_MAX)
+                        return PASS_WAIT;
+                r = numa_range_reader_open(ms->rc->procfd, mp->pid, &mp->maps);
+                if (r < 0) {
+                        pass_end(ms, mp, r);
+                        return PASS_OVER;
+                }
+                ms->readers++;
+        }
+        r = numa_range_reader_next(&mp->maps, &mp->ranges, &mp->n_ranges);
+        if (r <= 0) {
+                reader_close(ms, mp); /* the end, or an error */
+                mp->maps_read = true;
+        }
+        if (r < 0) {
+                pass_end(ms, mp, r == -ESRCH || r == -ENOENT ? -ESRCH : r);
+                return PASS_OVER;
+        }
+        mp->range = 0;
+        mp->cursor = mp->n_ranges ? mp->ranges[0].start : 0;
+        return PASS_MORE;
+}
+
+/* One move_pages batch of mp's pass, or one piece of its mappings. */
+static PassStep pass_step(MemoryStep *ms, MemProc *mp) {
         while (mp->range < mp->n_ranges && mp->cursor >= mp->ranges[mp->range].end)
                 if (++mp->range < mp->n_ranges)
                         mp->cursor = mp->ranges[mp->range].start;
         if (mp->range >= mp->n_ranges) {
+                if (!mp->maps_read)
+                        return pass_read_maps(ms, mp);
                 pass_end(ms, mp, 0);
-                return false;
+                return PASS_OVER;
         }
         const NumaRange *rg = &mp->ranges[mp->range];
         uint64_t left = (rg->end - mp->cursor) / ms->page_size;
@@ -279,7 +317,7 @@ static bool pass_step(MemoryStep *ms, MemProc *mp) {
                 n = (size_t) (((end & ~(stripe - 1)) - mp->cursor) / ms->page_size);
         if (n == 0) {
                 mp->cursor = rg->end;
-                return true;
+                return PASS_MORE;
         }
         PageMoveStats d = {0};
         uint64_t t0 = now_usec();
@@ -302,14 +340,14 @@ static bool pass_step(MemoryStep *ms, MemProc *mp) {
         if (r == -EFAULT || r == -ENOMEM) {
                 /* EFAULT: the range was unmapped meanwhile; skip the batch. */
                 mp->cursor += n * ms->page_size;
-                return true;
+                return PASS_MORE;
         }
         if (r < 0) {
                 pass_end(ms, mp, r);
-                return false;
+                return PASS_OVER;
         }
         mp->cursor += n * ms->page_size;
-        return true;
+        return PASS_MORE;
 }
 
 /* One turn: batches of the processes in the queue for at most
@@ -317,12 +355,26 @@ static bool pass_step(MemoryStep *ms, MemProc *mp) {
 static uint64_t run_turn(MemoryStep *ms) {
         uint64_t t0 = now_usec(), spent;
 
+        size_t waiting = 0;
+
         while (ms->head) {
                 MemProc *mp = ms->head;
-                bool more = pass_step(ms, mp);
+                PassStep st = pass_step(ms, mp);
+                if (st == PASS_WAIT) {
+                        /* Every reader is taken: the next process's turn,
+                         * until all in the queue have been asked. */
+                        size_t n = 0;
+                        for (const MemProc *q = ms->head; q; q = q->next)
+                                n++;
+                        queue_rotate(ms);
+                        if (++waiting >= n)
+                                break;
+                        continue;
+                }
+                waiting = 0;
                 spent = now_usec() - t0;
                 if (spent >= MEMORY_SLICE_USEC) {
-                        if (more)
+                        if (st == PASS_MORE)
                                 queue_rotate(ms);
                         break;
                 }
@@ -444,7 +496,10 @@ static void judge(MemoryStep *ms, pid_t pid) {
         }
         if (!mp) {
                 mp = calloc(1, sizeof *mp);
-                if (!mp || intmap_put(&ms->procs, pid, (uintptr_t) mp, NULL) < 0) {
+                if (!mp)
+                        return;
+                mp->maps = NUMA_RANGE_READER_INIT;
+                if (intmap_put(&ms->procs, pid, (uintptr_t) mp, NULL) < 0) {
                         free(mp);
                         return;
                 }

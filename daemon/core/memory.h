@@ -30,7 +30,10 @@
 #include "rules/memplan.h"
 
 #define MEMORY_SLICE_USEC 2000u /* the event loop is held at most this long per turn */
-#define MEMORY_CALL_USEC 1000u  /* one move_pages call, and a page's wait, at most about this */
+/* Passes reading their process's mappings at once, each holding a file
+ * descriptor; others wait their turn. */
+#define MEMORY_READERS_MAX 16u
+#define MEMORY_CALL_USEC 1000u /* one move_pages call, and a page's wait, at most about this */
 #define MEMORY_REST_MIN_USEC 1000u
 /* Pages per call: adapted between these. Never fewer than a transparent
  * huge page's 512: a huge page moves whole, and a batch that ends inside one
@@ -48,7 +51,9 @@ typedef struct MemProc {
         MemPlan plan;                 /* the placement last judged (acted on when MEM_MOVE) */
         /* The pass: under way while `running`. */
         bool running, queued;
-        NumaRange *ranges;
+        NumaRangeReader maps; /* its mappings, read a piece at a time as the pass goes */
+        bool maps_read;       /* every piece of them is in */
+        NumaRange *ranges;    /* the ranges of the last piece */
         size_t n_ranges, range;
         uint64_t cursor;
         int *targets;
@@ -94,6 +99,7 @@ typedef struct MemoryStep {
         size_t batch_floor; /* halving below this made calls hardly cheaper */
         size_t page_size;
         bool one_node_said;
+        unsigned readers; /* passes whose maps reader is open */
         MemoryCounters counters;
         MemoryUsageEntry usage[MEMORY_USAGE_CACHE];
 } MemoryStep;

@@ -2,6 +2,7 @@
 #include "kernel/numa.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -502,14 +503,112 @@ int numa_parse_ranges_buf(const char *buf, size_t len, NumaRange **ret, size_t *
         return 0;
 }
 
+int numa_range_reader_open(int procfd, pid_t pid, NumaRangeReader *ret) {
+        char path[64];
+        int fd;
+
+        if (pid <= 0)
+                return -EINVAL;
+        snprintf(path, sizeof path, "%d/maps", (int) pid);
+        fd = dirfd_openat(procfd, path, O_RDONLY | O_NOCTTY);
+        if (fd < 0) {
+                /* The process directory gone is the process gone (procfs.h). */
+                snprintf(path, sizeof path, "%d", (int) pid);
+                return fd == -ENOENT && dirfd_exists(procfd, path) < 0 ? -ESRCH : fd;
+        }
+        *ret = (NumaRangeReader){.fd = fd};
+        return 0;
+}
+
+void numa_range_reader_done(NumaRangeReader *r) {
+        if (r->fd >= 0)
+                close(r->fd);
+        free(r->part);
+        *r = NUMA_RANGE_READER_INIT;
+}
+
+int numa_range_reader_next(NumaRangeReader *r, NumaRange **ret, size_t *ret_n) {
+        _cleanup_(freep) char *buf = NULL;
+        ssize_t k;
+        int rr;
+
+        if (r->fd < 0)
+                return -EBADF;
+        buf = malloc(r->part_len + NUMA_RANGES_PIECE + 1);
+        if (!buf)
+                return -ENOMEM;
+        if (r->part_len)
+                memcpy(buf, r->part, r->part_len);
+        /* proc gives a few KiB of lines per read(): read until the piece is
+         * full or the file ends (k == 0 then). */
+        size_t got = 0;
+        do {
+                k = read(r->fd, buf + r->part_len + got, NUMA_RANGES_PIECE - got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                got += (size_t) k;
+        } while (k != 0 && got < NUMA_RANGES_PIECE);
+        size_t len = r->part_len + got;
+        /* The whole lines; at the end, whatever is left too. */
+        const char *nl = k > 0 ? memrchr(buf, '\n', len) : NULL;
+        size_t whole = k == 0 ? len : nl ? (size_t) (nl - buf) + 1 : 0;
+        NumaRange *v = NULL;
+        size_t n = 0;
+        rr = numa_parse_ranges_buf(buf, whole, &v, &n);
+        if (rr < 0)
+                return rr;
+        free(*ret);
+        *ret = v;
+        *ret_n = n;
+        free(r->part);
+        r->part = NULL;
+        r->part_len = len - whole;
+        if (r->part_len > NUMA_RANGES_LINE_MAX)
+                return -EBADMSG;
+        if (r->part_len) {
+                r->part = malloc(r->part_len);
+                if (!r->part)
+                        return -ENOMEM;
+                memcpy(r->part, buf + whole, r->part_len);
+        }
+        if (k == 0) {
+                numa_range_reader_done(r);
+                return 0;
+        }
+        return 1;
+}
+
 int numa_read_ranges(int procfd, pid_t pid, NumaRange **ret, size_t *ret_n) {
-        _cleanup_(freep) char *text = NULL;
-        size_t len = 0;
-        int r = read_pid_file(procfd, pid, "maps", &text, &len);
+        _cleanup_(freep) NumaRange *all = NULL;
+        NumaRange *piece = NULL;
+        size_t n = 0, n_piece = 0;
+        NumaRangeReader rd;
+        int r = numa_range_reader_open(procfd, pid, &rd);
 
         if (r < 0)
                 return r;
-        return numa_parse_ranges_buf(text, len, ret, ret_n);
+        do {
+                r = numa_range_reader_next(&rd, &piece, &n_piece);
+                if (r >= 0 && n_piece) {
+                        NumaRange *nv = realloc(all, (n + n_piece) * sizeof *nv);
+                        if (!nv)
+                                r = -ENOMEM;
+                        else {
+                                all = nv;
+                                memcpy(all + n, piece, n_piece * sizeof *piece);
+                                n += n_piece;
+                        }
+                }
+        } while (r > 0);
+        free(piece);
+        numa_range_reader_done(&rd);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(all);
+        *ret_n = n;
+        return 0;
 }
 
 /* ---- mems allowed ------------------------------------------------------------------ */

@@ -123,6 +123,32 @@ typedef struct NumaRange {
  * anonymous memory are kept). A malformed line is -EBADMSG: unlike
  * numa_maps, a range read wrong would move the wrong addresses. */
 int numa_parse_ranges_buf(const char *buf, size_t len, NumaRange **ret, size_t *ret_n);
+
+/* proc/PID/maps a piece at a time: the kernel walks the mappings as the file
+ * is read (~13 ms for 60,000 of them at once), so a pass that must not hold
+ * the loop reads NUMA_RANGES_PIECE bytes per call and moves the ranges of
+ * their whole lines before it reads on. The kernel resumes each read after
+ * the last mapping it gave, so mappings that change in between are seen as
+ * they are then. A reader holds a file descriptor until the end. */
+#define NUMA_RANGES_PIECE (64u * 1024)
+/* What a piece may leave of a cut line: a real line is a path (at most
+ * PATH_MAX) and ~100 bytes, so a longer one is garbage. */
+#define NUMA_RANGES_LINE_MAX (8u * 1024)
+typedef struct NumaRangeReader {
+        int fd;     /* -1: not open, or read to the end */
+        char *part; /* the start of a line the last piece cut */
+        size_t part_len;
+} NumaRangeReader;
+#define NUMA_RANGE_READER_INIT ((NumaRangeReader){.fd = -1})
+/* -ESRCH when the process is gone. */
+int numa_range_reader_open(int procfd, pid_t pid, NumaRangeReader *ret);
+/* The ranges of the next piece's whole lines into *ret (the old vector is
+ * freed; it may come back empty while more remain). 1: more to read; 0: that
+ * was the last piece (the reader is closed); -errno (-EBADMSG as
+ * numa_parse_ranges_buf, or a line past NUMA_RANGES_LINE_MAX). */
+int numa_range_reader_next(NumaRangeReader *r, NumaRange **ret, size_t *ret_n);
+void numa_range_reader_done(NumaRangeReader *r);
+/* The whole file at once (tests, tools): the reader to its end. */
 int numa_read_ranges(int procfd, pid_t pid, NumaRange **ret, size_t *ret_n);
 
 /* ---- the nodes a process may use -------------------------------------------------- */

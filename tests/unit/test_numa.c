@@ -361,6 +361,74 @@ START_TEST(test_ranges_hostile) {
 }
 END_TEST
 
+/* maps read a piece at a time: the ranges of every piece together are the
+ * file's, whatever line a piece ends inside; a line longer than a piece is
+ * garbage. */
+START_TEST(test_ranges_pieces) {
+        size_t cap = 1 << 20, len = 0;
+        _cleanup_(freep) char *text = malloc(cap);
+        _cleanup_(fake_tree_free) char *dir = NULL;
+        _cleanup_(freep) NumaRange *whole = NULL, *piece = NULL, *all = NULL;
+        size_t n_whole = 0, n_piece = 0, n_all = 0;
+        unsigned pieces = 0;
+        NumaRangeReader rd = NUMA_RANGE_READER_INIT;
+        int r;
+
+        ck_assert_ptr_nonnull(text);
+        for (unsigned i = 0; i < 5000; i++)
+                len += (size_t) snprintf(text + len, cap - len, "%x000-%x000 %s 00000000 00:00 0 %s\n",
+                                         0x1000 + 2 * i, 0x1001 + 2 * i, i % 7 ? "rw-p" : "---p",
+                                         i % 11 == 0 ? "[anon:a-longer-name-for-some-lines]" : "");
+        /* The last line has no newline. */
+        len += (size_t) snprintf(text + len, cap - len, "ffff0000-ffff1000 rw-s 00000000 00:01 7 /memfd:x");
+        ck_assert_int_eq(numa_parse_ranges_buf(text, len, &whole, &n_whole), 0);
+        ck_assert_uint_gt(n_whole, 4000);
+
+        const char *files[] = {"77/maps", text, "78/maps", NULL, NULL};
+        char *big = malloc(NUMA_RANGES_PIECE + 200);
+        ck_assert_ptr_nonnull(big);
+        int k = snprintf(big, 64, "1000-2000 rw-p 00000000 00:00 0 /");
+        memset(big + k, 'x', NUMA_RANGES_PIECE + 100);
+        big[k + NUMA_RANGES_PIECE + 100] = 0;
+        files[3] = big;
+        dir = fake_tree_make(files);
+        free(big);
+        int procfd = dirfd_open_root(dir);
+        ck_assert_int_ge(procfd, 0);
+
+        ck_assert_int_eq(numa_range_reader_open(procfd, 77, &rd), 0);
+        do {
+                r = numa_range_reader_next(&rd, &piece, &n_piece);
+                ck_assert_int_ge(r, 0);
+                pieces++;
+                all = realloc(all, (n_all + n_piece + 1) * sizeof *all);
+                ck_assert_ptr_nonnull(all);
+                memcpy(all + n_all, piece, n_piece * sizeof *piece);
+                n_all += n_piece;
+        } while (r > 0);
+        ck_assert_int_eq(rd.fd, -1); /* closed at the end */
+        ck_assert_uint_ge(pieces, len / NUMA_RANGES_PIECE);
+        ck_assert_uint_eq(n_all, n_whole);
+        for (size_t i = 0; i < n_all; i++) /* field by field: the padding is not set */
+                ck_assert_msg(all[i].start == whole[i].start && all[i].end == whole[i].end &&
+                                      all[i].shared_write == whole[i].shared_write,
+                              "range %zu differs", i);
+        ck_assert(all[n_all - 1].shared_write);
+
+        /* The same through numa_read_ranges. */
+        free(TAKE_PTR(all));
+        ck_assert_int_eq(numa_read_ranges(procfd, 77, &all, &n_all), 0);
+        ck_assert_uint_eq(n_all, n_whole);
+
+        ck_assert_int_eq(numa_range_reader_open(procfd, 78, &rd), 0);
+        ck_assert_int_eq(numa_range_reader_next(&rd, &piece, &n_piece), -EBADMSG);
+        numa_range_reader_done(&rd);
+        ck_assert_int_eq(numa_range_reader_open(procfd, 79, &rd), -ESRCH);
+        ck_assert_int_eq(rd.fd, -1);
+        dirfd_close(procfd);
+}
+END_TEST
+
 /* ---- mems allowed ---- */
 
 START_TEST(test_mems_allowed) {
@@ -578,6 +646,7 @@ Suite *numa_suite(void) {
         tcase_add_test(tc, test_format_kb);
         tcase_add_test(tc, test_ranges_fixture);
         tcase_add_loop_test(tc, test_ranges_hostile, 0, (int) ELEMENTSOF(range_lines));
+        tcase_add_test(tc, test_ranges_pieces);
         tcase_add_test(tc, test_mems_allowed);
         tcase_add_test(tc, test_targets);
         tcase_add_test(tc, test_count_status);
