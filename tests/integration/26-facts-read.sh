@@ -25,7 +25,8 @@ cpus = 0-1"
 opened
 n=$(grep -cE '"[0-9]+/(cmdline|exe|status)"' "$T/strace.out")
 expect_eq "$n" 0 "comm-only rules: no cmdline, exe or status opened"
-grep -q "\"$S/stat\"" "$T/strace.out" || fail "the matching process's stat was not read"
+# The leader's own task file (proc/PID/stat would sum every thread's times).
+grep -q "\"$S/task/$S/stat\"" "$T/strace.out" || fail "the matching process's stat was not read"
 
 write_conf "[rule:by-args]
 comm = $C
