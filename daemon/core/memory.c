@@ -586,8 +586,15 @@ void memory_config_changed(MemoryStep *ms) {
         memory_update(ms);
 }
 
+static void usage_forget(MemoryUsageEntry *e) {
+        if (e->reading)
+                numa_usage_reader_done(&e->reader);
+        numa_usage_done(&e->usage);
+        *e = (MemoryUsageEntry){0};
+}
+
 int memory_usage(MemoryStep *ms, pid_t pid, const NumaUsage **ret) {
-        MemoryUsageEntry *e = NULL, *oldest = &ms->usage[0];
+        MemoryUsageEntry *e = NULL, *idle = NULL, *oldest = &ms->usage[0];
         uint64_t now = now_usec();
         TaskStat ts;
         int r;
@@ -601,18 +608,32 @@ int memory_usage(MemoryStep *ms, pid_t pid, const NumaUsage **ret) {
                         e = c;
                         break;
                 }
+                /* Taken over: the entry read longest ago, one not being
+                 * read if there is any. */
+                if (!c->reading && (!idle || c->read_usec < idle->read_usec))
+                        idle = c;
                 if (c->read_usec < oldest->read_usec)
                         oldest = c;
         }
-        if (!e || now - e->read_usec >= MEMORY_USAGE_TTL_USEC) {
-                _cleanup_(numa_maps_done) NumaMaps maps = {0};
+        if (!e || (!e->reading && now - e->read_usec >= MEMORY_USAGE_TTL_USEC)) {
                 if (!e)
-                        e = oldest;
-                numa_usage_done(&e->usage);
+                        e = idle ? idle : oldest;
+                usage_forget(e);
                 *e = (MemoryUsageEntry){.pid = pid, .start = ts.starttime, .read_usec = now};
-                r = numa_read_maps(ms->rc->procfd, pid, &maps);
-                if (r >= 0)
-                        r = numa_usage(&maps, &e->usage);
+                r = numa_usage_reader_open(ms->rc->procfd, pid, &e->reader);
+                e->reading = r >= 0;
+                e->error = r < 0 ? r : 0;
+        }
+        if (e->reading) {
+                NumaUsage u = {0};
+                r = numa_usage_reader_next(&e->reader, &u);
+                if (r > 0)
+                        return 1;
+                if (r < 0)
+                        numa_usage_reader_done(&e->reader);
+                e->reading = false;
+                e->read_usec = now_usec();
+                e->usage = u;
                 e->error = r < 0 ? r : 0;
         }
         if (e->error < 0)
@@ -647,7 +668,7 @@ void memory_done(MemoryStep *ms) {
                 proc_free(ms, (MemProc *) s->value);
         intmap_done(&ms->procs);
         for (size_t k = 0; k < MEMORY_USAGE_CACHE; k++)
-                numa_usage_done(&ms->usage[k].usage);
+                usage_forget(&ms->usage[k]);
         ms->timer = sd_event_source_disable_unref(ms->timer);
         pagemover_done(&ms->mover);
         ms->head = ms->tail = NULL;

@@ -73,9 +73,10 @@ typedef struct MemoryCounters {
 } MemoryCounters;
 
 /* Where a process's resident memory is (numa_maps), as list and explain
- * last read it: reading is a walk of its page tables in the kernel (tens of
- * ms for a process with thousands of mappings), so it is read at most once
- * per MEMORY_USAGE_TTL_USEC per process, whatever asks how often. */
+ * last read it: reading is a walk of its page tables in the kernel (26 ms
+ * for a process with 60,000 mappings), so it is read a piece at a time
+ * (numa.h), and at most once per MEMORY_USAGE_TTL_USEC per process, whatever
+ * asks how often. */
 #define MEMORY_USAGE_CACHE 64
 #define MEMORY_USAGE_TTL_USEC (1000u * 1000u)
 typedef struct MemoryUsageEntry {
@@ -84,6 +85,8 @@ typedef struct MemoryUsageEntry {
         uint64_t read_usec;
         int error; /* the read's -errno, or 0 */
         NumaUsage usage;
+        bool reading; /* reader is open: usage is not known yet */
+        NumaUsageReader reader;
 } MemoryUsageEntry;
 
 typedef struct MemoryStep {
@@ -123,8 +126,9 @@ void memory_run_all(MemoryStep *ms);
 void memory_adapt_batch(MemoryStep *ms, size_t n, uint64_t dt);
 
 /* Where pid's resident memory is, read at most once a second (see
- * MemoryUsageEntry). 0 with *ret valid until the next call, or the read's
- * -errno (-ESRCH gone, -EACCES, -ENOENT no NUMA). */
+ * MemoryUsageEntry), a piece of numa_maps per call: 1 while the read goes
+ * on (ask again, in a later slice); 0 with *ret valid until the next call;
+ * or the read's -errno (-ESRCH gone, -EACCES, -ENOENT no NUMA). */
 int memory_usage(MemoryStep *ms, pid_t pid, const NumaUsage **ret);
 
 /* What the memory step knows of pid (NULL: no memory rule manages it). */

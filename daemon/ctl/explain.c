@@ -52,10 +52,18 @@ typedef struct ExplainJob {
         size_t limit;   /* tids listed at most */
         bool json;
         bool exe_withheld;
-        /* Three phases, each in slices: list the tids (then sort them, so
-         * the output does not depend on the directory's order), explain
-         * them, write the groups (text). */
-        enum { PHASE_LIST, PHASE_EXPLAIN, PHASE_WRITE } phase;
+        /* Four phases, each in slices: the heading (the process's memory
+         * read first), list the tids (then sort them, so the output does
+         * not depend on the directory's order), explain them, write the
+         * groups (text). */
+        enum { PHASE_HEAD, PHASE_LIST, PHASE_EXPLAIN, PHASE_WRITE } phase;
+        pid_t pid, tgid; /* asked about, and its process */
+        PeerView peer;
+        /* Memory locality where there is more than one node, or a rule
+         * moves memory (on one node it is all local, always): numa_maps is
+         * read a piece per slice before the heading (memview.h). */
+        bool show_mem;
+        MemView mem;
         pid_t *tids;
         size_t n_tids, cap_tids, next_tid;
         StrVec common; /* process-level lines said once */
@@ -70,6 +78,7 @@ static void explain_job_free(void *state) {
         if (!j)
                 return;
         proc_facts_done(&j->p);
+        memview_done(&j->mem);
         if (j->task)
                 closedir(j->task);
         strvec_done(&j->common);
@@ -440,6 +449,63 @@ static int pid_cmp(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
+/* The heading: the process, its exe, its memory, the rules that do not
+ * match it at all. */
+static void explain_head(Manager *m, ExplainJob *j, CtlReply *reply) {
+        _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
+                              *isolated = fmt_cpus(m->rc.host->isolated);
+        if (j->json) {
+                JsonWriter *w = &j->w;
+                json_init(w, &reply->out);
+                json_object_begin(w);
+                json_field_int(w, "pid", j->tgid);
+                if (j->tgid != j->pid)
+                        json_field_int(w, "explained_for_tid", j->pid);
+                json_field_string(w, "comm", j->p.stat.comm);
+                json_field_bool(w, "kernel_thread", j->p.stat.flags & PROC_PF_KTHREAD);
+                json_field_string(w, "exe", j->exe_withheld ? "withheld" : j->p.exe);
+                json_field_string(w, "online", online);
+                json_field_string(w, "isolated", isolated);
+                json_key(w, "not_matched");
+                json_array_begin(w);
+                for (size_t k = 0; k < j->common.n; k++)
+                        json_text(w, j->common.v[k]);
+                json_array_end(w);
+                if (j->show_mem)
+                        memview_explain_json(m, &j->mem, j->tgid, w);
+                json_key(w, "threads");
+                json_array_begin(w);
+        } else {
+                OutBuf *o = &reply->out;
+                unsigned nt = j->p.stat.num_threads;
+                outbuf_printf(o, "pid %d (", (int) j->tgid);
+                text_escape_append(o, j->p.stat.comm, strlen(j->p.stat.comm));
+                outbuf_printf(o, "), %u thread%s%s\n", nt, nt == 1 ? "" : "s",
+                              (j->p.stat.flags & PROC_PF_KTHREAD) ? ", kernel thread" : "");
+                if (j->tgid != j->pid)
+                        outbuf_printf(o, "tid %d is a thread of this process; explaining the whole process\n",
+                                      (int) j->pid);
+                if (j->exe_withheld)
+                        outbuf_puts(o, "exe: withheld (you could not read it yourself)\n");
+                else if (j->p.exe) {
+                        outbuf_puts(o, "exe: ");
+                        text_escape_append(o, j->p.exe, strlen(j->p.exe));
+                        outbuf_putc(o, '\n');
+                }
+                if (j->show_mem)
+                        memview_explain_text(m, &j->mem, j->tgid, o);
+                if (j->common.n > 0) {
+                        outbuf_printf(o, "%s not match the process (so none of its threads):\n",
+                                      j->common.n == 1 ? "this rule does" : "these rules do");
+                        for (size_t k = 0; k < j->common.n; k++) {
+                                outbuf_puts(o, "  ");
+                                outbuf_puts(o, j->common.v[k]);
+                                outbuf_putc(o, '\n');
+                        }
+                }
+        }
+}
+
 static int explain_step(void *userdata, void *state, CtlReply *reply) {
         Manager *m = userdata;
         ExplainJob *j = state;
@@ -447,6 +513,14 @@ static int explain_step(void *userdata, void *state, CtlReply *reply) {
         struct dirent *de;
         int r;
 
+        if (j->phase == PHASE_HEAD) {
+                if (j->show_mem && memview_read(m, &j->peer, j->tgid, &j->mem) > 0)
+                        return 1; /* more of numa_maps, in the next slice */
+                explain_head(m, j, reply);
+                j->phase = PHASE_LIST;
+                if (now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
+                        return 1;
+        }
         while (j->phase == PHASE_LIST && j->n_tids < j->limit && (de = readdir(j->task))) {
                 unsigned tid;
                 if (parse_uint(de->d_name, &tid) < 0 || tid == 0 || tid > INT32_MAX)
@@ -577,69 +651,15 @@ int verb_explain(Manager *m, const CtlRequest *req, CtlReply *reply) {
                 return 0;
         }
         j->json = req->json;
-        j->phase = PHASE_LIST;
         j->limit = req->privileged ? SIZE_MAX : EXPLAIN_UNPRIV_THREADS;
         j->exe_withheld = !peer_may_read_exe(&peer, tgid);
         common_reasons(m, j, tgid);
 
-        _cleanup_(freep) char *online = fmt_cpus(m->rc.host->online),
-                              *isolated = fmt_cpus(m->rc.host->isolated);
-        /* Memory locality where there is more than one node, or a rule
-         * moves memory: on one node it is all local, always. */
-        _cleanup_(memview_done) MemView mem = {0};
-        bool show_mem = numa_node_count(m->rc.host) > 1 || m->rc.config->memory;
-        if (show_mem)
-                memview_read(m, &peer, tgid, &mem);
-        if (j->json) {
-                JsonWriter *w = &j->w;
-                json_init(w, &reply->out);
-                json_object_begin(w);
-                json_field_int(w, "pid", tgid);
-                if (tgid != pid)
-                        json_field_int(w, "explained_for_tid", pid);
-                json_field_string(w, "comm", j->p.stat.comm);
-                json_field_bool(w, "kernel_thread", j->p.stat.flags & PROC_PF_KTHREAD);
-                json_field_string(w, "exe", j->exe_withheld ? "withheld" : j->p.exe);
-                json_field_string(w, "online", online);
-                json_field_string(w, "isolated", isolated);
-                json_key(w, "not_matched");
-                json_array_begin(w);
-                for (size_t k = 0; k < j->common.n; k++)
-                        json_text(w, j->common.v[k]);
-                json_array_end(w);
-                if (show_mem)
-                        memview_explain_json(m, &mem, tgid, w);
-                json_key(w, "threads");
-                json_array_begin(w);
-        } else {
-                OutBuf *o = &reply->out;
-                unsigned nt = j->p.stat.num_threads;
-                outbuf_printf(o, "pid %d (", (int) tgid);
-                text_escape_append(o, j->p.stat.comm, strlen(j->p.stat.comm));
-                outbuf_printf(o, "), %u thread%s%s\n", nt, nt == 1 ? "" : "s",
-                              (j->p.stat.flags & PROC_PF_KTHREAD) ? ", kernel thread" : "");
-                if (tgid != pid)
-                        outbuf_printf(o, "tid %d is a thread of this process; explaining the whole process\n",
-                                      (int) pid);
-                if (j->exe_withheld)
-                        outbuf_puts(o, "exe: withheld (you could not read it yourself)\n");
-                else if (j->p.exe) {
-                        outbuf_puts(o, "exe: ");
-                        text_escape_append(o, j->p.exe, strlen(j->p.exe));
-                        outbuf_putc(o, '\n');
-                }
-                if (show_mem)
-                        memview_explain_text(m, &mem, tgid, o);
-                if (j->common.n > 0) {
-                        outbuf_printf(o, "%s not match the process (so none of its threads):\n",
-                                      j->common.n == 1 ? "this rule does" : "these rules do");
-                        for (size_t k = 0; k < j->common.n; k++) {
-                                outbuf_puts(o, "  ");
-                                outbuf_puts(o, j->common.v[k]);
-                                outbuf_putc(o, '\n');
-                        }
-                }
-        }
+        j->pid = pid;
+        j->tgid = tgid;
+        j->peer = peer;
+        j->show_mem = numa_node_count(m->rc.host) > 1 || m->rc.config->memory;
+        j->phase = PHASE_HEAD;
         reply->step = explain_step;
         reply->step_free = explain_job_free;
         reply->step_state = TAKE_PTR(j);

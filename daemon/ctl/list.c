@@ -41,6 +41,7 @@ typedef struct ListJob {
         bool json;
         PeerView peer;
         pid_t last_pid;
+        pid_t reading_pid; /* the process whose memory is being read (last_visible is its) */
         bool last_visible;
         StrVec reasons; /* skip reasons, numbered from 1 in the table */
         size_t *reason_counts;
@@ -167,21 +168,28 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
                 if (j->next > 0 && (j->next & 7) == 0 && now_usec() - t0 >= CTL_STEP_BUDGET_USEC)
                         return 1;
                 pid_t pid = j->pairs[2 * j->next], tid = j->pairs[2 * j->next + 1];
-                j->next++;
                 Thread *th = thread_table_get(m->rc.threads, tid);
-                if (!th || th->pid != pid || !th->rule)
+                if (!th || th->pid != pid || !th->rule) {
+                        j->next++;
                         continue;
+                }
                 if (pid != j->last_pid) {
-                        j->last_pid = pid;
-                        j->last_visible = peer_may_see(&j->peer, pid);
+                        if (pid != j->reading_pid) {
+                                j->reading_pid = pid;
+                                j->last_visible = peer_may_see(&j->peer, pid);
+                        }
                         if (j->last_visible && j->memory) {
-                                /* Once per process: numa_maps walks its page tables. */
+                                /* Once per process: numa_maps walks its page
+                                 * tables, a piece per slice. */
                                 _cleanup_(memview_done) MemView mv = {0};
-                                memview_read(m, &j->peer, pid, &mv);
+                                if (memview_read(m, &j->peer, pid, &mv) > 0)
+                                        return 1;
                                 memview_short(&mv, j->local, sizeof j->local);
                                 j->local_permille = mv.permille;
                         }
+                        j->last_pid = pid;
                 }
+                j->next++;
                 if (!j->last_visible)
                         continue;
                 list_row(m, j, th);

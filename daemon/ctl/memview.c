@@ -28,24 +28,26 @@ static CpuSet *process_cpus(Manager *m, pid_t pid) {
         return cpus;
 }
 
-void memview_read(Manager *m, const PeerView *peer, pid_t pid, MemView *ret) {
+int memview_read(Manager *m, const PeerView *peer, pid_t pid, MemView *ret) {
         _cleanup_(cpuset_freep) CpuSet *cpus = NULL;
         const NumaUsage *u = NULL;
         int r;
 
-        *ret = (MemView){.permille = -1};
+        memview_done(ret);
         /* numa_maps needs ptrace read access, as exe does. */
         if (peer && !peer_may_read_exe(peer, pid)) {
                 ret->error = -EACCES;
-                return;
+                return 0;
         }
         /* At most once a second per process, however often it is asked. */
         r = memory_usage(&m->memory, pid, &u);
-        if (r >= 0)
+        if (r > 0)
+                return 1;
+        if (r == 0)
                 r = numa_usage_copy(u, &ret->usage);
         if (r < 0) {
                 ret->error = r;
-                return;
+                return 0;
         }
         cpus = process_cpus(m, pid);
         if (cpus && numa_nodes_of_cpus(m->rc.host, cpus, &ret->nodes) < 0)
@@ -58,6 +60,7 @@ void memview_read(Manager *m, const PeerView *peer, pid_t pid, MemView *ret) {
                         (void) cpuset_add(ret->nodes, 0);
         }
         ret->permille = numa_locality_permille(&ret->usage, ret->nodes);
+        return 0;
 }
 
 void memview_done(MemView *v) {

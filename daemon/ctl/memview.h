@@ -22,8 +22,10 @@ typedef struct MemView {
 } MemView;
 
 /* peer: the asking peer (a non-root peer sees the figure only for processes
- * it could read numa_maps of itself). */
-void memview_read(Manager *m, const PeerView *peer, pid_t pid, MemView *ret);
+ * it could read numa_maps of itself). numa_maps is read a piece per call
+ * (memory_usage): 1 while the read goes on (*ret is not set: call again in
+ * a later slice), 0 when *ret is set. */
+int memview_read(Manager *m, const PeerView *peer, pid_t pid, MemView *ret);
 void memview_done(MemView *v);
 
 /* For list: "97%", "-" (no resident memory), "withheld", "?". */

@@ -31,6 +31,28 @@ int numa_nodes_of_cpus(const Host *h, const CpuSet *cpus, CpuSet **ret);
 /* The nodes that have CPUs at all (memory-only nodes are left out). */
 int numa_cpu_nodes(const Host *h, CpuSet **ret);
 
+/* ---- reading a piece at a time --------------------------------------------------- */
+
+/* proc/PID/maps and numa_maps a piece at a time: the kernel walks the
+ * mappings (and for numa_maps their page tables) as the file is read: maps
+ * took ~19 ms for the 40,000 mappings of a 20,000-thread process at once,
+ * numa_maps ~26 ms for 60,000. A caller that must not hold the loop reads
+ * NUMA_PIECE bytes of whole lines per call. The kernel resumes each read
+ * after the last mapping it gave, so mappings that change in between are
+ * seen as they are then. A reader holds a file descriptor until the end. */
+#define NUMA_PIECE (64u * 1024)
+/* What a piece may leave of a cut line: a maps line is a path (at most
+ * PATH_MAX) and ~100 bytes, a numa_maps line ~20 bytes per node the mapping
+ * has pages on (1,024 nodes at most in Debian's kernels), so a line longer
+ * than a piece is garbage. */
+#define NUMA_LINE_MAX NUMA_PIECE
+typedef struct NumaPieceReader {
+        int fd;     /* -1: not open, or read to the end */
+        char *part; /* the start of a line the last piece cut */
+        size_t part_len;
+} NumaPieceReader;
+#define NUMA_PIECE_READER_INIT ((NumaPieceReader){.fd = -1})
+
 /* ---- numa_maps ---------------------------------------------------------------- */
 
 typedef enum NumaVmaKind {
@@ -98,6 +120,21 @@ typedef struct NumaUsage {
 int numa_usage(const NumaMaps *m, NumaUsage *ret);
 void numa_usage_done(NumaUsage *u);
 int numa_usage_copy(const NumaUsage *u, NumaUsage *ret);
+/* The usage of proc/PID/numa_maps, a piece at a time (see NumaPieceReader):
+ * the usage of each piece's lines is added up as it comes. */
+typedef struct NumaUsageReader {
+        NumaPieceReader p;
+        NumaUsage usage; /* so far */
+        bool any_line;
+        size_t n_vmas;
+} NumaUsageReader;
+#define NUMA_USAGE_READER_INIT ((NumaUsageReader){.p = NUMA_PIECE_READER_INIT})
+/* -ESRCH gone, -EACCES, -ENOENT without NUMA. */
+int numa_usage_reader_open(int procfd, pid_t pid, NumaUsageReader *ret);
+/* 1: more to read; 0: *ret is the whole file's usage (the reader is closed);
+ * -errno, -EBADMSG when no line of it was a numa_maps line. */
+int numa_usage_reader_next(NumaUsageReader *r, NumaUsage *ret);
+void numa_usage_reader_done(NumaUsageReader *r);
 /* KiB on the given nodes. */
 uint64_t numa_usage_on(const NumaUsage *u, const CpuSet *nodes);
 /* The locality figure: the share of the resident memory that is on `nodes`,
@@ -124,28 +161,15 @@ typedef struct NumaRange {
  * numa_maps, a range read wrong would move the wrong addresses. */
 int numa_parse_ranges_buf(const char *buf, size_t len, NumaRange **ret, size_t *ret_n);
 
-/* proc/PID/maps a piece at a time: the kernel walks the mappings as the file
- * is read (~13 ms for 60,000 of them at once), so a pass that must not hold
- * the loop reads NUMA_RANGES_PIECE bytes per call and moves the ranges of
- * their whole lines before it reads on. The kernel resumes each read after
- * the last mapping it gave, so mappings that change in between are seen as
- * they are then. A reader holds a file descriptor until the end. */
-#define NUMA_RANGES_PIECE (64u * 1024)
-/* What a piece may leave of a cut line: a real line is a path (at most
- * PATH_MAX) and ~100 bytes, so a longer one is garbage. */
-#define NUMA_RANGES_LINE_MAX (8u * 1024)
-typedef struct NumaRangeReader {
-        int fd;     /* -1: not open, or read to the end */
-        char *part; /* the start of a line the last piece cut */
-        size_t part_len;
-} NumaRangeReader;
-#define NUMA_RANGE_READER_INIT ((NumaRangeReader){.fd = -1})
+/* maps: the ranges to move, a piece at a time. */
+typedef NumaPieceReader NumaRangeReader;
+#define NUMA_RANGE_READER_INIT NUMA_PIECE_READER_INIT
 /* -ESRCH when the process is gone. */
 int numa_range_reader_open(int procfd, pid_t pid, NumaRangeReader *ret);
 /* The ranges of the next piece's whole lines into *ret (the old vector is
  * freed; it may come back empty while more remain). 1: more to read; 0: that
  * was the last piece (the reader is closed); -errno (-EBADMSG as
- * numa_parse_ranges_buf, or a line past NUMA_RANGES_LINE_MAX). */
+ * numa_parse_ranges_buf, or a line longer than a piece). */
 int numa_range_reader_next(NumaRangeReader *r, NumaRange **ret, size_t *ret_n);
 void numa_range_reader_done(NumaRangeReader *r);
 /* The whole file at once (tests, tools): the reader to its end. */

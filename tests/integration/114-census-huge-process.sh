@@ -43,46 +43,11 @@ mtp=$!
 cleanup_add "kill -KILL $mtp"
 wait_until 60 "nobody's $NTHREADS-thread process" grep -q '^ready' "$T/mt.out"
 
-# slowest VERB...: root asks `status` in a loop, each answer timed, from
-# 0.5 s before nobody runs `pinnerctl VERB` once until 0.5 s after it
-# exits ("true": nothing, for 4 s): the whole request, its last slice and
-# the rendering of its answer too. Prints root's slowest answer (ms).
-# Fails when a status fails or VERB exits past 1.
-slowest() {
-        rm -f "$T/verb-done"
-        (
-                end=$(($(date +%s%N) + 4000000000))
-                while :; do
-                        t0=$(date +%s%N)
-                        "$PINNERCTL" --socket "$SOCK" status >/dev/null 2>&1 || echo fail
-                        echo $((($(date +%s%N) - t0) / 1000000))
-                        if [ -e "$T/verb-done" ]; then
-                                [ "$(date +%s%N)" -ge "$(cat "$T/verb-done")" ] && break
-                        elif [ "$(date +%s%N)" -ge "$end" ] && [ "$1" = true ]; then
-                                break
-                        fi
-                done
-        ) >"$T/lat" &
-        local lp=$! rc=0
-        cleanup_add "kill $lp"
-        sleep 0.5
-        if [ "$1" != true ]; then
-                "${NOBODY[@]}" "$T/pinnerctl" --socket "$SOCK" "$@" >"$T/out" 2>"$T/err"
-                rc=$?
-                echo $(($(date +%s%N) + 500000000)) >"$T/verb-done.tmp"
-                mv "$T/verb-done.tmp" "$T/verb-done"
-        fi
-        wait "$lp"
-        case $rc in 0 | 1) ;; *) fail "nobody's $*: exit $rc: $(head -c 300 "$T/err")" ;; esac
-        grep -q fail "$T/lat" && fail "root's status failed while nobody's $* ran"
-        sort -n "$T/lat" | tail -1
-}
-
-base=$(slowest true) || exit 1
+base=$(status_slowest true) || exit 1
 echo "root's slowest status while nobody asks nothing: $base ms"
 for verb in "cpus --sample 0" "audit 0-1 --sample 0"; do
         # shellcheck disable=SC2086
-        max=$(slowest $verb) || exit 1
+        max=$(status_slowest "${NOBODY[@]}" "$T/pinnerctl" --socket "$SOCK" $verb) || exit 1
         echo "root's slowest status while nobody's $verb walks $NTHREADS threads: $max ms"
         [ "$max" -le $((base + MAX_MS)) ] || fail "nobody's $verb held root's status $max ms (alone: $base ms)"
         ok "root is answered at once while nobody's $verb walks a $NTHREADS-thread process"

@@ -76,6 +76,41 @@ stop_daemon() {
 
 ctl() { "$PINNERCTL" --socket "$SOCK" "$@"; }
 
+# status_slowest CMD...: root asks `status` in a loop, each answer timed, from
+# 0.5 s before CMD runs (once, output in $T/out and $T/err) until 0.5 s
+# after it exits: the whole of a request, its last slice and the rendering
+# of its answer too ("true": 4 s with no request). Prints root's slowest
+# answer (ms). Fails when a status fails or CMD exits past 1.
+status_slowest() {
+        rm -f "$T/cmd-done"
+        (
+                end=$(($(date +%s%N) + 4000000000))
+                while :; do
+                        t0=$(date +%s%N)
+                        "$PINNERCTL" --socket "$SOCK" status >/dev/null 2>&1 || echo fail
+                        echo $((($(date +%s%N) - t0) / 1000000))
+                        if [ -e "$T/cmd-done" ]; then
+                                [ "$(date +%s%N)" -ge "$(cat "$T/cmd-done")" ] && break
+                        elif [ "$(date +%s%N)" -ge "$end" ] && [ "$1" = true ]; then
+                                break
+                        fi
+                done
+        ) >"$T/lat" &
+        local lp=$! rc=0
+        cleanup_add "kill $lp"
+        sleep 0.5
+        if [ "$1" != true ]; then
+                "$@" >"$T/out" 2>"$T/err"
+                rc=$?
+                echo $(($(date +%s%N) + 500000000)) >"$T/cmd-done.tmp"
+                mv "$T/cmd-done.tmp" "$T/cmd-done"
+        fi
+        wait "$lp"
+        case $rc in 0 | 1) ;; *) fail "$*: exit $rc: $(head -c 300 "$T/err")" ;; esac
+        grep -q fail "$T/lat" && fail "root's status failed while $* ran"
+        sort -n "$T/lat" | tail -1
+}
+
 # mask TID: the kernel's view of a thread's CPUs (Cpus_allowed_list).
 mask() { awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 

@@ -362,8 +362,8 @@ START_TEST(test_ranges_hostile) {
 END_TEST
 
 /* maps read a piece at a time: the ranges of every piece together are the
- * file's, whatever line a piece ends inside; a line longer than a piece is
- * garbage. */
+ * file's, whatever line a piece ends inside; a line a piece cannot hold
+ * is garbage. */
 START_TEST(test_ranges_pieces) {
         size_t cap = 1 << 20, len = 0;
         _cleanup_(freep) char *text = malloc(cap);
@@ -385,11 +385,11 @@ START_TEST(test_ranges_pieces) {
         ck_assert_uint_gt(n_whole, 4000);
 
         const char *files[] = {"77/maps", text, "78/maps", NULL, NULL};
-        char *big = malloc(NUMA_RANGES_PIECE + 200);
+        char *big = malloc(2 * NUMA_PIECE + 200);
         ck_assert_ptr_nonnull(big);
         int k = snprintf(big, 64, "1000-2000 rw-p 00000000 00:00 0 /");
-        memset(big + k, 'x', NUMA_RANGES_PIECE + 100);
-        big[k + NUMA_RANGES_PIECE + 100] = 0;
+        memset(big + k, 'x', 2 * NUMA_PIECE + 100);
+        big[k + 2 * NUMA_PIECE + 100] = 0;
         files[3] = big;
         dir = fake_tree_make(files);
         free(big);
@@ -407,7 +407,7 @@ START_TEST(test_ranges_pieces) {
                 n_all += n_piece;
         } while (r > 0);
         ck_assert_int_eq(rd.fd, -1); /* closed at the end */
-        ck_assert_uint_ge(pieces, len / NUMA_RANGES_PIECE);
+        ck_assert_uint_ge(pieces, len / NUMA_PIECE);
         ck_assert_uint_eq(n_all, n_whole);
         for (size_t i = 0; i < n_all; i++) /* field by field: the padding is not set */
                 ck_assert_msg(all[i].start == whole[i].start && all[i].end == whole[i].end &&
@@ -421,11 +421,60 @@ START_TEST(test_ranges_pieces) {
         ck_assert_uint_eq(n_all, n_whole);
 
         ck_assert_int_eq(numa_range_reader_open(procfd, 78, &rd), 0);
-        ck_assert_int_eq(numa_range_reader_next(&rd, &piece, &n_piece), -EBADMSG);
+        while ((r = numa_range_reader_next(&rd, &piece, &n_piece)) > 0)
+                ;
+        ck_assert_int_eq(r, -EBADMSG);
         numa_range_reader_done(&rd);
         ck_assert_int_eq(numa_range_reader_open(procfd, 79, &rd), -ESRCH);
         ck_assert_int_eq(rd.fd, -1);
         dirfd_close(procfd);
+}
+END_TEST
+
+/* numa_maps read a piece at a time adds up to the usage of the whole file;
+ * a file of garbage alone is -EBADMSG, garbage among good lines is not. */
+START_TEST(test_usage_pieces) {
+        OutBuf o = OUTBUF_INIT;
+        _cleanup_(fake_tree_free) char *dir = NULL;
+        _cleanup_(numa_maps_done) NumaMaps m = {0};
+        _cleanup_(numa_usage_done) NumaUsage whole = {0}, got = {0};
+        NumaUsageReader rd = NUMA_USAGE_READER_INIT;
+        unsigned pieces = 0;
+        int r;
+
+        for (size_t i = 0; i < 20000; i++)
+                outbuf_printf(&o, "%zx %s anon=%zu N%zu=%zu kernelpagesize_kB=4%s\n", 0x1000 + i * 0x1000,
+                              i % 5 ? "default" : "prefer (many):0-1", i % 9, i % 4, i % 9,
+                              i % 13 ? "" : " file=/usr/lib/x86_64-linux-gnu/libc.so.6 mapped=3");
+        outbuf_puts(&o, "not a numa_maps line\n7f00 default huge anon=2 N1=2 kernelpagesize_kB=2048");
+        ck_assert_int_eq(numa_parse_maps_buf(outbuf_str(&o), strlen(outbuf_str(&o)), &m), 0);
+        ck_assert_int_eq(numa_usage(&m, &whole), 0);
+
+        const char *files[] = {"90/numa_maps", outbuf_str(&o), "91/numa_maps", "garbage\nand more\n", NULL};
+        dir = fake_tree_make(files);
+        int procfd = dirfd_open_root(dir);
+        ck_assert_int_ge(procfd, 0);
+        ck_assert_int_eq(numa_usage_reader_open(procfd, 90, &rd), 0);
+        while ((r = numa_usage_reader_next(&rd, &got)) > 0)
+                pieces++;
+        ck_assert_int_eq(r, 0);
+        ck_assert_uint_ge(pieces, strlen(outbuf_str(&o)) / NUMA_PIECE);
+        ck_assert_int_eq(rd.p.fd, -1);
+        ck_assert_uint_eq(got.total_kb, whole.total_kb);
+        ck_assert_uint_eq(got.anon_kb, whole.anon_kb);
+        ck_assert_uint_eq(got.file_kb, whole.file_kb);
+        ck_assert_uint_eq(got.huge_kb, whole.huge_kb);
+        ck_assert_uint_eq(got.n, whole.n);
+        for (unsigned i = 0; i < got.n; i++)
+                ck_assert_uint_eq(got.kb[i], whole.kb[i]);
+        ck_assert_uint_gt(got.huge_kb, 0);
+
+        ck_assert_int_eq(numa_usage_reader_open(procfd, 91, &rd), 0);
+        ck_assert_int_eq(numa_usage_reader_next(&rd, &got), -EBADMSG);
+        numa_usage_reader_done(&rd);
+        ck_assert_int_eq(numa_usage_reader_open(procfd, 92, &rd), -ESRCH);
+        dirfd_close(procfd);
+        outbuf_done(&o);
 }
 END_TEST
 
@@ -647,6 +696,7 @@ Suite *numa_suite(void) {
         tcase_add_test(tc, test_ranges_fixture);
         tcase_add_loop_test(tc, test_ranges_hostile, 0, (int) ELEMENTSOF(range_lines));
         tcase_add_test(tc, test_ranges_pieces);
+        tcase_add_test(tc, test_usage_pieces);
         tcase_add_test(tc, test_mems_allowed);
         tcase_add_test(tc, test_targets);
         tcase_add_test(tc, test_count_status);
