@@ -59,34 +59,9 @@ static size_t intruders(const Tally *t) {
  * before they would leave less. */
 #define AUDIT_REPLY_RESERVE ((size_t) 64 * 1024)
 
-/* Bytes the reply may still take. */
-static size_t reply_room(const OutBuf *o) {
-        size_t max = o->max ? o->max : OUTBUF_MAX;
-        return o->len < max ? max - o->len : 0;
-}
-
 /* Whether a slice that began at t0 is spent; looked at every 32 items. */
 static bool slice_over(size_t i, uint64_t t0) {
         return i > 0 && (i & 31) == 0 && now_usec() - t0 >= CTL_STEP_BUDGET_USEC;
-}
-
-/* Whether the table, rendered with one more row for x, still leaves the
- * reply its reserve. A row is as wide as the widest cell of each column
- * (the raw lengths stand for the escaped ones: the reserve covers the odd
- * byte), and the first row that does not fit ends the listing, so no row
- * left out widens a column. */
-static bool row_fits(const Table *t, const OutBuf *out, const TaskSeen *x, bool with_rule) {
-        char pid[16], tid[16];
-        const char *cells[] = {pid, tid, x->comm, x->thread, x->mask, with_rule ? x->rule : x->why};
-        size_t line = 0;
-
-        snprintf(pid, sizeof pid, "%d", (int) x->pid);
-        snprintf(tid, sizeof tid, "%d", (int) x->tid);
-        for (size_t i = 0; i < ELEMENTSOF(cells); i++) {
-                size_t w = cells[i] ? strlen(cells[i]) : 1;
-                line += (w > t->widths[i] ? w : t->widths[i]) + 2;
-        }
-        return (table_rows(t) + 2) * line + AUDIT_REPLY_RESERVE <= reply_room(out);
 }
 
 /* One table of the tasks of some classes, a slice at a time: its rows are
@@ -113,7 +88,7 @@ static int task_table_step(const CpuScan *s, CpuScanOut *o, OutBuf *out, const c
                                 return 1;
                         if (!pick(x))
                                 continue;
-                        if (o->omitted || !row_fits(t, out, x, with_rule)) {
+                        if (o->omitted) {
                                 o->omitted++;
                                 continue;
                         }
@@ -123,6 +98,12 @@ static int task_table_step(const CpuScan *s, CpuScanOut *o, OutBuf *out, const c
                         table_add_cell(t, x->thread);
                         table_add_cell(t, x->mask);
                         table_add_cell(t, with_rule ? x->rule : x->why);
+                        /* The first row that would not leave the reply its
+                         * reserve ends the listing. */
+                        if (table_render_size(t) + AUDIT_REPLY_RESERVE > outbuf_room(out)) {
+                                table_drop_row(t);
+                                o->omitted++;
+                        }
                 }
                 o->filled = true;
                 o->row = 0;
@@ -364,7 +345,7 @@ static int render_json(Manager *m _unused_, const CpuScan *s, CpuScanOut *ro, Ct
                 if (slice_over(ro->pos, t0))
                         return w->error ? w->error : 1;
                 /* An object is ~250 bytes, its why at most a few hundred. */
-                if (ro->omitted || reply_room(&reply->out) < AUDIT_REPLY_RESERVE + 4096) {
+                if (ro->omitted || outbuf_room(&reply->out) < AUDIT_REPLY_RESERVE + 4096) {
                         ro->omitted++;
                         continue;
                 }

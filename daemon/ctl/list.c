@@ -31,6 +31,20 @@ static char *rule_requested(const Manager *m, const Rule *r) {
         return cpuset_format_list(set);
 }
 
+/* What the footer (the skip reasons) may need of the answer: rows stop
+ * before they would leave less. A JSON row is at most about this long. */
+#define LIST_REPLY_RESERVE ((size_t) 64 * 1024)
+#define LIST_JSON_ROW_MAX ((size_t) 4096)
+
+/* Why rows were left out of an answer bounded as out is, into dst. */
+static void say_bound(OutBuf *dst, const OutBuf *out, size_t omitted) {
+        outbuf_printf(dst,
+                      "%zu more thread%s not listed: an answer%s is at most %zu MiB; name one process "
+                      "(list PID) or rule (list --rule NAME)\n",
+                      omitted, omitted == 1 ? "" : "s", out->max ? " to a non-root caller" : "",
+                      (out->max ? out->max : OUTBUF_MAX) >> 20);
+}
+
 /* `list` in slices: the (pid, tid) pairs are taken and sorted at once (cheap),
  * rows are rendered a slice at a time; a thread gone in between is left out.
  * The columns are always the same; a skipped thread has "-" as its
@@ -53,6 +67,9 @@ typedef struct ListJob {
         int local_permille;
         JsonWriter w;
         Table t;
+        size_t omitted; /* threads left out: the answer would have grown past its bound */
+        bool rendering; /* every row is in t; rendering from row */
+        size_t row;
 } ListJob;
 
 static void list_job_free(void *p) {
@@ -192,15 +209,43 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
                 j->next++;
                 if (!j->last_visible)
                         continue;
+                /* Past what the answer may hold, the rest is counted (and
+                 * its skip reasons too), not listed. */
+                if (j->omitted ||
+                    (j->json && outbuf_room(&reply->out) < LIST_REPLY_RESERVE + LIST_JSON_ROW_MAX)) {
+                        j->omitted++;
+                        if (!j->json && th->skip_reason)
+                                (void) reason_mark(j, th->skip_reason);
+                        continue;
+                }
                 list_row(m, j, th);
+                if (!j->json && table_render_size(&j->t) + LIST_REPLY_RESERVE > outbuf_room(&reply->out)) {
+                        table_drop_row(&j->t);
+                        j->omitted++;
+                        continue;
+                }
                 j->shown++;
         }
         if (j->json) {
                 json_array_end(&j->w);
+                if (j->omitted)
+                        say_bound(&reply->err, &reply->out, j->omitted);
                 return json_finish(&j->w);
         }
-        int r = table_render(&j->t, &reply->out);
+        /* The table a slice at a time too: root's may have 100,000 rows. */
+        if (!j->rendering) {
+                j->rendering = true;
+                j->row = 0;
+        }
+        int r;
+        do
+                r = table_render_part(&j->t, &reply->out, &j->row, 64);
+        while (r > 0 && now_usec() - t0 < CTL_STEP_BUDGET_USEC);
+        if (r > 0)
+                return 1;
         if (r >= 0) {
+                if (j->omitted)
+                        say_bound(&reply->out, &reply->out, j->omitted);
                 outbuf_printf(&reply->out, "%zu thread%s\n", j->shown, j->shown == 1 ? "" : "s");
                 for (size_t i = 0; i < j->reasons.n; i++) {
                         outbuf_printf(&reply->out, "%s[%zu] skipped (%zu thread%s): ", i ? "" : "\n", i + 1,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -648,6 +649,40 @@ static void table_render_line(const Table *t, const size_t *widths, char *const 
                         pending += widths[i] - w;
         }
         outbuf_putc(out, '\n');
+}
+
+size_t table_render_size(const Table *t) {
+        size_t line = 1;
+
+        for (size_t i = 0; i < t->headers.n; i++)
+                line += t->widths[i] + 2;
+        return (table_rows(t) + 1) * line;
+}
+
+void table_drop_row(Table *t) {
+        size_t n_cols = t->headers.n;
+
+        if (n_cols == 0 || t->cells.n == 0)
+                return;
+        size_t keep = (table_rows(t) - 1) * n_cols;
+        while (t->cells.n > keep) {
+                char *c = t->cells.v[--t->cells.n];
+                t->bytes -= strlen(c) + 1;
+                free(c);
+        }
+        /* The row may have been the widest: the widths again, of what is left. */
+        for (size_t i = 0; i < n_cols; i++)
+                t->widths[i] = text_width(t->headers.v[i]);
+        for (size_t i = 0; i < t->cells.n; i++) {
+                size_t w = text_width(t->cells.v[i]);
+                if (w > t->widths[i % n_cols])
+                        t->widths[i % n_cols] = w;
+        }
+}
+
+size_t outbuf_room(const OutBuf *b) {
+        size_t max = b->max ? b->max : OUTBUF_MAX;
+        return b->len < max ? max - b->len : 0;
 }
 
 int table_render_part(const Table *t, OutBuf *out, size_t *next_row, size_t max_rows) {

@@ -45,6 +45,8 @@ void outbuf_reset(OutBuf *b);
 void outbuf_done(OutBuf *b);
 /* The contents as a C string; "" when empty. */
 const char *outbuf_str(const OutBuf *b);
+/* Bytes that may still be appended before max. */
+size_t outbuf_room(const OutBuf *b);
 static inline int outbuf_error(const OutBuf *b) {
         return b->error;
 }
@@ -167,6 +169,12 @@ size_t table_rows(const Table *t);
 /* Header line, then each row; a partly filled last row is padded with empty
  * cells. Returns 0 or -errno (the table's error first). */
 int table_render(const Table *t, OutBuf *out);
+/* What table_render would append, at most (lines are not padded at their
+ * end, so they may be shorter). */
+size_t table_render_size(const Table *t);
+/* Take the last row out again (a partly filled one too), and the column
+ * widths with it: for a row that turns out not to fit. O(cells). */
+void table_drop_row(Table *t);
 /* The same a piece at a time, for a long table rendered in slices: the
  * header when *next_row is 0, then at most max_rows rows from *next_row,
  * which moves on. Returns 1 while rows remain, 0 when the last is out,

@@ -687,6 +687,48 @@ START_TEST(test_table_render_part) {
 }
 END_TEST
 
+/* table_render_size bounds what rendering appends; a row dropped again
+ * leaves the table as if it had never been added, its widths too. */
+START_TEST(test_table_size_and_drop) {
+        OutBuf with = OUTBUF_INIT, without = OUTBUF_INIT;
+        Table a;
+
+        table_init(&a);
+        table_add_column(&a, "PID", TABLE_RIGHT);
+        table_add_column(&a, "NAME", TABLE_LEFT);
+        table_add_cell(&a, "1");
+        table_add_cell(&a, "init");
+        table_add_cell(&a, "22");
+        table_add_cell(&a, "a\tb");
+        ck_assert_int_eq(table_render(&a, &with), 0);
+        ck_assert_uint_ge(table_render_size(&a), with.len);
+        ck_assert_uint_le(table_render_size(&a), with.len + 3 * 4); /* at most the padding of each line */
+        table_add_cellf(&a, "%d", 1234567);
+        table_add_cell(&a, "a-much-wider-name-than-the-others");
+        ck_assert_uint_eq(table_rows(&a), 3);
+        size_t wide = table_render_size(&a);
+        table_drop_row(&a);
+        ck_assert_uint_eq(table_rows(&a), 2);
+        ck_assert_uint_lt(table_render_size(&a), wide);
+        ck_assert_int_eq(table_render(&a, &without), 0);
+        ck_assert_str_eq(outbuf_str(&without), outbuf_str(&with));
+        /* A partly filled last row goes whole. */
+        table_add_cell(&a, "9");
+        table_drop_row(&a);
+        ck_assert_uint_eq(table_rows(&a), 2);
+        ck_assert_uint_eq(a.cells.n, 4);
+        table_done(&a);
+        outbuf_done(&with);
+        outbuf_done(&without);
+
+        OutBuf small = {.max = 100};
+        ck_assert_uint_eq(outbuf_room(&small), 100);
+        outbuf_puts(&small, "0123456789");
+        ck_assert_uint_eq(outbuf_room(&small), 90);
+        outbuf_done(&small);
+}
+END_TEST
+
 START_TEST(test_table_errors) {
         OutBuf b = OUTBUF_INIT;
         Table t;
@@ -745,6 +787,7 @@ Suite *output_suite(void) {
         tcase_add_test(tc, test_table_no_trailing_space);
         tcase_add_test(tc, test_table_errors);
         tcase_add_test(tc, test_table_render_part);
+        tcase_add_test(tc, test_table_size_and_drop);
         suite_add_tcase(s, tc);
         return s;
 }
