@@ -1,4 +1,4 @@
-# guest-lib.sh — helpers shared by the guest scripts (guest-test.sh, guest-topo.sh),
+# guest-lib.sh — helpers shared by the guest scripts (guest-test.sh, guest-topo.sh, guest-irq.sh, guest-numa.sh),
 # sourced from the data disk. Every check prints "[STEP] PASS|FAIL what: what it saw";
 # `finish` prints "N passed, N failed" and returns non-zero when anything failed.
 # Expects $pintest (the pintest binary) to be set by the script, or uses the default.
@@ -87,6 +87,20 @@ start_pintest() { # UNIT [systemd-run options] -- NAME...: prints the pid once a
 		sleep 0.1
 	done
 	return 1
+}
+# The transient units a script started ($units, which it adds to), and the
+# configuration it rewrites ($conf, which it sets).
+stop_units() {
+	for u in $units; do systemctl stop "$u" 2>/dev/null; done
+	systemctl reset-failed 2>/dev/null
+	units=
+}
+reload_conf() { # WHAT: write stdin to $conf, reload, check the answer
+	cat >"$conf"
+	chown root:root "$conf" && chmod 0644 "$conf"
+	out=$(pinnerctl reload 2>&1)
+	rc=$?
+	check_true "pinnerctl reload: $1 (exit $rc)" "$out" '[ $rc = 0 ]'
 }
 # jvalues RULE FIELD: the values of FIELD in pinnerd's journal records for RULE
 jvalues() {

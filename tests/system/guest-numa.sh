@@ -22,22 +22,10 @@ set -u
 data=${1:?usage: guest-numa.sh DATADIR}
 conf=/etc/pinnerd.conf
 memtouch=$data/memtouch
-. "$data/guest-lib.sh" # step, ok, bad, check_*, eventually, mask, j*
+. "$data/guest-lib.sh" # step, ok, bad, check_*, eventually, mask, stop_units, reload_conf, j*
 
 node=/sys/devices/system/node
 units=
-stop_units() {
-	for u in $units; do systemctl stop "$u" 2>/dev/null; done
-	systemctl reset-failed 2>/dev/null
-	units=
-}
-reload_conf() { # WHAT: write stdin to the config, reload, check the answer
-	cat >"$conf"
-	chown root:root "$conf" && chmod 0644 "$conf"
-	out=$(pinnerctl reload 2>&1)
-	rc=$?
-	check_true "pinnerctl reload: $1 (exit $rc)" "$out" '[ $rc = 0 ]'
-}
 rep() { # NAME KEY: a value from memtouch NAME's report
 	sed -n "s/.* $2=\([0-9]*\).*/\1/p" "/run/memtouch-$1.report" 2>/dev/null
 }

@@ -21,7 +21,7 @@ set -u
 data=${1:?usage: guest-topo.sh DATADIR}
 conf=/etc/pinnerd.conf
 pintest=/usr/local/bin/pintest
-. "$data/guest-lib.sh" # step, ok, bad, check_*, eventually, mask, start_pintest, j*
+. "$data/guest-lib.sh" # step, ok, bad, check_*, eventually, mask, start_pintest, stop_units, reload_conf, j*
 
 sys=/sys/devices/system/cpu
 cg=/sys/fs/cgroup
@@ -82,18 +82,6 @@ spawn() { # UNIT NAME...: a pintest process with those threads, in that order; p
 	u=$1
 	shift
 	start_pintest "$u" -- "$@" || echo 0
-}
-stop_units() {
-	for u in $units; do systemctl stop "$u" 2>/dev/null; done
-	systemctl reset-failed 2>/dev/null
-	units=
-}
-reload_conf() { # WHAT: write stdin to the config, reload, check the answer
-	cat >"$conf"
-	chown root:root "$conf" && chmod 0644 "$conf"
-	out=$(pinnerctl reload 2>&1)
-	rc=$?
-	check_true "pinnerctl reload: $1 (exit $rc)" "$out" '[ $rc = 0 ]'
 }
 pinnerd_pid() { main_pid pinnerd; }
 json_get() { # PYTHON-EXPRESSION on the JSON document d, read from stdin
