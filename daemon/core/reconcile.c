@@ -99,14 +99,166 @@ static void exec_pending_done(Reconciler *rc, pid_t pid) {
                         i++;
 }
 
-/* One thread of a process whose facts were just read. */
-/* creator: the thread that forked the process, for its leader (0: unknown). */
+/* No rule wants the thread: a thread pinnerd placed is let go; a new thread
+ * of a pinned process, or a process a pinned thread forked that no rule wants
+ * by the time its fork event is read (a worker that left the rule's user at
+ * once), gets back what its creator had before pinnerd. */
+static void evaluate_unwanted(Reconciler *rc, const ProcFacts *p, Thread *th, const TaskStat *ts, bool is_new,
+                              pid_t creator) {
+        if (th) {
+                th->generation = rc->generation;
+                reconciler_release_thread(rc, th, "no rule applies any more");
+        } else if (!rc->dry_run && rc->config->settings.restore &&
+                   ((is_new && (thread_table_has_pid(rc->threads, p->stat.pid) ||
+                                thread_table_has_released(rc->threads, p->stat.pid))) ||
+                    thread_table_pinned_creator(rc->threads, p->stat.pid, creator)))
+                undo_inherited(rc, p, ts, creator);
+}
+
+/* The thread's entry, made or brought up to date for rule; NULL when memory
+ * ran out (said). */
+static Thread *evaluate_entry(Reconciler *rc, const ProcFacts *p, Thread *th, const TaskStat *ts, pid_t tid,
+                              const Rule *rule, pid_t creator) {
+        if (!th) {
+                th = thread_table_put(rc->threads, p->stat.pid, tid, ts->starttime);
+                if (!th) {
+                        log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+                        return NULL;
+                }
+                th->creator = creator;
+        }
+        th->generation = rc->generation;
+        if (thread_set_names(th, p->stat.comm, ts->comm) < 0) {
+                log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+                return NULL;
+        }
+        if (!th->rule || strcmp(th->rule, rule->name) != 0) {
+                th->rule = reconciler_intern_rule_name(rc, rule->name);
+                th->spread_cpu = -1;
+                th->reported = 0;
+        }
+        return th;
+}
+
+/* What rule makes of the thread now, into *d: its cpuset, the spread load,
+ * and for avoid the mask it would have without pinnerd. false when there is
+ * nothing to write (gone, skipped, or an error: said). */
+static bool evaluate_plan(Reconciler *rc, const ProcFacts *p, Thread *th, const TaskStat *ts,
+                          const Rule *rule, Decision *d) {
+        _cleanup_(freep) unsigned *load = NULL;
+        _cleanup_(cpuset_freep) CpuSet *cur = NULL;
+        const CpuSet *task_cpuset = NULL, *base = NULL;
+        unsigned n_load = 0;
+        pid_t tid = th->tid;
+        int r;
+
+        r = facts_thread_cpuset(&rc->facts, p, tid, &task_cpuset);
+        if (r == -ESRCH || r == -ENOENT) {
+                reconciler_forget(rc, th);
+                return false;
+        }
+        if (r < 0)
+                task_cpuset = NULL; /* unreadable: the kernel still enforces it */
+
+        if (rule->spread) {
+                r = reconcile_spread_load(rc, p->stat.pid, rule, tid, th->spread_cpu, &load, &n_load);
+                if (r < 0)
+                        return false;
+        }
+        /* A thread that started on pinnerd's mask (its creator's: nothing
+         * was written to it) and has a mask of its own now (taskset -c or a
+         * launcher before exec, a thread placing itself): that mask is its
+         * own choice, not its creator's original to give back or to work
+         * from. (A rule that holds drift, log or ignore, keeps the decision
+         * as it stands.) */
+        if (th->original_inherited && th->applied && (rule->drift == DRIFT_REAPPLY || rc->replanning)) {
+                _cleanup_(cpuset_freep) CpuSet *own = NULL;
+                if (affinity_get(&rc->aff, p->stat.pid, tid, &own) >= 0 && !cpuset_equal(own, th->applied)) {
+                        cpuset_free(TAKE_PTR(th->original));
+                        cpuset_free(TAKE_PTR(th->applied));
+                        th->original_inherited = false;
+                        th->creator = 0;
+                        rc->originals_changed = true;
+                }
+        }
+        /* avoid works from what the thread would have without pinnerd. */
+        if (rule->avoid) {
+                if (!th->original)
+                        (void) affinity_get(&rc->aff, p->stat.pid, tid, &cur);
+                base = thread_table_base_mask(rc->threads, th, p->stat.pid, cur);
+        }
+        r = decide_thread(rc->host, rule, true, task_cpuset, load, n_load, ts->comm, base, d);
+        if (r < 0) {
+                log_msg(rc->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name,
+                        strerror(-r));
+                return false;
+        }
+        if (d->verdict == VERDICT_SKIP) {
+                reconciler_set_skip(th, d->reason);
+                /* No decision stands any more: nothing to hold against drift. */
+                reconciler_set_applied(rc, th, NULL);
+                th->spread_cpu = -1;
+                if (reconciler_report_once(th, REPORTED_SKIPPED))
+                        report_no_cpu(&rc->report, th, rule, &d->plan, d->reason);
+                return false;
+        }
+        th->reported &= ~(unsigned) REPORTED_SKIPPED;
+        if (d->plan.dropped && !cpuset_empty(d->plan.dropped) && th->rule &&
+            !thread_dropped_reported(rc->threads, th)) {
+                th->reported |= REPORTED_DROPPED;
+                report_dropped(&rc->report, th, rule, &d->plan);
+        }
+        return true;
+}
+
+/* Right before the write: false when it must not happen. The task may have
+ * moved (into a container a rule excludes) since its facts were read: the
+ * keys that can change without an event are read again, and a rule that no
+ * longer matches writes nothing. And someone else moved a thread whose rule
+ * says to leave it so (drift = log | ignore): a rescan or an event about the
+ * thread does not undo that while the decision stands; a reload, or a new
+ * decision, does. */
+static bool evaluate_still_wanted(Reconciler *rc, const ProcFacts *p, Thread *th, const TaskStat *ts,
+                                  const Rule *rule, const Decision *d) {
+        pid_t tid = th->tid;
+        unsigned recheck = rule_recheck_facts(rule);
+
+        if (recheck) {
+                _cleanup_(proc_facts_done) ProcFacts fresh = {0};
+                _cleanup_(freep) char *why = NULL;
+                TaskFacts tf;
+                if (facts_reread(&rc->facts, p, tid, recheck, &fresh) < 0) {
+                        reconciler_forget(rc, th);
+                        return false;
+                }
+                facts_task_view(&fresh, tid, ts->comm, &tf);
+                if (!rule_still_matches(rule, &tf, &why)) {
+                        log_msg(rc->log, LOG_DEBUG,
+                                "tid %d: rule %s no longer matches right before the write: %s", (int) tid,
+                                rule->name, why ? why : "changed");
+                        reconciler_release_thread(rc, th, why ? why : "the rule no longer matches");
+                        return false;
+                }
+        }
+        if (!rc->replanning && !rc->dry_run && rule->drift != DRIFT_REAPPLY && th->applied &&
+            cpuset_equal(th->applied, d->plan.effective)) {
+                _cleanup_(cpuset_freep) CpuSet *held = NULL;
+                if (affinity_get(&rc->aff, p->stat.pid, tid, &held) >= 0 &&
+                    !cpuset_equal(held, th->applied)) {
+                        if (rule->drift == DRIFT_LOG && reconciler_report_once(th, REPORTED_DRIFT))
+                                report_drift(&rc->report, th, held, false);
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* One thread of a process whose facts were just read: its identity, the
+ * rule, the plan, then the write and its record. creator: the thread that
+ * forked the process, for its leader (0: unknown). */
 static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool is_new, pid_t creator) {
         _cleanup_(cpuset_freep) CpuSet *prev = NULL, *now = NULL;
-        _cleanup_(freep) unsigned *load = NULL;
         _cleanup_(decision_done) Decision d = {0};
-        unsigned n_load = 0;
-        const CpuSet *task_cpuset = NULL;
         const Rule *rule = NULL;
         TaskStat ts;
         Thread *th;
@@ -134,39 +286,12 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
                 rule = decide_rule(rc->config, &facts, NULL);
         }
         if (!rule) {
-                if (th) {
-                        th->generation = rc->generation;
-                        reconciler_release_thread(rc, th, "no rule applies any more");
-                } else if (!rc->dry_run && rc->config->settings.restore &&
-                           ((is_new && (thread_table_has_pid(rc->threads, p->stat.pid) ||
-                                        thread_table_has_released(rc->threads, p->stat.pid))) ||
-                            thread_table_pinned_creator(rc->threads, p->stat.pid, creator)))
-                        /* A new thread of a pinned process, or a process a
-                         * pinned thread forked that no rule wants by the
-                         * time its fork event is read (a worker that left
-                         * the rule's user at once). */
-                        undo_inherited(rc, p, &ts, creator);
+                evaluate_unwanted(rc, p, th, &ts, is_new, creator);
                 return;
         }
-
-        if (!th) {
-                th = thread_table_put(rc->threads, p->stat.pid, tid, ts.starttime);
-                if (!th) {
-                        log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
-                        return;
-                }
-                th->creator = creator;
-        }
-        th->generation = rc->generation;
-        if (thread_set_names(th, p->stat.comm, ts.comm) < 0) {
-                log_msg(rc->log, LOG_ERR, "out of memory tracking tid %d", (int) tid);
+        th = evaluate_entry(rc, p, th, &ts, tid, rule, creator);
+        if (!th)
                 return;
-        }
-        if (!th->rule || strcmp(th->rule, rule->name) != 0) {
-                th->rule = reconciler_intern_rule_name(rc, rule->name);
-                th->spread_cpu = -1;
-                th->reported = 0;
-        }
 
         /* A kernel thread the kernel keeps on its CPUs: no write can move
          * it (and a shield's avoid would leave it no CPU). Said once per
@@ -179,101 +304,8 @@ static void evaluate_thread(Reconciler *rc, const ProcFacts *p, pid_t tid, bool 
                         "the kernel keeps this kernel thread on its CPUs (PF_NO_SETAFFINITY)");
                 return;
         }
-
-        r = facts_thread_cpuset(&rc->facts, p, tid, &task_cpuset);
-        if (r == -ESRCH || r == -ENOENT) {
-                reconciler_forget(rc, th);
+        if (!evaluate_plan(rc, p, th, &ts, rule, &d) || !evaluate_still_wanted(rc, p, th, &ts, rule, &d))
                 return;
-        }
-        if (r < 0)
-                task_cpuset = NULL; /* unreadable: the kernel still enforces it */
-
-        if (rule->spread) {
-                r = reconcile_spread_load(rc, p->stat.pid, rule, tid, th->spread_cpu, &load, &n_load);
-                if (r < 0)
-                        return;
-        }
-        /* A thread that started on pinnerd's mask (its creator's: nothing
-         * was written to it) and has a mask of its own now (taskset -c or a
-         * launcher before exec, a thread placing itself): that mask is its
-         * own choice, not its creator's original to give back or to work
-         * from. (A rule that holds drift, log or ignore, keeps the decision
-         * as it stands.) */
-        if (th->original_inherited && th->applied && (rule->drift == DRIFT_REAPPLY || rc->replanning)) {
-                _cleanup_(cpuset_freep) CpuSet *own = NULL;
-                if (affinity_get(&rc->aff, p->stat.pid, tid, &own) >= 0 && !cpuset_equal(own, th->applied)) {
-                        cpuset_free(TAKE_PTR(th->original));
-                        cpuset_free(TAKE_PTR(th->applied));
-                        th->original_inherited = false;
-                        th->creator = 0;
-                        rc->originals_changed = true;
-                }
-        }
-        /* avoid works from what the thread would have without pinnerd. */
-        _cleanup_(cpuset_freep) CpuSet *cur = NULL;
-        const CpuSet *base = NULL;
-        if (rule->avoid) {
-                if (!th->original)
-                        (void) affinity_get(&rc->aff, p->stat.pid, tid, &cur);
-                base = thread_table_base_mask(rc->threads, th, p->stat.pid, cur);
-        }
-        r = decide_thread(rc->host, rule, true, task_cpuset, load, n_load, ts.comm, base, &d);
-        if (r < 0) {
-                log_msg(rc->log, LOG_ERR, "planning tid %d for rule %s: %s", (int) tid, rule->name,
-                        strerror(-r));
-                return;
-        }
-        if (d.verdict == VERDICT_SKIP) {
-                reconciler_set_skip(th, d.reason);
-                /* No decision stands any more: nothing to hold against drift. */
-                reconciler_set_applied(rc, th, NULL);
-                th->spread_cpu = -1;
-                if (reconciler_report_once(th, REPORTED_SKIPPED))
-                        report_no_cpu(&rc->report, th, rule, &d.plan, d.reason);
-                return;
-        }
-        th->reported &= ~(unsigned) REPORTED_SKIPPED;
-        if (d.plan.dropped && !cpuset_empty(d.plan.dropped) && th->rule &&
-            !thread_dropped_reported(rc->threads, th)) {
-                th->reported |= REPORTED_DROPPED;
-                report_dropped(&rc->report, th, rule, &d.plan);
-        }
-
-        /* The task may have moved (into a container a rule excludes) since
-         * its facts were read: the keys that can change without an event
-         * are read again, and a rule that no longer matches writes nothing. */
-        unsigned recheck = rule_recheck_facts(rule);
-        if (recheck) {
-                _cleanup_(proc_facts_done) ProcFacts fresh = {0};
-                _cleanup_(freep) char *why = NULL;
-                TaskFacts tf;
-                if (facts_reread(&rc->facts, p, tid, recheck, &fresh) < 0) {
-                        reconciler_forget(rc, th);
-                        return;
-                }
-                facts_task_view(&fresh, tid, ts.comm, &tf);
-                if (!rule_still_matches(rule, &tf, &why)) {
-                        log_msg(rc->log, LOG_DEBUG,
-                                "tid %d: rule %s no longer matches right before the write: %s", (int) tid,
-                                rule->name, why ? why : "changed");
-                        reconciler_release_thread(rc, th, why ? why : "the rule no longer matches");
-                        return;
-                }
-        }
-
-        /* Someone else moved a thread whose rule says to leave it so (drift =
-         * log | ignore): a rescan or an event about the thread does not undo
-         * that while the decision stands; a reload, or a new decision, does. */
-        if (!rc->replanning && !rc->dry_run && rule->drift != DRIFT_REAPPLY && th->applied &&
-            cpuset_equal(th->applied, d.plan.effective)) {
-                _cleanup_(cpuset_freep) CpuSet *held = NULL;
-                if (affinity_get(&rc->aff, p->stat.pid, tid, &held) >= 0 &&
-                    !cpuset_equal(held, th->applied)) {
-                        if (rule->drift == DRIFT_LOG && reconciler_report_once(th, REPORTED_DRIFT))
-                                report_drift(&rc->report, th, held, false);
-                        return;
-                }
-        }
 
         /* In a dry run the kernel's mask never changes: compare with what we
          * decided last time, or every re-evaluation would say "would pin". */
