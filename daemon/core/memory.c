@@ -18,6 +18,7 @@ static void queue_push(MemoryStep *ms, MemProc *mp) {
         if (mp->queued)
                 return;
         mp->queued = true;
+        ms->n_queued++;
         mp->next = NULL;
         if (ms->tail)
                 ms->tail->next = mp;
@@ -39,6 +40,7 @@ static void queue_remove(MemoryStep *ms, MemProc *mp) {
                 *pp = mp->next;
                 if (ms->tail == mp)
                         ms->tail = prev;
+                ms->n_queued--;
         }
         mp->queued = false;
         mp->next = NULL;
@@ -55,9 +57,13 @@ static void queue_rotate(MemoryStep *ms) {
         ms->tail = mp;
 }
 
+/* A reader closes its file itself at the end: whether it holds one of the
+ * MEMORY_READERS_MAX is the pass's own note (maps_open), not its fd. */
 static void reader_close(MemoryStep *ms, MemProc *mp) {
-        if (mp->maps.fd >= 0)
+        if (mp->maps_open) {
                 ms->readers--;
+                mp->maps_open = false;
+        }
         numa_range_reader_done(&mp->maps);
 }
 
@@ -271,7 +277,7 @@ typedef enum PassStep {
 static PassStep pass_read_maps(MemoryStep *ms, MemProc *mp) {
         int r;
 
-        if (mp->maps.fd < 0) {
+        if (!mp->maps_open) {
                 if (ms->readers >= MEMORY_READERS_MAX)
                         return PASS_WAIT;
                 r = numa_range_reader_open(ms->rc->procfd, mp->pid, &mp->maps);
@@ -280,6 +286,7 @@ static PassStep pass_read_maps(MemoryStep *ms, MemProc *mp) {
                         return PASS_OVER;
                 }
                 ms->readers++;
+                mp->maps_open = true;
         }
         r = numa_range_reader_next(&mp->maps, &mp->ranges, &mp->n_ranges);
         if (r <= 0) {
@@ -360,19 +367,16 @@ static uint64_t run_turn(MemoryStep *ms) {
         while (ms->head) {
                 MemProc *mp = ms->head;
                 PassStep st = pass_step(ms, mp);
+                spent = now_usec() - t0;
                 if (st == PASS_WAIT) {
                         /* Every reader is taken: the next process's turn,
                          * until all in the queue have been asked. */
-                        size_t n = 0;
-                        for (const MemProc *q = ms->head; q; q = q->next)
-                                n++;
                         queue_rotate(ms);
-                        if (++waiting >= n)
+                        if (++waiting >= ms->n_queued || spent >= MEMORY_SLICE_USEC)
                                 break;
                         continue;
                 }
                 waiting = 0;
-                spent = now_usec() - t0;
                 if (spent >= MEMORY_SLICE_USEC) {
                         if (st == PASS_MORE)
                                 queue_rotate(ms);
@@ -594,7 +598,7 @@ static void usage_forget(MemoryUsageEntry *e) {
 }
 
 int memory_usage(MemoryStep *ms, pid_t pid, const NumaUsage **ret) {
-        MemoryUsageEntry *e = NULL, *idle = NULL, *oldest = &ms->usage[0];
+        MemoryUsageEntry *e = NULL, *free_e = NULL;
         uint64_t now = now_usec();
         TaskStat ts;
         int r;
@@ -608,18 +612,24 @@ int memory_usage(MemoryStep *ms, pid_t pid, const NumaUsage **ret) {
                         e = c;
                         break;
                 }
-                /* Taken over: the entry read longest ago, one not being
-                 * read if there is any. */
-                if (!c->reading && (!idle || c->read_usec < idle->read_usec))
-                        idle = c;
-                if (c->read_usec < oldest->read_usec)
-                        oldest = c;
+                /* Taken over: the entry read longest ago. Not one another
+                 * request is reading, or two could take each other's turn
+                 * for ever; unless nobody has read a piece of it for a
+                 * while (its request ended or lost interest). */
+                bool abandoned = c->reading && now - c->step_usec >= MEMORY_USAGE_TTL_USEC;
+                if ((!c->reading || abandoned) && (!free_e || c->read_usec < free_e->read_usec))
+                        free_e = c;
         }
-        if (!e || (!e->reading && now - e->read_usec >= MEMORY_USAGE_TTL_USEC)) {
+        /* A read left half done that long ago is stale: it starts again. */
+        if (!e || (e->reading ? now - e->step_usec >= MEMORY_USAGE_TTL_USEC
+                              : now - e->read_usec >= MEMORY_USAGE_TTL_USEC)) {
+                if (!e && !free_e)
+                        return -EBUSY; /* MEMORY_USAGE_CACHE reads under way */
                 if (!e)
-                        e = idle ? idle : oldest;
+                        e = free_e;
                 usage_forget(e);
-                *e = (MemoryUsageEntry){.pid = pid, .start = ts.starttime, .read_usec = now};
+                *e = (MemoryUsageEntry){
+                        .pid = pid, .start = ts.starttime, .read_usec = now, .step_usec = now};
                 r = numa_usage_reader_open(ms->rc->procfd, pid, &e->reader);
                 e->reading = r >= 0;
                 e->error = r < 0 ? r : 0;
@@ -627,12 +637,13 @@ int memory_usage(MemoryStep *ms, pid_t pid, const NumaUsage **ret) {
         if (e->reading) {
                 NumaUsage u = {0};
                 r = numa_usage_reader_next(&e->reader, &u);
+                e->step_usec = now_usec();
                 if (r > 0)
                         return 1;
                 if (r < 0)
                         numa_usage_reader_done(&e->reader);
                 e->reading = false;
-                e->read_usec = now_usec();
+                e->read_usec = e->step_usec;
                 e->usage = u;
                 e->error = r < 0 ? r : 0;
         }
@@ -672,4 +683,5 @@ void memory_done(MemoryStep *ms) {
         ms->timer = sd_event_source_disable_unref(ms->timer);
         pagemover_done(&ms->mover);
         ms->head = ms->tail = NULL;
+        ms->n_queued = 0;
 }

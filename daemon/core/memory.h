@@ -52,6 +52,7 @@ typedef struct MemProc {
         /* The pass: under way while `running`. */
         bool running, queued;
         NumaRangeReader maps; /* its mappings, read a piece at a time as the pass goes */
+        bool maps_open;       /* it holds one of MemoryStep.readers */
         bool maps_read;       /* every piece of them is in */
         NumaRange *ranges;    /* the ranges of the last piece */
         size_t n_ranges, range;
@@ -87,6 +88,7 @@ typedef struct MemoryUsageEntry {
         NumaUsage usage;
         bool reading; /* reader is open: usage is not known yet */
         NumaUsageReader reader;
+        uint64_t step_usec; /* the last piece read */
 } MemoryUsageEntry;
 
 typedef struct MemoryStep {
@@ -103,6 +105,7 @@ typedef struct MemoryStep {
         size_t page_size;
         bool one_node_said;
         unsigned readers; /* passes whose maps reader is open */
+        size_t n_queued;  /* processes in the run queue */
         MemoryCounters counters;
         MemoryUsageEntry usage[MEMORY_USAGE_CACHE];
 } MemoryStep;
@@ -128,7 +131,8 @@ void memory_adapt_batch(MemoryStep *ms, size_t n, uint64_t dt);
 /* Where pid's resident memory is, read at most once a second (see
  * MemoryUsageEntry), a piece of numa_maps per call: 1 while the read goes
  * on (ask again, in a later slice); 0 with *ret valid until the next call;
- * or the read's -errno (-ESRCH gone, -EACCES, -ENOENT no NUMA). */
+ * or the read's -errno (-ESRCH gone, -EACCES, -ENOENT no NUMA; -EBUSY when
+ * MEMORY_USAGE_CACHE other reads are under way). */
 int memory_usage(MemoryStep *ms, pid_t pid, const NumaUsage **ret);
 
 /* What the memory step knows of pid (NULL: no memory rule manages it). */

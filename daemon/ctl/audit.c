@@ -68,7 +68,7 @@ static bool slice_over(size_t i, uint64_t t0) {
  * added (o->pos walks the tasks), then rendered (o->row). 1 while there is
  * more, 0 when it is out (or has no row: then nothing is). */
 static int task_table_step(const CpuScan *s, CpuScanOut *o, OutBuf *out, const char *title,
-                           bool (*pick)(const TaskSeen *), bool with_rule, uint64_t t0) {
+                           bool (*pick)(const TaskSeen *), bool with_rule, size_t tables_left, uint64_t t0) {
         Table *t = &o->table;
         int r;
 
@@ -98,9 +98,13 @@ static int task_table_step(const CpuScan *s, CpuScanOut *o, OutBuf *out, const c
                         table_add_cell(t, x->thread);
                         table_add_cell(t, x->mask);
                         table_add_cell(t, with_rule ? x->rule : x->why);
-                        /* The first row that would not leave the reply its
-                         * reserve ends the listing. */
-                        if (table_render_size(t) + AUDIT_REPLY_RESERVE > outbuf_room(out)) {
+                        /* The first row past this table's share of the
+                         * room (what is left after the reserve, shared
+                         * with the tables after it) ends the listing: a
+                         * long table of owners leaves the intruders theirs. */
+                        size_t room = outbuf_room(out);
+                        room = room > AUDIT_REPLY_RESERVE ? room - AUDIT_REPLY_RESERVE : 0;
+                        if (table_render_size(t) > room / tables_left) {
                                 table_drop_row(t);
                                 o->omitted++;
                         }
@@ -173,7 +177,7 @@ static int render_text(Manager *m _unused_, const CpuScan *s, CpuScanOut *ro, Ct
         }
         while (ro->part < PART_REST) {
                 const struct TaskTable *tt = &task_tables[ro->part - PART_TASKS];
-                r = task_table_step(s, ro, o, tt->title, tt->pick, tt->with_rule, t0);
+                r = task_table_step(s, ro, o, tt->title, tt->pick, tt->with_rule, PART_REST - ro->part, t0);
                 if (r != 0)
                         return r < 0 ? r : outbuf_error(o) < 0 ? outbuf_error(o) : 1;
                 table_done(&ro->table);

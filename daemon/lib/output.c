@@ -582,6 +582,7 @@ static int table_store(Table *t, StrVec *v, const char *text) {
         t->bytes += len + 1;
         if (w > t->widths[column])
                 t->widths[column] = w;
+        t->extra += len - w; /* UTF-8: more bytes than columns */
         return 0;
 }
 
@@ -656,7 +657,7 @@ size_t table_render_size(const Table *t) {
 
         for (size_t i = 0; i < t->headers.n; i++)
                 line += t->widths[i] + 2;
-        return (table_rows(t) + 1) * line;
+        return (table_rows(t) + 1) * line + t->extra;
 }
 
 void table_drop_row(Table *t) {
@@ -667,7 +668,9 @@ void table_drop_row(Table *t) {
         size_t keep = (table_rows(t) - 1) * n_cols;
         while (t->cells.n > keep) {
                 char *c = t->cells.v[--t->cells.n];
-                t->bytes -= strlen(c) + 1;
+                size_t len = strlen(c);
+                t->bytes -= len + 1;
+                t->extra -= len - text_width(c);
                 free(c);
         }
         /* The row may have been the widest: the widths again, of what is left. */

@@ -154,7 +154,8 @@ typedef struct Table {
         StrVec headers;
         TableAlign align[TABLE_MAX_COLUMNS];
         StrVec cells;
-        size_t widths[TABLE_MAX_COLUMNS]; /* the widest cell of each column so far */
+        size_t widths[TABLE_MAX_COLUMNS]; /* the widest cell of each column so far, in columns */
+        size_t extra;                     /* bytes of all cells past their columns (UTF-8) */
         size_t bytes;
         int error;
 } Table;

@@ -23,6 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <errno.h>
+#include <sanitizer/common_interface_defs.h>
+#include <time.h>
+
 #include "lib/ere.h"
 
 #define ORACLE_MS 1000
@@ -39,6 +43,8 @@ static void oracle_serve(int fd) {
         char q[PATTERN_MAX + TEXT_MAX + 2];
         for (;;) {
                 ssize_t n = recv(fd, q, sizeof q - 1, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
                 if (n <= 0)
                         _exit(0);
                 q[n] = 0;
@@ -76,10 +82,19 @@ static void oracle_bound_memory(void) {
         }
 }
 
+/* The child's end when a sanitizer stops it (glibc past the memory bound):
+ * quietly, not libFuzzer's death callback, which would save the input as a
+ * crash of the run. */
+static void oracle_die(void) {
+        _exit(0);
+}
+
 static void oracle_stop(void) {
         if (oracle_pid > 0) {
                 kill(oracle_pid, SIGKILL);
-                waitpid(oracle_pid, NULL, 0);
+                /* libFuzzer's timer (SIGALRM, no SA_RESTART) may interrupt. */
+                while (waitpid(oracle_pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
         }
         if (oracle_fd >= 0)
                 close(oracle_fd);
@@ -101,6 +116,8 @@ static bool oracle_start(void) {
         if (pid == 0) {
                 close(sv[0]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
+                __sanitizer_set_death_callback(oracle_die);
+                __sanitizer_set_report_path("/dev/null");
                 oracle_bound_memory();
                 if (getppid() != parent)
                         _exit(0);
@@ -112,6 +129,25 @@ static bool oracle_start(void) {
         return true;
 }
 
+/* Until the child's answer is there (true), or ORACLE_MS are over; an
+ * interrupted poll goes on for the time left. */
+static bool oracle_wait(void) {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                long left = ORACLE_MS - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+                if (left < 0)
+                        left = 0;
+                struct pollfd p = {.fd = oracle_fd, .events = POLLIN};
+                int r = poll(&p, 1, (int) left);
+                if (r == 1)
+                        return true;
+                if (r == 0 || errno != EINTR || left == 0)
+                        return false;
+        }
+}
+
 /* glibc's verdict on the text: 1 match, 0 none, -1 glibc refuses the
  * pattern, -2 no answer in time (or no child): not compared. */
 static int oracle_ask(const char *pattern, size_t pl, const char *text, size_t tl) {
@@ -121,13 +157,16 @@ static int oracle_ask(const char *pattern, size_t pl, const char *text, size_t t
         for (int attempt = 0; attempt < 2; attempt++) {
                 if (oracle_fd < 0 && !oracle_start())
                         return -2;
-                if (send(oracle_fd, q, pl + 1 + tl, MSG_NOSIGNAL) != (ssize_t) (pl + 1 + tl)) {
+                ssize_t k;
+                char answer;
+                do
+                        k = send(oracle_fd, q, pl + 1 + tl, MSG_NOSIGNAL);
+                while (k < 0 && errno == EINTR);
+                if (k != (ssize_t) (pl + 1 + tl)) {
                         oracle_stop(); /* the child died between questions: start another */
                         continue;
                 }
-                struct pollfd p = {.fd = oracle_fd, .events = POLLIN};
-                char answer;
-                if (poll(&p, 1, ORACLE_MS) == 1 && recv(oracle_fd, &answer, 1, 0) == 1)
+                if (oracle_wait() && recv(oracle_fd, &answer, 1, 0) == 1)
                         return answer == '1' ? 1 : answer == '0' ? 0 : -1;
                 oracle_stop();
                 if (++oracle_timeouts <= 5)

@@ -291,6 +291,35 @@ score=$(systemd-analyze security pinnerd 2>/dev/null | sed -n 's/.*Overall expos
 check_true "systemd-analyze security pinnerd: $score (at most 2.5)" "${score:-none}" \
 	'[ -n "$score" ] && awk "BEGIN { exit !($score <= 2.5) }"'
 
+# ------------------------------------------------------------------ N7b. many at once
+step N7b "twenty processes follow their CPUs at once: every pass ends and gives its maps reader back"
+# At most 16 passes read their mappings at once (MEMORY_READERS_MAX); the
+# passes before this step have ended already, so twenty more must all get a
+# reader in turn.
+{
+	write_rules node:1 follow
+	printf '\n[rule:many]\ncomm = memmany*\ncpus = node:1\nmemory = follow\n'
+} | reload_conf "follow rules and twenty memmany processes"
+many=$(seq -w 1 20)
+for i in $many; do start_memtouch "memmany$i" 4 "$cpus0" -H no; done
+for i in $many; do wait_running "memmany$i" || bad "memmany$i did not fill its memory"; done
+# All of them within one minute (not a minute each: a pass that never gets
+# a reader must fail here, not at the VM's timeout).
+t_many=$(date +%s)
+while :; do
+	late=
+	for i in $many; do
+		pm=$(share "memmany$i" 1)
+		[ "$pm" -ge 950 ] || late="$late memmany$i:$pm"
+	done
+	[ -z "$late" ] || [ $(($(date +%s) - t_many)) -ge 60 ] && break
+	sleep 0.5
+done
+info "twenty processes' pages on node 1 after $(($(date +%s) - t_many)) s"
+check_eq "memmany processes with fewer than 950 per mille of their pages on node 1" "" "$late"
+info "memory passes ended: $(journalctl --no-pager -u pinnerd PINNERD_EVENT=memory -o cat 2>/dev/null | grep -c 'moved [0-9]* pages')"
+stop_units
+
 # ------------------------------------------------------------------ N8. cleanup
 step N8 "clean up: apt purge pinnerd"
 stop_units

@@ -721,6 +721,24 @@ START_TEST(test_table_size_and_drop) {
         outbuf_done(&with);
         outbuf_done(&without);
 
+        /* UTF-8 cells are wider in bytes than in columns: still a bound. */
+        OutBuf cjk = OUTBUF_INIT;
+        table_init(&a);
+        table_add_column(&a, "N", TABLE_LEFT);
+        for (int i = 0; i < 100; i++)
+                table_add_cell(&a, "\xe7\xba\xbf\xe7\xa8\x8b\xe7\xba\xbf\xe7\xa8\x8b\xe7\xba\xbf");
+        ck_assert_int_eq(table_render(&a, &cjk), 0);
+        ck_assert_uint_ge(table_render_size(&a), cjk.len);
+        size_t before = table_render_size(&a);
+        table_drop_row(&a);
+        ck_assert_uint_eq(table_render_size(&a),
+                          before - 8 - 10); /* a line of 5 columns + 2, its 10 extra bytes */
+        outbuf_reset(&cjk);
+        ck_assert_int_eq(table_render(&a, &cjk), 0);
+        ck_assert_uint_ge(table_render_size(&a), cjk.len);
+        table_done(&a);
+        outbuf_done(&cjk);
+
         OutBuf small = {.max = 100};
         ck_assert_uint_eq(outbuf_room(&small), 100);
         outbuf_puts(&small, "0123456789");
