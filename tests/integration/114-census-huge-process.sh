@@ -15,7 +15,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cpus 2
-command -v setpriv >/dev/null || skip "needs setpriv to run as nobody"
 command -v chrt >/dev/null || skip "needs chrt to run the daemon at SCHED_FIFO 1"
 NTHREADS=${CENSUS_THREADS:-20000}
 # Root's slowest status while nobody's census runs, at most this much
@@ -23,13 +22,7 @@ NTHREADS=${CENSUS_THREADS:-20000}
 # rest is the shared share's pauses and this shared machine's noise.
 MAX_MS=${CENSUS_MAX_MS:-150}
 
-NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-for f in "$PINNERCTL" "$HELPERS/manythreads"; do
-        [ -x "$f" ] || fail "$f is not built"
-        cp "$f" "$T/"
-done
-chmod 0755 "$T" "$T"/pinnerctl "$T"/manythreads
-"${NOBODY[@]}" test -x "$T/pinnerctl" || skip "nobody cannot execute $T/pinnerctl"
+nobody_setup "$HELPERS/manythreads"
 [ "$(ulimit -u)" = unlimited ] || [ "$(ulimit -u)" -gt $((NTHREADS + 200)) ] || skip "RLIMIT_NPROC $(ulimit -u) is below $NTHREADS threads"
 [ "$(cat /proc/sys/kernel/threads-max)" -gt $((NTHREADS * 2)) ] || skip "threads-max is too small for $NTHREADS threads"
 

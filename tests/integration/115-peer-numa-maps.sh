@@ -11,24 +11,15 @@
 # and the figure is still there.
 . "$(dirname "$0")/lib.sh"
 need_root
-command -v setpriv >/dev/null || skip "needs setpriv to run as nobody"
 command -v chrt >/dev/null || skip "needs chrt to run the daemon at SCHED_FIFO 1"
 [ -r /proc/self/numa_maps ] || skip "this kernel has no numa_maps (no NUMA support)"
 NMAPS=${NUMA_MAPS_MAPPINGS:-50000}
 [ "$(cat /proc/sys/vm/max_map_count)" -gt $((NMAPS + 1000)) ] || skip "vm.max_map_count is below $NMAPS mappings"
 MAX_MS=${NUMA_MAPS_MAX_MS:-150}
 
-NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-for f in "$PINNERCTL" "$HELPERS/manymaps"; do
-        [ -x "$f" ] || fail "$f is not built"
-        cp "$f" "$T/"
-done
-chmod 0755 "$T" "$T"/pinnerctl "$T"/manymaps
-"${NOBODY[@]}" test -x "$T/pinnerctl" || skip "nobody cannot execute $T/pinnerctl"
-
 # Named at its exec, so the rule takes it from the exec event.
 name=$(unique_comm nm)
-cp "$T/manymaps" "$T/$name"
+nobody_setup "$HELPERS/manymaps:$name"
 write_conf "[pinnerd]
 rescan = 0
 verify = 0

@@ -8,22 +8,14 @@
 # slices, so root's status is not held behind nobody's list either.
 . "$(dirname "$0")/lib.sh"
 need_root
-command -v setpriv >/dev/null || skip "needs setpriv to run as nobody"
 command -v chrt >/dev/null || skip "needs chrt to run the daemon at SCHED_FIFO 1"
 NTHREADS=${LIST_THREADS:-20000}
 MAX_MS=${LIST_MAX_MS:-150}
 [ "$(ulimit -u)" = unlimited ] || [ "$(ulimit -u)" -gt $((NTHREADS + 200)) ] || skip "RLIMIT_NPROC $(ulimit -u) is below $NTHREADS threads"
 [ "$(cat /proc/sys/kernel/threads-max)" -gt $((NTHREADS * 2)) ] || skip "threads-max is too small for $NTHREADS threads"
 
-NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 name=$(unique_comm lb)
-for f in "$PINNERCTL" "$HELPERS/manythreads"; do
-        [ -x "$f" ] || fail "$f is not built"
-done
-cp "$PINNERCTL" "$T/pinnerctl"
-cp "$HELPERS/manythreads" "$T/$name"
-chmod 0755 "$T" "$T/pinnerctl" "$T/$name"
-"${NOBODY[@]}" test -x "$T/pinnerctl" || skip "nobody cannot execute $T/pinnerctl"
+nobody_setup "$HELPERS/manythreads:$name"
 
 write_conf "[pinnerd]
 rescan = 0

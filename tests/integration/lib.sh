@@ -76,6 +76,25 @@ stop_daemon() {
 
 ctl() { "$PINNERCTL" --socket "$SOCK" "$@"; }
 
+# nobody_setup PROGRAM[:NAME]...: pinnerctl and these built programs copied
+# into $T where nobody may run them (NAME: the copy's name, a comm a rule
+# matches), and NOBODY, the command prefix that runs as nobody. Skips when
+# this machine cannot.
+nobody_setup() {
+        command -v setpriv >/dev/null || skip "needs setpriv to run as nobody"
+        NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+        chmod 0755 "$T"
+        local spec src dst
+        for spec in "$PINNERCTL" "$@"; do
+                src=${spec%%:*}
+                dst=$T/$(basename "$src")
+                [ "$spec" = "$src" ] || dst=$T/${spec#*:}
+                [ -x "$src" ] || fail "$src is not built"
+                cp "$src" "$dst" && chmod 0755 "$dst"
+        done
+        "${NOBODY[@]}" test -x "$T/pinnerctl" || skip "nobody cannot execute $T/pinnerctl"
+}
+
 # status_slowest CMD...: root asks `status` in a loop, each answer timed, from
 # 0.5 s before CMD runs (once, output in $T/out and $T/err) until 0.5 s
 # after it exits: the whole of a request, its last slice and the rendering
