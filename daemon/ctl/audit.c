@@ -102,12 +102,8 @@ static int task_table_step(const CpuScan *s, CpuScanOut *o, OutBuf *out, const c
                          * room (what is left after the reserve, shared
                          * with the tables after it) ends the listing: a
                          * long table of owners leaves the intruders theirs. */
-                        size_t room = outbuf_room(out);
-                        room = room > AUDIT_REPLY_RESERVE ? room - AUDIT_REPLY_RESERVE : 0;
-                        if (table_render_size(t) > room / tables_left) {
-                                table_drop_row(t);
+                        if (!table_keep_row(t, outbuf_room(out, AUDIT_REPLY_RESERVE) / tables_left))
                                 o->omitted++;
-                        }
                 }
                 o->filled = true;
                 o->row = 0;
@@ -118,9 +114,7 @@ static int task_table_step(const CpuScan *s, CpuScanOut *o, OutBuf *out, const c
                 outbuf_printf(out, "\n%s (%zu):\n", title, table_rows(t) + o->omitted);
         }
         if (table_rows(t) > 0) {
-                do
-                        r = table_render_part(t, out, &o->row, 32);
-                while (r > 0 && now_usec() - t0 < CTL_STEP_BUDGET_USEC);
+                r = table_render_until(t, out, &o->row, t0 + CTL_STEP_BUDGET_USEC);
                 if (r != 0)
                         return r;
         }
@@ -349,7 +343,7 @@ static int render_json(Manager *m _unused_, const CpuScan *s, CpuScanOut *ro, Ct
                 if (slice_over(ro->pos, t0))
                         return w->error ? w->error : 1;
                 /* An object is ~250 bytes, its why at most a few hundred. */
-                if (ro->omitted || outbuf_room(&reply->out) < AUDIT_REPLY_RESERVE + 4096) {
+                if (ro->omitted || outbuf_room(&reply->out, AUDIT_REPLY_RESERVE) < 4096) {
                         ro->omitted++;
                         continue;
                 }

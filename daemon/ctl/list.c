@@ -68,8 +68,7 @@ typedef struct ListJob {
         JsonWriter w;
         Table t;
         size_t omitted; /* threads left out: the answer would have grown past its bound */
-        bool rendering; /* every row is in t; rendering from row */
-        size_t row;
+        size_t row;     /* the next row of t to render, once every row is in */
 } ListJob;
 
 static void list_job_free(void *p) {
@@ -212,15 +211,14 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
                 /* Past what the answer may hold, the rest is counted (and
                  * its skip reasons too), not listed. */
                 if (j->omitted ||
-                    (j->json && outbuf_room(&reply->out) < LIST_REPLY_RESERVE + LIST_JSON_ROW_MAX)) {
+                    (j->json && outbuf_room(&reply->out, LIST_REPLY_RESERVE) < LIST_JSON_ROW_MAX)) {
                         j->omitted++;
                         if (!j->json && th->skip_reason)
                                 (void) reason_mark(j, th->skip_reason);
                         continue;
                 }
                 list_row(m, j, th);
-                if (!j->json && table_render_size(&j->t) + LIST_REPLY_RESERVE > outbuf_room(&reply->out)) {
-                        table_drop_row(&j->t);
+                if (!j->json && !table_keep_row(&j->t, outbuf_room(&reply->out, LIST_REPLY_RESERVE))) {
                         j->omitted++;
                         continue;
                 }
@@ -233,14 +231,7 @@ static int list_step(void *userdata, void *state, CtlReply *reply) {
                 return json_finish(&j->w);
         }
         /* The table a slice at a time too: root's may have 100,000 rows. */
-        if (!j->rendering) {
-                j->rendering = true;
-                j->row = 0;
-        }
-        int r;
-        do
-                r = table_render_part(&j->t, &reply->out, &j->row, 64);
-        while (r > 0 && now_usec() - t0 < CTL_STEP_BUDGET_USEC);
+        int r = table_render_until(&j->t, &reply->out, &j->row, t0 + CTL_STEP_BUDGET_USEC);
         if (r > 0)
                 return 1;
         if (r >= 0) {

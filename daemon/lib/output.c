@@ -573,9 +573,7 @@ static int table_store(Table *t, StrVec *v, const char *text) {
                 free(e);
                 return table_fail(t, -ENOBUFS);
         }
-        size_t column = v->n % TABLE_MAX_COLUMNS, w = text_width(e);
-        if (v == &t->cells)
-                column = v->n % t->headers.n;
+        size_t column = v == &t->cells ? v->n % t->headers.n : v->n, w = text_width(e);
         r = strvec_push_take(v, e);
         if (r < 0)
                 return table_fail(t, r);
@@ -683,9 +681,16 @@ void table_drop_row(Table *t) {
         }
 }
 
-size_t outbuf_room(const OutBuf *b) {
+bool table_keep_row(Table *t, size_t room) {
+        if (table_render_size(t) <= room)
+                return true;
+        table_drop_row(t);
+        return false;
+}
+
+size_t outbuf_room(const OutBuf *b, size_t reserve) {
         size_t max = b->max ? b->max : OUTBUF_MAX;
-        return b->len < max ? max - b->len : 0;
+        return b->len + reserve < max ? max - b->len - reserve : 0;
 }
 
 int table_render_part(const Table *t, OutBuf *out, size_t *next_row, size_t max_rows) {
@@ -704,6 +709,15 @@ int table_render_part(const Table *t, OutBuf *out, size_t *next_row, size_t max_
         }
         int r = outbuf_error(out);
         return r < 0 ? r : *next_row < rows;
+}
+
+int table_render_until(const Table *t, OutBuf *out, size_t *next_row, uint64_t until_usec) {
+        int r;
+
+        do
+                r = table_render_part(t, out, next_row, 32);
+        while (r > 0 && now_usec() < until_usec);
+        return r;
 }
 
 int table_render(const Table *t, OutBuf *out) {

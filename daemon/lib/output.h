@@ -45,8 +45,9 @@ void outbuf_reset(OutBuf *b);
 void outbuf_done(OutBuf *b);
 /* The contents as a C string; "" when empty. */
 const char *outbuf_str(const OutBuf *b);
-/* Bytes that may still be appended before max. */
-size_t outbuf_room(const OutBuf *b);
+/* Bytes that may still be appended before max, leaving reserve bytes (0
+ * when not even the reserve is left). */
+size_t outbuf_room(const OutBuf *b, size_t reserve);
 static inline int outbuf_error(const OutBuf *b) {
         return b->error;
 }
@@ -176,10 +177,16 @@ size_t table_render_size(const Table *t);
 /* Take the last row out again (a partly filled one too), and the column
  * widths with it: for a row that turns out not to fit. O(cells). */
 void table_drop_row(Table *t);
+/* Whether the table, its last row added, still renders within room bytes;
+ * if not, that row is taken out again (table_drop_row) and false. */
+bool table_keep_row(Table *t, size_t room);
 /* The same a piece at a time, for a long table rendered in slices: the
  * header when *next_row is 0, then at most max_rows rows from *next_row,
  * which moves on. Returns 1 while rows remain, 0 when the last is out,
  * -errno. Cells added in between widen later rows only: add them all
  * first. */
 int table_render_part(const Table *t, OutBuf *out, size_t *next_row, size_t max_rows);
+/* table_render_part a few rows at a time until the rows are out (0) or the
+ * monotonic clock (now_usec) passes until_usec (1); -errno. */
+int table_render_until(const Table *t, OutBuf *out, size_t *next_row, uint64_t until_usec);
 void table_done(Table *t);

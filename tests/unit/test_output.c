@@ -712,6 +712,20 @@ START_TEST(test_table_size_and_drop) {
         ck_assert_uint_lt(table_render_size(&a), wide);
         ck_assert_int_eq(table_render(&a, &without), 0);
         ck_assert_str_eq(outbuf_str(&without), outbuf_str(&with));
+        /* table_keep_row: kept when it fits, taken out when not. */
+        table_add_cell(&a, "3");
+        table_add_cell(&a, "a-much-wider-name-than-the-others");
+        ck_assert(table_keep_row(&a, SIZE_MAX));
+        ck_assert_uint_eq(table_rows(&a), 3);
+        size_t need = table_render_size(&a);
+        ck_assert(!table_keep_row(&a, need - 1));
+        ck_assert_uint_eq(table_rows(&a), 2);
+        /* table_render_until: a piece even when the time is up already. */
+        OutBuf part = OUTBUF_INIT;
+        size_t row = 0;
+        ck_assert_int_eq(table_render_until(&a, &part, &row, 0), 0); /* two rows: one piece */
+        ck_assert_str_eq(outbuf_str(&part), outbuf_str(&with));
+        outbuf_done(&part);
         /* A partly filled last row goes whole. */
         table_add_cell(&a, "9");
         table_drop_row(&a);
@@ -740,9 +754,12 @@ START_TEST(test_table_size_and_drop) {
         outbuf_done(&cjk);
 
         OutBuf small = {.max = 100};
-        ck_assert_uint_eq(outbuf_room(&small), 100);
+        ck_assert_uint_eq(outbuf_room(&small, 0), 100);
         outbuf_puts(&small, "0123456789");
-        ck_assert_uint_eq(outbuf_room(&small), 90);
+        ck_assert_uint_eq(outbuf_room(&small, 0), 90);
+        ck_assert_uint_eq(outbuf_room(&small, 40), 50);
+        ck_assert_uint_eq(outbuf_room(&small, 90), 0);
+        ck_assert_uint_eq(outbuf_room(&small, 1000), 0);
         outbuf_done(&small);
 }
 END_TEST
